@@ -1,0 +1,66 @@
+use std::fmt;
+
+use async_trait::async_trait;
+
+use super::{AuditEvent, AuditStore};
+
+/// Where services send audit events. Recording never fails the action being audited: a
+/// sink that cannot write logs the failure itself.
+#[async_trait]
+pub trait AuditSink: Send + Sync + fmt::Debug {
+    /// Records one event.
+    async fn record(&self, event: AuditEvent);
+}
+
+/// Writes audit events to `tracing` at INFO, target `auth_audit`. The default sink.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TracingAuditSink;
+
+#[async_trait]
+impl AuditSink for TracingAuditSink {
+    async fn record(&self, event: AuditEvent) {
+        tracing::info!(
+            target: "auth_audit",
+            action = %event.action,
+            ok = event.ok,
+            error_code = event.error_code.as_deref(),
+            subject = event.subject.as_deref(),
+            actor = ?event.actor,
+            request_id = event.request_id.as_deref(),
+            "audit"
+        );
+    }
+}
+
+/// Appends audit events to a store (and logs a failure to append as an error).
+#[derive(Clone)]
+pub struct StoreAuditSink<S> {
+    store: S,
+}
+
+impl<S> StoreAuditSink<S> {
+    /// A sink writing to `store`.
+    pub fn new(store: S) -> Self {
+        Self { store }
+    }
+}
+
+impl<S> fmt::Debug for StoreAuditSink<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StoreAuditSink")
+    }
+}
+
+#[async_trait]
+impl<S: AuditStore + 'static> AuditSink for StoreAuditSink<S> {
+    async fn record(&self, event: AuditEvent) {
+        if let Err(error) = self.store.append_audit(&event).await {
+            tracing::error!(
+                target: "auth_audit",
+                action = %event.action,
+                error = %error,
+                "audit event could not be stored"
+            );
+        }
+    }
+}

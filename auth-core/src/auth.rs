@@ -1,0 +1,205 @@
+//! [`Auth`], the facade an app holds, and its builder.
+
+use std::fmt;
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::audit::{AuditEvent, AuditSink, AuditStore, StoreAuditSink, TracingAuditSink};
+use crate::clock::{self, Clock, SystemClock};
+use crate::config::AuthConfig;
+use crate::error::ConfigError;
+use crate::passwords::PasswordHasher;
+use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
+use crate::sessions::SessionCache;
+use crate::verification::{CodeChecker, Mailer, NoMailer};
+
+/// The library's entry point: holds the store, the clock, the keys and the configuration,
+/// and hands out one service per domain (`auth.users()`, `auth.sessions()`,
+/// `auth.password()`, ...).
+///
+/// Cheap to clone (an `Arc` inside); build one per process with [`Auth::builder`]. Each
+/// service asks only for the storage traits it uses, so a store implementing only
+/// [`UserStore`](crate::UserStore) and [`SessionStore`](crate::SessionStore) can already
+/// use the services built on those.
+pub struct Auth<S> {
+    inner: Arc<Inner<S>>,
+}
+
+impl<S> Clone for Auth<S> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<S> fmt::Debug for Auth<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Auth")
+            .field("config", &self.inner.config)
+            .field("clock", &self.inner.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner<S> {
+    pub(crate) store: S,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) random: Arc<dyn Random>,
+    pub(crate) config: AuthConfig,
+    pub(crate) secret_box: SecretBox,
+    pub(crate) codes: CodeChecker,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) has_mailer: bool,
+    pub(crate) audit: Arc<dyn AuditSink>,
+    pub(crate) hasher: Arc<PasswordHasher>,
+    pub(crate) session_cache: SessionCache,
+}
+
+impl<S: Send + Sync + 'static> Auth<S> {
+    /// Starts building an `Auth` over `store`.
+    pub fn builder(store: S) -> AuthBuilder<S> {
+        AuthBuilder {
+            store,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            config: AuthConfig::default(),
+            keys: None,
+            mailer: None,
+            audit: None,
+        }
+    }
+}
+
+impl<S> Auth<S> {
+    /// The store, for app code that needs what the services do not offer.
+    pub fn store(&self) -> &S {
+        &self.inner.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &AuthConfig {
+        &self.inner.config
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    /// The AEAD box for secrets that must be read back, under the app's keys.
+    pub fn secret_box(&self) -> &SecretBox {
+        &self.inner.secret_box
+    }
+
+    /// The current time, truncated to microseconds (what every record stores).
+    pub fn now(&self) -> OffsetDateTime {
+        clock::now(self.inner.clock.as_ref())
+    }
+
+    pub(crate) fn inner(&self) -> &Inner<S> {
+        &self.inner
+    }
+
+    /// Records an audit event.
+    pub(crate) async fn record_audit(&self, event: AuditEvent) {
+        self.inner.audit.record(event).await;
+    }
+}
+
+/// Builds an [`Auth`]; see [`Auth::builder`].
+pub struct AuthBuilder<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    random: Arc<dyn Random>,
+    config: AuthConfig,
+    keys: Option<Keyring>,
+    mailer: Option<Arc<dyn Mailer>>,
+    audit: Option<Arc<dyn AuditSink>>,
+}
+
+impl<S: Send + Sync + 'static> AuthBuilder<S> {
+    /// The clock (default: the system clock). Tests pass a [`TestClock`](crate::TestClock).
+    pub fn clock(mut self, clock: impl Clock + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The source of randomness (default: the OS-seeded CSPRNG).
+    pub fn random(mut self, random: impl Random + 'static) -> Self {
+        self.random = Arc::new(random);
+        self
+    }
+
+    /// The app's secret key (required): derives the key that seals secrets at rest and the
+    /// key that authenticates emailed codes.
+    pub fn secret_key(mut self, key: SecretKey) -> Self {
+        self.keys = Some(Keyring::single(key));
+        self
+    }
+
+    /// The app's keys, with retired keys for rotation (instead of [`Self::secret_key`]).
+    pub fn keyring(mut self, keys: Keyring) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// The configuration (default: [`AuthConfig::default`]).
+    pub fn config(mut self, config: AuthConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// The mailer that delivers codes and links (default: none; email flows then fail
+    /// with `NOT_CONFIGURED`).
+    pub fn mailer(mut self, mailer: impl Mailer + 'static) -> Self {
+        self.mailer = Some(Arc::new(mailer));
+        self
+    }
+
+    /// Where audit events go (default: `tracing`, target `auth_audit`).
+    pub fn audit(mut self, sink: impl AuditSink + 'static) -> Self {
+        self.audit = Some(Arc::new(sink));
+        self
+    }
+
+    /// Validates the configuration and builds.
+    pub fn build(self) -> Result<Auth<S>, ConfigError> {
+        self.config.validate()?;
+        let keys = self.keys.ok_or(ConfigError::MissingSecretKey)?;
+        if self.config.require_email_verification && self.mailer.is_none() {
+            return Err(ConfigError::Invalid {
+                setting: "require_email_verification",
+                reason: "needs a mailer to send verification codes",
+            });
+        }
+        let hasher = PasswordHasher::new(&self.config.password.argon2, self.random.as_ref())?;
+        let session_cache = SessionCache::new(&self.config.session);
+        let codes = CodeChecker::new(&keys, &self.config.verification);
+        let has_mailer = self.mailer.is_some();
+        Ok(Auth {
+            inner: Arc::new(Inner {
+                store: self.store,
+                clock: self.clock,
+                random: self.random,
+                secret_box: SecretBox::new(keys),
+                codes,
+                mailer: self.mailer.unwrap_or_else(|| Arc::new(NoMailer)),
+                has_mailer,
+                audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
+                hasher: Arc::new(hasher),
+                session_cache,
+                config: self.config,
+            }),
+        })
+    }
+}
+
+impl<S: AuditStore + Clone + Send + Sync + 'static> AuthBuilder<S> {
+    /// Appends audit events to the store itself (so `auth.audit().list(..)` sees them).
+    pub fn audit_to_store(self) -> Self {
+        let sink = StoreAuditSink::new(self.store.clone());
+        self.audit(sink)
+    }
+}

@@ -1,0 +1,113 @@
+//! Time, injected: every expiry and window reads the [`Clock`] so tests move time instead
+//! of sleeping.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use time::{Duration, OffsetDateTime};
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant, in UTC.
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        OffsetDateTime::now_utc()
+    }
+}
+
+/// A clock that only moves when told to; for tests.
+///
+/// Clones share the same time, so a test can hold one and hand another to [`Auth`](crate::Auth).
+#[derive(Clone)]
+pub struct TestClock {
+    now: Arc<Mutex<OffsetDateTime>>,
+}
+
+impl TestClock {
+    /// A clock stopped at `start`.
+    pub fn at(start: OffsetDateTime) -> Self {
+        Self {
+            now: Arc::new(Mutex::new(truncate_to_micros(start))),
+        }
+    }
+
+    /// A clock stopped at a fixed, arbitrary instant (2030-01-01T00:00:00Z).
+    pub fn new() -> Self {
+        Self::at(time::macros::datetime!(2030-01-01 0:00 UTC))
+    }
+
+    /// Moves the clock forward (or back, with a negative duration).
+    pub fn advance(&self, by: Duration) {
+        let mut now = self.now.lock().unwrap_or_else(PoisonError::into_inner);
+        *now += by;
+    }
+
+    /// Sets the clock to `to`.
+    pub fn set(&self, to: OffsetDateTime) {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner) = truncate_to_micros(to);
+    }
+}
+
+impl Default for TestClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for TestClock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("TestClock").field(&self.now()).finish()
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.now.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Drops sub-microsecond precision and normalises to UTC, so every timestamp the library
+/// writes survives a round trip through PostgreSQL (`timestamptz`) and SQLite unchanged.
+pub fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    let micros = t.nanosecond() / 1_000 * 1_000;
+    t.replace_nanosecond(micros).unwrap_or(t)
+}
+
+/// Reads `clock` and truncates to microseconds; the one way services take the time.
+pub(crate) fn now(clock: &dyn Clock) -> OffsetDateTime {
+    truncate_to_micros(clock.now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_clock_moves_only_when_told() {
+        let clock = TestClock::new();
+        let t0 = clock.now();
+        assert_eq!(clock.now(), t0);
+        clock.advance(Duration::minutes(5));
+        assert_eq!(clock.now(), t0 + Duration::minutes(5));
+        let shared = clock.clone();
+        shared.advance(Duration::seconds(1));
+        assert_eq!(clock.now(), t0 + Duration::seconds(301));
+    }
+
+    #[test]
+    fn truncation_keeps_microseconds_only() {
+        let t = time::macros::datetime!(2030-01-01 0:00:00.123456789 +02:00);
+        let u = truncate_to_micros(t);
+        assert_eq!(u.nanosecond(), 123_456_000);
+        assert_eq!(u.offset(), time::UtcOffset::UTC);
+        assert_eq!(u, t.replace_nanosecond(123_456_000).unwrap());
+    }
+}

@@ -1,0 +1,144 @@
+//! Settings of [`Auth`](crate::Auth), with defaults a production app can keep.
+
+use serde::{Deserialize, Serialize};
+use time::Duration;
+
+use crate::error::ConfigError;
+use crate::passwords::{Argon2Config, PasswordPolicy};
+
+/// Everything configurable. `AuthConfig::default()` is a sound production default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuthConfig {
+    /// Session lifetimes and caching.
+    pub session: SessionConfig,
+    /// Password rules and hashing cost.
+    pub password: PasswordConfig,
+    /// Emailed codes and links.
+    pub verification: VerificationConfig,
+    /// Refuse password sign-in until the email address is verified.
+    pub require_email_verification: bool,
+    /// Let an emailed sign-in code create a user for an unknown address.
+    pub passwordless_sign_up: bool,
+}
+
+/// Session lifetimes and caching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// A session unused this long expires (sliding). Default 7 days.
+    pub idle_timeout: Duration,
+    /// A session expires this long after sign-in, however used. Default 30 days.
+    pub absolute_timeout: Duration,
+    /// Use is recorded (`last_seen_at`, idle expiry) at most this often per session, so a
+    /// busy session does not write on every request. Default 60 s.
+    pub touch_interval: Duration,
+    /// How long a validated session is cached in this process; also the longest a
+    /// revocation made on ANOTHER node can take to reach this one. Zero disables the cache.
+    /// Default 30 s.
+    pub cache_ttl: Duration,
+    /// Most sessions cached per process. Default 100 000.
+    pub cache_capacity: u64,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::days(7),
+            absolute_timeout: Duration::days(30),
+            touch_interval: Duration::seconds(60),
+            cache_ttl: Duration::seconds(30),
+            cache_capacity: 100_000,
+        }
+    }
+}
+
+/// Password rules and hashing cost.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PasswordConfig {
+    /// What a new password must satisfy.
+    pub policy: PasswordPolicy,
+    /// Argon2id cost.
+    pub argon2: Argon2Config,
+}
+
+/// Emailed codes and links.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VerificationConfig {
+    /// How long a code or link works. Default 15 minutes.
+    pub ttl: Duration,
+    /// Wrong code attempts allowed per code (the right one counts too). Default 5.
+    pub max_attempts: u32,
+    /// Digits in a code, 6 to 10. Default 6.
+    pub code_digits: u32,
+}
+
+impl Default for VerificationConfig {
+    fn default() -> Self {
+        Self {
+            ttl: Duration::minutes(15),
+            max_attempts: 5,
+            code_digits: 6,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Defaults with very cheap password hashing: for tests only, NEVER in production.
+    pub fn insecure_for_tests() -> Self {
+        let mut config = Self::default();
+        config.password.argon2 = Argon2Config::insecure_for_tests();
+        config
+    }
+
+    /// Checks every setting's range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let s = &self.session;
+        let invalid = |setting, reason| Err(ConfigError::Invalid { setting, reason });
+        if s.idle_timeout <= Duration::ZERO || s.absolute_timeout <= Duration::ZERO {
+            return invalid("session.timeouts", "must be positive");
+        }
+        if s.touch_interval < Duration::ZERO || s.touch_interval >= s.idle_timeout {
+            return invalid(
+                "session.touch_interval",
+                "must be at least zero and shorter than idle_timeout",
+            );
+        }
+        if s.cache_ttl < Duration::ZERO || s.cache_ttl > Duration::hours(1) {
+            return invalid("session.cache_ttl", "must be between 0 and 1 hour");
+        }
+        self.password.policy.validate_config()?;
+        let v = &self.verification;
+        if !(6..=10).contains(&v.code_digits) {
+            return invalid("verification.code_digits", "must be 6 to 10");
+        }
+        if !(1..=20).contains(&v.max_attempts) {
+            return invalid("verification.max_attempts", "must be 1 to 20");
+        }
+        if v.ttl <= Duration::ZERO || v.ttl > Duration::days(7) {
+            return invalid("verification.ttl", "must be positive and at most 7 days");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_refused() {
+        assert!(AuthConfig::default().validate().is_ok());
+        let mut c = AuthConfig::default();
+        c.verification.code_digits = 4;
+        assert!(c.validate().is_err());
+        let mut c = AuthConfig::default();
+        c.session.touch_interval = Duration::days(8);
+        assert!(c.validate().is_err());
+        let mut c = AuthConfig::default();
+        c.session.idle_timeout = Duration::ZERO;
+        assert!(c.validate().is_err());
+    }
+}

@@ -1,0 +1,311 @@
+//! The behaviour suite every storage adapter must pass.
+//!
+//! Each behaviour is one `async fn` generic over any [`Store`]; the
+//! [`conformance_tests!`](crate::conformance_tests) macro expands to one `#[tokio::test]` per
+//! behaviour, so `cargo test` names each behaviour per store:
+//!
+//! ```ignore
+//! // tests/conformance.rs of a storage adapter (needs tokio as a dev-dependency and
+//! // auth-core with feature "conformance"):
+//! auth_core::conformance_tests!(memory, || async { auth_memory::MemoryStore::new() });
+//!
+//! // A store whose nodes need separate connections passes how to open a second one:
+//! auth_core::conformance_tests!(postgres, || async { fresh_pg().await },
+//!     peer = |store: PgStore| async move { store.reconnect().await });
+//! ```
+//!
+//! The `peer` is a second handle on the same data, as another app node would hold; the
+//! concurrency behaviours split their calls across both. Without it, the store is cloned.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    missing_docs
+)]
+
+pub mod accounts;
+pub mod audit;
+pub mod pagination;
+pub mod passwords;
+pub mod refresh;
+pub mod sessions;
+pub mod users;
+pub mod verification;
+
+use time::Duration;
+
+use crate::{
+    Auth, AuthConfig, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome,
+    SignedIn, Store, TestClock,
+};
+
+/// The store under test and a second handle on the same data.
+pub struct Harness<S> {
+    /// The store.
+    pub store: S,
+    /// Another node's handle on the same data.
+    pub peer: S,
+}
+
+/// The password every conformance user signs up with.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// An `Auth` over the store under test, with a test clock and a recording mailer.
+pub struct Env<S> {
+    pub auth: Auth<S>,
+    pub clock: TestClock,
+    pub mailer: RecordingMailer,
+    key: SecretKey,
+    config: AuthConfig,
+}
+
+impl<S: Store + Clone> Env<S> {
+    /// An environment with the test defaults (cheap hashing, audit into the store).
+    pub fn new(store: S) -> Self {
+        Self::with_config(store, |_| {})
+    }
+
+    /// An environment with edited configuration.
+    pub fn with_config(store: S, edit: impl FnOnce(&mut AuthConfig)) -> Self {
+        let mut config = AuthConfig::insecure_for_tests();
+        edit(&mut config);
+        Self::build(
+            store,
+            TestClock::new(),
+            RecordingMailer::new(),
+            SecretKey::generate(),
+            config,
+        )
+    }
+
+    fn build(
+        store: S,
+        clock: TestClock,
+        mailer: RecordingMailer,
+        key: SecretKey,
+        config: AuthConfig,
+    ) -> Self {
+        let auth = Auth::builder(store)
+            .clock(clock.clone())
+            .mailer(mailer.clone())
+            .secret_key(key.clone())
+            .config(config.clone())
+            .audit_to_store()
+            .build()
+            .expect("test configuration is valid");
+        Self {
+            auth,
+            clock,
+            mailer,
+            key,
+            config,
+        }
+    }
+
+    /// Another app node on `store` (a peer handle), sharing clock, key, mailer and config.
+    pub fn node(&self, store: S) -> Self {
+        self.node_with(store, |_| {})
+    }
+
+    /// Another app node with edited configuration.
+    pub fn node_with(&self, store: S, edit: impl FnOnce(&mut AuthConfig)) -> Self {
+        let mut config = self.config.clone();
+        edit(&mut config);
+        Self::build(
+            store,
+            self.clock.clone(),
+            self.mailer.clone(),
+            self.key.clone(),
+            config,
+        )
+    }
+
+    /// The store.
+    pub fn store(&self) -> &S {
+        self.auth.store()
+    }
+
+    /// Signs up `email` with [`PASSWORD`] and returns the signed-in result.
+    pub async fn user(&self, email: &str) -> SignedIn {
+        match self
+            .auth
+            .password()
+            .sign_up(
+                SignUp {
+                    email: email.into(),
+                    password: Secret::new(PASSWORD),
+                    name: None,
+                    extend: None,
+                },
+                &meta(),
+            )
+            .await
+            .expect("sign-up succeeds")
+        {
+            SignUpOutcome::SignedIn(s) => *s,
+            SignUpOutcome::VerificationRequired(_) => panic!("verification not expected"),
+        }
+    }
+
+    /// Signs in `email` with [`PASSWORD`].
+    pub async fn sign_in(&self, email: &str) -> SignedIn {
+        self.auth
+            .password()
+            .sign_in(email, &Secret::new(PASSWORD), &meta())
+            .await
+            .expect("sign-in succeeds")
+    }
+
+    /// Moves the test clock.
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+}
+
+/// Request metadata used by the suite.
+pub fn meta() -> RequestMeta {
+    RequestMeta::none()
+        .with_ip(std::net::IpAddr::from([127, 0, 0, 1]))
+        .with_user_agent("conformance/1.0")
+        .with_request_id("req-conformance")
+}
+
+/// Asserts that `result` failed with `code`.
+#[track_caller]
+pub fn assert_code<T: std::fmt::Debug>(
+    result: Result<T, crate::AuthError>,
+    code: crate::ErrorCode,
+) {
+    match result {
+        Ok(value) => panic!("expected {code}, got Ok({value:?})"),
+        Err(error) => assert_eq!(error.code(), code, "{error}"),
+    }
+}
+
+/// Expands to one `#[tokio::test]` per conformance behaviour for a store; see the
+/// [module docs](crate::conformance).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($name:ident, $factory:expr $(,)?) => {
+        $crate::conformance_tests!(
+            $name,
+            $factory,
+            peer = |store| async move { ::std::clone::Clone::clone(&store) }
+        );
+    };
+    ($name:ident, $factory:expr, peer = $peer:expr $(,)?) => {
+        $crate::__conformance_cases!($name, $factory, $peer;
+            users: [
+                create_and_get,
+                get_by_email_is_case_insensitive,
+                duplicate_email_is_email_in_use,
+                unknown_ids_are_not_found,
+                update_changes_fields_and_email_clears_verification,
+                update_to_a_taken_email_is_email_in_use,
+                bad_input_is_refused,
+                list_filters,
+                list_orders,
+                delete_cascades,
+                delete_without_cascade_refuses_with_dependents,
+                delete_without_cascade_succeeds_without_dependents,
+            ],
+            pagination: [
+                empty_list,
+                exactly_limit_has_no_next_cursor,
+                pages_cover_every_row_once_with_equal_timestamps,
+                descending_pages_cover_every_row_once,
+                cursor_past_the_end_gives_an_empty_page,
+                bad_limits_and_cursors_are_typed_errors,
+            ],
+            accounts: [
+                link_and_find_user,
+                linked_identity_cannot_be_linked_twice,
+                link_needs_an_existing_user_and_an_external_provider,
+                unlink_refuses_the_last_sign_in_method,
+                unlink_of_someone_elses_account_is_not_found,
+            ],
+            passwords: [
+                sign_up_signs_in,
+                sign_up_with_taken_email_is_email_in_use,
+                sign_up_rejects_bad_input,
+                unknown_email_and_wrong_password_look_the_same,
+                oversized_password_is_refused_without_hashing,
+                verified_email_required_when_configured,
+                sign_in_rehashes_when_parameters_change,
+                change_revokes_every_session_and_starts_a_new_one,
+                change_requires_the_current_password,
+                reset_with_code_replaces_password_and_revokes_sessions,
+                reset_with_link,
+                forgot_for_unknown_email_sends_nothing,
+            ],
+            sessions: [
+                validate_returns_session_and_user,
+                malformed_and_unknown_tokens,
+                idle_expiry_slides_with_use,
+                absolute_expiry_holds_despite_use,
+                expired_session_is_refused_even_when_cached,
+                use_is_written_at_most_once_per_touch_interval,
+                sign_out_revokes,
+                list_shows_only_the_users_active_sessions,
+                revoke_one_and_revoke_others,
+                revoke_of_another_users_session_is_not_found,
+                revocation_on_one_node_is_seen_by_an_uncached_node,
+                purge_deletes_ended_sessions,
+                every_sign_in_gets_a_new_session,
+            ],
+            refresh: [
+                refresh_rotates_both_tokens,
+                reused_refresh_token_revokes_the_session,
+                refresh_after_expiry_fails,
+                refresh_of_revoked_session_fails,
+                unknown_and_malformed_refresh_tokens,
+                concurrent_refreshes_exactly_one_wins,
+            ],
+            verification: [
+                verify_email_with_code,
+                verify_email_with_link,
+                wrong_codes_count_attempts_until_locked,
+                concurrent_wrong_codes_never_exceed_the_attempt_limit,
+                codes_expire,
+                codes_are_single_use,
+                a_new_code_replaces_the_old,
+                verification_after_email_change_fails,
+                sign_in_with_code_for_existing_user,
+                sign_in_with_link,
+                passwordless_sign_up_only_when_enabled,
+                without_mailer_flows_are_not_configured,
+                purge_deletes_old_verifications,
+            ],
+            audit: [
+                sign_ins_and_failures_are_audited,
+                audit_list_filters_and_paginates,
+            ],
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($name:ident, $factory:expr, $peer:expr; $($module:ident : [$($case:ident),* $(,)?]),* $(,)?) => {
+        mod $name {
+            $(
+                mod $module {
+                    $(
+                        #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                        async fn $case() {
+                            let store = ($factory)().await;
+                            let peer = ($peer)(::std::clone::Clone::clone(&store)).await;
+                            $crate::conformance::$module::$case(
+                                $crate::conformance::Harness { store, peer },
+                            )
+                            .await;
+                        }
+                    )*
+                }
+            )*
+        }
+    };
+}

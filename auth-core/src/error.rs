@@ -1,0 +1,437 @@
+//! Typed errors with stable machine codes.
+//!
+//! [`AuthError`] is what every service returns; [`AuthError::code`] gives an
+//! [`ErrorCode`] whose text (`"SESSION_EXPIRED"`, ...) never changes between releases, so
+//! clients can branch on it. [`StoreError`] is what storage adapters return.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// A boxed error from a storage backend or a mailer, kept for logs and never shown to clients.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+macro_rules! error_codes {
+    ($($(#[$meta:meta])* $variant:ident => $text:literal,)*) => {
+        /// A stable, machine-readable error code. The text form is part of the public API.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum ErrorCode {
+            $($(#[$meta])* $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, for documentation and exhaustive tests.
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            /// The stable text of the code, e.g. `"SESSION_EXPIRED"`.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// A field of the request is malformed or out of range.
+    InvalidInput => "INVALID_INPUT",
+    /// The email address is not valid.
+    InvalidEmail => "INVALID_EMAIL",
+    /// The password does not meet the password policy.
+    WeakPassword => "WEAK_PASSWORD",
+    /// The pagination cursor is malformed or belongs to another query.
+    InvalidCursor => "INVALID_CURSOR",
+    /// A token has the wrong shape (never issued by this library).
+    InvalidToken => "INVALID_TOKEN",
+    /// Email or password is wrong (deliberately not saying which).
+    InvalidCredentials => "INVALID_CREDENTIALS",
+    /// The app requires a verified email address before sign-in.
+    EmailNotVerified => "EMAIL_NOT_VERIFIED",
+    /// Another user already has this email address.
+    EmailInUse => "EMAIL_IN_USE",
+    /// No valid session or credential was presented.
+    NotSignedIn => "NOT_SIGNED_IN",
+    /// The session passed its idle or absolute expiry.
+    SessionExpired => "SESSION_EXPIRED",
+    /// The session was revoked.
+    SessionRevoked => "SESSION_REVOKED",
+    /// The refresh token is unknown or expired.
+    RefreshTokenInvalid => "REFRESH_TOKEN_INVALID",
+    /// A refresh token was used twice; its whole session was revoked.
+    RefreshTokenReused => "REFRESH_TOKEN_REUSED",
+    /// The one-time code or link is wrong, used, or unknown.
+    CodeInvalid => "CODE_INVALID",
+    /// The one-time code or link expired.
+    CodeExpired => "CODE_EXPIRED",
+    /// Too many wrong attempts; the code is no longer accepted.
+    TooManyAttempts => "TOO_MANY_ATTEMPTS",
+    /// No user with that id.
+    UserNotFound => "USER_NOT_FOUND",
+    /// No account with that id.
+    AccountNotFound => "ACCOUNT_NOT_FOUND",
+    /// No session with that id (for this user).
+    SessionNotFound => "SESSION_NOT_FOUND",
+    /// That external identity is already linked to a user.
+    AccountAlreadyLinked => "ACCOUNT_ALREADY_LINKED",
+    /// Refused: it would remove the user's last way to sign in.
+    LastSignInMethod => "LAST_SIGN_IN_METHOD",
+    /// Refused without cascade: other records still refer to this one.
+    HasDependents => "HAS_DEPENDENTS",
+    /// Too many requests; retry after the given delay.
+    RateLimited => "RATE_LIMITED",
+    /// A second factor is required for this action.
+    MfaRequired => "MFA_REQUIRED",
+    /// Signed in, but not allowed to do this.
+    Forbidden => "FORBIDDEN",
+    /// The credential lacks the scope this action needs.
+    InsufficientScope => "INSUFFICIENT_SCOPE",
+    /// An email could not be handed to the mailer.
+    DeliveryFailed => "DELIVERY_FAILED",
+    /// The feature needs configuration the app did not give.
+    NotConfigured => "NOT_CONFIGURED",
+    /// The store is unreachable or overloaded; retry later.
+    StoreUnavailable => "STORE_UNAVAILABLE",
+    /// An internal error; details are in the server log only.
+    Internal => "INTERNAL",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for ErrorCode {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Which kind of record a [`AuthError::NotFound`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Entity {
+    /// A user.
+    User,
+    /// An account (a way to sign in).
+    Account,
+    /// A session.
+    Session,
+}
+
+impl Entity {
+    fn not_found_code(self) -> ErrorCode {
+        match self {
+            Entity::User => ErrorCode::UserNotFound,
+            Entity::Account => ErrorCode::AccountNotFound,
+            Entity::Session => ErrorCode::SessionNotFound,
+        }
+    }
+
+    /// The entity's name in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Entity::User => "user",
+            Entity::Account => "account",
+            Entity::Session => "session",
+        }
+    }
+}
+
+/// The error of every service call. Messages never contain a secret, token, password or
+/// SQL; [`AuthError::code`] is the stable part clients should match on.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// A request field is malformed or out of range.
+    #[error("{field}: {reason}")]
+    InvalidInput {
+        /// The offending field.
+        field: Cow<'static, str>,
+        /// What is wrong with it.
+        reason: Cow<'static, str>,
+    },
+    /// The email address is not valid.
+    #[error("invalid email address: {0}")]
+    InvalidEmail(&'static str),
+    /// The password does not meet the policy.
+    #[error("password {0}")]
+    WeakPassword(Cow<'static, str>),
+    /// The pagination cursor is malformed or belongs to another query.
+    #[error("invalid cursor")]
+    InvalidCursor,
+    /// A token has the wrong shape.
+    #[error("malformed token")]
+    InvalidToken,
+    /// Email or password is wrong.
+    #[error("invalid email or password")]
+    InvalidCredentials,
+    /// The email address must be verified first.
+    #[error("email address not verified")]
+    EmailNotVerified,
+    /// The email address belongs to another user.
+    #[error("email address already in use")]
+    EmailInUse,
+    /// No valid session or credential.
+    #[error("not signed in")]
+    NotSignedIn,
+    /// The session expired.
+    #[error("session expired")]
+    SessionExpired,
+    /// The session was revoked.
+    #[error("session revoked")]
+    SessionRevoked,
+    /// The refresh token is unknown or expired.
+    #[error("refresh token invalid or expired")]
+    RefreshTokenInvalid,
+    /// A refresh token was used twice; the session was revoked.
+    #[error("refresh token reused; session revoked")]
+    RefreshTokenReused,
+    /// The one-time code or link is wrong or already used.
+    #[error("code invalid or already used")]
+    CodeInvalid,
+    /// The one-time code or link expired.
+    #[error("code expired")]
+    CodeExpired,
+    /// Too many wrong attempts.
+    #[error("too many attempts")]
+    TooManyAttempts,
+    /// No such record.
+    #[error("{} not found", .0.name())]
+    NotFound(Entity),
+    /// The external identity is already linked.
+    #[error("account already linked")]
+    AccountAlreadyLinked,
+    /// Would remove the last way to sign in.
+    #[error("cannot remove the last way to sign in")]
+    LastSignInMethod,
+    /// Other records still refer to this one.
+    #[error("{entity} still has {dependents}; delete with cascade")]
+    HasDependents {
+        /// What was being deleted.
+        entity: &'static str,
+        /// What still refers to it, e.g. "2 sessions, 1 linked account".
+        dependents: String,
+    },
+    /// Too many requests.
+    #[error("rate limited; retry after {} s", retry_after.whole_seconds().max(1))]
+    RateLimited {
+        /// How long until a retry may succeed.
+        retry_after: time::Duration,
+    },
+    /// A second factor is required.
+    #[error("a second factor is required")]
+    MfaRequired,
+    /// Not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(Cow<'static, str>),
+    /// The credential lacks a scope.
+    #[error("insufficient scope: requires {required}")]
+    InsufficientScope {
+        /// The scope required, `resource:action`.
+        required: String,
+    },
+    /// The mailer refused the message.
+    #[error("email delivery failed")]
+    DeliveryFailed(#[source] BoxError),
+    /// The app did not configure what this needs.
+    #[error("not configured: {0}")]
+    NotConfigured(&'static str),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// An internal error.
+    #[error("internal error: {0}")]
+    Internal(&'static str),
+}
+
+impl AuthError {
+    /// The stable machine code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            AuthError::InvalidInput { .. } => ErrorCode::InvalidInput,
+            AuthError::InvalidEmail(_) => ErrorCode::InvalidEmail,
+            AuthError::WeakPassword(_) => ErrorCode::WeakPassword,
+            AuthError::InvalidCursor => ErrorCode::InvalidCursor,
+            AuthError::InvalidToken => ErrorCode::InvalidToken,
+            AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
+            AuthError::EmailNotVerified => ErrorCode::EmailNotVerified,
+            AuthError::EmailInUse => ErrorCode::EmailInUse,
+            AuthError::NotSignedIn => ErrorCode::NotSignedIn,
+            AuthError::SessionExpired => ErrorCode::SessionExpired,
+            AuthError::SessionRevoked => ErrorCode::SessionRevoked,
+            AuthError::RefreshTokenInvalid => ErrorCode::RefreshTokenInvalid,
+            AuthError::RefreshTokenReused => ErrorCode::RefreshTokenReused,
+            AuthError::CodeInvalid => ErrorCode::CodeInvalid,
+            AuthError::CodeExpired => ErrorCode::CodeExpired,
+            AuthError::TooManyAttempts => ErrorCode::TooManyAttempts,
+            AuthError::NotFound(entity) => entity.not_found_code(),
+            AuthError::AccountAlreadyLinked => ErrorCode::AccountAlreadyLinked,
+            AuthError::LastSignInMethod => ErrorCode::LastSignInMethod,
+            AuthError::HasDependents { .. } => ErrorCode::HasDependents,
+            AuthError::RateLimited { .. } => ErrorCode::RateLimited,
+            AuthError::MfaRequired => ErrorCode::MfaRequired,
+            AuthError::Forbidden(_) => ErrorCode::Forbidden,
+            AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,
+            AuthError::DeliveryFailed(_) => ErrorCode::DeliveryFailed,
+            AuthError::NotConfigured(_) => ErrorCode::NotConfigured,
+            AuthError::Store(StoreError::Unavailable(_)) => ErrorCode::StoreUnavailable,
+            AuthError::Store(_) | AuthError::Internal(_) => ErrorCode::Internal,
+        }
+    }
+
+    /// A message safe to show a client: the error's text, except for store and internal
+    /// errors, whose details stay in the server log.
+    pub fn public_message(&self) -> String {
+        match self {
+            AuthError::Store(StoreError::Unavailable(_)) => {
+                "the service is temporarily unavailable".to_owned()
+            }
+            AuthError::Store(_) | AuthError::Internal(_) => "internal error".to_owned(),
+            AuthError::DeliveryFailed(_) => "email delivery failed".to_owned(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Shorthand for [`AuthError::InvalidInput`].
+    pub fn invalid(
+        field: impl Into<Cow<'static, str>>,
+        reason: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        AuthError::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// Shorthand for [`AuthError::Internal`].
+    pub(crate) fn internal(what: &'static str) -> Self {
+        AuthError::Internal(what)
+    }
+}
+
+/// A unique constraint the store refused to break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Conflict {
+    /// A user with this (normalised) email exists.
+    UserEmail,
+    /// An account with this provider and provider account id exists.
+    Account,
+    /// A record with this id exists.
+    Id,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Conflict::UserEmail => "user email",
+            Conflict::Account => "account provider id",
+            Conflict::Id => "id",
+        })
+    }
+}
+
+/// The error of every store call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The backend cannot be reached (connection refused or lost, pool timeout). Retryable;
+    /// surfaces as `STORE_UNAVAILABLE` (HTTP 503).
+    #[error("store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// A unique constraint would be broken.
+    #[error("conflict on {0}")]
+    Conflict(Conflict),
+    /// A stored row could not be read back into the model (a bug or a manual edit).
+    #[error("stored data is invalid: {0}")]
+    Corrupt(Cow<'static, str>),
+    /// Any other backend failure.
+    #[error("store backend error")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    /// Wraps a backend error as [`StoreError::Backend`].
+    pub fn backend(error: impl Into<BoxError>) -> Self {
+        StoreError::Backend(error.into())
+    }
+
+    /// Wraps a connectivity error as [`StoreError::Unavailable`].
+    pub fn unavailable(error: impl Into<BoxError>) -> Self {
+        StoreError::Unavailable(error.into())
+    }
+
+    /// A [`StoreError::Corrupt`] naming what could not be read.
+    pub fn corrupt(what: impl Into<Cow<'static, str>>) -> Self {
+        StoreError::Corrupt(what.into())
+    }
+}
+
+/// A mistake in how the app configured [`Auth`](crate::Auth).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No secret key was given to the builder.
+    #[error("a secret key is required (AuthBuilder::secret_key)")]
+    MissingSecretKey,
+    /// The secret key is shorter than 32 bytes or not valid base64.
+    #[error("the secret key must be at least 32 bytes (base64-encoded)")]
+    WeakSecretKey,
+    /// A key id has characters other than `[A-Za-z0-9_-]` or is too long.
+    #[error("a key id is 1 to 32 characters of [A-Za-z0-9_-]")]
+    InvalidKeyId,
+    /// A setting is out of range.
+    #[error("invalid setting {setting}: {reason}")]
+    Invalid {
+        /// The setting.
+        setting: &'static str,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_screaming_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "duplicate {text}");
+            assert!(
+                text.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn store_errors_never_show_their_source_to_clients() {
+        let err = AuthError::from(StoreError::backend("SELECT * FROM users WHERE oops"));
+        assert_eq!(err.code(), ErrorCode::Internal);
+        assert!(!err.public_message().contains("SELECT"));
+        assert!(!err.to_string().contains("SELECT"));
+
+        let err = AuthError::from(StoreError::unavailable("connection refused 10.0.0.5"));
+        assert_eq!(err.code(), ErrorCode::StoreUnavailable);
+        assert!(!err.public_message().contains("10.0.0.5"));
+    }
+
+    #[test]
+    fn not_found_codes_name_the_entity() {
+        assert_eq!(
+            AuthError::NotFound(Entity::User).code().as_str(),
+            "USER_NOT_FOUND"
+        );
+        assert_eq!(
+            AuthError::NotFound(Entity::Session).to_string(),
+            "session not found"
+        );
+    }
+}

@@ -1,0 +1,88 @@
+//! # auth-core
+//!
+//! The identity domain of a pluggable authentication library: users, accounts (password,
+//! emailed codes, linked identities), sessions with refresh-token rotation, one-time codes
+//! and links, and the audit log — as services over async storage traits. No HTTP and no
+//! SQL: storage adapters (`auth-memory`, `auth-sqlx`, your own) implement the traits, and
+//! web adapters (`auth-axum`) call the services.
+//!
+//! ```
+//! use auth_core::{Auth, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome};
+//! # async fn demo<S: auth_core::Store>(store: S) -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = Auth::builder(store)
+//!     .secret_key(SecretKey::generate())
+//!     .mailer(RecordingMailer::new())
+//!     .build()?;
+//! let meta = RequestMeta::none();
+//! let SignUpOutcome::SignedIn(signed_in) = auth
+//!     .password()
+//!     .sign_up(
+//!         SignUp {
+//!             email: "ada@example.com".into(),
+//!             password: Secret::new("correct horse battery staple"),
+//!             name: Some("Ada".into()),
+//!             extend: None,
+//!         },
+//!         &meta,
+//!     )
+//!     .await?
+//! else {
+//!     unreachable!("email verification is not required by default")
+//! };
+//! let me = auth.sessions().validate(signed_in.session_token.expose()).await?;
+//! assert_eq!(me.user.email.as_str(), "ada@example.com");
+//! # Ok(()) }
+//! ```
+//!
+//! Start with [`Auth::builder`]. Each domain module has the same three parts: `model`
+//! (plain data), `store` (the repository trait) and `service` (the behaviour).
+
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+pub mod accounts;
+pub mod audit;
+mod auth;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod error;
+pub mod ids;
+pub mod pagination;
+pub mod passwords;
+pub mod secret;
+pub mod sessions;
+mod store;
+pub mod users;
+pub mod validate;
+pub mod verification;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;
+
+pub use accounts::{Account, AccountStore, Provider};
+pub use audit::{Actor, AuditEvent, AuditStore};
+pub use auth::{Auth, AuthBuilder};
+pub use clock::{Clock, SystemClock, TestClock};
+pub use config::AuthConfig;
+pub use context::RequestMeta;
+pub use error::{AuthError, ConfigError, Conflict, ErrorCode, StoreError};
+pub use ids::{AccountId, AuditEventId, SessionId, UserId, VerificationId};
+pub use pagination::{Direction, ListQuery, Page, PageRequest};
+pub use passwords::{SignUp, SignUpOutcome};
+pub use secret::{Secret, SecretKey, TokenHash};
+pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
+pub use store::Store;
+pub use users::{User, UserStore};
+pub use validate::Email;
+pub use verification::{
+    Answer, Mailer, OutgoingEmail, Purpose, RecordingMailer, VerificationStore,
+};

@@ -1,0 +1,372 @@
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use super::{
+    Aal, Authenticated, RefreshToken, RotationOutcome, RotationPlan, Session, SessionFilter,
+    SessionOrder, SessionState, SignedIn,
+};
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::Auth;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, Entity};
+use crate::ids::{SessionId, UserId};
+use crate::pagination::{ListQuery, Page, PageRequest};
+use crate::secret::{TokenHash, generate_token, is_token};
+use crate::sessions::SessionStore;
+use crate::users::{User, UserStore};
+
+/// Session operations: `auth.sessions()`.
+pub struct Sessions<'a, S> {
+    auth: &'a Auth<S>,
+}
+
+impl<S: SessionStore + UserStore + 'static> Auth<S> {
+    /// Session operations.
+    pub fn sessions(&self) -> Sessions<'_, S> {
+        Sessions { auth: self }
+    }
+}
+
+impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
+    /// Validates a session token: the hot path of every authenticated request.
+    ///
+    /// Malformed tokens fail with `INVALID_TOKEN` before any lookup; unknown tokens with
+    /// `NOT_SIGNED_IN`; then `SESSION_REVOKED` or `SESSION_EXPIRED`. A cache hit costs a
+    /// SHA-256 and a hash-map lookup; use is written to the store at most once per touch
+    /// interval.
+    pub async fn validate(&self, token: &str) -> Result<Arc<Authenticated>, AuthError> {
+        if !is_token(token) {
+            return Err(AuthError::InvalidToken);
+        }
+        let hash = TokenHash::of(token);
+        let now = self.auth.now();
+        if let Some(hit) = self.auth.inner().session_cache.get(&hash)
+            && hit.session.is_active(now)
+            && !self.needs_touch(&hit.session, now)
+        {
+            return Ok(hit);
+        }
+        self.validate_from_store(hash, now).await
+    }
+
+    #[tracing::instrument(name = "sessions.validate_from_store", skip_all)]
+    async fn validate_from_store(
+        &self,
+        hash: TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Arc<Authenticated>, AuthError> {
+        let cache = &self.auth.inner().session_cache;
+        let Some((mut session, user)) = self.auth.store().find_session_by_token(&hash).await?
+        else {
+            cache.evict(&hash);
+            return Err(AuthError::NotSignedIn);
+        };
+        match session.state(now) {
+            SessionState::Active => {}
+            SessionState::Revoked => {
+                cache.evict(&hash);
+                return Err(AuthError::SessionRevoked);
+            }
+            SessionState::Expired => {
+                cache.evict(&hash);
+                return Err(AuthError::SessionExpired);
+            }
+        }
+        if self.needs_touch(&session, now) {
+            let idle_expires_at = now + self.auth.config().session.idle_timeout;
+            if !self
+                .auth
+                .store()
+                .touch_session(session.id, now, idle_expires_at)
+                .await?
+            {
+                cache.evict(&hash);
+                return Err(AuthError::SessionRevoked);
+            }
+            session.last_seen_at = now;
+            session.idle_expires_at = idle_expires_at;
+        }
+        let authenticated = Arc::new(Authenticated { session, user });
+        cache.insert(hash, Arc::clone(&authenticated));
+        Ok(authenticated)
+    }
+
+    fn needs_touch(&self, session: &Session, now: OffsetDateTime) -> bool {
+        now - session.last_seen_at >= self.auth.config().session.touch_interval
+    }
+
+    /// Starts a new session for `user` (after any successful sign-in). Every sign-in gets a
+    /// new session id and new tokens.
+    pub(crate) async fn start(
+        &self,
+        user: User,
+        aal: Aal,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
+        let inner = self.auth.inner();
+        let now = self.auth.now();
+        let config = &inner.config.session;
+        let session_token = generate_token(inner.random.as_ref());
+        let refresh_token = generate_token(inner.random.as_ref());
+        let session = Session {
+            id: SessionId::new(),
+            user_id: user.id,
+            token_hash: TokenHash::of(session_token.expose()),
+            aal,
+            ip: meta.ip.map(|ip| ip.to_string()),
+            user_agent: meta.user_agent.clone(),
+            created_at: now,
+            last_seen_at: now,
+            idle_expires_at: now + config.idle_timeout,
+            expires_at: now + config.absolute_timeout,
+            revoked_at: None,
+        };
+        let refresh = RefreshToken {
+            token_hash: TokenHash::of(refresh_token.expose()),
+            session_id: session.id,
+            created_at: now,
+            expires_at: session.expires_at,
+            used_at: None,
+        };
+        self.auth.store().create_session(&session, &refresh).await?;
+        inner.session_cache.insert(
+            session.token_hash,
+            Arc::new(Authenticated {
+                session: session.clone(),
+                user: user.clone(),
+            }),
+        );
+        Ok(SignedIn {
+            user,
+            session,
+            session_token,
+            refresh_token,
+        })
+    }
+
+    /// Exchanges a refresh token for a new session token and a new refresh token. The old
+    /// ones stop working. Presenting a refresh token a second time revokes the whole
+    /// session (`REFRESH_TOKEN_REUSED`): one of the two presenters is not the client.
+    #[tracing::instrument(name = "sessions.refresh", skip_all)]
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
+        if !is_token(refresh_token) {
+            return Err(AuthError::RefreshTokenInvalid);
+        }
+        let inner = self.auth.inner();
+        let now = self.auth.now();
+        let session_token = generate_token(inner.random.as_ref());
+        let new_refresh = generate_token(inner.random.as_ref());
+        let plan = RotationPlan {
+            new_token_hash: TokenHash::of(session_token.expose()),
+            new_refresh_hash: TokenHash::of(new_refresh.expose()),
+            now,
+            idle_expires_at: now + inner.config.session.idle_timeout,
+        };
+        let outcome = self
+            .auth
+            .store()
+            .rotate_refresh_token(&TokenHash::of(refresh_token), &plan)
+            .await?;
+        let session = match outcome {
+            RotationOutcome::Rotated {
+                session,
+                previous_token_hash,
+            } => {
+                inner.session_cache.evict(&previous_token_hash);
+                session
+            }
+            RotationOutcome::Reused {
+                session_id,
+                token_hash,
+            } => {
+                inner.session_cache.evict(&token_hash);
+                let error = AuthError::RefreshTokenReused;
+                self.auth
+                    .record_audit(
+                        AuditEvent::new("session.refresh", Actor::Anonymous, now, meta)
+                            .subject("session", session_id)
+                            .in_session(session_id)
+                            .failed(&error),
+                    )
+                    .await;
+                tracing::warn!(session = %session_id, "refresh token reused; session revoked");
+                return Err(error);
+            }
+            RotationOutcome::Ended(SessionState::Revoked) => return Err(AuthError::SessionRevoked),
+            RotationOutcome::Ended(_) => return Err(AuthError::SessionExpired),
+            RotationOutcome::Unknown => return Err(AuthError::RefreshTokenInvalid),
+        };
+        let user = self
+            .auth
+            .store()
+            .get_user(session.user_id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::User))?;
+        self.auth
+            .record_audit(
+                AuditEvent::new("session.refresh", Actor::User { id: user.id }, now, meta)
+                    .subject("session", session.id)
+                    .in_session(session.id),
+            )
+            .await;
+        Ok(SignedIn {
+            user,
+            session,
+            session_token,
+            refresh_token: new_refresh,
+        })
+    }
+
+    /// Signs out: revokes the session of `token`. Signing out an unknown or ended session
+    /// is not an error.
+    #[tracing::instrument(name = "sessions.sign_out", skip_all)]
+    pub async fn sign_out(&self, token: &str, meta: &RequestMeta) -> Result<(), AuthError> {
+        if !is_token(token) {
+            return Err(AuthError::InvalidToken);
+        }
+        let hash = TokenHash::of(token);
+        self.auth.inner().session_cache.evict(&hash);
+        let Some((session, user)) = self.auth.store().find_session_by_token(&hash).await? else {
+            return Ok(());
+        };
+        let now = self.auth.now();
+        if self
+            .auth
+            .store()
+            .revoke_session(session.id, now)
+            .await?
+            .is_some()
+        {
+            self.auth
+                .record_audit(
+                    AuditEvent::new("session.sign_out", Actor::User { id: user.id }, now, meta)
+                        .subject("session", session.id)
+                        .in_session(session.id),
+                )
+                .await;
+        }
+        Ok(())
+    }
+
+    /// A user's active sessions, newest last by default.
+    #[tracing::instrument(name = "sessions.list", skip_all, fields(user = %user_id))]
+    pub async fn list(
+        &self,
+        user_id: UserId,
+        query: ListQuery<(), SessionOrder>,
+    ) -> Result<Page<Session>, AuthError> {
+        let PageRequest {
+            order,
+            direction,
+            limit,
+            after,
+            ..
+        } = query.validate()?;
+        let request = PageRequest {
+            filter: SessionFilter {
+                user_id,
+                active_at: Some(self.auth.now()),
+            },
+            order,
+            direction,
+            limit,
+            after,
+        };
+        let rows = self.auth.store().list_sessions(&request).await?;
+        Ok(Page::from_fetched(rows, &request))
+    }
+
+    /// Revokes one of `user_id`'s sessions. Another user's session is `SESSION_NOT_FOUND`.
+    #[tracing::instrument(name = "sessions.revoke", skip_all, fields(session = %session_id))]
+    pub async fn revoke(
+        &self,
+        user_id: UserId,
+        session_id: SessionId,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let store = self.auth.store();
+        let session = store
+            .get_session(session_id)
+            .await?
+            .filter(|s| s.user_id == user_id)
+            .ok_or(AuthError::NotFound(Entity::Session))?;
+        let now = self.auth.now();
+        if let Some(hash) = store.revoke_session(session.id, now).await? {
+            self.auth.inner().session_cache.evict(&hash);
+            let actor = meta.actor_or(Actor::User { id: user_id });
+            self.auth
+                .record_audit(
+                    AuditEvent::new("session.revoke", actor, now, meta)
+                        .subject("session", session_id),
+                )
+                .await;
+        }
+        Ok(())
+    }
+
+    /// Revokes all of the user's sessions except `current`. Returns how many were revoked.
+    #[tracing::instrument(name = "sessions.revoke_others", skip_all)]
+    pub async fn revoke_others(
+        &self,
+        current: &Authenticated,
+        meta: &RequestMeta,
+    ) -> Result<usize, AuthError> {
+        let actor = meta.actor_or(Actor::User {
+            id: current.user.id,
+        });
+        self.revoke_many(current.user.id, Some(current.session.id), actor, meta)
+            .await
+    }
+
+    /// Revokes all of a user's sessions (an admin action, or after a compromise). Returns
+    /// how many were revoked.
+    #[tracing::instrument(name = "sessions.revoke_all", skip_all, fields(user = %user_id))]
+    pub async fn revoke_all(
+        &self,
+        user_id: UserId,
+        meta: &RequestMeta,
+    ) -> Result<usize, AuthError> {
+        self.revoke_many(user_id, None, meta.actor_or(Actor::System), meta)
+            .await
+    }
+
+    async fn revoke_many(
+        &self,
+        user_id: UserId,
+        except: Option<SessionId>,
+        actor: Actor,
+        meta: &RequestMeta,
+    ) -> Result<usize, AuthError> {
+        let now = self.auth.now();
+        let hashes = self
+            .auth
+            .store()
+            .revoke_user_sessions(user_id, except, now)
+            .await?;
+        self.auth.inner().session_cache.evict_all(&hashes);
+        let action = if except.is_some() {
+            "session.revoke_others"
+        } else {
+            "session.revoke_all"
+        };
+        let count = hashes.len();
+        self.auth
+            .record_audit(
+                AuditEvent::new(action, actor, now, meta)
+                    .subject("user", user_id)
+                    .detail(serde_json::json!({ "revoked": count })),
+            )
+            .await;
+        Ok(count)
+    }
+
+    /// Deletes sessions that ended before `before` (run it from a periodic job).
+    pub async fn purge(&self, before: OffsetDateTime) -> Result<u64, AuthError> {
+        Ok(self.auth.store().purge_sessions(before).await?)
+    }
+}

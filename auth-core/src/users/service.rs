@@ -1,0 +1,183 @@
+use super::{DeleteUserOutcome, NewUser, User, UserFilter, UserOrder, UserPatch, UserStore};
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::Auth;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, Conflict, Entity, StoreError};
+use crate::ids::UserId;
+use crate::pagination::{ListQuery, Page};
+use crate::validate::{self, Email};
+
+/// User management: `auth.users()`.
+pub struct Users<'a, S> {
+    auth: &'a Auth<S>,
+}
+
+impl<S: UserStore + 'static> Auth<S> {
+    /// User management.
+    pub fn users(&self) -> Users<'_, S> {
+        Users { auth: self }
+    }
+}
+
+impl<S: UserStore + 'static> Users<'_, S> {
+    /// Creates a user without any way to sign in yet (an admin invite, a provisioning
+    /// call). `EMAIL_IN_USE` if the address is taken.
+    #[tracing::instrument(name = "users.create", skip_all)]
+    pub async fn create(&self, input: NewUser, meta: &RequestMeta) -> Result<User, AuthError> {
+        let now = self.auth.now();
+        let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
+        validate::extend("extend", &extend)?;
+        let user = User {
+            id: UserId::new(),
+            email: Email::parse(&input.email)?,
+            email_verified: input.email_verified,
+            name: input.name.as_deref().map(validate::name).transpose()?,
+            image: input
+                .image
+                .as_deref()
+                .map(validate::image_url)
+                .transpose()?,
+            extend,
+            created_at: now,
+            updated_at: now,
+        };
+        self.auth
+            .store()
+            .create_user(&user, &[])
+            .await
+            .map_err(email_conflict)?;
+        self.auth
+            .record_audit(
+                AuditEvent::new("user.create", meta.actor_or(Actor::System), now, meta)
+                    .subject("user", user.id),
+            )
+            .await;
+        Ok(user)
+    }
+
+    /// The user with this id, or `USER_NOT_FOUND`.
+    pub async fn get(&self, id: UserId) -> Result<User, AuthError> {
+        self.auth
+            .store()
+            .get_user(id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::User))
+    }
+
+    /// The user with this email (case-insensitive), if any.
+    pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, AuthError> {
+        let email = Email::parse(email)?;
+        Ok(self.auth.store().get_user_by_email(&email).await?)
+    }
+
+    /// Lists users.
+    #[tracing::instrument(name = "users.list", skip_all)]
+    pub async fn list(
+        &self,
+        query: ListQuery<UserFilter, UserOrder>,
+    ) -> Result<Page<User>, AuthError> {
+        if let Some(needle) = &query.filter.name_contains {
+            validate::text("name_contains", needle, validate::MAX_NAME_CHARS)?;
+        }
+        let request = query.validate()?;
+        let rows = self.auth.store().list_users(&request).await?;
+        Ok(Page::from_fetched(rows, &request))
+    }
+
+    /// Changes a user. Changing the email clears `email_verified`.
+    #[tracing::instrument(name = "users.update", skip_all, fields(user = %id))]
+    pub async fn update(
+        &self,
+        id: UserId,
+        patch: UserPatch,
+        meta: &RequestMeta,
+    ) -> Result<User, AuthError> {
+        let patch = UserPatch {
+            name: patch
+                .name
+                .map(|n| n.as_deref().map(validate::name).transpose())
+                .transpose()?,
+            image: patch
+                .image
+                .map(|i| i.as_deref().map(validate::image_url).transpose())
+                .transpose()?,
+            extend: patch
+                .extend
+                .map(|e| validate::extend("extend", &e).map(|()| e))
+                .transpose()?,
+            email: patch.email,
+        };
+        let now = self.auth.now();
+        let user = self
+            .auth
+            .store()
+            .update_user(id, &patch, now)
+            .await
+            .map_err(email_conflict)?
+            .ok_or(AuthError::NotFound(Entity::User))?;
+        self.auth.inner().session_cache.evict_user(id);
+        let fields: Vec<&str> = [
+            ("name", patch.name.is_some()),
+            ("email", patch.email.is_some()),
+            ("image", patch.image.is_some()),
+            ("extend", patch.extend.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(f, changed)| changed.then_some(f))
+        .collect();
+        self.auth
+            .record_audit(
+                AuditEvent::new("user.update", meta.actor_or(Actor::User { id }), now, meta)
+                    .subject("user", id)
+                    .detail(serde_json::json!({ "fields": fields })),
+            )
+            .await;
+        Ok(user)
+    }
+
+    /// Deletes a user and everything that is theirs. With `cascade` off, refuses with
+    /// `HAS_DEPENDENTS` while sessions or linked identities remain.
+    #[tracing::instrument(name = "users.delete", skip_all, fields(user = %id))]
+    pub async fn delete(
+        &self,
+        id: UserId,
+        cascade: bool,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let outcome = self.auth.store().delete_user(id, cascade).await?;
+        match outcome {
+            DeleteUserOutcome::Deleted {
+                session_token_hashes,
+            } => {
+                let cache = &self.auth.inner().session_cache;
+                cache.evict_all(&session_token_hashes);
+                cache.evict_user(id);
+                self.auth
+                    .record_audit(
+                        AuditEvent::new(
+                            "user.delete",
+                            meta.actor_or(Actor::System),
+                            self.auth.now(),
+                            meta,
+                        )
+                        .subject("user", id)
+                        .detail(serde_json::json!({ "cascade": cascade })),
+                    )
+                    .await;
+                Ok(())
+            }
+            DeleteUserOutcome::NotFound => Err(AuthError::NotFound(Entity::User)),
+            DeleteUserOutcome::HasDependents(dependents) => Err(AuthError::HasDependents {
+                entity: "user",
+                dependents: dependents.describe(),
+            }),
+        }
+    }
+}
+
+fn email_conflict(error: StoreError) -> AuthError {
+    match error {
+        StoreError::Conflict(Conflict::UserEmail) => AuthError::EmailInUse,
+        other => other.into(),
+    }
+}

@@ -1,0 +1,103 @@
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use super::Purpose;
+use crate::error::BoxError;
+use crate::secret::Secret;
+use crate::validate::Email;
+
+/// An email the library asks the app to deliver: a one-time code and a link token for one
+/// purpose. The app renders it (the link is its own URL carrying `link_token`) and sends it.
+#[derive(Clone)]
+pub struct OutgoingEmail {
+    /// Recipient.
+    pub to: Email,
+    /// What it is for.
+    pub purpose: Purpose,
+    /// The numeric code to type in.
+    pub code: Secret,
+    /// The token to put in a link (`https://app.example/verify?token=...`).
+    pub link_token: Secret,
+    /// When both stop working.
+    pub expires_at: OffsetDateTime,
+}
+
+impl fmt::Debug for OutgoingEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OutgoingEmail")
+            .field("to", &self.to)
+            .field("purpose", &self.purpose)
+            .field("code", &self.code)
+            .field("link_token", &self.link_token)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Delivers emails; implemented by the app (SMTP, an email API, a queue).
+#[async_trait]
+pub trait Mailer: Send + Sync + fmt::Debug {
+    /// Sends one email. An error is reported to the caller as `DELIVERY_FAILED` where that
+    /// reveals nothing (email verification), and only logged where it would reveal whether
+    /// an address has an account (password reset, passwordless sign-in).
+    async fn send(&self, email: OutgoingEmail) -> Result<(), BoxError>;
+}
+
+/// The default mailer: refuses, so a flow that needs email fails loudly with
+/// `NOT_CONFIGURED` until the app sets one.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMailer;
+
+#[async_trait]
+impl Mailer for NoMailer {
+    async fn send(&self, _: OutgoingEmail) -> Result<(), BoxError> {
+        Err("no mailer configured".into())
+    }
+}
+
+/// A development mailer that keeps every email in memory, for tests and demos.
+#[derive(Debug, Clone, Default)]
+pub struct RecordingMailer {
+    sent: Arc<Mutex<Vec<OutgoingEmail>>>,
+}
+
+impl RecordingMailer {
+    /// An empty mailer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every email sent so far, oldest first.
+    pub fn messages(&self) -> Vec<OutgoingEmail> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The newest email to `to` for `purpose`.
+    pub fn last(&self, to: &str, purpose: Purpose) -> Option<OutgoingEmail> {
+        let to = to.trim().to_lowercase();
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .rev()
+            .find(|m| m.to.as_str() == to && m.purpose == purpose)
+            .cloned()
+    }
+}
+
+#[async_trait]
+impl Mailer for RecordingMailer {
+    async fn send(&self, email: OutgoingEmail) -> Result<(), BoxError> {
+        self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(email);
+        Ok(())
+    }
+}

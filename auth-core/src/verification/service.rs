@@ -1,0 +1,437 @@
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+use time::Duration;
+use zeroize::Zeroizing;
+
+use super::{AttemptReservation, LinkConsumption, OutgoingEmail, Purpose, Verification};
+use crate::accounts::{Account, AccountStore};
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::Auth;
+use crate::config::VerificationConfig;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, Conflict, Entity, StoreError};
+use crate::ids::{UserId, VerificationId};
+use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
+use crate::sessions::{Aal, SessionStore, SignedIn};
+use crate::users::{User, UserStore};
+use crate::validate::Email;
+use crate::verification::VerificationStore;
+
+/// Makes and checks numeric codes: HMAC-SHA256 under a key derived from the app key, so a
+/// leaked database does not reveal codes (a 6-digit code's plain hash is brute-forced at once).
+pub(crate) struct CodeChecker {
+    key: Zeroizing<[u8; 32]>,
+    digits: u32,
+    ttl: Duration,
+    max_attempts: u32,
+}
+
+impl CodeChecker {
+    pub(crate) fn new(keys: &Keyring, config: &VerificationConfig) -> Self {
+        Self {
+            key: keys.primary().1.derive("verification-code hmac-sha256"),
+            digits: config.code_digits,
+            ttl: config.ttl,
+            max_attempts: config.max_attempts,
+        }
+    }
+
+    /// A uniformly random code of `digits` decimal digits.
+    fn generate(&self, random: &dyn Random) -> Secret {
+        let modulus = 10u64.pow(self.digits);
+        // Rejection sampling: drop the top sliver of u64 values that would bias the modulo.
+        let zone = u64::MAX - (u64::MAX % modulus);
+        loop {
+            let mut bytes = [0u8; 8];
+            random.fill(&mut bytes);
+            let n = u64::from_le_bytes(bytes);
+            if n < zone {
+                let width = self.digits as usize;
+                return Secret::new(format!("{:0width$}", n % modulus));
+            }
+        }
+    }
+
+    fn hash(&self, id: VerificationId, code: &str) -> TokenHash {
+        // HMAC accepts keys of any length, so this cannot fail.
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.as_ref())
+            .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
+        mac.update(id.as_uuid().as_bytes());
+        mac.update(b":");
+        mac.update(code.as_bytes());
+        TokenHash::from_bytes(mac.finalize().into_bytes().into())
+    }
+
+    /// Whether `code` has the shape of a code we issue (all digits, right length).
+    fn well_formed(&self, code: &str) -> bool {
+        code.len() == self.digits as usize && code.bytes().all(|b| b.is_ascii_digit())
+    }
+}
+
+impl<S: VerificationStore + 'static> Auth<S> {
+    /// Issues a code and link for `(email, purpose)`, replacing any unused one, and hands
+    /// them to the mailer.
+    pub(crate) async fn send_verification(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+        user_id: Option<UserId>,
+    ) -> Result<(), AuthError> {
+        let inner = self.inner();
+        if !inner.has_mailer {
+            return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
+        }
+        let now = self.now();
+        let id = VerificationId::new();
+        let code = inner.codes.generate(inner.random.as_ref());
+        let link_token = generate_token(inner.random.as_ref());
+        let verification = Verification {
+            id,
+            purpose,
+            email: email.clone(),
+            user_id,
+            code_hash: inner.codes.hash(id, code.expose()),
+            link_hash: TokenHash::of(link_token.expose()),
+            attempts: 0,
+            max_attempts: inner.codes.max_attempts,
+            created_at: now,
+            expires_at: now + inner.codes.ttl,
+            consumed_at: None,
+        };
+        self.store().replace_verification(&verification).await?;
+        inner
+            .mailer
+            .send(OutgoingEmail {
+                to: email.clone(),
+                purpose,
+                code,
+                link_token,
+                expires_at: verification.expires_at,
+            })
+            .await
+            .map_err(AuthError::DeliveryFailed)
+    }
+
+    /// Checks a typed code, counting the attempt first, and consumes it if right.
+    pub(crate) async fn check_code(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        code: &str,
+    ) -> Result<Verification, AuthError> {
+        let codes = &self.inner().codes;
+        let code = code.trim();
+        if !codes.well_formed(code) {
+            return Err(AuthError::CodeInvalid);
+        }
+        let now = self.now();
+        let reserved = match self
+            .store()
+            .reserve_code_attempt(email, purpose, now)
+            .await?
+        {
+            AttemptReservation::Reserved(v) => v,
+            AttemptReservation::NoneActive => return Err(AuthError::CodeInvalid),
+            AttemptReservation::Expired => return Err(AuthError::CodeExpired),
+            AttemptReservation::Exhausted => return Err(AuthError::TooManyAttempts),
+        };
+        // TokenHash equality is constant-time.
+        if codes.hash(reserved.id, code) != reserved.code_hash {
+            return Err(AuthError::CodeInvalid);
+        }
+        if !self.store().consume_verification(reserved.id, now).await? {
+            return Err(AuthError::CodeInvalid);
+        }
+        Ok(reserved)
+    }
+
+    /// Checks a link token and consumes it.
+    pub(crate) async fn check_link(
+        &self,
+        purpose: Purpose,
+        token: &str,
+    ) -> Result<Verification, AuthError> {
+        if !is_token(token) {
+            return Err(AuthError::CodeInvalid);
+        }
+        match self
+            .store()
+            .consume_link(purpose, &TokenHash::of(token), self.now())
+            .await?
+        {
+            LinkConsumption::Consumed(v) => Ok(v),
+            LinkConsumption::Expired => Err(AuthError::CodeExpired),
+            LinkConsumption::Unknown => Err(AuthError::CodeInvalid),
+        }
+    }
+}
+
+/// Email verification and passwordless sign-in: `auth.email()`.
+pub struct EmailFlows<'a, S> {
+    auth: &'a Auth<S>,
+}
+
+/// The store traits the email flows need.
+pub trait EmailFlowStore: VerificationStore + UserStore + SessionStore + AccountStore {}
+impl<S: VerificationStore + UserStore + SessionStore + AccountStore> EmailFlowStore for S {}
+
+impl<S: EmailFlowStore + 'static> Auth<S> {
+    /// Email verification and passwordless sign-in.
+    pub fn email(&self) -> EmailFlows<'_, S> {
+        EmailFlows { auth: self }
+    }
+}
+
+/// A typed code with its address, or a link token: the two ways to answer an email.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// The numeric code, typed in, for this email address.
+    Code {
+        /// The address the code was sent to.
+        email: &'a str,
+        /// The code.
+        code: &'a str,
+    },
+    /// The token from the emailed link.
+    Link(&'a str),
+}
+
+impl<S: VerificationStore + 'static> Auth<S> {
+    /// Checks an [`Answer`] for `purpose` and consumes it.
+    pub(crate) async fn check_answer(
+        &self,
+        purpose: Purpose,
+        answer: Answer<'_>,
+    ) -> Result<Verification, AuthError> {
+        match answer {
+            Answer::Code { email, code } => {
+                let email = Email::parse(email)?;
+                self.check_code(&email, purpose, code).await
+            }
+            Answer::Link(token) => self.check_link(purpose, token).await,
+        }
+    }
+}
+
+impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
+    /// Sends a verification code and link to the user's address. Does nothing if it is
+    /// verified already. A mailer failure is `DELIVERY_FAILED`.
+    #[tracing::instrument(name = "email.send_verification", skip_all, fields(user = %user_id))]
+    pub async fn send_verification(
+        &self,
+        user_id: UserId,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let user = self
+            .auth
+            .store()
+            .get_user(user_id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::User))?;
+        if user.email_verified {
+            return Ok(());
+        }
+        let result = self
+            .auth
+            .send_verification(Purpose::VerifyEmail, &user.email, Some(user.id))
+            .await;
+        self.audit("email.verification_sent", user.id, meta, &result)
+            .await;
+        result
+    }
+
+    /// Verifies the user's email address with a code or link; returns the updated user.
+    #[tracing::instrument(name = "email.verify", skip_all)]
+    pub async fn verify(&self, answer: Answer<'_>, meta: &RequestMeta) -> Result<User, AuthError> {
+        let v = self.auth.check_answer(Purpose::VerifyEmail, answer).await?;
+        let user_id = v.user_id.ok_or(AuthError::CodeInvalid)?;
+        let store = self.auth.store();
+        // The address may have changed since the code was sent; then nothing is verified.
+        if !store
+            .mark_email_verified(user_id, &v.email, self.auth.now())
+            .await?
+        {
+            return Err(AuthError::CodeInvalid);
+        }
+        self.auth.inner().session_cache.evict_user(user_id);
+        let result: Result<(), AuthError> = Ok(());
+        self.audit("email.verified", user_id, meta, &result).await;
+        store
+            .get_user(user_id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::User))
+    }
+
+    /// Sends a sign-in code and link. Always succeeds for a valid address, whether or not
+    /// it has an account, so it does not reveal which addresses do; unknown addresses get
+    /// nothing unless passwordless sign-up is on.
+    #[tracing::instrument(name = "email.send_sign_in_code", skip_all)]
+    pub async fn send_sign_in_code(
+        &self,
+        email: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let email = Email::parse(email)?;
+        let user = self.auth.store().get_user_by_email(&email).await?;
+        if user.is_none() && !self.auth.config().passwordless_sign_up {
+            return Ok(());
+        }
+        let user_id = user.as_ref().map(|u| u.id);
+        match self
+            .auth
+            .send_verification(Purpose::SignIn, &email, user_id)
+            .await
+        {
+            Err(AuthError::DeliveryFailed(error)) => {
+                tracing::error!(error = %error, "sign-in code could not be delivered");
+                Ok(())
+            }
+            other => other,
+        }?;
+        let now = self.auth.now();
+        let actor = user_id.map_or(Actor::Anonymous, |id| Actor::User { id });
+        self.auth
+            .record_audit(AuditEvent::new("email.sign_in_code_sent", actor, now, meta))
+            .await;
+        Ok(())
+    }
+
+    /// Signs in with an emailed code or link. Proves ownership of the address, so it marks
+    /// it verified; with passwordless sign-up on, creates the user on first sign-in.
+    #[tracing::instrument(name = "email.sign_in", skip_all)]
+    pub async fn sign_in(
+        &self,
+        answer: Answer<'_>,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
+        let v = self.auth.check_answer(Purpose::SignIn, answer).await?;
+        let store = self.auth.store();
+        let now = self.auth.now();
+        let user = match store.get_user_by_email(&v.email).await? {
+            Some(user) if user.email_verified => user,
+            Some(user) => {
+                store.mark_email_verified(user.id, &user.email, now).await?;
+                User {
+                    email_verified: true,
+                    ..user
+                }
+            }
+            None if self.auth.config().passwordless_sign_up => {
+                self.create_passwordless_user(v.email.clone(), now).await?
+            }
+            None => return Err(AuthError::CodeInvalid),
+        };
+        let signed_in = self.auth.sessions().start(user, Aal::Aal1, meta).await?;
+        self.auth
+            .record_audit(
+                AuditEvent::new(
+                    "user.sign_in",
+                    Actor::User {
+                        id: signed_in.user.id,
+                    },
+                    now,
+                    meta,
+                )
+                .in_session(signed_in.session.id)
+                .detail(serde_json::json!({ "method": "email" })),
+            )
+            .await;
+        Ok(signed_in)
+    }
+
+    async fn create_passwordless_user(
+        &self,
+        email: Email,
+        now: time::OffsetDateTime,
+    ) -> Result<User, AuthError> {
+        let user = User {
+            id: UserId::new(),
+            email,
+            email_verified: true,
+            name: None,
+            image: None,
+            extend: serde_json::json!({}),
+            created_at: now,
+            updated_at: now,
+        };
+        let account = Account::email(user.id, now);
+        match self.auth.store().create_user(&user, &[account]).await {
+            Ok(()) => Ok(user),
+            // Created concurrently by another sign-in with the same address.
+            Err(StoreError::Conflict(Conflict::UserEmail)) => self
+                .auth
+                .store()
+                .get_user_by_email(&user.email)
+                .await?
+                .ok_or(AuthError::CodeInvalid),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    async fn audit(
+        &self,
+        action: &str,
+        user_id: UserId,
+        meta: &RequestMeta,
+        result: &Result<(), AuthError>,
+    ) {
+        let mut event = AuditEvent::new(
+            action,
+            meta.actor_or(Actor::User { id: user_id }),
+            self.auth.now(),
+            meta,
+        )
+        .subject("user", user_id);
+        if let Err(error) = result {
+            event = event.failed(error);
+        }
+        self.auth.record_audit(event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::{OsRandom, SecretKey};
+
+    fn checker(digits: u32) -> CodeChecker {
+        let config = VerificationConfig {
+            code_digits: digits,
+            ..VerificationConfig::default()
+        };
+        CodeChecker::new(&Keyring::single(SecretKey::generate()), &config)
+    }
+
+    #[test]
+    fn codes_have_the_configured_digits() {
+        for digits in [6, 8, 10] {
+            let c = checker(digits);
+            for _ in 0..50 {
+                let code = c.generate(&OsRandom);
+                assert!(c.well_formed(code.expose()), "{:?}", code.expose());
+            }
+        }
+    }
+
+    #[test]
+    fn code_hashes_are_keyed_and_bound_to_the_verification() {
+        let a = checker(6);
+        let b = checker(6);
+        let id = VerificationId::new();
+        assert_eq!(a.hash(id, "123456"), a.hash(id, "123456"));
+        assert_ne!(a.hash(id, "123456"), a.hash(id, "123457"));
+        assert_ne!(
+            a.hash(id, "123456"),
+            a.hash(VerificationId::new(), "123456")
+        );
+        assert_ne!(a.hash(id, "123456"), b.hash(id, "123456"));
+    }
+
+    #[test]
+    fn malformed_codes_are_refused_before_any_lookup() {
+        let c = checker(6);
+        for bad in ["", "12345", "1234567", "12345a", "١٢٣٤٥٦"] {
+            assert!(!c.well_formed(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,162 @@
+use async_trait::async_trait;
+use auth_core::accounts::Account;
+use auth_core::pagination::PageRequest;
+use auth_core::users::{DeleteUserOutcome, Dependents, UserFilter, UserOrder, UserPatch};
+use auth_core::{Conflict, Email, StoreError, User, UserId, UserStore};
+use time::OffsetDateTime;
+
+use crate::MemoryStore;
+use crate::tables::Tables;
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn create_user(&self, user: &User, accounts: &[Account]) -> Result<(), StoreError> {
+        let mut t = self.write();
+        if t.users.contains_key(&user.id) {
+            return Err(StoreError::Conflict(Conflict::Id));
+        }
+        if t.user_by_email.contains_key(user.email.as_str()) {
+            return Err(StoreError::Conflict(Conflict::UserEmail));
+        }
+        if accounts
+            .iter()
+            .any(|a| t.account_by_key.contains_key(&Tables::account_key(a)))
+        {
+            return Err(StoreError::Conflict(Conflict::Account));
+        }
+        t.users.insert(user.id, user.clone());
+        t.user_by_email
+            .insert(user.email.as_str().to_owned(), user.id);
+        for account in accounts {
+            t.account_by_key
+                .insert(Tables::account_key(account), account.id);
+            t.accounts.insert(account.id, account.clone());
+        }
+        Ok(())
+    }
+
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.read().users.get(&id).cloned())
+    }
+
+    async fn get_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        let t = self.read();
+        Ok(t.user_by_email
+            .get(email.as_str())
+            .and_then(|id| t.users.get(id))
+            .cloned())
+    }
+
+    async fn list_users(
+        &self,
+        request: &PageRequest<UserFilter, UserOrder>,
+    ) -> Result<Vec<User>, StoreError> {
+        let t = self.read();
+        Ok(request.select(
+            t.users
+                .values()
+                .filter(|u| request.filter.matches(u))
+                .cloned(),
+        ))
+    }
+
+    async fn update_user(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError> {
+        let mut t = self.write();
+        let Some(current) = t.users.get(&id) else {
+            return Ok(None);
+        };
+        let old_email = current.email.clone();
+        if let Some(email) = &patch.email
+            && *email != old_email
+            && t.user_by_email.contains_key(email.as_str())
+        {
+            return Err(StoreError::Conflict(Conflict::UserEmail));
+        }
+        let mut updated = current.clone();
+        patch.apply(&mut updated, now);
+        if updated.email != old_email {
+            t.user_by_email.remove(old_email.as_str());
+            t.user_by_email
+                .insert(updated.email.as_str().to_owned(), id);
+        }
+        t.users.insert(id, updated.clone());
+        Ok(Some(updated))
+    }
+
+    async fn mark_email_verified(
+        &self,
+        id: UserId,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut t = self.write();
+        match t.users.get_mut(&id) {
+            Some(user) if user.email == *email => {
+                if !user.email_verified {
+                    user.email_verified = true;
+                    user.updated_at = now;
+                }
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn delete_user(
+        &self,
+        id: UserId,
+        cascade: bool,
+    ) -> Result<DeleteUserOutcome, StoreError> {
+        let mut t = self.write();
+        let Some(user) = t.users.get(&id) else {
+            return Ok(DeleteUserOutcome::NotFound);
+        };
+        let email = user.email.as_str().to_owned();
+        if !cascade {
+            let mut dependents = Dependents::default();
+            dependents.sessions = t.sessions.values().filter(|s| s.user_id == id).count() as u64;
+            dependents.linked_accounts = t
+                .accounts
+                .values()
+                .filter(|a| a.user_id == id && !a.provider.is_local())
+                .count() as u64;
+            if !dependents.is_empty() {
+                return Ok(DeleteUserOutcome::HasDependents(dependents));
+            }
+        }
+        let session_ids: Vec<_> = t
+            .sessions
+            .values()
+            .filter(|s| s.user_id == id)
+            .map(|s| s.id)
+            .collect();
+        let session_token_hashes = session_ids
+            .into_iter()
+            .filter_map(|sid| t.remove_session(sid))
+            .map(|s| s.token_hash)
+            .collect();
+        let account_ids: Vec<_> = t
+            .accounts
+            .values()
+            .filter(|a| a.user_id == id)
+            .map(|a| a.id)
+            .collect();
+        for account_id in account_ids {
+            if let Some(account) = t.accounts.remove(&account_id) {
+                t.account_by_key.remove(&Tables::account_key(&account));
+            }
+        }
+        t.verifications
+            .retain(|_, v| v.user_id != Some(id) && v.email.as_str() != email);
+        t.user_by_email.remove(&email);
+        t.users.remove(&id);
+        Ok(DeleteUserOutcome::Deleted {
+            session_token_hashes,
+        })
+    }
+}
