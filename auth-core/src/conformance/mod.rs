@@ -188,6 +188,10 @@ pub fn assert_code<T: std::fmt::Debug>(
 /// [module docs](crate::conformance).
 #[macro_export]
 macro_rules! conformance_tests {
+    // Stores that need a service: every test is skipped, saying so, unless `$var` is set.
+    ($name:ident, skip_unless_env = $var:literal, $factory:expr, peer = $peer:expr $(,)?) => {
+        $crate::__conformance_list!(@cases $name, $factory, $peer, ::std::option::Option::Some($var));
+    };
     ($name:ident, $factory:expr $(,)?) => {
         $crate::conformance_tests!(
             $name,
@@ -196,7 +200,16 @@ macro_rules! conformance_tests {
         );
     };
     ($name:ident, $factory:expr, peer = $peer:expr $(,)?) => {
-        $crate::__conformance_cases!($name, $factory, $peer;
+        $crate::__conformance_list!(@cases $name, $factory, $peer, ::std::option::Option::None::<&str>);
+    };
+}
+
+/// The list of conformance behaviours, by module; expanded by [`conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_list {
+    (@cases $name:ident, $factory:expr, $peer:expr, $skip:expr) => {
+        $crate::__conformance_cases!($name, $factory, $peer, $skip;
             users: [
                 create_and_get,
                 get_by_email_is_case_insensitive,
@@ -289,13 +302,27 @@ macro_rules! conformance_tests {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_cases {
-    ($name:ident, $factory:expr, $peer:expr; $($module:ident : [$($case:ident),* $(,)?]),* $(,)?) => {
+    ($name:ident, $factory:expr, $peer:expr, $skip:expr; $($module:ident : [$($case:ident),* $(,)?]),* $(,)?) => {
         mod $name {
             $(
                 mod $module {
+                    // The factory and peer expressions may name items of the invoking scope.
+                    #[allow(unused_imports)]
+                    use super::super::*;
                     $(
                         #[::tokio::test(flavor = "multi_thread", worker_threads = 2)]
                         async fn $case() {
+                            if let ::std::option::Option::Some(var) = $skip {
+                                if ::std::env::var_os(var).is_none() {
+                                    ::std::eprintln!(
+                                        "SKIPPED {}::{}: set {} to run it",
+                                        ::std::stringify!($name),
+                                        ::std::stringify!($case),
+                                        var
+                                    );
+                                    return;
+                                }
+                            }
                             let store = ($factory)().await;
                             let peer = ($peer)(::std::clone::Clone::clone(&store)).await;
                             $crate::conformance::$module::$case(
