@@ -1,8 +1,22 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace. Installs what a fresh machine lacks first.
+#
+# PostgreSQL tests run when AUTH_TEST_POSTGRES_URL names a server where they may create
+# databases (.ci/run sets it to the machine's local server); otherwise they print SKIPPED.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 
-cargo test --workspace "$@"
+status=0
+cargo test --workspace "$@" || status=$?
+
+# Each test binary made a database auth_test_<time>_<random> on the server; drop them.
+if [ -n "${AUTH_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null; then
+  psql "$AUTH_TEST_POSTGRES_URL" -qtAc \
+    "SELECT datname FROM pg_database WHERE datname LIKE 'auth\_test\_%'" 2>/dev/null |
+    while read -r db; do
+      [ -n "$db" ] && psql "$AUTH_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
+fi
+exit $status

@@ -1,0 +1,101 @@
+//! [`PgStore`]: PostgreSQL, the path to many app nodes. Every compound operation is one
+//! transaction; concurrency is handled with row locks (`SELECT ... FOR UPDATE`) and
+//! conditional updates, never with in-process locks, so it holds across nodes.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use auth_core::StoreError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, Postgres, Transaction};
+
+use crate::error::store_error;
+
+/// How long a caller waits for a pooled connection before `STORE_UNAVAILABLE`.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// PostgreSQL storage. Cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host/db`) with a pool of up to 16 connections.
+    /// Does not migrate; call [`PgStore::migrate`].
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url).map_err(store_error)?;
+        Self::connect_with(options, PgPoolOptions::new().max_connections(16)).await
+    }
+
+    /// Connects with explicit connection and pool options.
+    pub async fn connect_with(
+        options: PgConnectOptions,
+        pool: PgPoolOptions,
+    ) -> Result<Self, StoreError> {
+        let pool = pool
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(store_error)?;
+        Ok(Self { pool })
+    }
+
+    /// Wraps a pool the app configured itself.
+    pub fn from_pool(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies the migrations under `migrations/postgres` that have not run yet.
+    /// Idempotent, and safe to run from several nodes at once (sqlx takes an advisory lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/postgres")
+            .run(&self.pool)
+            .await
+            .map_err(|e| match e {
+                sqlx::migrate::MigrateError::Execute(e) => store_error(e),
+                other => StoreError::backend(other),
+            })
+    }
+
+    /// The pool, for app queries of its own.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn begin(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
+        self.pool.begin().await.map_err(store_error)
+    }
+}
+
+/// The store traits, from the SQL shared with SQLite.
+mod queries {
+    use super::PgStore as Backend;
+
+    type Db = sqlx::Postgres;
+    type Connection = sqlx::PgConnection;
+    /// Row locks make concurrent read-check-write sequences queue per row.
+    const FOR_UPDATE: &str = " FOR UPDATE";
+
+    include!("shared/query.rs");
+    mod users {
+        use super::*;
+        include!("shared/users.rs");
+    }
+    mod accounts {
+        use super::*;
+        include!("shared/accounts.rs");
+    }
+    mod sessions {
+        use super::*;
+        include!("shared/sessions.rs");
+    }
+    mod verification {
+        use super::*;
+        include!("shared/verification.rs");
+    }
+    mod audit {
+        use super::*;
+        include!("shared/audit.rs");
+    }
+}

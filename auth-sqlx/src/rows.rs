@@ -1,0 +1,262 @@
+//! Rows as read from either backend, and their conversion into the domain models.
+
+use auth_core::accounts::{Account, PasswordHash};
+use auth_core::audit::{Actor, AuditEvent};
+use auth_core::sessions::{RefreshToken, Session};
+use auth_core::verification::{Purpose, Verification};
+use auth_core::{
+    Aal, AccountId, AuditEventId, Email, Provider, SessionId, StoreError, TokenHash, User, UserId,
+    VerificationId,
+};
+use serde_json::Value;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use crate::types::Ts;
+
+fn hash(bytes: &[u8]) -> Result<TokenHash, StoreError> {
+    TokenHash::from_slice(bytes).ok_or_else(|| StoreError::corrupt("a token hash is not 32 bytes"))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct UserRow {
+    pub(crate) id: Uuid,
+    pub(crate) email: String,
+    pub(crate) email_verified: bool,
+    pub(crate) name: Option<String>,
+    pub(crate) image: Option<String>,
+    pub(crate) extend: Json<Value>,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(r: UserRow) -> Result<Self, StoreError> {
+        Ok(User {
+            id: UserId::from_uuid(r.id),
+            email: Email::from_trusted(r.email),
+            email_verified: r.email_verified,
+            name: r.name,
+            image: r.image,
+            extend: r.extend.0,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AccountRow {
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) provider: String,
+    pub(crate) provider_account_id: String,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = StoreError;
+    fn try_from(r: AccountRow) -> Result<Self, StoreError> {
+        Ok(Account {
+            id: AccountId::from_uuid(r.id),
+            user_id: UserId::from_uuid(r.user_id),
+            provider: Provider::new(&r.provider)
+                .map_err(|_| StoreError::corrupt("an account provider is invalid"))?,
+            provider_account_id: r.provider_account_id,
+            password_hash: r.password_hash.map(PasswordHash::new),
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionRow {
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) aal: String,
+    pub(crate) ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) created_at: Ts,
+    pub(crate) last_seen_at: Ts,
+    pub(crate) idle_expires_at: Ts,
+    pub(crate) expires_at: Ts,
+    pub(crate) revoked_at: Option<Ts>,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+    fn try_from(r: SessionRow) -> Result<Self, StoreError> {
+        Ok(Session {
+            id: SessionId::from_uuid(r.id),
+            user_id: UserId::from_uuid(r.user_id),
+            token_hash: hash(&r.token_hash)?,
+            aal: Aal::parse(&r.aal)
+                .ok_or_else(|| StoreError::corrupt("a session aal is invalid"))?,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            created_at: r.created_at.0,
+            last_seen_at: r.last_seen_at.0,
+            idle_expires_at: r.idle_expires_at.0,
+            expires_at: r.expires_at.0,
+            revoked_at: r.revoked_at.map(|t| t.0),
+        })
+    }
+}
+
+/// A session joined with its user (the columns of `users` prefixed `u_`).
+#[derive(sqlx::FromRow)]
+pub(crate) struct SessionUserRow {
+    #[sqlx(flatten)]
+    pub(crate) session: SessionRow,
+    pub(crate) u_email: String,
+    pub(crate) u_email_verified: bool,
+    pub(crate) u_name: Option<String>,
+    pub(crate) u_image: Option<String>,
+    pub(crate) u_extend: Json<Value>,
+    pub(crate) u_created_at: Ts,
+    pub(crate) u_updated_at: Ts,
+}
+
+impl TryFrom<SessionUserRow> for (Session, User) {
+    type Error = StoreError;
+    fn try_from(r: SessionUserRow) -> Result<Self, StoreError> {
+        let user = User::try_from(UserRow {
+            id: r.session.user_id,
+            email: r.u_email,
+            email_verified: r.u_email_verified,
+            name: r.u_name,
+            image: r.u_image,
+            extend: r.u_extend,
+            created_at: r.u_created_at,
+            updated_at: r.u_updated_at,
+        })?;
+        Ok((Session::try_from(r.session)?, user))
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RefreshRow {
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) session_id: Uuid,
+    pub(crate) created_at: Ts,
+    pub(crate) expires_at: Ts,
+    pub(crate) used_at: Option<Ts>,
+}
+
+impl TryFrom<RefreshRow> for RefreshToken {
+    type Error = StoreError;
+    fn try_from(r: RefreshRow) -> Result<Self, StoreError> {
+        Ok(RefreshToken {
+            token_hash: hash(&r.token_hash)?,
+            session_id: SessionId::from_uuid(r.session_id),
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+            used_at: r.used_at.map(|t| t.0),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct VerificationRow {
+    pub(crate) id: Uuid,
+    pub(crate) purpose: String,
+    pub(crate) email: String,
+    pub(crate) user_id: Option<Uuid>,
+    pub(crate) code_hash: Vec<u8>,
+    pub(crate) link_hash: Vec<u8>,
+    pub(crate) attempts: i64,
+    pub(crate) max_attempts: i64,
+    pub(crate) created_at: Ts,
+    pub(crate) expires_at: Ts,
+    pub(crate) consumed_at: Option<Ts>,
+}
+
+impl TryFrom<VerificationRow> for Verification {
+    type Error = StoreError;
+    fn try_from(r: VerificationRow) -> Result<Self, StoreError> {
+        let count = |n: i64| {
+            u32::try_from(n).map_err(|_| StoreError::corrupt("an attempt count is out of range"))
+        };
+        Ok(Verification {
+            id: VerificationId::from_uuid(r.id),
+            purpose: Purpose::parse(&r.purpose)
+                .ok_or_else(|| StoreError::corrupt("a verification purpose is invalid"))?,
+            email: Email::from_trusted(r.email),
+            user_id: r.user_id.map(UserId::from_uuid),
+            code_hash: hash(&r.code_hash)?,
+            link_hash: hash(&r.link_hash)?,
+            attempts: count(r.attempts)?,
+            max_attempts: count(r.max_attempts)?,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+            consumed_at: r.consumed_at.map(|t| t.0),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    pub(crate) id: Uuid,
+    pub(crate) at: Ts,
+    pub(crate) action: String,
+    pub(crate) actor_type: String,
+    pub(crate) actor_id: Option<Uuid>,
+    pub(crate) subject: Option<String>,
+    pub(crate) ok: bool,
+    pub(crate) error_code: Option<String>,
+    pub(crate) ip: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) request_id: Option<String>,
+    pub(crate) session_id: Option<Uuid>,
+    pub(crate) detail: Json<Value>,
+}
+
+/// The `(actor_type, actor_id)` columns of an actor.
+pub(crate) fn actor_columns(actor: &Actor) -> (&'static str, Option<Uuid>) {
+    match actor {
+        Actor::User { id } => ("user", Some(id.as_uuid())),
+        Actor::System => ("system", None),
+        _ => ("anonymous", None),
+    }
+}
+
+impl TryFrom<AuditRow> for AuditEvent {
+    type Error = StoreError;
+    fn try_from(r: AuditRow) -> Result<Self, StoreError> {
+        let actor = match (r.actor_type.as_str(), r.actor_id) {
+            ("user", Some(id)) => Actor::User {
+                id: UserId::from_uuid(id),
+            },
+            ("system", _) => Actor::System,
+            ("anonymous", _) => Actor::Anonymous,
+            _ => return Err(StoreError::corrupt("an audit actor is invalid")),
+        };
+        Ok(AuditEvent {
+            id: AuditEventId::from_uuid(r.id),
+            at: r.at.0,
+            action: r.action,
+            actor,
+            subject: r.subject,
+            ok: r.ok,
+            error_code: r.error_code,
+            ip: r.ip,
+            user_agent: r.user_agent,
+            request_id: r.request_id,
+            session_id: r.session_id.map(SessionId::from_uuid),
+            detail: r.detail.0,
+        })
+    }
+}
+
+/// Converts rows into models, failing on the first invalid one.
+pub(crate) fn convert<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
+where
+    T: TryFrom<R, Error = StoreError>,
+{
+    rows.into_iter().map(T::try_from).collect()
+}

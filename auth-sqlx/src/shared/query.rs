@@ -1,0 +1,63 @@
+// The prelude of the SQL shared by both backends: imports and helpers every store module
+// uses. Compiled once per backend (included from `sqlite.rs` and `postgres.rs`, which
+// define `Backend`, `Db`, `Connection` and `FOR_UPDATE`); each store module includes it
+// through `use super::*`.
+
+use auth_core::pagination::{Direction, PageRequest, SortField, SortValue};
+use auth_core::{StoreError, TokenHash};
+use sqlx::QueryBuilder;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error::store_error;
+use crate::rows::convert;
+use crate::types::Ts;
+
+/// Appends the keyset condition (rows strictly after the cursor in the request's direction)
+/// and `ORDER BY <column>, id ... LIMIT fetch_limit`. The WHERE clause must be open.
+fn push_page<F, O: SortField>(
+    query: &mut QueryBuilder<'_, Db>,
+    column: &str,
+    request: &PageRequest<F, O>,
+) {
+    let (op, dir) = match request.direction {
+        Direction::Asc => (">", "ASC"),
+        Direction::Desc => ("<", "DESC"),
+    };
+    if let Some(position) = &request.after {
+        query.push(format!(" AND ({column}, id) {op} ("));
+        match &position.value {
+            SortValue::Time(t) => query.push_bind(crate::types::Ts(*t)),
+            SortValue::Text(s) => query.push_bind(s.clone()),
+        };
+        query.push(", ").push_bind(position.id).push(")");
+    }
+    query.push(format!(" ORDER BY {column} {dir}, id {dir} LIMIT "));
+    query.push_bind(i64::try_from(request.fetch_limit()).unwrap_or(i64::MAX));
+}
+
+/// A LIKE pattern matching `needle` anywhere, ASCII case-insensitively when compared with
+/// `lower(column)`; `%`, `_` and `\` in the needle match themselves (`ESCAPE '\'`).
+fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::with_capacity(needle.len() + 2);
+    pattern.push('%');
+    for c in needle.to_ascii_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Reads a column of token hashes.
+fn token_hashes(rows: Vec<(Vec<u8>,)>) -> Result<Vec<TokenHash>, StoreError> {
+    rows.into_iter()
+        .map(|(bytes,)| {
+            TokenHash::from_slice(&bytes)
+                .ok_or_else(|| StoreError::corrupt("a token hash is not 32 bytes"))
+        })
+        .collect()
+}

@@ -1,0 +1,136 @@
+//! Test harness: fresh SQLite files and isolated PostgreSQL schemas.
+//!
+//! PostgreSQL tests read the server URL from `AUTH_TEST_POSTGRES_URL` (set by
+//! `scripts/test.sh`); without it they print that they were skipped. Each test binary
+//! creates one database `auth_test_<unix time>_<random>` and each test one schema in it, so
+//! tests run in parallel without seeing each other's rows; databases of this naming older
+//! than an hour are dropped when the next run starts, and `scripts/test.sh` drops this run's.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::str::FromStr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use auth_sqlx::{PgStore, SqliteStore};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
+use tokio::sync::OnceCell;
+
+/// The environment variable naming the PostgreSQL server to test against.
+pub const PG_ENV: &str = "AUTH_TEST_POSTGRES_URL";
+
+/// A fresh SQLite database file under the target directory, migrated.
+pub async fn sqlite_file() -> SqliteStore {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("auth-sqlx-{}.db", uuid::Uuid::new_v4()));
+    let store = SqliteStore::connect(&format!("sqlite:{}", path.display()))
+        .await
+        .expect("open sqlite file");
+    store.migrate().await.expect("migrate sqlite");
+    store
+}
+
+/// A second pool on the same SQLite file (another process's view).
+pub async fn sqlite_peer(store: SqliteStore) -> SqliteStore {
+    let options = (*store.pool().connect_options()).clone();
+    SqliteStore::connect_with(options)
+        .await
+        .expect("reopen sqlite file")
+}
+
+/// A fresh in-memory SQLite database, migrated.
+pub async fn sqlite_memory() -> SqliteStore {
+    let store = SqliteStore::connect("sqlite::memory:")
+        .await
+        .expect("open memory");
+    store.migrate().await.expect("migrate memory");
+    store
+}
+
+fn server_options() -> PgConnectOptions {
+    let url = std::env::var(PG_ENV).expect("AUTH_TEST_POSTGRES_URL is set");
+    PgConnectOptions::from_str(&url).expect("AUTH_TEST_POSTGRES_URL is a postgres URL")
+}
+
+static RUN_DATABASE: OnceCell<String> = OnceCell::const_new();
+
+/// This test binary's database, created on first use.
+async fn run_database() -> &'static str {
+    RUN_DATABASE
+        .get_or_init(|| async {
+            let mut admin = PgConnection::connect_with(&server_options())
+                .await
+                .expect("connect to the test server");
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_secs();
+            let stale: Vec<(String,)> = sqlx::query_as(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'auth\\_test\\_%'",
+            )
+            .fetch_all(&mut admin)
+            .await
+            .unwrap();
+            for (name,) in stale {
+                let created = name.split('_').nth(2).and_then(|t| t.parse::<u64>().ok());
+                if created.is_some_and(|t| t + 3600 < now) {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await;
+                }
+            }
+            let name = format!(
+                "auth_test_{now}_{}",
+                &uuid::Uuid::new_v4().simple().to_string()[..8]
+            );
+            sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                .execute(&mut admin)
+                .await
+                .expect("create the run database");
+            name
+        })
+        .await
+}
+
+/// Connection options for a fresh, empty schema in this run's database.
+pub async fn pg_schema_options() -> PgConnectOptions {
+    let options = server_options().database(run_database().await);
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect_with(&options).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    options.options([("search_path", schema.as_str())])
+}
+
+/// A migrated PgStore on a fresh schema.
+pub async fn postgres() -> PgStore {
+    let store = PgStore::connect_with(
+        pg_schema_options().await,
+        PgPoolOptions::new().max_connections(4),
+    )
+    .await
+    .expect("connect");
+    store.migrate().await.expect("migrate postgres");
+    store
+}
+
+/// A second pool on the same schema: another app node.
+pub async fn postgres_peer(store: PgStore) -> PgStore {
+    let options = (*store.pool().connect_options()).clone();
+    PgStore::connect_with(options, PgPoolOptions::new().max_connections(4))
+        .await
+        .expect("connect peer")
+}
+
+/// Whether PostgreSQL tests can run; prints a loud skip line when not.
+pub fn postgres_available(test: &str) -> bool {
+    if std::env::var_os(PG_ENV).is_some() {
+        return true;
+    }
+    eprintln!("SKIPPED {test}: set {PG_ENV} to run it");
+    false
+}

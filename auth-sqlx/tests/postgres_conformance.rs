@@ -1,0 +1,11 @@
+//! The full conformance suite on PostgreSQL, each test in its own schema, with a second
+//! connection pool on the same schema standing in for a second app node.
+
+mod common;
+
+auth_core::conformance_tests!(
+    postgres,
+    skip_unless_env = "AUTH_TEST_POSTGRES_URL",
+    common::postgres,
+    peer = common::postgres_peer
+);

@@ -1,0 +1,8 @@
+//! The full conformance suite on SQLite: a file (with a second pool as the peer node) and
+//! an in-memory database.
+
+mod common;
+
+auth_core::conformance_tests!(sqlite_file, common::sqlite_file, peer = common::sqlite_peer);
+
+auth_core::conformance_tests!(sqlite_memory, common::sqlite_memory);
