@@ -1,0 +1,332 @@
+//! `MeteredStore<S>`: a storage adapter that wraps any store and records, per store
+//! method, how many calls were made, how many failed and how long they took.
+//!
+//! It shows what implementing the storage traits takes: one `impl` per trait, every
+//! method answering with the trait's types (`Option` for "not there", `StoreError` for
+//! "the store failed"), and no change to behaviour, which the conformance suite checks
+//! (`tests/conformance.rs`). A team with its own database writes the same `impl` blocks with
+//! queries instead of delegation; see `docs/custom-store.md`.
+
+#![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use auth_core::accounts::{Account, PasswordHash, RevokeSessions, UnlinkOutcome};
+use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};
+use auth_core::pagination::PageRequest;
+use auth_core::sessions::{
+    RefreshToken, RotationOutcome, RotationPlan, Session, SessionFilter, SessionOrder,
+};
+use auth_core::users::{DeleteUserOutcome, User, UserFilter, UserOrder, UserPatch};
+use auth_core::verification::{AttemptReservation, LinkConsumption, Purpose, Verification};
+use auth_core::{
+    AccountId, AccountStore, AuditStore, Email, Provider, SessionId, SessionStore, StoreError,
+    TokenHash, UserId, UserStore, VerificationId, VerificationStore,
+};
+use time::OffsetDateTime;
+
+/// Calls, failures and total time of one store method.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MethodStats {
+    /// Calls made.
+    pub calls: u64,
+    /// Calls that returned an error.
+    pub errors: u64,
+    /// Time spent in the inner store.
+    pub total: Duration,
+}
+
+/// Wraps a store and meters every call. Cheap to clone; clones share the numbers.
+#[derive(Clone, Debug)]
+pub struct MeteredStore<S> {
+    inner: S,
+    stats: Arc<Mutex<BTreeMap<&'static str, MethodStats>>>,
+}
+
+impl<S> MeteredStore<S> {
+    /// Meters `inner`.
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            stats: Arc::default(),
+        }
+    }
+
+    /// The numbers so far, by method name.
+    pub fn stats(&self) -> BTreeMap<&'static str, MethodStats> {
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Runs one inner call, recording it under `method`.
+    async fn observe<T>(
+        &self,
+        method: &'static str,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        let started = Instant::now();
+        let result = call.await;
+        let elapsed = started.elapsed();
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = stats.entry(method).or_default();
+        entry.calls += 1;
+        entry.errors += u64::from(result.is_err());
+        entry.total += elapsed;
+        result
+    }
+}
+
+#[async_trait]
+impl<S: UserStore> UserStore for MeteredStore<S> {
+    async fn create_user(&self, user: &User, accounts: &[Account]) -> Result<(), StoreError> {
+        self.observe("create_user", self.inner.create_user(user, accounts))
+            .await
+    }
+    async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.observe("get_user", self.inner.get_user(id)).await
+    }
+    async fn get_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
+        self.observe("get_user_by_email", self.inner.get_user_by_email(email))
+            .await
+    }
+    async fn list_users(
+        &self,
+        request: &PageRequest<UserFilter, UserOrder>,
+    ) -> Result<Vec<User>, StoreError> {
+        self.observe("list_users", self.inner.list_users(request))
+            .await
+    }
+    async fn update_user(
+        &self,
+        id: UserId,
+        patch: &UserPatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<User>, StoreError> {
+        self.observe("update_user", self.inner.update_user(id, patch, now))
+            .await
+    }
+    async fn mark_email_verified(
+        &self,
+        id: UserId,
+        email: &Email,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.observe(
+            "mark_email_verified",
+            self.inner.mark_email_verified(id, email, now),
+        )
+        .await
+    }
+    async fn delete_user(
+        &self,
+        id: UserId,
+        cascade: bool,
+    ) -> Result<DeleteUserOutcome, StoreError> {
+        self.observe("delete_user", self.inner.delete_user(id, cascade))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: AccountStore> AccountStore for MeteredStore<S> {
+    async fn get_account(
+        &self,
+        provider: &Provider,
+        provider_account_id: &str,
+    ) -> Result<Option<Account>, StoreError> {
+        self.observe(
+            "get_account",
+            self.inner.get_account(provider, provider_account_id),
+        )
+        .await
+    }
+    async fn list_accounts(&self, user_id: UserId) -> Result<Vec<Account>, StoreError> {
+        self.observe("list_accounts", self.inner.list_accounts(user_id))
+            .await
+    }
+    async fn link_account(&self, account: &Account) -> Result<bool, StoreError> {
+        self.observe("link_account", self.inner.link_account(account))
+            .await
+    }
+    async fn unlink_account(
+        &self,
+        user_id: UserId,
+        account_id: AccountId,
+    ) -> Result<UnlinkOutcome, StoreError> {
+        self.observe(
+            "unlink_account",
+            self.inner.unlink_account(user_id, account_id),
+        )
+        .await
+    }
+    async fn set_password(
+        &self,
+        user_id: UserId,
+        hash: &PasswordHash,
+        revoke: RevokeSessions,
+        now: OffsetDateTime,
+    ) -> Result<Option<Vec<TokenHash>>, StoreError> {
+        self.observe(
+            "set_password",
+            self.inner.set_password(user_id, hash, revoke, now),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: SessionStore> SessionStore for MeteredStore<S> {
+    async fn create_session(
+        &self,
+        session: &Session,
+        refresh: &RefreshToken,
+    ) -> Result<(), StoreError> {
+        self.observe(
+            "create_session",
+            self.inner.create_session(session, refresh),
+        )
+        .await
+    }
+    async fn find_session_by_token(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<(Session, User)>, StoreError> {
+        self.observe(
+            "find_session_by_token",
+            self.inner.find_session_by_token(token_hash),
+        )
+        .await
+    }
+    async fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
+        self.observe("get_session", self.inner.get_session(id))
+            .await
+    }
+    async fn list_sessions(
+        &self,
+        request: &PageRequest<SessionFilter, SessionOrder>,
+    ) -> Result<Vec<Session>, StoreError> {
+        self.observe("list_sessions", self.inner.list_sessions(request))
+            .await
+    }
+    async fn touch_session(
+        &self,
+        id: SessionId,
+        last_seen_at: OffsetDateTime,
+        idle_expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.observe(
+            "touch_session",
+            self.inner.touch_session(id, last_seen_at, idle_expires_at),
+        )
+        .await
+    }
+    async fn revoke_session(
+        &self,
+        id: SessionId,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenHash>, StoreError> {
+        self.observe("revoke_session", self.inner.revoke_session(id, now))
+            .await
+    }
+    async fn revoke_user_sessions(
+        &self,
+        user_id: UserId,
+        except: Option<SessionId>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<TokenHash>, StoreError> {
+        self.observe(
+            "revoke_user_sessions",
+            self.inner.revoke_user_sessions(user_id, except, now),
+        )
+        .await
+    }
+    async fn rotate_refresh_token(
+        &self,
+        presented: &TokenHash,
+        plan: &RotationPlan,
+    ) -> Result<RotationOutcome, StoreError> {
+        self.observe(
+            "rotate_refresh_token",
+            self.inner.rotate_refresh_token(presented, plan),
+        )
+        .await
+    }
+    async fn purge_sessions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.observe("purge_sessions", self.inner.purge_sessions(before))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: VerificationStore> VerificationStore for MeteredStore<S> {
+    async fn replace_verification(&self, verification: &Verification) -> Result<(), StoreError> {
+        self.observe(
+            "replace_verification",
+            self.inner.replace_verification(verification),
+        )
+        .await
+    }
+    async fn reserve_code_attempt(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+        now: OffsetDateTime,
+    ) -> Result<AttemptReservation, StoreError> {
+        self.observe(
+            "reserve_code_attempt",
+            self.inner.reserve_code_attempt(email, purpose, now),
+        )
+        .await
+    }
+    async fn consume_verification(
+        &self,
+        id: VerificationId,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.observe(
+            "consume_verification",
+            self.inner.consume_verification(id, now),
+        )
+        .await
+    }
+    async fn consume_link(
+        &self,
+        purpose: Purpose,
+        link_hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<LinkConsumption, StoreError> {
+        self.observe(
+            "consume_link",
+            self.inner.consume_link(purpose, link_hash, now),
+        )
+        .await
+    }
+    async fn purge_verifications(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.observe(
+            "purge_verifications",
+            self.inner.purge_verifications(before),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: AuditStore> AuditStore for MeteredStore<S> {
+    async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.observe("append_audit", self.inner.append_audit(event))
+            .await
+    }
+    async fn list_audit(
+        &self,
+        request: &PageRequest<AuditFilter, AuditOrder>,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        self.observe("list_audit", self.inner.list_audit(request))
+            .await
+    }
+}
