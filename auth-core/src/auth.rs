@@ -5,11 +5,13 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
+use crate::api_keys::KeyCache;
 use crate::audit::{AuditEvent, AuditSink, AuditStore, StoreAuditSink, TracingAuditSink};
 use crate::clock::{self, Clock, SystemClock};
 use crate::config::AuthConfig;
 use crate::error::ConfigError;
 use crate::passwords::PasswordHasher;
+use crate::permissions::Policy;
 use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
 use crate::sessions::SessionCache;
 use crate::verification::{CodeChecker, Mailer, NoMailer};
@@ -55,6 +57,8 @@ pub(crate) struct Inner<S> {
     pub(crate) audit: Arc<dyn AuditSink>,
     pub(crate) hasher: Arc<PasswordHasher>,
     pub(crate) session_cache: SessionCache,
+    pub(crate) policy: Policy,
+    pub(crate) api_key_cache: KeyCache,
 }
 
 impl<S: Send + Sync + 'static> Auth<S> {
@@ -68,6 +72,7 @@ impl<S: Send + Sync + 'static> Auth<S> {
             keys: None,
             mailer: None,
             audit: None,
+            policy: Policy::default(),
         }
     }
 }
@@ -86,6 +91,11 @@ impl<S> Auth<S> {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.inner.clock.as_ref()
+    }
+
+    /// The roles and permissions policy.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
     }
 
     /// The AEAD box for secrets that must be read back, under the app's keys.
@@ -117,6 +127,7 @@ pub struct AuthBuilder<S> {
     keys: Option<Keyring>,
     mailer: Option<Arc<dyn Mailer>>,
     audit: Option<Arc<dyn AuditSink>>,
+    policy: Policy,
 }
 
 impl<S: Send + Sync + 'static> AuthBuilder<S> {
@@ -158,6 +169,12 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         self
     }
 
+    /// The roles and their permissions (default: [`Policy::default`], owner ⊃ admin ⊃ member).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
     /// Where audit events go (default: `tracing`, target `auth_audit`).
     pub fn audit(mut self, sink: impl AuditSink + 'static) -> Self {
         self.audit = Some(Arc::new(sink));
@@ -176,6 +193,7 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         }
         let hasher = PasswordHasher::new(&self.config.password.argon2, self.random.as_ref())?;
         let session_cache = SessionCache::new(&self.config.session);
+        let api_key_cache = KeyCache::new(&self.config.api_keys)?;
         let codes = CodeChecker::new(&keys, &self.config.verification);
         let has_mailer = self.mailer.is_some();
         Ok(Auth {
@@ -190,6 +208,8 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
                 audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
                 hasher: Arc::new(hasher),
                 session_cache,
+                policy: self.policy,
+                api_key_cache,
                 config: self.config,
             }),
         })

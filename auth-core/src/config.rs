@@ -3,11 +3,12 @@
 use serde::{Deserialize, Serialize};
 use time::Duration;
 
+use crate::api_keys::{ApiKeyConfig, RateLimit};
 use crate::error::ConfigError;
 use crate::passwords::{Argon2Config, PasswordPolicy};
 
 /// Everything configurable. `AuthConfig::default()` is a sound production default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct AuthConfig {
     /// Session lifetimes and caching.
@@ -20,6 +21,36 @@ pub struct AuthConfig {
     pub require_email_verification: bool,
     /// Let an emailed sign-in code create a user for an unknown address.
     pub passwordless_sign_up: bool,
+    /// API keys.
+    pub api_keys: ApiKeyConfig,
+    /// Password sign-in attempts allowed per (email address, client IP) and window, counted
+    /// in the store so the limit holds across nodes. Default 10 per 15 minutes; `None`
+    /// turns throttling off.
+    pub sign_in_limit: Option<RateLimit>,
+    /// Emails (codes and links) sent per (address, purpose) and window, so nobody can flood
+    /// an inbox. Default 5 per hour; `None` turns it off.
+    pub mail_limit: Option<RateLimit>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session: SessionConfig::default(),
+            password: PasswordConfig::default(),
+            verification: VerificationConfig::default(),
+            require_email_verification: false,
+            passwordless_sign_up: false,
+            api_keys: ApiKeyConfig::default(),
+            sign_in_limit: Some(RateLimit {
+                max: 10,
+                window: Duration::minutes(15),
+            }),
+            mail_limit: Some(RateLimit {
+                max: 5,
+                window: Duration::HOUR,
+            }),
+        }
+    }
 }
 
 /// Session lifetimes and caching.
@@ -110,6 +141,16 @@ impl AuthConfig {
             return invalid("session.cache_ttl", "must be between 0 and 1 hour");
         }
         self.password.policy.validate_config()?;
+        self.api_keys.validate()?;
+        for limit in [&self.sign_in_limit, &self.mail_limit]
+            .into_iter()
+            .flatten()
+        {
+            limit.validate().map_err(|_| ConfigError::Invalid {
+                setting: "sign_in_limit / mail_limit",
+                reason: "max 1 to 10^9, window 1 second to 1 day",
+            })?;
+        }
         let v = &self.verification;
         if !(6..=10).contains(&v.code_digits) {
             return invalid("verification.code_digits", "must be 6 to 10");

@@ -80,6 +80,38 @@ error_codes! {
     LastSignInMethod => "LAST_SIGN_IN_METHOD",
     /// Refused without cascade: other records still refer to this one.
     HasDependents => "HAS_DEPENDENTS",
+    /// No group with that id or slug.
+    GroupNotFound => "GROUP_NOT_FOUND",
+    /// No such membership.
+    MemberNotFound => "MEMBER_NOT_FOUND",
+    /// No invite with that id or token.
+    InviteNotFound => "INVITE_NOT_FOUND",
+    /// Another group has this slug.
+    SlugTaken => "SLUG_TAKEN",
+    /// The move would make a group its own ancestor.
+    GroupCycle => "GROUP_CYCLE",
+    /// The user is already a member of the group.
+    DuplicateMembership => "DUPLICATE_MEMBERSHIP",
+    /// A pending invite for this email and group exists.
+    DuplicateInvite => "DUPLICATE_INVITE",
+    /// The invite was accepted or revoked already.
+    InviteNotPending => "INVITE_NOT_PENDING",
+    /// The invite expired.
+    InviteExpired => "INVITE_EXPIRED",
+    /// The invite is for another email address (or that address is not verified).
+    InviteEmailMismatch => "INVITE_EMAIL_MISMATCH",
+    /// Refused: the group would be left without an owner.
+    LastOwner => "LAST_OWNER",
+    /// No API key with that id.
+    ApiKeyNotFound => "API_KEY_NOT_FOUND",
+    /// The API key is malformed, fails its checksum, or is unknown.
+    ApiKeyInvalid => "API_KEY_INVALID",
+    /// The API key was revoked.
+    ApiKeyRevoked => "API_KEY_REVOKED",
+    /// The API key expired.
+    ApiKeyExpired => "API_KEY_EXPIRED",
+    /// The API key's usage quota is used up.
+    QuotaExceeded => "QUOTA_EXCEEDED",
     /// Too many requests; retry after the given delay.
     RateLimited => "RATE_LIMITED",
     /// A second factor is required for this action.
@@ -120,6 +152,14 @@ pub enum Entity {
     Account,
     /// A session.
     Session,
+    /// A group.
+    Group,
+    /// A membership.
+    Member,
+    /// An invite.
+    Invite,
+    /// An API key.
+    ApiKey,
 }
 
 impl Entity {
@@ -128,6 +168,10 @@ impl Entity {
             Entity::User => ErrorCode::UserNotFound,
             Entity::Account => ErrorCode::AccountNotFound,
             Entity::Session => ErrorCode::SessionNotFound,
+            Entity::Group => ErrorCode::GroupNotFound,
+            Entity::Member => ErrorCode::MemberNotFound,
+            Entity::Invite => ErrorCode::InviteNotFound,
+            Entity::ApiKey => ErrorCode::ApiKeyNotFound,
         }
     }
 
@@ -137,6 +181,10 @@ impl Entity {
             Entity::User => "user",
             Entity::Account => "account",
             Entity::Session => "session",
+            Entity::Group => "group",
+            Entity::Member => "member",
+            Entity::Invite => "invite",
+            Entity::ApiKey => "API key",
         }
     }
 }
@@ -216,6 +264,45 @@ pub enum AuthError {
         /// What still refers to it, e.g. "2 sessions, 1 linked account".
         dependents: String,
     },
+    /// Another group has this slug.
+    #[error("slug already taken")]
+    SlugTaken,
+    /// The move would make a group its own ancestor.
+    #[error("a group cannot be moved under itself or its descendants")]
+    GroupCycle,
+    /// The user is already a member.
+    #[error("already a member of this group")]
+    DuplicateMembership,
+    /// A pending invite for this email and group exists.
+    #[error("a pending invite for this email and group exists")]
+    DuplicateInvite,
+    /// The invite is not pending.
+    #[error("invite is {0}, not pending")]
+    InviteNotPending(&'static str),
+    /// The invite expired.
+    #[error("invite expired")]
+    InviteExpired,
+    /// The invite is bound to another (or an unverified) address.
+    #[error("invite is for another email address, or the address is not verified")]
+    InviteEmailMismatch,
+    /// The last owner cannot be removed or demoted.
+    #[error("the group's last owner cannot be removed or demoted")]
+    LastOwner,
+    /// The API key is malformed, fails its checksum, or is unknown.
+    #[error("invalid API key")]
+    ApiKeyInvalid,
+    /// The API key was revoked.
+    #[error("API key revoked")]
+    ApiKeyRevoked,
+    /// The API key expired.
+    #[error("API key expired")]
+    ApiKeyExpired,
+    /// The API key's usage quota is used up.
+    #[error("usage quota exceeded")]
+    QuotaExceeded {
+        /// How long until the quota refills, if it does.
+        retry_after: Option<time::Duration>,
+    },
     /// Too many requests.
     #[error("rate limited; retry after {} s", retry_after.whole_seconds().max(1))]
     RateLimited {
@@ -272,6 +359,18 @@ impl AuthError {
             AuthError::AccountAlreadyLinked => ErrorCode::AccountAlreadyLinked,
             AuthError::LastSignInMethod => ErrorCode::LastSignInMethod,
             AuthError::HasDependents { .. } => ErrorCode::HasDependents,
+            AuthError::SlugTaken => ErrorCode::SlugTaken,
+            AuthError::GroupCycle => ErrorCode::GroupCycle,
+            AuthError::DuplicateMembership => ErrorCode::DuplicateMembership,
+            AuthError::DuplicateInvite => ErrorCode::DuplicateInvite,
+            AuthError::InviteNotPending(_) => ErrorCode::InviteNotPending,
+            AuthError::InviteExpired => ErrorCode::InviteExpired,
+            AuthError::InviteEmailMismatch => ErrorCode::InviteEmailMismatch,
+            AuthError::LastOwner => ErrorCode::LastOwner,
+            AuthError::ApiKeyInvalid => ErrorCode::ApiKeyInvalid,
+            AuthError::ApiKeyRevoked => ErrorCode::ApiKeyRevoked,
+            AuthError::ApiKeyExpired => ErrorCode::ApiKeyExpired,
+            AuthError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::MfaRequired => ErrorCode::MfaRequired,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
@@ -323,6 +422,12 @@ pub enum Conflict {
     Account,
     /// A record with this id exists.
     Id,
+    /// A group with this slug exists.
+    GroupSlug,
+    /// The user is a member of the group already.
+    Membership,
+    /// A pending invite for this email and group exists.
+    Invite,
 }
 
 impl fmt::Display for Conflict {
@@ -331,6 +436,9 @@ impl fmt::Display for Conflict {
             Conflict::UserEmail => "user email",
             Conflict::Account => "account provider id",
             Conflict::Id => "id",
+            Conflict::GroupSlug => "group slug",
+            Conflict::Membership => "membership",
+            Conflict::Invite => "pending invite",
         })
     }
 }

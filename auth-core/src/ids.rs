@@ -100,6 +100,22 @@ typed_id!(
     /// Identifies an [`AuditEvent`](crate::audit::AuditEvent).
     AuditEventId, "audit_event_id"
 );
+typed_id!(
+    /// Identifies a [`Group`](crate::groups::Group) (an organization, a team, ...).
+    GroupId, "group_id"
+);
+typed_id!(
+    /// Identifies a [`Member`](crate::members::Member) (a user's membership of a group).
+    MemberId, "member_id"
+);
+typed_id!(
+    /// Identifies an [`Invite`](crate::invites::Invite).
+    InviteId, "invite_id"
+);
+typed_id!(
+    /// Identifies an [`ApiKey`](crate::api_keys::ApiKey).
+    ApiKeyId, "api_key_id"
+);
 
 #[cfg(test)]
 mod tests {

@@ -49,16 +49,22 @@
 )]
 
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 mod auth;
 pub mod clock;
 pub mod config;
 pub mod context;
 pub mod error;
+pub mod groups;
 pub mod ids;
+pub mod invites;
+pub mod members;
 pub mod pagination;
 pub mod passwords;
+pub mod permissions;
 pub mod secret;
+mod serde_util;
 pub mod sessions;
 mod store;
 pub mod users;
@@ -69,15 +75,23 @@ pub mod verification;
 pub mod conformance;
 
 pub use accounts::{Account, AccountStore, Provider};
+pub use api_keys::{ApiKey, ApiKeyStore, RateLimitStore};
 pub use audit::{Actor, AuditEvent, AuditStore};
 pub use auth::{Auth, AuthBuilder};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::AuthConfig;
 pub use context::RequestMeta;
 pub use error::{AuthError, ConfigError, Conflict, ErrorCode, StoreError};
-pub use ids::{AccountId, AuditEventId, SessionId, UserId, VerificationId};
+pub use groups::{Group, GroupStore};
+pub use ids::{
+    AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, SessionId, UserId,
+    VerificationId,
+};
+pub use invites::{Invite, InviteStore};
+pub use members::{Member, MemberStore};
 pub use pagination::{Direction, ListQuery, Page, PageRequest};
 pub use passwords::{SignUp, SignUpOutcome};
+pub use permissions::{Permission, PermissionSet, Policy};
 pub use secret::{Secret, SecretKey, TokenHash};
 pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
 pub use store::Store;

@@ -2,6 +2,9 @@
 
 use crate::accounts::AccountStore;
 use crate::audit::AuditStore;
+use crate::groups::GroupStore;
+use crate::invites::InviteStore;
+use crate::members::MemberStore;
 use crate::sessions::SessionStore;
 use crate::users::UserStore;
 use crate::verification::VerificationStore;
@@ -10,7 +13,17 @@ use crate::verification::VerificationStore;
 /// automatically for any type that implements them all. Services ask only for the traits
 /// they use, so a partial backend can still use some of them.
 pub trait Store:
-    UserStore + AccountStore + SessionStore + VerificationStore + AuditStore + Send + Sync + 'static
+    UserStore
+    + AccountStore
+    + SessionStore
+    + VerificationStore
+    + AuditStore
+    + GroupStore
+    + MemberStore
+    + InviteStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -20,6 +33,9 @@ impl<T> Store for T where
         + SessionStore
         + VerificationStore
         + AuditStore
+        + GroupStore
+        + MemberStore
+        + InviteStore
         + Send
         + Sync
         + 'static

@@ -92,6 +92,37 @@ pub fn text(field: &'static str, input: &str, max: usize) -> Result<String, Auth
     Ok(trimmed.to_owned())
 }
 
+/// Checks a machine name (a slug, a group type, a tag key): 1 to `max` characters of
+/// `[a-z0-9_-]` (plus `.` and `:` when `dots` is set), starting with a letter or digit.
+pub fn identifier(
+    field: &'static str,
+    input: &str,
+    max: usize,
+    dots: bool,
+) -> Result<String, AuthError> {
+    let ok = !input.is_empty()
+        && input.len() <= max
+        && input
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && input.bytes().all(|b| {
+            b.is_ascii_lowercase()
+                || b.is_ascii_digit()
+                || b == b'-'
+                || b == b'_'
+                || (dots && (b == b'.' || b == b':'))
+        });
+    if ok {
+        Ok(input.to_owned())
+    } else {
+        Err(AuthError::invalid(
+            field,
+            format!("must be 1 to {max} of [a-z0-9_-], starting with a letter or digit"),
+        ))
+    }
+}
+
 /// Checks a display name.
 pub fn name(input: &str) -> Result<String, AuthError> {
     text("name", input, MAX_NAME_CHARS)

@@ -30,7 +30,11 @@
 )]
 
 mod accounts;
+mod api_keys;
 mod audit;
+mod groups;
+mod invites;
+mod members;
 mod sessions;
 mod tables;
 mod users;
@@ -58,6 +62,19 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// Sets a group's parent without any check (not even that the parent exists). Only for
+    /// tests that need a corrupt hierarchy, such as the conformance suite's planted cycle.
+    #[doc(hidden)]
+    pub fn plant_group_parent(
+        &self,
+        group: auth_core::GroupId,
+        parent: Option<auth_core::GroupId>,
+    ) {
+        if let Some(g) = self.write().groups.get_mut(&group) {
+            g.parent_id = parent;
+        }
+    }
+
     /// Reads the tables. A panic in another thread while it held the lock leaves the
     /// tables as they were (every write section finishes its checks before mutating).
     fn read(&self) -> RwLockReadGuard<'_, Tables> {
@@ -73,3 +90,8 @@ impl MemoryStore {
 #[cfg(doctest)]
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The organizations guide's code, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/organizations.md")]
+pub struct OrganizationsDoctests;

@@ -3,10 +3,17 @@
 use std::collections::HashMap;
 
 use auth_core::accounts::Account;
+use auth_core::api_keys::ApiKey;
 use auth_core::audit::AuditEvent;
+use auth_core::groups::Group;
+use auth_core::invites::Invite;
+use auth_core::members::Member;
 use auth_core::sessions::{RefreshToken, Session};
 use auth_core::verification::Verification;
-use auth_core::{AccountId, SessionId, TokenHash, User, UserId, VerificationId};
+use auth_core::{
+    AccountId, ApiKeyId, GroupId, InviteId, MemberId, SessionId, TokenHash, User, UserId,
+    VerificationId,
+};
 
 #[derive(Default)]
 pub(crate) struct Tables {
@@ -23,6 +30,20 @@ pub(crate) struct Tables {
     pub(crate) refresh_tokens: HashMap<TokenHash, RefreshToken>,
     pub(crate) verifications: HashMap<VerificationId, Verification>,
     pub(crate) audit: Vec<AuditEvent>,
+    pub(crate) groups: HashMap<GroupId, Group>,
+    /// Slug → group.
+    pub(crate) group_by_slug: HashMap<String, GroupId>,
+    pub(crate) members: HashMap<MemberId, Member>,
+    /// (group, user) → membership.
+    pub(crate) member_by_key: HashMap<(GroupId, UserId), MemberId>,
+    pub(crate) invites: HashMap<InviteId, Invite>,
+    /// Token hash → invite.
+    pub(crate) invite_by_token: HashMap<TokenHash, InviteId>,
+    pub(crate) api_keys: HashMap<ApiKeyId, ApiKey>,
+    /// Key hash → key.
+    pub(crate) api_key_by_hash: HashMap<TokenHash, ApiKeyId>,
+    /// (bucket, window start as Unix seconds) → requests counted.
+    pub(crate) rate_limits: HashMap<(String, i64), u32>,
 }
 
 impl Tables {
@@ -31,6 +52,35 @@ impl Tables {
             account.provider.as_str().to_owned(),
             account.provider_account_id.clone(),
         )
+    }
+
+    /// Inserts a membership and its index entry.
+    pub(crate) fn insert_member(&mut self, member: Member) {
+        self.member_by_key
+            .insert((member.group_id, member.user_id), member.id);
+        self.members.insert(member.id, member);
+    }
+
+    /// Removes a membership and its index entry.
+    pub(crate) fn remove_member(&mut self, id: MemberId) -> Option<Member> {
+        let member = self.members.remove(&id)?;
+        self.member_by_key
+            .remove(&(member.group_id, member.user_id));
+        Some(member)
+    }
+
+    /// Removes API keys matching `doomed`, with their index entries.
+    pub(crate) fn remove_api_keys(&mut self, doomed: impl Fn(&ApiKey) -> bool) {
+        let gone: Vec<(ApiKeyId, TokenHash)> = self
+            .api_keys
+            .values()
+            .filter(|k| doomed(k))
+            .map(|k| (k.id, k.key_hash))
+            .collect();
+        for (id, hash) in gone {
+            self.api_keys.remove(&id);
+            self.api_key_by_hash.remove(&hash);
+        }
     }
 
     /// Removes a session, its index entry and its refresh tokens.

@@ -1,5 +1,6 @@
 use async_trait::async_trait;
 use auth_core::accounts::Account;
+use auth_core::api_keys::KeyOwner;
 use auth_core::pagination::PageRequest;
 use auth_core::users::{DeleteUserOutcome, Dependents, UserFilter, UserOrder, UserPatch};
 use auth_core::{Conflict, Email, StoreError, User, UserId, UserStore};
@@ -125,6 +126,12 @@ impl UserStore for MemoryStore {
                 .values()
                 .filter(|a| a.user_id == id && !a.provider.is_local())
                 .count() as u64;
+            dependents.memberships = t.members.values().filter(|m| m.user_id == id).count() as u64;
+            dependents.api_keys = t
+                .api_keys
+                .values()
+                .filter(|k| k.owner == KeyOwner::User(id))
+                .count() as u64;
             if !dependents.is_empty() {
                 return Ok(DeleteUserOutcome::HasDependents(dependents));
             }
@@ -153,6 +160,29 @@ impl UserStore for MemoryStore {
         }
         t.verifications
             .retain(|_, v| v.user_id != Some(id) && v.email.as_str() != email);
+        let member_ids: Vec<_> = t
+            .members
+            .values()
+            .filter(|m| m.user_id == id)
+            .map(|m| m.id)
+            .collect();
+        for member_id in member_ids {
+            t.remove_member(member_id);
+        }
+        t.remove_api_keys(|k| k.owner == KeyOwner::User(id));
+        for key in t.api_keys.values_mut() {
+            if key.created_by == Some(id) {
+                key.created_by = None;
+            }
+        }
+        for invite in t.invites.values_mut() {
+            if invite.inviter_id == Some(id) {
+                invite.inviter_id = None;
+            }
+            if invite.accepted_by == Some(id) {
+                invite.accepted_by = None;
+            }
+        }
         t.user_by_email.remove(&email);
         t.users.remove(&id);
         Ok(DeleteUserOutcome::Deleted {

@@ -1,3 +1,11 @@
 //! The full conformance suite on the in-memory store.
 
-auth_core::conformance_tests!(memory, || async { auth_memory::MemoryStore::new() });
+use auth_memory::MemoryStore;
+
+auth_core::conformance_tests!(
+    memory,
+    || async { MemoryStore::new() },
+    plant_parent = |store: MemoryStore, group, parent| async move {
+        store.plant_group_parent(group, parent);
+    }
+);

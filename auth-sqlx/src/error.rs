@@ -12,6 +12,18 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         "accounts.provider, accounts.provider_account_id",
         Conflict::Account,
     ),
+    ("groups_slug_key", "groups.slug", Conflict::GroupSlug),
+    (
+        "members_group_user_key",
+        "members.group_id, members.user_id",
+        Conflict::Membership,
+    ),
+    // An expression index: SQLite names the index instead of the columns.
+    (
+        "invites_pending_key",
+        "index 'invites_pending_key'",
+        Conflict::Invite,
+    ),
 ];
 
 /// Converts a sqlx error into a [`StoreError`].
@@ -83,6 +95,28 @@ mod tests {
                 "UNIQUE constraint failed: accounts.provider, accounts.provider_account_id"
             ),
             Some(Conflict::Account)
+        );
+        assert_eq!(
+            unique_conflict(None, "UNIQUE constraint failed: groups.slug"),
+            Some(Conflict::GroupSlug)
+        );
+        assert_eq!(
+            unique_conflict(Some("members_group_user_key"), ""),
+            Some(Conflict::Membership)
+        );
+        assert_eq!(
+            unique_conflict(
+                None,
+                "UNIQUE constraint failed: members.group_id, members.user_id"
+            ),
+            Some(Conflict::Membership)
+        );
+        assert_eq!(
+            unique_conflict(
+                None,
+                "UNIQUE constraint failed: index 'invites_pending_key'"
+            ),
+            Some(Conflict::Invite)
         );
         assert_eq!(unique_conflict(Some("other_key"), ""), None);
     }

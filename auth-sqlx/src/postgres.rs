@@ -76,6 +76,13 @@ mod queries {
     type Connection = sqlx::PgConnection;
     /// Row locks make concurrent read-check-write sequences queue per row.
     const FOR_UPDATE: &str = " FOR UPDATE";
+    /// A transaction-scoped advisory lock that every group move takes first, so moves queue
+    /// across nodes and each one's cycle check sees the moves committed before it. The key
+    /// is the bytes of "authmove" read as a big-endian integer.
+    const MOVE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7022647185815598693)");
+    /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
+    const GROUP_TAGS: &str = "(SELECT COALESCE(jsonb_object_agg(t.key, t.value), '{}') \
+         FROM group_tags t WHERE t.group_id = g.id)";
 
     include!("shared/query.rs");
     mod users {
@@ -97,5 +104,17 @@ mod queries {
     mod audit {
         use super::*;
         include!("shared/audit.rs");
+    }
+    mod groups {
+        use super::*;
+        include!("shared/groups.rs");
+    }
+    mod members {
+        use super::*;
+        include!("shared/members.rs");
+    }
+    mod invites {
+        use super::*;
+        include!("shared/invites.rs");
     }
 }

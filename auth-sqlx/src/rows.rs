@@ -1,12 +1,17 @@
 //! Rows as read from either backend, and their conversion into the domain models.
 
+use std::collections::BTreeMap;
+
 use auth_core::accounts::{Account, PasswordHash};
 use auth_core::audit::{Actor, AuditEvent};
+use auth_core::groups::ChainLink;
+use auth_core::invites::InviteStatus;
+use auth_core::members::{MemberStatus, MembershipLink};
 use auth_core::sessions::{RefreshToken, Session};
 use auth_core::verification::{Purpose, Verification};
 use auth_core::{
-    Aal, AccountId, AuditEventId, Email, Provider, SessionId, StoreError, TokenHash, User, UserId,
-    VerificationId,
+    Aal, AccountId, AuditEventId, Email, Group, GroupId, Invite, InviteId, Member, MemberId,
+    Provider, SessionId, StoreError, TokenHash, User, UserId, VerificationId,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -249,6 +254,181 @@ impl TryFrom<AuditRow> for AuditEvent {
             request_id: r.request_id,
             session_id: r.session_id.map(SessionId::from_uuid),
             detail: r.detail.0,
+        })
+    }
+}
+
+/// A group with its tags (aggregated into one JSON object by the query).
+#[derive(sqlx::FromRow)]
+pub(crate) struct GroupRow {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) slug: Option<String>,
+    pub(crate) kind: String,
+    pub(crate) parent_id: Option<Uuid>,
+    pub(crate) tags: Json<BTreeMap<String, String>>,
+    pub(crate) extend: Json<Value>,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<GroupRow> for Group {
+    type Error = StoreError;
+    fn try_from(r: GroupRow) -> Result<Self, StoreError> {
+        Ok(Group {
+            id: GroupId::from_uuid(r.id),
+            name: r.name,
+            slug: r.slug,
+            kind: r.kind,
+            parent_id: r.parent_id.map(GroupId::from_uuid),
+            tags: r.tags.0,
+            extend: r.extend.0,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+fn depth(d: i64) -> Result<u32, StoreError> {
+    u32::try_from(d).map_err(|_| StoreError::corrupt("a hierarchy depth is out of range"))
+}
+
+/// A row of a hierarchy walk: a group and its depth.
+#[derive(sqlx::FromRow)]
+pub(crate) struct ChainRow {
+    #[sqlx(flatten)]
+    pub(crate) group: GroupRow,
+    pub(crate) depth: i64,
+}
+
+impl TryFrom<ChainRow> for ChainLink {
+    type Error = StoreError;
+    fn try_from(r: ChainRow) -> Result<Self, StoreError> {
+        Ok(ChainLink {
+            depth: depth(r.depth)?,
+            group: Group::try_from(r.group)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    pub(crate) id: Uuid,
+    pub(crate) group_id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) role: String,
+    pub(crate) status: String,
+    pub(crate) extend: Json<Value>,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<MemberRow> for Member {
+    type Error = StoreError;
+    fn try_from(r: MemberRow) -> Result<Self, StoreError> {
+        Ok(Member {
+            id: MemberId::from_uuid(r.id),
+            group_id: GroupId::from_uuid(r.group_id),
+            user_id: UserId::from_uuid(r.user_id),
+            role: r.role,
+            status: MemberStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::corrupt("a member status is invalid"))?,
+            extend: r.extend.0,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+/// One level of a membership chain: the group, and the user's membership there (the
+/// columns of `members` prefixed `m_`, all NULL when there is none).
+#[derive(sqlx::FromRow)]
+pub(crate) struct MembershipLinkRow {
+    pub(crate) group_id: Uuid,
+    pub(crate) parent_id: Option<Uuid>,
+    pub(crate) depth: i64,
+    pub(crate) m_id: Option<Uuid>,
+    pub(crate) m_user_id: Option<Uuid>,
+    pub(crate) m_role: Option<String>,
+    pub(crate) m_status: Option<String>,
+    pub(crate) m_extend: Option<Json<Value>>,
+    pub(crate) m_created_at: Option<Ts>,
+    pub(crate) m_updated_at: Option<Ts>,
+}
+
+impl TryFrom<MembershipLinkRow> for MembershipLink {
+    type Error = StoreError;
+    fn try_from(r: MembershipLinkRow) -> Result<Self, StoreError> {
+        let member = match (
+            r.m_id,
+            r.m_user_id,
+            r.m_role,
+            r.m_status,
+            r.m_extend,
+            r.m_created_at,
+            r.m_updated_at,
+        ) {
+            (None, ..) => None,
+            (Some(id), Some(user_id), Some(role), Some(status), Some(extend), Some(c), Some(u)) => {
+                Some(Member::try_from(MemberRow {
+                    id,
+                    group_id: r.group_id,
+                    user_id,
+                    role,
+                    status,
+                    extend,
+                    created_at: c,
+                    updated_at: u,
+                })?)
+            }
+            _ => return Err(StoreError::corrupt("a membership is incomplete")),
+        };
+        Ok(MembershipLink {
+            group_id: GroupId::from_uuid(r.group_id),
+            parent_id: r.parent_id.map(GroupId::from_uuid),
+            depth: depth(r.depth)?,
+            member,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct InviteRow {
+    pub(crate) id: Uuid,
+    pub(crate) group_id: Option<Uuid>,
+    pub(crate) email: Option<String>,
+    pub(crate) role: Option<String>,
+    pub(crate) status: String,
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) inviter_id: Option<Uuid>,
+    pub(crate) expires_at: Option<Ts>,
+    pub(crate) accepted_by: Option<Uuid>,
+    pub(crate) accepted_at: Option<Ts>,
+    pub(crate) revoked_at: Option<Ts>,
+    pub(crate) extend: Json<Value>,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<InviteRow> for Invite {
+    type Error = StoreError;
+    fn try_from(r: InviteRow) -> Result<Self, StoreError> {
+        Ok(Invite {
+            id: InviteId::from_uuid(r.id),
+            group_id: r.group_id.map(GroupId::from_uuid),
+            email: r.email.map(Email::from_trusted),
+            role: r.role,
+            status: InviteStatus::parse(&r.status)
+                .ok_or_else(|| StoreError::corrupt("an invite status is invalid"))?,
+            token_hash: hash(&r.token_hash)?,
+            inviter_id: r.inviter_id.map(UserId::from_uuid),
+            expires_at: r.expires_at.map(|t| t.0),
+            accepted_by: r.accepted_by.map(UserId::from_uuid),
+            accepted_at: r.accepted_at.map(|t| t.0),
+            revoked_at: r.revoked_at.map(|t| t.0),
+            extend: r.extend.0,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
         })
     }
 }

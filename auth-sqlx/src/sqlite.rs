@@ -94,6 +94,11 @@ mod queries {
     type Connection = sqlx::SqliteConnection;
     /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises writers.
     const FOR_UPDATE: &str = "";
+    /// Nothing to take: `BEGIN IMMEDIATE` already serialises group moves with every writer.
+    const MOVE_LOCK: Option<&str> = None;
+    /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
+    const GROUP_TAGS: &str = "(SELECT json_group_object(t.key, t.value) FROM group_tags t \
+         WHERE t.group_id = g.id)";
 
     include!("shared/query.rs");
     mod users {
@@ -115,5 +120,17 @@ mod queries {
     mod audit {
         use super::*;
         include!("shared/audit.rs");
+    }
+    mod groups {
+        use super::*;
+        include!("shared/groups.rs");
+    }
+    mod members {
+        use super::*;
+        include!("shared/members.rs");
+    }
+    mod invites {
+        use super::*;
+        include!("shared/invites.rs");
     }
 }

@@ -7,5 +7,6 @@ auth_core::conformance_tests!(
     postgres,
     skip_unless_env = "AUTH_TEST_POSTGRES_URL",
     common::postgres,
-    peer = common::postgres_peer
+    peer = common::postgres_peer,
+    plant_parent = common::plant_parent_postgres
 );

@@ -3,6 +3,15 @@
 
 mod common;
 
-auth_core::conformance_tests!(sqlite_file, common::sqlite_file, peer = common::sqlite_peer);
+auth_core::conformance_tests!(
+    sqlite_file,
+    common::sqlite_file,
+    peer = common::sqlite_peer,
+    plant_parent = common::plant_parent_sqlite
+);
 
-auth_core::conformance_tests!(sqlite_memory, common::sqlite_memory);
+auth_core::conformance_tests!(
+    sqlite_memory,
+    common::sqlite_memory,
+    plant_parent = common::plant_parent_sqlite
+);

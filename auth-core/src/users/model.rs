@@ -53,12 +53,12 @@ pub struct NewUser {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserPatch {
     /// New display name, or clear it.
-    #[serde(default, with = "double_option")]
+    #[serde(default, with = "crate::serde_util::double_option")]
     pub name: Option<Option<String>>,
     /// New email address.
     pub email: Option<Email>,
     /// New avatar URL, or clear it.
-    #[serde(default, with = "double_option")]
+    #[serde(default, with = "crate::serde_util::double_option")]
     pub image: Option<Option<String>>,
     /// Replaces the app-defined data.
     pub extend: Option<Value>,
@@ -88,27 +88,6 @@ impl UserPatch {
             user.extend = extend.clone();
         }
         user.updated_at = now;
-    }
-}
-
-/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod double_option {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<T: Serialize, S: Serializer>(
-        v: &Option<Option<T>>,
-        s: S,
-    ) -> Result<S::Ok, S::Error> {
-        match v {
-            Some(inner) => inner.serialize(s),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<T>>, D::Error> {
-        Option::<T>::deserialize(d).map(Some)
     }
 }
 
@@ -184,6 +163,10 @@ pub struct Dependents {
     pub sessions: u64,
     /// Linked external identities (anything but the password account).
     pub linked_accounts: u64,
+    /// Group memberships.
+    pub memberships: u64,
+    /// API keys owned by the user.
+    pub api_keys: u64,
 }
 
 impl Dependents {
@@ -198,6 +181,8 @@ impl Dependents {
         for (count, one, many) in [
             (self.sessions, "session", "sessions"),
             (self.linked_accounts, "linked account", "linked accounts"),
+            (self.memberships, "membership", "memberships"),
+            (self.api_keys, "API key", "API keys"),
         ] {
             if count > 0 {
                 parts.push(format!("{count} {}", if count == 1 { one } else { many }));

@@ -47,7 +47,8 @@ pub trait UserStore: Send + Sync {
     ) -> Result<bool, StoreError>;
 
     /// Deletes the user with everything that is theirs (accounts, sessions, refresh tokens,
-    /// verification codes, and every later domain's records), in one transaction. With
+    /// verification codes, memberships, and every later domain's records), in one
+    /// transaction; invites they sent or accepted stay, without the reference. With
     /// `cascade` off, refuses if [`Dependents`](super::Dependents) exist.
     async fn delete_user(&self, id: UserId, cascade: bool)
     -> Result<DeleteUserOutcome, StoreError>;

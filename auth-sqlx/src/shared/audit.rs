@@ -1,7 +1,7 @@
 // AuditStore for both backends (included from `sqlite.rs` and `postgres.rs`).
 
-use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};
 use auth_core::AuditStore;
+use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};
 
 use crate::rows::{AuditRow, actor_columns};
 
@@ -40,8 +40,9 @@ impl AuditStore for Backend {
         request: &PageRequest<AuditFilter, AuditOrder>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let filter = &request.filter;
-        let mut query =
-            QueryBuilder::<Db>::new(format!("SELECT {AUDIT_COLUMNS} FROM audit_events WHERE TRUE"));
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE TRUE"
+        ));
         if let Some(user) = filter.actor_user {
             query
                 .push(" AND actor_type = 'user' AND actor_id = ")

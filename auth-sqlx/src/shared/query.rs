@@ -1,7 +1,7 @@
 // The prelude of the SQL shared by both backends: imports and helpers every store module
 // uses. Compiled once per backend (included from `sqlite.rs` and `postgres.rs`, which
-// define `Backend`, `Db`, `Connection` and `FOR_UPDATE`); each store module includes it
-// through `use super::*`.
+// define `Backend`, `Db`, `Connection` and the SQL that differs: `FOR_UPDATE`, `MOVE_LOCK`,
+// `GROUP_TAGS`); each store module includes it through `use super::*`.
 
 use auth_core::pagination::{Direction, PageRequest, SortField, SortValue};
 use auth_core::{StoreError, TokenHash};

@@ -94,12 +94,13 @@ impl SessionStore for Backend {
     }
 
     async fn get_session(&self, id: SessionId) -> Result<Option<Session>, StoreError> {
-        let row: Option<SessionRow> =
-            sqlx::query_as(&format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"))
-                .bind(id.as_uuid())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
+        let row: Option<SessionRow> = sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
+        ))
+        .bind(id.as_uuid())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
         row.map(Session::try_from).transpose()
     }
 
@@ -107,8 +108,9 @@ impl SessionStore for Backend {
         &self,
         request: &PageRequest<SessionFilter, SessionOrder>,
     ) -> Result<Vec<Session>, StoreError> {
-        let mut query =
-            QueryBuilder::<Db>::new(format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = "));
+        let mut query = QueryBuilder::<Db>::new(format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE user_id = "
+        ));
         query.push_bind(request.filter.user_id.as_uuid());
         if let Some(t) = request.filter.active_at {
             query

@@ -6,8 +6,7 @@ use auth_core::{Email, User, UserId, UserStore};
 
 use crate::rows::UserRow;
 
-const USER_COLUMNS: &str =
-    "id, email, email_verified, name, image, extend, created_at, updated_at";
+const USER_COLUMNS: &str = "id, email, email_verified, name, image, extend, created_at, updated_at";
 
 async fn insert_user(conn: &mut Connection, user: &User) -> Result<(), StoreError> {
     sqlx::query(
@@ -28,7 +27,10 @@ async fn insert_user(conn: &mut Connection, user: &User) -> Result<(), StoreErro
     Ok(())
 }
 
-pub(super) async fn insert_account(conn: &mut Connection, account: &Account) -> Result<(), StoreError> {
+pub(super) async fn insert_account(
+    conn: &mut Connection,
+    account: &Account,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO accounts (id, user_id, provider, provider_account_id, password_hash, \
          created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -57,14 +59,19 @@ pub(super) async fn lock_user(conn: &mut Connection, id: UserId) -> Result<bool,
     Ok(row.is_some())
 }
 
-async fn fetch_user(conn: &mut Connection, id: UserId, lock: bool) -> Result<Option<User>, StoreError> {
+async fn fetch_user(
+    conn: &mut Connection,
+    id: UserId,
+    lock: bool,
+) -> Result<Option<User>, StoreError> {
     let lock = if lock { FOR_UPDATE } else { "" };
-    let row: Option<UserRow> =
-        sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1{lock}"))
-            .bind(id.as_uuid())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(store_error)?;
+    let row: Option<UserRow> = sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE id = $1{lock}"
+    ))
+    .bind(id.as_uuid())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(store_error)?;
     row.map(User::try_from).transpose()
 }
 
@@ -85,12 +92,13 @@ impl UserStore for Backend {
     }
 
     async fn get_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        let row: Option<UserRow> =
-            sqlx::query_as(&format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1"))
-                .bind(email.as_str())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
+        let row: Option<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email = $1"
+        ))
+        .bind(email.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
         row.map(User::try_from).transpose()
     }
 
@@ -99,9 +107,12 @@ impl UserStore for Backend {
         request: &PageRequest<UserFilter, UserOrder>,
     ) -> Result<Vec<User>, StoreError> {
         let filter = &request.filter;
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE TRUE"));
+        let mut query =
+            QueryBuilder::<Db>::new(format!("SELECT {USER_COLUMNS} FROM users WHERE TRUE"));
         if let Some(email) = &filter.email {
-            query.push(" AND email = ").push_bind(email.as_str().to_owned());
+            query
+                .push(" AND email = ")
+                .push_bind(email.as_str().to_owned());
         }
         if let Some(needle) = &filter.name_contains {
             query
@@ -186,10 +197,11 @@ impl UserStore for Backend {
             return Ok(DeleteUserOutcome::NotFound);
         };
         if !cascade {
-            let (sessions, linked): (i64, i64) = sqlx::query_as(
+            let (sessions, linked, memberships): (i64, i64, i64) = sqlx::query_as(
                 "SELECT (SELECT count(*) FROM sessions WHERE user_id = $1), \
                  (SELECT count(*) FROM accounts WHERE user_id = $1 \
-                  AND provider NOT IN ('password', 'email'))",
+                  AND provider NOT IN ('password', 'email')), \
+                 (SELECT count(*) FROM members WHERE user_id = $1)",
             )
             .bind(id.as_uuid())
             .fetch_one(&mut *tx)
@@ -198,6 +210,7 @@ impl UserStore for Backend {
             let mut dependents = Dependents::default();
             dependents.sessions = u64::try_from(sessions).unwrap_or(0);
             dependents.linked_accounts = u64::try_from(linked).unwrap_or(0);
+            dependents.memberships = u64::try_from(memberships).unwrap_or(0);
             if !dependents.is_empty() {
                 return Ok(DeleteUserOutcome::HasDependents(dependents));
             }
@@ -214,7 +227,8 @@ impl UserStore for Backend {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        // Accounts, sessions and refresh tokens go by ON DELETE CASCADE.
+        // Accounts, sessions, refresh tokens and memberships go by ON DELETE CASCADE; invites
+        // the user sent or accepted stay, their reference set to NULL.
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id.as_uuid())
             .execute(&mut *tx)

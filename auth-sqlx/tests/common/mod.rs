@@ -11,6 +11,7 @@
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use auth_core::GroupId;
 use auth_sqlx::{PgStore, SqliteStore};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection};
@@ -124,6 +125,27 @@ pub async fn postgres_peer(store: PgStore) -> PgStore {
     PgStore::connect_with(options, PgPoolOptions::new().max_connections(4))
         .await
         .expect("connect peer")
+}
+
+/// Sets a group's parent with plain SQL, bypassing the store's cycle check (the
+/// conformance suite's planted cycle).
+pub async fn plant_parent_sqlite(store: SqliteStore, group: GroupId, parent: Option<GroupId>) {
+    sqlx::query("UPDATE groups SET parent_id = $1 WHERE id = $2")
+        .bind(parent.map(|p| p.as_uuid()))
+        .bind(group.as_uuid())
+        .execute(store.pool())
+        .await
+        .expect("plant a parent");
+}
+
+/// [`plant_parent_sqlite`] for PostgreSQL.
+pub async fn plant_parent_postgres(store: PgStore, group: GroupId, parent: Option<GroupId>) {
+    sqlx::query("UPDATE groups SET parent_id = $1 WHERE id = $2")
+        .bind(parent.map(|p| p.as_uuid()))
+        .bind(group.as_uuid())
+        .execute(store.pool())
+        .await
+        .expect("plant a parent");
 }
 
 /// Whether PostgreSQL tests can run; prints a loud skip line when not.

@@ -16,7 +16,20 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use auth_core::accounts::{Account, PasswordHash, RevokeSessions, UnlinkOutcome};
+use auth_core::api_keys::{
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, QuotaOutcome, RateDecision, RateLimit,
+    RotateOutcome,
+};
 use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};
+use auth_core::groups::{
+    ChainLink, CreateGroupOutcome, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome,
+};
+use auth_core::invites::{
+    AcceptOutcome, Acceptance, Invite, InviteChange, InviteFilter, InviteOrder,
+};
+use auth_core::members::{
+    AddMemberOutcome, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
+};
 use auth_core::pagination::PageRequest;
 use auth_core::sessions::{
     RefreshToken, RotationOutcome, RotationPlan, Session, SessionFilter, SessionOrder,
@@ -24,8 +37,9 @@ use auth_core::sessions::{
 use auth_core::users::{DeleteUserOutcome, User, UserFilter, UserOrder, UserPatch};
 use auth_core::verification::{AttemptReservation, LinkConsumption, Purpose, Verification};
 use auth_core::{
-    AccountId, AccountStore, AuditStore, Email, Provider, SessionId, SessionStore, StoreError,
-    TokenHash, UserId, UserStore, VerificationId, VerificationStore,
+    AccountId, AccountStore, ApiKeyId, ApiKeyStore, AuditStore, Email, GroupId, GroupStore,
+    InviteId, InviteStore, MemberId, MemberStore, Provider, RateLimitStore, SessionId,
+    SessionStore, StoreError, TokenHash, UserId, UserStore, VerificationId, VerificationStore,
 };
 use time::OffsetDateTime;
 
@@ -54,6 +68,11 @@ impl<S> MeteredStore<S> {
             inner,
             stats: Arc::default(),
         }
+    }
+
+    /// The wrapped store.
+    pub fn inner(&self) -> &S {
+        &self.inner
     }
 
     /// The numbers so far, by method name.
@@ -327,6 +346,256 @@ impl<S: AuditStore> AuditStore for MeteredStore<S> {
         request: &PageRequest<AuditFilter, AuditOrder>,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         self.observe("list_audit", self.inner.list_audit(request))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: GroupStore> GroupStore for MeteredStore<S> {
+    async fn create_group(
+        &self,
+        group: &Group,
+        owner: Option<&Member>,
+    ) -> Result<CreateGroupOutcome, StoreError> {
+        self.observe("create_group", self.inner.create_group(group, owner))
+            .await
+    }
+    async fn get_group(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
+        self.observe("get_group", self.inner.get_group(id)).await
+    }
+    async fn get_group_by_slug(&self, slug: &str) -> Result<Option<Group>, StoreError> {
+        self.observe("get_group_by_slug", self.inner.get_group_by_slug(slug))
+            .await
+    }
+    async fn get_groups(&self, ids: &[GroupId]) -> Result<Vec<Group>, StoreError> {
+        self.observe("get_groups", self.inner.get_groups(ids)).await
+    }
+    async fn list_groups(
+        &self,
+        request: &PageRequest<GroupFilter, GroupOrder>,
+    ) -> Result<Vec<Group>, StoreError> {
+        self.observe("list_groups", self.inner.list_groups(request))
+            .await
+    }
+    async fn update_group(
+        &self,
+        id: GroupId,
+        patch: &GroupPatch,
+        now: OffsetDateTime,
+    ) -> Result<UpdateGroupOutcome, StoreError> {
+        self.observe("update_group", self.inner.update_group(id, patch, now))
+            .await
+    }
+    async fn delete_group(&self, id: GroupId) -> Result<Option<u64>, StoreError> {
+        self.observe("delete_group", self.inner.delete_group(id))
+            .await
+    }
+    async fn group_chain(&self, id: GroupId, max_depth: u32) -> Result<Vec<ChainLink>, StoreError> {
+        self.observe("group_chain", self.inner.group_chain(id, max_depth))
+            .await
+    }
+    async fn group_subtree(
+        &self,
+        id: GroupId,
+        max_depth: u32,
+        limit: u32,
+    ) -> Result<Vec<ChainLink>, StoreError> {
+        self.observe(
+            "group_subtree",
+            self.inner.group_subtree(id, max_depth, limit),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: MemberStore> MemberStore for MeteredStore<S> {
+    async fn add_member(&self, member: &Member) -> Result<AddMemberOutcome, StoreError> {
+        self.observe("add_member", self.inner.add_member(member))
+            .await
+    }
+    async fn get_member(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
+        self.observe("get_member", self.inner.get_member(id)).await
+    }
+    async fn get_member_by_user(
+        &self,
+        group_id: GroupId,
+        user_id: UserId,
+    ) -> Result<Option<Member>, StoreError> {
+        self.observe(
+            "get_member_by_user",
+            self.inner.get_member_by_user(group_id, user_id),
+        )
+        .await
+    }
+    async fn list_members(
+        &self,
+        request: &PageRequest<MemberFilter, MemberOrder>,
+    ) -> Result<Vec<Member>, StoreError> {
+        self.observe("list_members", self.inner.list_members(request))
+            .await
+    }
+    async fn update_member(
+        &self,
+        id: MemberId,
+        patch: &MemberPatch,
+        now: OffsetDateTime,
+        owner_role: &str,
+    ) -> Result<MemberChange, StoreError> {
+        self.observe(
+            "update_member",
+            self.inner.update_member(id, patch, now, owner_role),
+        )
+        .await
+    }
+    async fn remove_member(
+        &self,
+        id: MemberId,
+        owner_role: &str,
+    ) -> Result<MemberChange, StoreError> {
+        self.observe("remove_member", self.inner.remove_member(id, owner_role))
+            .await
+    }
+    async fn membership_chain(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        max_depth: u32,
+    ) -> Result<Vec<MembershipLink>, StoreError> {
+        self.observe(
+            "membership_chain",
+            self.inner.membership_chain(user_id, group_id, max_depth),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: InviteStore> InviteStore for MeteredStore<S> {
+    async fn create_invite(&self, invite: &Invite) -> Result<bool, StoreError> {
+        self.observe("create_invite", self.inner.create_invite(invite))
+            .await
+    }
+    async fn get_invite(&self, id: InviteId) -> Result<Option<Invite>, StoreError> {
+        self.observe("get_invite", self.inner.get_invite(id)).await
+    }
+    async fn get_invite_by_token(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<Invite>, StoreError> {
+        self.observe(
+            "get_invite_by_token",
+            self.inner.get_invite_by_token(token_hash),
+        )
+        .await
+    }
+    async fn list_invites(
+        &self,
+        request: &PageRequest<InviteFilter, InviteOrder>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<Invite>, StoreError> {
+        self.observe("list_invites", self.inner.list_invites(request, now))
+            .await
+    }
+    async fn revoke_invite(
+        &self,
+        id: InviteId,
+        now: OffsetDateTime,
+    ) -> Result<InviteChange, StoreError> {
+        self.observe("revoke_invite", self.inner.revoke_invite(id, now))
+            .await
+    }
+    async fn accept_invite(&self, acceptance: &Acceptance) -> Result<AcceptOutcome, StoreError> {
+        self.observe("accept_invite", self.inner.accept_invite(acceptance))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: ApiKeyStore> ApiKeyStore for MeteredStore<S> {
+    async fn create_api_key(&self, key: &ApiKey) -> Result<bool, StoreError> {
+        self.observe("create_api_key", self.inner.create_api_key(key))
+            .await
+    }
+    async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        self.observe("get_api_key", self.inner.get_api_key(id))
+            .await
+    }
+    async fn find_api_key(&self, key_hash: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
+        self.observe("find_api_key", self.inner.find_api_key(key_hash))
+            .await
+    }
+    async fn list_api_keys(
+        &self,
+        request: &PageRequest<ApiKeyFilter, ApiKeyOrder>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        self.observe("list_api_keys", self.inner.list_api_keys(request, now))
+            .await
+    }
+    async fn update_api_key(
+        &self,
+        id: ApiKeyId,
+        patch: &ApiKeyPatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        self.observe("update_api_key", self.inner.update_api_key(id, patch, now))
+            .await
+    }
+    async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        at: OffsetDateTime,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        self.observe("revoke_api_key", self.inner.revoke_api_key(id, at))
+            .await
+    }
+    async fn rotate_api_key(
+        &self,
+        old: ApiKeyId,
+        new: &ApiKey,
+        revoke_old_at: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        self.observe(
+            "rotate_api_key",
+            self.inner.rotate_api_key(old, new, revoke_old_at),
+        )
+        .await
+    }
+    async fn delete_api_key(&self, id: ApiKeyId) -> Result<bool, StoreError> {
+        self.observe("delete_api_key", self.inner.delete_api_key(id))
+            .await
+    }
+    async fn touch_api_key(&self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {
+        self.observe("touch_api_key", self.inner.touch_api_key(id, at))
+            .await
+    }
+    async fn take_quota(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Result<QuotaOutcome, StoreError> {
+        self.observe("take_quota", self.inner.take_quota(id, now))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: RateLimitStore> RateLimitStore for MeteredStore<S> {
+    async fn take_rate_limit(
+        &self,
+        bucket: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError> {
+        self.observe(
+            "take_rate_limit",
+            self.inner.take_rate_limit(bucket, limit, now),
+        )
+        .await
+    }
+    async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.observe("purge_rate_limits", self.inner.purge_rate_limits(before))
             .await
     }
 }

@@ -3,9 +3,13 @@
 use auth_memory::MemoryStore;
 use example_custom_store::MeteredStore;
 
-auth_core::conformance_tests!(metered_memory, || async {
-    MeteredStore::new(MemoryStore::new())
-});
+auth_core::conformance_tests!(
+    metered_memory,
+    || async { MeteredStore::new(MemoryStore::new()) },
+    plant_parent = |store: MeteredStore<MemoryStore>, group, parent| async move {
+        store.inner().plant_group_parent(group, parent);
+    }
+);
 
 #[tokio::test]
 async fn calls_are_counted() {

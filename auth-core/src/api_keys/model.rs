@@ -1,0 +1,367 @@
+use std::fmt;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::error::AuthError;
+use crate::ids::{ApiKeyId, GroupId, UserId};
+use crate::pagination::{SortField, SortValue, Sortable};
+use crate::permissions::{Permission, PermissionSet};
+use crate::secret::TokenHash;
+
+/// Who a key acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "type", content = "id", rename_all = "snake_case")]
+pub enum KeyOwner {
+    /// A user: the key acts as that user, limited by its scopes.
+    User(UserId),
+    /// A group: the key acts for the organization, limited by its scopes.
+    Group(GroupId),
+}
+
+/// At most `max` requests per fixed window of `window`, windows aligned to the Unix epoch
+/// (so every node agrees where a window starts). A window's count resets when the next
+/// window starts, whatever the traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateLimit {
+    /// Requests allowed per window.
+    pub max: u32,
+    /// Window length, 1 second to 1 day.
+    #[serde(with = "crate::serde_util::seconds")]
+    pub window: Duration,
+}
+
+impl RateLimit {
+    /// Checks the ranges.
+    pub fn validate(&self) -> Result<(), AuthError> {
+        if self.max == 0 || self.max > 1_000_000_000 {
+            return Err(AuthError::invalid("rate_limit.max", "must be 1 to 10^9"));
+        }
+        if self.window < Duration::SECOND || self.window > Duration::DAY {
+            return Err(AuthError::invalid(
+                "rate_limit.window",
+                "must be 1 second to 1 day",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The start of the window containing `now`.
+    pub fn window_start(&self, now: OffsetDateTime) -> OffsetDateTime {
+        let window = self.window.whole_seconds().max(1);
+        let start = now.unix_timestamp() - now.unix_timestamp().rem_euclid(window);
+        OffsetDateTime::from_unix_timestamp(start).unwrap_or(now)
+    }
+}
+
+/// The answer of a rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateDecision {
+    /// Whether this request may proceed (and was counted).
+    pub allowed: bool,
+    /// Requests left in the window after this one.
+    pub remaining: u32,
+    /// When the window ends.
+    pub reset_at: OffsetDateTime,
+}
+
+/// How a key's usage quota is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaSpec {
+    /// Requests allowed in total (until refilled).
+    pub limit: u64,
+    /// Refill to `limit` every this long, if set (at least 1 minute).
+    #[serde(default, with = "crate::serde_util::seconds_option")]
+    pub refill_every: Option<Duration>,
+}
+
+/// A key's usage quota: a budget of requests, separate from the rate limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    /// The budget.
+    pub limit: u64,
+    /// What is left of it.
+    pub remaining: u64,
+    /// Refill period.
+    #[serde(default, with = "crate::serde_util::seconds_option")]
+    pub refill_every: Option<Duration>,
+    /// When it was last refilled (or created).
+    #[serde(with = "time::serde::rfc3339")]
+    pub refilled_at: OffsetDateTime,
+}
+
+impl Quota {
+    /// A full quota at `now`.
+    pub fn new(spec: QuotaSpec, now: OffsetDateTime) -> Self {
+        Self {
+            limit: spec.limit,
+            remaining: spec.limit,
+            refill_every: spec.refill_every,
+            refilled_at: now,
+        }
+    }
+
+    /// The quota at `now` after any refills due, and whether one unit can be taken then.
+    /// (The reference semantics; stores apply the same arithmetic atomically.)
+    pub fn take(&self, now: OffsetDateTime) -> (Quota, QuotaOutcome) {
+        let mut q = *self;
+        if let Some(every) = q.refill_every
+            && every > Duration::ZERO
+            && now - q.refilled_at >= every
+        {
+            let periods = (now - q.refilled_at).whole_seconds() / every.whole_seconds().max(1);
+            q.refilled_at += every * i32::try_from(periods).unwrap_or(i32::MAX);
+            q.remaining = q.limit;
+        }
+        if q.remaining == 0 {
+            let refill_at = q.refill_every.map(|every| q.refilled_at + every);
+            return (q, QuotaOutcome::Exhausted { refill_at });
+        }
+        q.remaining -= 1;
+        (
+            q,
+            QuotaOutcome::Allowed {
+                remaining: q.remaining,
+            },
+        )
+    }
+}
+
+/// The answer of a quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuotaOutcome {
+    /// One unit was taken.
+    Allowed {
+        /// Units left.
+        remaining: u64,
+    },
+    /// Nothing left; refilled at this time if the quota refills.
+    Exhausted {
+        /// When the next refill is due.
+        refill_at: Option<OffsetDateTime>,
+    },
+    /// The key has no quota.
+    Unlimited,
+}
+
+/// An API key as stored: never the key itself.
+#[derive(Clone, PartialEq, Serialize)]
+pub struct ApiKey {
+    /// The key's id.
+    pub id: ApiKeyId,
+    /// Who it acts for.
+    pub owner: KeyOwner,
+    /// Who created it.
+    pub created_by: Option<UserId>,
+    /// A name to recognise it by.
+    pub name: String,
+    /// Display prefix, e.g. `sk_live_3hG0aQ`.
+    pub start: String,
+    /// SHA-256 of the key.
+    #[serde(skip)]
+    pub key_hash: TokenHash,
+    /// What it may do.
+    pub scopes: Vec<Permission>,
+    /// Per-key rate limit.
+    pub rate_limit: Option<RateLimit>,
+    /// Usage quota.
+    pub quota: Option<Quota>,
+    /// App-defined data (a JSON object).
+    pub metadata: Value,
+    /// When it stops working.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was (or, after a rotation with grace, will be) revoked.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub revoked_at: Option<OffsetDateTime>,
+    /// When it was last used (recorded at most once a minute).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub last_used_at: Option<OffsetDateTime>,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("name", &self.name)
+            .field("start", &self.start)
+            .field("scopes", &self.scopes)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiKey {
+    /// Whether the key is revoked at `now`.
+    pub fn is_revoked(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_some_and(|r| now >= r)
+    }
+
+    /// Whether the key expired at `now`.
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|e| now >= e)
+    }
+}
+
+/// A verified key: what a request authenticated with an API key acts as.
+#[derive(Debug, Clone)]
+pub struct VerifiedKey {
+    /// The key.
+    pub key: Arc<ApiKey>,
+    /// Its scopes as a set.
+    pub scopes: Arc<PermissionSet>,
+    /// The rate limit's answer for this request, when the key has one.
+    pub rate: Option<RateDecision>,
+}
+
+impl VerifiedKey {
+    /// Whether the key's scopes allow `resource:action`.
+    pub fn can(&self, resource: &str, action: &str) -> bool {
+        self.scopes.can(resource, action)
+    }
+}
+
+/// Input of [`ApiKeys::create`](super::ApiKeys::create).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    /// Who the key acts for.
+    pub owner: KeyOwner,
+    /// A name to recognise it by.
+    pub name: String,
+    /// What it may do, `resource:action` each.
+    pub scopes: Vec<String>,
+    /// When it stops working.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Per-key rate limit.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Usage quota.
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+    /// App-defined data (a JSON object).
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+/// A change to a key. `Some(None)` clears an optional setting.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiKeyPatch {
+    /// New name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// New scopes (replacing the old ones).
+    #[serde(default)]
+    pub scopes: Option<Vec<Permission>>,
+    /// New rate limit, or none.
+    #[serde(default, with = "crate::serde_util::double_option")]
+    pub rate_limit: Option<Option<RateLimit>>,
+    /// Replaces the app-defined data.
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+impl ApiKeyPatch {
+    /// Applies the patch to `key` at `now` (for stores that update in memory).
+    pub fn apply(&self, key: &mut ApiKey, now: OffsetDateTime) {
+        if let Some(name) = &self.name {
+            key.name.clone_from(name);
+        }
+        if let Some(scopes) = &self.scopes {
+            key.scopes.clone_from(scopes);
+        }
+        if let Some(rate_limit) = self.rate_limit {
+            key.rate_limit = rate_limit;
+        }
+        if let Some(metadata) = &self.metadata {
+            key.metadata = metadata.clone();
+        }
+        key.updated_at = now;
+    }
+}
+
+/// Which keys to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKeyFilter {
+    /// Of this owner.
+    pub owner: Option<KeyOwner>,
+    /// Only revoked (`true`, as of the time of listing) or unrevoked (`false`) keys.
+    pub revoked: Option<bool>,
+    /// Name contains this text (ASCII case-insensitive).
+    pub name_contains: Option<String>,
+    /// Display prefix starts with this text.
+    pub start: Option<String>,
+}
+
+impl ApiKeyFilter {
+    /// Whether `key` passes the filter at `now` (for stores that filter in memory).
+    pub fn matches(&self, key: &ApiKey, now: OffsetDateTime) -> bool {
+        self.owner.is_none_or(|o| key.owner == o)
+            && self.revoked.is_none_or(|r| key.is_revoked(now) == r)
+            && self.name_contains.as_ref().is_none_or(|n| {
+                key.name
+                    .to_ascii_lowercase()
+                    .contains(&n.to_ascii_lowercase())
+            })
+            && self.start.as_ref().is_none_or(|s| key.start.starts_with(s))
+    }
+}
+
+/// Order of key listings.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKeyOrder {
+    /// By creation time.
+    #[default]
+    CreatedAt,
+    /// By name.
+    Name,
+}
+
+impl SortField for ApiKeyOrder {
+    fn name(self) -> &'static str {
+        match self {
+            ApiKeyOrder::CreatedAt => "created_at",
+            ApiKeyOrder::Name => "name",
+        }
+    }
+}
+
+impl Sortable<ApiKeyOrder> for ApiKey {
+    fn sort_key(&self, field: ApiKeyOrder) -> SortValue {
+        match field {
+            ApiKeyOrder::CreatedAt => SortValue::Time(self.created_at),
+            ApiKeyOrder::Name => SortValue::Text(self.name.clone()),
+        }
+    }
+    fn sort_id(&self) -> Uuid {
+        self.id.as_uuid()
+    }
+}
+
+/// The result of [`ApiKeyStore::rotate_api_key`](super::ApiKeyStore::rotate_api_key).
+// Returned once per call, never stored in bulk: boxing would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq)]
+pub enum RotateOutcome {
+    /// The new key is stored; the old one is revoked at the given time.
+    Rotated {
+        /// The old key, as updated.
+        old: ApiKey,
+    },
+    /// No such key.
+    NotFound,
+    /// The old key is already revoked or expired.
+    NotActive,
+}

@@ -1,0 +1,600 @@
+use std::fmt;
+use std::sync::Arc;
+
+use moka::sync::Cache;
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use super::{
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, ApiKeyStore, KeyFormat, KeyOwner, NewApiKey,
+    Quota, QuotaOutcome, RateLimitStore, RotateOutcome, VerifiedKey,
+};
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::Auth;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, ConfigError, Entity};
+use crate::groups::GroupStore;
+use crate::ids::{ApiKeyId, UserId};
+use crate::members::{MemberStore, MembershipStore};
+use crate::pagination::{ListQuery, Page};
+use crate::permissions::{Permission, PermissionSet};
+use crate::secret::{Secret, TokenHash};
+use crate::validate;
+
+/// Longest key name.
+const MAX_KEY_NAME: usize = 128;
+
+/// API key settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ApiKeyConfig {
+    /// Key prefix, `[a-z0-9]{1,16}`. Default `sk`.
+    pub prefix: String,
+    /// Environment tag (`live`, `test`), `[a-z0-9]{1,16}`. Keys then start `sk_live_`.
+    pub environment: Option<String>,
+    /// Most scopes on one key. Default 32.
+    pub max_scopes: usize,
+    /// How long a verified key is cached in this process; also the longest a revocation
+    /// made on another node can take to reach this one. Default 30 s.
+    pub cache_ttl: Duration,
+    /// Most keys cached per process. Default 100 000.
+    pub cache_capacity: u64,
+    /// `last_used_at` is written at most this often per key. Default 60 s.
+    pub touch_interval: Duration,
+}
+
+impl Default for ApiKeyConfig {
+    fn default() -> Self {
+        Self {
+            prefix: "sk".into(),
+            environment: None,
+            max_scopes: 32,
+            cache_ttl: Duration::seconds(30),
+            cache_capacity: 100_000,
+            touch_interval: Duration::seconds(60),
+        }
+    }
+}
+
+impl ApiKeyConfig {
+    pub(crate) fn format(&self) -> Result<KeyFormat, ConfigError> {
+        KeyFormat::new(&self.prefix, self.environment.as_deref())
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        self.format()?;
+        let invalid = |reason| {
+            Err(ConfigError::Invalid {
+                setting: "api_keys",
+                reason,
+            })
+        };
+        if !(1..=256).contains(&self.max_scopes) {
+            return invalid("max_scopes must be 1 to 256");
+        }
+        if self.cache_ttl < Duration::ZERO || self.cache_ttl > Duration::hours(1) {
+            return invalid("cache_ttl must be between 0 and 1 hour");
+        }
+        if self.touch_interval < Duration::ZERO {
+            return invalid("touch_interval must not be negative");
+        }
+        Ok(())
+    }
+}
+
+/// A cached verification: the key and its scope set.
+#[derive(Clone)]
+struct CachedKey {
+    key: Arc<ApiKey>,
+    scopes: Arc<PermissionSet>,
+}
+
+/// The process-local state of API-key verification: recently verified keys, keys known to
+/// be over their rate limit until their window ends, keys whose use was recorded lately,
+/// and failures audited lately.
+pub(crate) struct KeyCache {
+    format: KeyFormat,
+    keys: Option<Cache<TokenHash, CachedKey>>,
+    limited: Cache<ApiKeyId, OffsetDateTime>,
+    touched: Option<Cache<ApiKeyId, ()>>,
+    failures_audited: Cache<String, ()>,
+}
+
+impl KeyCache {
+    pub(crate) fn new(config: &ApiKeyConfig) -> Result<Self, ConfigError> {
+        let ttl = config.cache_ttl.unsigned_abs();
+        let touch = config.touch_interval.unsigned_abs();
+        Ok(Self {
+            format: config.format()?,
+            keys: (!ttl.is_zero()).then(|| {
+                Cache::builder()
+                    .max_capacity(config.cache_capacity)
+                    .time_to_live(ttl)
+                    .build()
+            }),
+            limited: Cache::builder()
+                .max_capacity(config.cache_capacity)
+                .time_to_live(std::time::Duration::from_secs(24 * 3600))
+                .build(),
+            touched: (!touch.is_zero()).then(|| {
+                Cache::builder()
+                    .max_capacity(config.cache_capacity)
+                    .time_to_live(touch)
+                    .build()
+            }),
+            failures_audited: Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
+        })
+    }
+
+    fn evict(&self, key: &ApiKey) {
+        if let Some(keys) = &self.keys {
+            keys.invalidate(&key.key_hash);
+        }
+        self.limited.invalidate(&key.id);
+    }
+}
+
+/// A new key, shown once.
+pub struct CreatedKey {
+    /// The key as stored.
+    pub key: ApiKey,
+    /// The raw key: hand it to the client now; it cannot be shown again.
+    pub secret: Secret,
+}
+
+impl fmt::Debug for CreatedKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CreatedKey")
+            .field("key", &self.key)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+/// The store traits the API-key service needs.
+pub trait ApiKeyServiceStore: ApiKeyStore + RateLimitStore + MembershipStore {}
+impl<S: ApiKeyStore + RateLimitStore + MemberStore + GroupStore> ApiKeyServiceStore for S {}
+
+/// API keys: `auth.api_keys()`.
+pub struct ApiKeys<'a, S> {
+    auth: &'a Auth<S>,
+}
+
+impl<S: ApiKeyServiceStore + 'static> Auth<S> {
+    /// API keys.
+    pub fn api_keys(&self) -> ApiKeys<'_, S> {
+        ApiKeys { auth: self }
+    }
+}
+
+fn parse_scopes(scopes: &[String], max: usize) -> Result<Vec<Permission>, AuthError> {
+    if scopes.len() > max {
+        return Err(AuthError::invalid(
+            "scopes",
+            format!("at most {max} scopes"),
+        ));
+    }
+    let parsed = scopes
+        .iter()
+        .map(|s| {
+            Permission::parse(s).map_err(|_| {
+                AuthError::invalid(
+                    "scopes",
+                    "each scope is resource:action of [a-z0-9_.-] or *",
+                )
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(PermissionSet::new(parsed).patterns().to_vec())
+}
+
+impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
+    fn cache(&self) -> &KeyCache {
+        &self.auth.inner().api_key_cache
+    }
+
+    /// Creates a key and returns it once. A group-owned key may only carry scopes its
+    /// creator holds on the group; a user-owned key is created by its own user (or by the
+    /// app, with no creator).
+    #[tracing::instrument(name = "api_keys.create", skip_all)]
+    pub async fn create(
+        &self,
+        input: NewApiKey,
+        creator: Option<UserId>,
+        meta: &RequestMeta,
+    ) -> Result<CreatedKey, AuthError> {
+        let config = &self.auth.config().api_keys;
+        let name = validate::text("name", &input.name, MAX_KEY_NAME)?;
+        let scopes = parse_scopes(&input.scopes, config.max_scopes)?;
+        let now = self.auth.now();
+        if input.expires_at.is_some_and(|e| e <= now) {
+            return Err(AuthError::invalid("expires_at", "must be in the future"));
+        }
+        if let Some(limit) = &input.rate_limit {
+            limit.validate()?;
+        }
+        if let Some(q) = &input.quota {
+            if q.limit == 0 {
+                return Err(AuthError::invalid("quota.limit", "must be at least 1"));
+            }
+            if q.refill_every.is_some_and(|r| r < Duration::MINUTE) {
+                return Err(AuthError::invalid(
+                    "quota.refill_every",
+                    "must be at least 60 seconds",
+                ));
+            }
+        }
+        let metadata = input.metadata.unwrap_or_else(|| serde_json::json!({}));
+        validate::extend("metadata", &metadata)?;
+        self.check_creator(input.owner, creator, &scopes).await?;
+        let (secret, start) = self
+            .cache()
+            .format
+            .generate(self.auth.inner().random.as_ref());
+        let key = ApiKey {
+            id: ApiKeyId::new(),
+            owner: input.owner,
+            created_by: creator,
+            name,
+            start,
+            key_hash: TokenHash::of(secret.expose()),
+            scopes,
+            rate_limit: input.rate_limit,
+            quota: input.quota.map(|q| Quota::new(q, now)),
+            metadata,
+            expires_at: input.expires_at.map(crate::clock::truncate_to_micros),
+            revoked_at: None,
+            last_used_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        if !self.auth.store().create_api_key(&key).await? {
+            return Err(match key.owner {
+                KeyOwner::User(_) => AuthError::NotFound(Entity::User),
+                KeyOwner::Group(_) => AuthError::NotFound(Entity::Group),
+            });
+        }
+        self.audit("api_key.create", &key, creator, meta, None)
+            .await;
+        Ok(CreatedKey { key, secret })
+    }
+
+    /// A creator may not give a key more than they have.
+    async fn check_creator(
+        &self,
+        owner: KeyOwner,
+        creator: Option<UserId>,
+        scopes: &[Permission],
+    ) -> Result<(), AuthError> {
+        let Some(creator) = creator else {
+            return Ok(());
+        };
+        match owner {
+            KeyOwner::User(user) if user == creator => Ok(()),
+            KeyOwner::User(_) => Err(AuthError::Forbidden(
+                "a user-owned key is created by its own user".into(),
+            )),
+            KeyOwner::Group(group) => {
+                let held = self.auth.members().permissions(creator, group).await?;
+                match scopes.iter().find(|s| !held.allows(s)) {
+                    Some(missing) => Err(AuthError::InsufficientScope {
+                        required: missing.to_string(),
+                    }),
+                    None if held.is_member() => Ok(()),
+                    None => Err(AuthError::Forbidden("not a member of this group".into())),
+                }
+            }
+        }
+    }
+
+    /// The key with this id, or `API_KEY_NOT_FOUND`.
+    pub async fn get(&self, id: ApiKeyId) -> Result<ApiKey, AuthError> {
+        self.auth
+            .store()
+            .get_api_key(id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::ApiKey))
+    }
+
+    /// Lists keys (never the keys themselves).
+    pub async fn list(
+        &self,
+        query: ListQuery<ApiKeyFilter, ApiKeyOrder>,
+    ) -> Result<Page<ApiKey>, AuthError> {
+        if let Some(name) = &query.filter.name_contains {
+            validate::text("name_contains", name, MAX_KEY_NAME)?;
+        }
+        if let Some(start) = &query.filter.start {
+            validate::text("start", start, 64)?;
+        }
+        let request = query.validate()?;
+        let rows = self
+            .auth
+            .store()
+            .list_api_keys(&request, self.auth.now())
+            .await?;
+        Ok(Page::from_fetched(rows, &request))
+    }
+
+    /// Changes a key's name, scopes, rate limit or metadata.
+    #[tracing::instrument(name = "api_keys.update", skip_all, fields(key = %id))]
+    pub async fn update(
+        &self,
+        id: ApiKeyId,
+        patch: ApiKeyPatch,
+        meta: &RequestMeta,
+    ) -> Result<ApiKey, AuthError> {
+        let config = &self.auth.config().api_keys;
+        let patch = ApiKeyPatch {
+            name: patch
+                .name
+                .map(|n| validate::text("name", &n, MAX_KEY_NAME))
+                .transpose()?,
+            scopes: patch
+                .scopes
+                .map(|s| {
+                    let texts: Vec<String> = s.iter().map(ToString::to_string).collect();
+                    parse_scopes(&texts, config.max_scopes)
+                })
+                .transpose()?,
+            ..patch
+        };
+        if let Some(Some(limit)) = &patch.rate_limit {
+            limit.validate()?;
+        }
+        if let Some(metadata) = &patch.metadata {
+            validate::extend("metadata", metadata)?;
+        }
+        let key = self
+            .auth
+            .store()
+            .update_api_key(id, &patch, self.auth.now())
+            .await?
+            .ok_or(AuthError::NotFound(Entity::ApiKey))?;
+        self.cache().evict(&key);
+        self.audit("api_key.update", &key, None, meta, None).await;
+        Ok(key)
+    }
+
+    /// Revokes a key now (kept for the audit trail; see [`Self::remove`] to delete it).
+    #[tracing::instrument(name = "api_keys.revoke", skip_all, fields(key = %id))]
+    pub async fn revoke(&self, id: ApiKeyId, meta: &RequestMeta) -> Result<ApiKey, AuthError> {
+        let key = self
+            .auth
+            .store()
+            .revoke_api_key(id, self.auth.now())
+            .await?
+            .ok_or(AuthError::NotFound(Entity::ApiKey))?;
+        self.cache().evict(&key);
+        self.audit("api_key.revoke", &key, None, meta, None).await;
+        Ok(key)
+    }
+
+    /// Deletes a key for good.
+    #[tracing::instrument(name = "api_keys.remove", skip_all, fields(key = %id))]
+    pub async fn remove(&self, id: ApiKeyId, meta: &RequestMeta) -> Result<(), AuthError> {
+        let key = self.get(id).await?;
+        if !self.auth.store().delete_api_key(id).await? {
+            return Err(AuthError::NotFound(Entity::ApiKey));
+        }
+        self.cache().evict(&key);
+        self.audit("api_key.remove", &key, None, meta, None).await;
+        Ok(())
+    }
+
+    /// Replaces a key with a new one with the same owner, name, scopes, limits and
+    /// metadata. The old key stops working at once, or after `grace` (both work meanwhile).
+    #[tracing::instrument(name = "api_keys.rotate", skip_all, fields(key = %id))]
+    pub async fn rotate(
+        &self,
+        id: ApiKeyId,
+        grace: Option<Duration>,
+        meta: &RequestMeta,
+    ) -> Result<CreatedKey, AuthError> {
+        let grace = grace.unwrap_or(Duration::ZERO);
+        if grace < Duration::ZERO || grace > Duration::days(30) {
+            return Err(AuthError::invalid("grace", "must be 0 to 30 days"));
+        }
+        let old = self.get(id).await?;
+        let now = self.auth.now();
+        let (secret, start) = self
+            .cache()
+            .format
+            .generate(self.auth.inner().random.as_ref());
+        let new = ApiKey {
+            id: ApiKeyId::new(),
+            start,
+            key_hash: TokenHash::of(secret.expose()),
+            quota: old.quota.map(|q| {
+                Quota::new(
+                    super::QuotaSpec {
+                        limit: q.limit,
+                        refill_every: q.refill_every,
+                    },
+                    now,
+                )
+            }),
+            revoked_at: None,
+            last_used_at: None,
+            created_at: now,
+            updated_at: now,
+            ..old.clone()
+        };
+        match self
+            .auth
+            .store()
+            .rotate_api_key(id, &new, now + grace)
+            .await?
+        {
+            RotateOutcome::Rotated { old } => self.cache().evict(&old),
+            RotateOutcome::NotFound => return Err(AuthError::NotFound(Entity::ApiKey)),
+            RotateOutcome::NotActive => return Err(AuthError::ApiKeyRevoked),
+        }
+        self.audit(
+            "api_key.rotate",
+            &new,
+            None,
+            meta,
+            Some(serde_json::json!({ "replaces": id, "grace_seconds": grace.whole_seconds() })),
+        )
+        .await;
+        Ok(CreatedKey { key: new, secret })
+    }
+
+    /// Verifies a presented key: format and checksum (no store call when wrong), then the
+    /// cached or stored key, revocation, expiry, rate limit and quota. Distinct errors:
+    /// `API_KEY_INVALID`, `API_KEY_REVOKED`, `API_KEY_EXPIRED`, `RATE_LIMITED` (with the
+    /// time until the window ends), `QUOTA_EXCEEDED`.
+    pub async fn verify(&self, raw: &str, meta: &RequestMeta) -> Result<VerifiedKey, AuthError> {
+        let cache = self.cache();
+        if let Err(error) = cache.format.check(raw) {
+            self.audit_failure(&error, None, meta).await;
+            return Err(error);
+        }
+        let hash = TokenHash::of(raw);
+        let now = self.auth.now();
+        let cached = match cache.keys.as_ref().and_then(|keys| keys.get(&hash)) {
+            Some(hit) => hit,
+            None => {
+                let Some(key) = self.auth.store().find_api_key(&hash).await? else {
+                    let error = AuthError::ApiKeyInvalid;
+                    self.audit_failure(&error, None, meta).await;
+                    return Err(error);
+                };
+                let entry = CachedKey {
+                    scopes: Arc::new(PermissionSet::new(key.scopes.iter().cloned())),
+                    key: Arc::new(key),
+                };
+                if let Some(keys) = &cache.keys {
+                    keys.insert(hash, entry.clone());
+                }
+                entry
+            }
+        };
+        let key = &cached.key;
+        let refused = if key.is_revoked(now) {
+            Some(AuthError::ApiKeyRevoked)
+        } else if key.is_expired(now) {
+            Some(AuthError::ApiKeyExpired)
+        } else {
+            None
+        };
+        if let Some(error) = refused {
+            self.audit_failure(&error, Some(key), meta).await;
+            return Err(error);
+        }
+        let rate = match &key.rate_limit {
+            Some(limit) => Some(self.take_rate(key, limit, now).await?),
+            None => None,
+        };
+        if key.quota.is_some()
+            && let QuotaOutcome::Exhausted { refill_at } =
+                self.auth.store().take_quota(key.id, now).await?
+        {
+            return Err(AuthError::QuotaExceeded {
+                retry_after: refill_at.map(|r| r - now),
+            });
+        }
+        self.touch(key.id, now).await;
+        Ok(VerifiedKey {
+            key: Arc::clone(key),
+            scopes: Arc::clone(&cached.scopes),
+            rate,
+        })
+    }
+
+    /// One unit of the key's rate limit, through the store (so it holds across nodes),
+    /// skipping the store while this node knows the window is used up.
+    async fn take_rate(
+        &self,
+        key: &ApiKey,
+        limit: &super::RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<super::RateDecision, AuthError> {
+        let cache = self.cache();
+        if let Some(reset_at) = cache.limited.get(&key.id)
+            && now < reset_at
+        {
+            return Err(AuthError::RateLimited {
+                retry_after: reset_at - now,
+            });
+        }
+        let decision = self
+            .auth
+            .store()
+            .take_rate_limit(&format!("api_key:{}", key.id), limit, now)
+            .await?;
+        if !decision.allowed {
+            cache.limited.insert(key.id, decision.reset_at);
+            return Err(AuthError::RateLimited {
+                retry_after: decision.reset_at - now,
+            });
+        }
+        Ok(decision)
+    }
+
+    /// Writes `last_used_at` at most once per touch interval per key (per node); a failed
+    /// write is logged, never fatal.
+    async fn touch(&self, id: ApiKeyId, now: OffsetDateTime) {
+        let Some(touched) = &self.cache().touched else {
+            return;
+        };
+        if touched.contains_key(&id) {
+            return;
+        }
+        touched.insert(id, ());
+        if let Err(error) = self.auth.store().touch_api_key(id, now).await {
+            tracing::warn!(error = %error, "recording API key use failed");
+        }
+    }
+
+    /// Audits a failed verification, at most once a minute per (error, key) — or per
+    /// (error, client address) when the key is unknown — so a flood of bad keys does not
+    /// flood the log. Records the key's id and display prefix when it is known, and nothing
+    /// of a presented value otherwise.
+    async fn audit_failure(&self, error: &AuthError, key: Option<&ApiKey>, meta: &RequestMeta) {
+        let who = match (key, meta.ip) {
+            (Some(key), _) => key.id.to_string(),
+            (None, Some(ip)) => ip.to_string(),
+            (None, None) => String::new(),
+        };
+        let bucket = format!("{}:{who}", error.code());
+        let audited = &self.cache().failures_audited;
+        if audited.contains_key(&bucket) {
+            return;
+        }
+        audited.insert(bucket, ());
+        let mut event = AuditEvent::new("api_key.verify", Actor::Anonymous, self.auth.now(), meta)
+            .failed(error);
+        if let Some(key) = key {
+            event = event
+                .subject("api_key", key.id)
+                .detail(serde_json::json!({ "start": key.start }));
+        }
+        self.auth.record_audit(event).await;
+    }
+
+    async fn audit(
+        &self,
+        action: &str,
+        key: &ApiKey,
+        creator: Option<UserId>,
+        meta: &RequestMeta,
+        detail: Option<serde_json::Value>,
+    ) {
+        let default = creator.map_or(Actor::System, |id| Actor::User { id });
+        let detail = detail.unwrap_or_else(
+            || serde_json::json!({ "owner": key.owner, "scopes": key.scopes, "start": key.start }),
+        );
+        self.auth
+            .record_audit(
+                AuditEvent::new(action, meta.actor_or(default), self.auth.now(), meta)
+                    .subject("api_key", key.id)
+                    .detail(detail),
+            )
+            .await;
+    }
+}

@@ -1,0 +1,537 @@
+//! Members: add, list, update, remove, the last-owner guard and inherited membership.
+
+use super::groups::{chain, group, named};
+use super::{Env, Harness, assert_code, meta};
+use crate::members::{MemberFilter, MemberOrder, MemberPatch, MemberStatus, NewMember};
+use crate::{ErrorCode, GroupId, ListQuery, Member, MemberId, Store, User, UserId};
+
+fn new_member(group: GroupId, user: UserId, role: &str) -> NewMember {
+    NewMember {
+        group_id: group,
+        user_id: user,
+        role: Some(role.into()),
+        status: None,
+        extend: None,
+    }
+}
+
+pub(crate) async fn add<S: Store + Clone>(
+    env: &Env<S>,
+    group: GroupId,
+    user: UserId,
+    role: &str,
+) -> Member {
+    env.auth
+        .members()
+        .add(new_member(group, user, role), &meta())
+        .await
+        .unwrap()
+}
+
+async fn users<S: Store + Clone>(env: &Env<S>, n: usize) -> Vec<User> {
+    let mut out = Vec::new();
+    for i in 0..n {
+        out.push(env.user(&format!("u{i}@example.com")).await.user);
+    }
+    out
+}
+
+pub async fn add_get_and_list<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let [a, b] = <[User; 2]>::try_from(users(&env, 2).await).unwrap();
+    let org = group(&env, "org", None).await;
+    let other = group(&env, "other", None).await;
+    let m1 = env
+        .auth
+        .members()
+        .add(
+            NewMember {
+                group_id: org.id,
+                user_id: a.id,
+                role: None,
+                status: None,
+                extend: Some(serde_json::json!({"title": "CTO"})),
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(m1.role, "member", "the policy's default role");
+    assert_eq!(m1.status, MemberStatus::Active);
+    let m2 = add(&env, org.id, b.id, "admin").await;
+    add(&env, other.id, a.id, "owner").await;
+    assert_eq!(env.auth.members().get(m1.id).await.unwrap(), m1);
+    assert_eq!(
+        env.auth.members().find(org.id, b.id).await.unwrap(),
+        Some(m2.clone())
+    );
+    assert_code(
+        env.auth.members().get(MemberId::new()).await,
+        ErrorCode::MemberNotFound,
+    );
+    let list = |filter: MemberFilter| {
+        let members = env.auth.members();
+        async move {
+            members
+                .list(ListQuery::new(filter, MemberOrder::CreatedAt))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|m| m.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(MemberFilter {
+            group_id: Some(org.id),
+            ..MemberFilter::default()
+        })
+        .await,
+        [m1.id, m2.id]
+    );
+    assert_eq!(
+        list(MemberFilter {
+            group_id: Some(org.id),
+            role: Some("admin".into()),
+            ..MemberFilter::default()
+        })
+        .await,
+        [m2.id]
+    );
+    assert_eq!(
+        list(MemberFilter {
+            user_id: Some(a.id),
+            ..MemberFilter::default()
+        })
+        .await
+        .len(),
+        2
+    );
+    assert!(
+        list(MemberFilter {
+            status: Some(MemberStatus::Suspended),
+            ..MemberFilter::default()
+        })
+        .await
+        .is_empty()
+    );
+}
+
+pub async fn duplicate_membership_is_refused<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("dup@example.com").await.user;
+    let org = group(&env, "org", None).await;
+    add(&env, org.id, user.id, "member").await;
+    assert_code(
+        env.auth
+            .members()
+            .add(new_member(org.id, user.id, "admin"), &meta())
+            .await,
+        ErrorCode::DuplicateMembership,
+    );
+}
+
+pub async fn add_validates_group_user_and_role<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("v@example.com").await.user;
+    let org = group(&env, "org", None).await;
+    let members = env.auth.members();
+    assert_code(
+        members
+            .add(new_member(GroupId::new(), user.id, "member"), &meta())
+            .await,
+        ErrorCode::GroupNotFound,
+    );
+    assert_code(
+        members
+            .add(new_member(org.id, UserId::new(), "member"), &meta())
+            .await,
+        ErrorCode::UserNotFound,
+    );
+    assert_code(
+        members
+            .add(new_member(org.id, user.id, "emperor"), &meta())
+            .await,
+        ErrorCode::InvalidInput,
+    );
+    assert_code(
+        members
+            .add(
+                NewMember {
+                    extend: Some(serde_json::json!("x")),
+                    ..new_member(org.id, user.id, "member")
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::InvalidInput,
+    );
+}
+
+pub async fn update_and_remove<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let [owner, user] = <[User; 2]>::try_from(users(&env, 2).await).unwrap();
+    let org = env
+        .auth
+        .groups()
+        .create(named("org"), Some(owner.id), &meta())
+        .await
+        .unwrap();
+    let m = add(&env, org.id, user.id, "member").await;
+    let updated = env
+        .auth
+        .members()
+        .update(
+            m.id,
+            MemberPatch {
+                role: Some("admin".into()),
+                status: Some(MemberStatus::Suspended),
+                extend: Some(serde_json::json!({"note": "x"})),
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.role, "admin");
+    assert_eq!(updated.status, MemberStatus::Suspended);
+    assert_eq!(env.auth.members().get(m.id).await.unwrap(), updated);
+    assert_code(
+        env.auth
+            .members()
+            .update(
+                m.id,
+                MemberPatch {
+                    role: Some("nope".into()),
+                    ..MemberPatch::default()
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::InvalidInput,
+    );
+    env.auth.members().remove(m.id, &meta()).await.unwrap();
+    assert_code(
+        env.auth.members().get(m.id).await,
+        ErrorCode::MemberNotFound,
+    );
+    assert_code(
+        env.auth.members().remove(m.id, &meta()).await,
+        ErrorCode::MemberNotFound,
+    );
+    assert_code(
+        env.auth
+            .members()
+            .update(m.id, MemberPatch::default(), &meta())
+            .await,
+        ErrorCode::MemberNotFound,
+    );
+}
+
+pub async fn last_owner_cannot_be_removed_demoted_or_suspended<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let [owner, second] = <[User; 2]>::try_from(users(&env, 2).await).unwrap();
+    let org = env
+        .auth
+        .groups()
+        .create(named("org"), Some(owner.id), &meta())
+        .await
+        .unwrap();
+    let owner_m = env
+        .auth
+        .members()
+        .find(org.id, owner.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let members = env.auth.members();
+    assert_code(
+        members.remove(owner_m.id, &meta()).await,
+        ErrorCode::LastOwner,
+    );
+    assert_code(
+        members
+            .update(
+                owner_m.id,
+                MemberPatch {
+                    role: Some("admin".into()),
+                    ..MemberPatch::default()
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::LastOwner,
+    );
+    assert_code(
+        members
+            .update(
+                owner_m.id,
+                MemberPatch {
+                    status: Some(MemberStatus::Suspended),
+                    ..MemberPatch::default()
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::LastOwner,
+    );
+    // Changing other fields of the last owner is fine.
+    members
+        .update(
+            owner_m.id,
+            MemberPatch {
+                extend: Some(serde_json::json!({"k": 1})),
+                ..MemberPatch::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    // With a second owner, the first may go.
+    let second_m = add(&env, org.id, second.id, "owner").await;
+    members.remove(owner_m.id, &meta()).await.unwrap();
+    assert_code(
+        members.remove(second_m.id, &meta()).await,
+        ErrorCode::LastOwner,
+    );
+}
+
+pub async fn concurrent_owner_removals_keep_one_owner<S: Store + Clone>(h: Harness<S>) {
+    let node_a = Env::new(h.store);
+    let node_b = node_a.node(h.peer);
+    let [a, b] = <[User; 2]>::try_from(users(&node_a, 2).await).unwrap();
+    let org = node_a
+        .auth
+        .groups()
+        .create(named("org"), Some(a.id), &meta())
+        .await
+        .unwrap();
+    add(&node_a, org.id, b.id, "owner").await;
+    let ma = node_a
+        .auth
+        .members()
+        .find(org.id, a.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mb = node_a
+        .auth
+        .members()
+        .find(org.id, b.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let (meta_a, meta_b) = (meta(), meta());
+    let (members_a, members_b) = (node_a.auth.members(), node_b.auth.members());
+    let (ra, rb) = tokio::join!(
+        members_a.remove(ma.id, &meta_a),
+        members_b.remove(mb.id, &meta_b)
+    );
+    assert_eq!([ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(), 1);
+    let owners = node_a
+        .auth
+        .members()
+        .list(ListQuery::new(
+            MemberFilter {
+                group_id: Some(org.id),
+                role: Some("owner".into()),
+                ..MemberFilter::default()
+            },
+            MemberOrder::CreatedAt,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(owners.items.len(), 1);
+}
+
+pub async fn groups_of_a_user<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("g@example.com").await.user;
+    let a = group(&env, "a", None).await;
+    let b = group(&env, "b", None).await;
+    group(&env, "c", None).await;
+    add(&env, a.id, user.id, "member").await;
+    add(&env, b.id, user.id, "admin").await;
+    let page = env
+        .auth
+        .members()
+        .groups_of(user.id, ListQuery::new((), MemberOrder::CreatedAt).limit(1))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].group.id, a.id);
+    let next = env
+        .auth
+        .members()
+        .groups_of(
+            user.id,
+            ListQuery::new((), MemberOrder::CreatedAt).after(page.next_cursor.unwrap()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.items
+            .iter()
+            .map(|m| (m.group.id, m.member.role.as_str()))
+            .collect::<Vec<_>>(),
+        [(b.id, "admin")]
+    );
+}
+
+pub async fn direct_membership_resolves_at_depth_zero<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("d@example.com").await.user;
+    let org = group(&env, "org", None).await;
+    let m = add(&env, org.id, user.id, "admin").await;
+    let r = env
+        .auth
+        .members()
+        .resolve(user.id, org.id, None, None)
+        .await
+        .unwrap();
+    assert_eq!(r.member, Some(m));
+    assert_eq!(r.matched_group, Some(org.id));
+    assert_eq!(r.depth, Some(0));
+    assert!(!r.inherited);
+    assert_eq!(r.path, [org.id]);
+    assert_code(
+        env.auth
+            .members()
+            .resolve(user.id, GroupId::new(), None, None)
+            .await,
+        ErrorCode::GroupNotFound,
+    );
+}
+
+pub async fn membership_is_inherited_from_the_nearest_ancestor<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("i@example.com").await.user;
+    let levels = chain(&env, 4).await;
+    add(&env, levels[0].id, user.id, "owner").await;
+    let near = add(&env, levels[1].id, user.id, "member").await;
+    let r = env
+        .auth
+        .members()
+        .resolve(user.id, levels[3].id, None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        r.member.as_ref().map(|m| m.id),
+        Some(near.id),
+        "the nearest wins"
+    );
+    assert_eq!(r.matched_group, Some(levels[1].id));
+    assert_eq!(r.depth, Some(2));
+    assert!(r.inherited);
+    assert_eq!(r.path, [levels[3].id, levels[2].id, levels[1].id]);
+    // A stranger resolves to nothing, having walked the whole chain.
+    let stranger = env.user("s@example.com").await.user;
+    let none = env
+        .auth
+        .members()
+        .resolve(stranger.id, levels[3].id, None, None)
+        .await
+        .unwrap();
+    assert!(none.member.is_none() && none.matched_group.is_none());
+    assert_eq!(none.path.len(), 4);
+}
+
+pub async fn resolution_filters_by_role_and_status<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("r@example.com").await.user;
+    let levels = chain(&env, 3).await;
+    add(&env, levels[0].id, user.id, "owner").await;
+    let suspended = add(&env, levels[1].id, user.id, "admin").await;
+    add(&env, levels[2].id, user.id, "member").await;
+    env.auth
+        .members()
+        .update(
+            suspended.id,
+            MemberPatch {
+                status: Some(MemberStatus::Suspended),
+                ..MemberPatch::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let leaf = levels[2].id;
+    let admin = env
+        .auth
+        .members()
+        .resolve(user.id, leaf, Some(&["admin"]), None)
+        .await
+        .unwrap();
+    // The suspended admin membership is skipped; owner (which includes admin) matches.
+    assert_eq!(admin.matched_group, Some(levels[0].id));
+    assert_eq!(admin.depth, Some(2));
+    let member = env
+        .auth
+        .members()
+        .resolve(user.id, leaf, Some(&["member"]), None)
+        .await
+        .unwrap();
+    assert_eq!(member.matched_group, Some(leaf));
+}
+
+pub async fn require_refuses_non_members<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("q@example.com").await.user;
+    let org = group(&env, "org", None).await;
+    assert_code(
+        env.auth.members().require(user.id, org.id, None).await,
+        ErrorCode::Forbidden,
+    );
+    add(&env, org.id, user.id, "member").await;
+    env.auth
+        .members()
+        .require(user.id, org.id, None)
+        .await
+        .unwrap();
+    assert_code(
+        env.auth
+            .members()
+            .require(user.id, org.id, Some(&["admin"]))
+            .await,
+        ErrorCode::Forbidden,
+    );
+}
+
+pub async fn user_deletion_respects_memberships<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env
+        .auth
+        .users()
+        .create(
+            crate::users::NewUser {
+                email: "m@example.com".into(),
+                ..Default::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let org = group(&env, "org", None).await;
+    add(&env, org.id, user.id, "member").await;
+    let err = env
+        .auth
+        .users()
+        .delete(user.id, false, &meta())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::HasDependents);
+    assert!(err.to_string().contains("1 membership"), "{err}");
+    env.auth
+        .users()
+        .delete(user.id, true, &meta())
+        .await
+        .unwrap();
+    assert!(
+        env.auth
+            .members()
+            .find(org.id, user.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

@@ -1,0 +1,403 @@
+use std::collections::{BTreeSet, HashMap};
+
+use super::{
+    AddMemberOutcome, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
+    MemberStore, MembershipLink, NewMember, Permissions, Resolution,
+};
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::Auth;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, Conflict, Entity, StoreError};
+use crate::groups::service::{Link, walk};
+use crate::groups::{DEFAULT_MAX_DEPTH, Group, GroupStore};
+use crate::ids::{GroupId, MemberId, UserId};
+use crate::pagination::{ListQuery, Page, PageRequest};
+use crate::permissions::{Permission, PermissionSet};
+use crate::validate;
+
+/// Memberships, inheritance and permission checks: `auth.members()`.
+pub struct Members<'a, S> {
+    auth: &'a Auth<S>,
+}
+
+/// The store traits the member service needs.
+pub trait MembershipStore: MemberStore + GroupStore {}
+impl<S: MemberStore + GroupStore> MembershipStore for S {}
+
+impl<S: MembershipStore + 'static> Auth<S> {
+    /// Memberships, inheritance and permission checks.
+    pub fn members(&self) -> Members<'_, S> {
+        Members { auth: self }
+    }
+}
+
+impl Link for MembershipLink {
+    fn group_id(&self) -> GroupId {
+        self.group_id
+    }
+    fn depth(&self) -> u32 {
+        self.depth
+    }
+}
+
+/// A membership with its group, as listed for a user.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Membership {
+    /// The membership.
+    pub member: Member,
+    /// Its group.
+    pub group: Group,
+}
+
+impl<S: MembershipStore + 'static> Members<'_, S> {
+    /// Adds a user to a group. `DUPLICATE_MEMBERSHIP` if they are a member already.
+    #[tracing::instrument(name = "members.add", skip_all)]
+    pub async fn add(&self, input: NewMember, meta: &RequestMeta) -> Result<Member, AuthError> {
+        let policy = self.auth.policy();
+        let role = input
+            .role
+            .unwrap_or_else(|| policy.default_role().to_owned());
+        policy.check_role(&role)?;
+        let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
+        validate::extend("extend", &extend)?;
+        let now = self.auth.now();
+        let member = Member {
+            id: MemberId::new(),
+            group_id: input.group_id,
+            user_id: input.user_id,
+            role,
+            status: input.status.unwrap_or_default(),
+            extend,
+            created_at: now,
+            updated_at: now,
+        };
+        match self.auth.store().add_member(&member).await {
+            Ok(AddMemberOutcome::Added) => {}
+            Ok(AddMemberOutcome::GroupNotFound) => return Err(AuthError::NotFound(Entity::Group)),
+            Ok(AddMemberOutcome::UserNotFound) => return Err(AuthError::NotFound(Entity::User)),
+            Err(StoreError::Conflict(Conflict::Membership)) => {
+                return Err(AuthError::DuplicateMembership);
+            }
+            Err(other) => return Err(other.into()),
+        }
+        self.audit("member.add", &member, meta).await;
+        Ok(member)
+    }
+
+    /// The membership with this id, or `MEMBER_NOT_FOUND`.
+    pub async fn get(&self, id: MemberId) -> Result<Member, AuthError> {
+        self.auth
+            .store()
+            .get_member(id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::Member))
+    }
+
+    /// The user's direct membership of the group, if any.
+    pub async fn find(
+        &self,
+        group_id: GroupId,
+        user_id: UserId,
+    ) -> Result<Option<Member>, AuthError> {
+        Ok(self
+            .auth
+            .store()
+            .get_member_by_user(group_id, user_id)
+            .await?)
+    }
+
+    /// Lists memberships.
+    pub async fn list(
+        &self,
+        query: ListQuery<MemberFilter, MemberOrder>,
+    ) -> Result<Page<Member>, AuthError> {
+        if let Some(role) = &query.filter.role {
+            validate::identifier("role", role, 64, true)?;
+        }
+        let request = query.validate()?;
+        let rows = self.auth.store().list_members(&request).await?;
+        Ok(Page::from_fetched(rows, &request))
+    }
+
+    /// The groups a user is a direct member of, with the memberships.
+    pub async fn groups_of(
+        &self,
+        user_id: UserId,
+        query: ListQuery<(), MemberOrder>,
+    ) -> Result<Page<Membership>, AuthError> {
+        let PageRequest {
+            order,
+            direction,
+            limit,
+            after,
+            ..
+        } = query.validate()?;
+        let request = PageRequest {
+            filter: MemberFilter {
+                user_id: Some(user_id),
+                ..MemberFilter::default()
+            },
+            order,
+            direction,
+            limit,
+            after,
+        };
+        let members = Page::from_fetched(self.auth.store().list_members(&request).await?, &request);
+        let ids: Vec<GroupId> = members.items.iter().map(|m| m.group_id).collect();
+        let mut groups: HashMap<GroupId, Group> = self
+            .auth
+            .store()
+            .get_groups(&ids)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g))
+            .collect();
+        Ok(Page {
+            items: members
+                .items
+                .into_iter()
+                .filter_map(|member| {
+                    groups
+                        .remove(&member.group_id)
+                        .map(|group| Membership { member, group })
+                })
+                .collect(),
+            next_cursor: members.next_cursor,
+        })
+    }
+
+    /// Changes a membership. Demoting or suspending the group's last active owner is
+    /// `LAST_OWNER`.
+    #[tracing::instrument(name = "members.update", skip_all, fields(member = %id))]
+    pub async fn update(
+        &self,
+        id: MemberId,
+        patch: MemberPatch,
+        meta: &RequestMeta,
+    ) -> Result<Member, AuthError> {
+        if let Some(role) = &patch.role {
+            self.auth.policy().check_role(role)?;
+        }
+        if let Some(extend) = &patch.extend {
+            validate::extend("extend", extend)?;
+        }
+        let change = self
+            .auth
+            .store()
+            .update_member(id, &patch, self.auth.now(), self.auth.policy().owner_role())
+            .await?;
+        let member = changed(change)?;
+        self.audit("member.update", &member, meta).await;
+        Ok(member)
+    }
+
+    /// Removes a membership. Removing the group's last active owner is `LAST_OWNER`.
+    #[tracing::instrument(name = "members.remove", skip_all, fields(member = %id))]
+    pub async fn remove(&self, id: MemberId, meta: &RequestMeta) -> Result<Member, AuthError> {
+        let change = self
+            .auth
+            .store()
+            .remove_member(id, self.auth.policy().owner_role())
+            .await?;
+        let member = changed(change)?;
+        self.audit("member.remove", &member, meta).await;
+        Ok(member)
+    }
+
+    /// How `user_id` belongs to `group_id`: the nearest active membership on the group or an
+    /// ancestor (with one of `roles`, when given), found in ONE store query walking at most
+    /// `max_depth` levels (default 32). Reports cycles and the depth limit.
+    pub async fn resolve(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        roles: Option<&[&str]>,
+        max_depth: Option<u32>,
+    ) -> Result<Resolution, AuthError> {
+        let (links, cycle_detected, max_depth_reached) =
+            self.chain(user_id, group_id, max_depth).await?;
+        let policy = self.auth.policy();
+        let mut path = Vec::new();
+        for link in links {
+            path.push(link.group_id);
+            let matched = link.member.filter(|m| {
+                m.status == MemberStatus::Active
+                    && roles.is_none_or(|wanted| wanted.iter().any(|r| policy.implies(&m.role, r)))
+            });
+            if let Some(member) = matched {
+                return Ok(Resolution {
+                    requested_group: group_id,
+                    matched_group: Some(link.group_id),
+                    depth: Some(link.depth),
+                    inherited: link.depth > 0,
+                    member: Some(member),
+                    path,
+                    cycle_detected,
+                    max_depth_reached,
+                });
+            }
+        }
+        Ok(Resolution {
+            requested_group: group_id,
+            member: None,
+            matched_group: None,
+            depth: None,
+            inherited: false,
+            path,
+            cycle_detected,
+            max_depth_reached,
+        })
+    }
+
+    /// Like [`Self::resolve`], but no membership is `FORBIDDEN`.
+    pub async fn require(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        roles: Option<&[&str]>,
+    ) -> Result<Resolution, AuthError> {
+        let resolution = self.resolve(user_id, group_id, roles, None).await?;
+        if resolution.member.is_none() {
+            return Err(AuthError::Forbidden("not a member of this group".into()));
+        }
+        Ok(resolution)
+    }
+
+    /// Everything `user_id` may do on `group_id`: the union of the permissions of every
+    /// active role they hold there or on an ancestor (one store query). Compute once per
+    /// request and ask it many questions.
+    pub async fn permissions(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+    ) -> Result<Permissions, AuthError> {
+        let (links, _, _) = self.chain(user_id, group_id, None).await?;
+        let policy = self.auth.policy();
+        let roles: BTreeSet<String> = links
+            .into_iter()
+            .filter_map(|l| l.member)
+            .filter(|m| m.status == MemberStatus::Active)
+            .map(|m| m.role)
+            .collect();
+        let mut permissions = PermissionSet::default();
+        let mut implied_roles = BTreeSet::new();
+        for role in &roles {
+            if let Some(set) = policy.permissions_of(role) {
+                permissions.extend(set);
+            }
+            implied_roles.extend(
+                policy
+                    .roles()
+                    .filter(|r| policy.implies(role, r))
+                    .map(str::to_owned),
+            );
+        }
+        Ok(Permissions {
+            user_id,
+            group_id,
+            roles,
+            permissions,
+            implied_roles,
+        })
+    }
+
+    /// Whether the user has `permission` (`resource:action`) on the group.
+    pub async fn can(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        permission: &str,
+    ) -> Result<bool, AuthError> {
+        let permission = Permission::parse(permission)?;
+        Ok(self
+            .permissions(user_id, group_id)
+            .await?
+            .allows(&permission))
+    }
+
+    /// Whether the user has every one of `permissions` on the group.
+    pub async fn can_all(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        permissions: &[&str],
+    ) -> Result<bool, AuthError> {
+        let wanted = parse_all(permissions)?;
+        Ok(self.permissions(user_id, group_id).await?.can_all(&wanted))
+    }
+
+    /// Whether the user has at least one of `permissions` on the group.
+    pub async fn can_any(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        permissions: &[&str],
+    ) -> Result<bool, AuthError> {
+        let wanted = parse_all(permissions)?;
+        Ok(self.permissions(user_id, group_id).await?.can_any(&wanted))
+    }
+
+    /// Whether the user holds `role` on the group (directly, inherited, or through a role
+    /// that includes it).
+    pub async fn has_role(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        role: &str,
+    ) -> Result<bool, AuthError> {
+        self.auth.policy().check_role(role)?;
+        Ok(self.permissions(user_id, group_id).await?.has_role(role))
+    }
+
+    /// The membership chain, cut at cycles and the depth limit. `GROUP_NOT_FOUND` if the
+    /// group does not exist.
+    async fn chain(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+        max_depth: Option<u32>,
+    ) -> Result<(Vec<MembershipLink>, bool, bool), AuthError> {
+        let max_depth = match max_depth {
+            None => DEFAULT_MAX_DEPTH,
+            Some(d) if d <= crate::groups::MAX_DEPTH_LIMIT => d,
+            Some(_) => return Err(AuthError::invalid("max_depth", "must be at most 256")),
+        };
+        let rows = self
+            .auth
+            .store()
+            .membership_chain(user_id, group_id, max_depth + 1)
+            .await?;
+        if rows.is_empty() {
+            return Err(AuthError::NotFound(Entity::Group));
+        }
+        let walk = walk(rows, max_depth);
+        Ok((walk.links, walk.cycle_detected, walk.max_depth_reached))
+    }
+
+    async fn audit(&self, action: &str, member: &Member, meta: &RequestMeta) {
+        self.auth
+            .record_audit(
+                AuditEvent::new(action, meta.actor_or(Actor::System), self.auth.now(), meta)
+                    .subject("member", member.id)
+                    .detail(serde_json::json!({
+                        "group_id": member.group_id,
+                        "user_id": member.user_id,
+                        "role": member.role,
+                        "status": member.status,
+                    })),
+            )
+            .await;
+    }
+}
+
+fn changed(change: MemberChange) -> Result<Member, AuthError> {
+    match change {
+        MemberChange::Done(member) => Ok(member),
+        MemberChange::NotFound => Err(AuthError::NotFound(Entity::Member)),
+        MemberChange::LastOwner => Err(AuthError::LastOwner),
+    }
+}
+
+fn parse_all(permissions: &[&str]) -> Result<Vec<Permission>, AuthError> {
+    permissions.iter().map(|p| Permission::parse(p)).collect()
+}

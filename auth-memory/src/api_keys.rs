@@ -1,0 +1,175 @@
+use async_trait::async_trait;
+use auth_core::api_keys::{
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, QuotaOutcome, RateDecision,
+    RateLimit, RotateOutcome,
+};
+use auth_core::pagination::PageRequest;
+use auth_core::{ApiKeyId, ApiKeyStore, Conflict, RateLimitStore, StoreError, TokenHash};
+use time::OffsetDateTime;
+
+use crate::MemoryStore;
+
+#[async_trait]
+impl ApiKeyStore for MemoryStore {
+    async fn create_api_key(&self, key: &ApiKey) -> Result<bool, StoreError> {
+        let mut t = self.write();
+        let owner_exists = match key.owner {
+            KeyOwner::User(id) => t.users.contains_key(&id),
+            KeyOwner::Group(id) => t.groups.contains_key(&id),
+        };
+        if !owner_exists {
+            return Ok(false);
+        }
+        if t.api_keys.contains_key(&key.id) || t.api_key_by_hash.contains_key(&key.key_hash) {
+            return Err(StoreError::Conflict(Conflict::Id));
+        }
+        t.api_key_by_hash.insert(key.key_hash, key.id);
+        t.api_keys.insert(key.id, key.clone());
+        Ok(true)
+    }
+
+    async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {
+        Ok(self.read().api_keys.get(&id).cloned())
+    }
+
+    async fn find_api_key(&self, key_hash: &TokenHash) -> Result<Option<ApiKey>, StoreError> {
+        let t = self.read();
+        Ok(t.api_key_by_hash
+            .get(key_hash)
+            .and_then(|id| t.api_keys.get(id))
+            .cloned())
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: &PageRequest<ApiKeyFilter, ApiKeyOrder>,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ApiKey>, StoreError> {
+        let t = self.read();
+        Ok(request.select(
+            t.api_keys
+                .values()
+                .filter(|k| request.filter.matches(k, now))
+                .cloned(),
+        ))
+    }
+
+    async fn update_api_key(
+        &self,
+        id: ApiKeyId,
+        patch: &ApiKeyPatch,
+        now: OffsetDateTime,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        let mut t = self.write();
+        Ok(t.api_keys.get_mut(&id).map(|key| {
+            patch.apply(key, now);
+            key.clone()
+        }))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        id: ApiKeyId,
+        at: OffsetDateTime,
+    ) -> Result<Option<ApiKey>, StoreError> {
+        let mut t = self.write();
+        Ok(t.api_keys.get_mut(&id).map(|key| {
+            if key.revoked_at.is_none_or(|r| at < r) {
+                key.revoked_at = Some(at);
+                key.updated_at = at.max(key.updated_at);
+            }
+            key.clone()
+        }))
+    }
+
+    async fn rotate_api_key(
+        &self,
+        old: ApiKeyId,
+        new: &ApiKey,
+        revoke_old_at: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        let mut t = self.write();
+        let now = new.created_at;
+        let Some(current) = t.api_keys.get_mut(&old) else {
+            return Ok(RotateOutcome::NotFound);
+        };
+        if current.is_revoked(now) || current.is_expired(now) {
+            return Ok(RotateOutcome::NotActive);
+        }
+        if current.revoked_at.is_none_or(|r| revoke_old_at < r) {
+            current.revoked_at = Some(revoke_old_at);
+        }
+        current.updated_at = now;
+        let old_key = current.clone();
+        t.api_key_by_hash.insert(new.key_hash, new.id);
+        t.api_keys.insert(new.id, new.clone());
+        Ok(RotateOutcome::Rotated { old: old_key })
+    }
+
+    async fn delete_api_key(&self, id: ApiKeyId) -> Result<bool, StoreError> {
+        let mut t = self.write();
+        let Some(key) = t.api_keys.remove(&id) else {
+            return Ok(false);
+        };
+        t.api_key_by_hash.remove(&key.key_hash);
+        Ok(true)
+    }
+
+    async fn touch_api_key(&self, id: ApiKeyId, at: OffsetDateTime) -> Result<(), StoreError> {
+        if let Some(key) = self.write().api_keys.get_mut(&id) {
+            key.last_used_at = Some(key.last_used_at.map_or(at, |l| l.max(at)));
+        }
+        Ok(())
+    }
+
+    async fn take_quota(
+        &self,
+        id: ApiKeyId,
+        now: OffsetDateTime,
+    ) -> Result<QuotaOutcome, StoreError> {
+        let mut t = self.write();
+        let Some(quota) = t.api_keys.get_mut(&id).and_then(|k| k.quota.as_mut()) else {
+            return Ok(QuotaOutcome::Unlimited);
+        };
+        let (after, outcome) = quota.take(now);
+        *quota = after;
+        Ok(outcome)
+    }
+}
+
+#[async_trait]
+impl RateLimitStore for MemoryStore {
+    async fn take_rate_limit(
+        &self,
+        bucket: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError> {
+        let start = limit.window_start(now);
+        let reset_at = start + limit.window;
+        let mut t = self.write();
+        let count = t
+            .rate_limits
+            .entry((bucket.to_owned(), start.unix_timestamp()))
+            .or_insert(0);
+        let allowed = *count < limit.max;
+        if allowed {
+            *count += 1;
+        }
+        Ok(RateDecision {
+            allowed,
+            remaining: limit.max.saturating_sub(*count),
+            reset_at,
+        })
+    }
+
+    async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        // A counter's window ended before `before` if it started more than a day (the
+        // longest window) earlier; shorter windows are caught on later purges.
+        let cutoff = (before - time::Duration::DAY).unix_timestamp();
+        let mut t = self.write();
+        let len = t.rate_limits.len();
+        t.rate_limits.retain(|(_, start), _| *start >= cutoff);
+        Ok((len - t.rate_limits.len()) as u64)
+    }
+}

@@ -1,0 +1,161 @@
+//! `permission_check`: an inherited permission check (`auth.members().can`) for a user who
+//! is a member of a root group only, asked about a group 1, 8 and 32 levels below it. The
+//! walk up the tree is one recursive query, so the cost should grow little with depth.
+//!
+//! SQLite always runs (a file under target/); PostgreSQL when `AUTH_TEST_POSTGRES_URL` is
+//! set (it creates and reuses the database `auth_bench`).
+//!
+//! Run: `AUTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
+//!       cargo bench -p auth-sqlx --bench permission_check`
+
+use std::hint::black_box;
+use std::str::FromStr;
+
+use auth_core::groups::NewGroup;
+use auth_core::members::NewMember;
+use auth_core::users::NewUser;
+use auth_core::{Auth, AuthConfig, GroupId, RequestMeta, SecretKey, Store, UserId};
+use auth_sqlx::{PgStore, SqliteStore};
+use criterion::{Criterion, criterion_group, criterion_main};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, PgConnection};
+
+const DEPTHS: [usize; 3] = [1, 8, 32];
+
+/// A root, a chain of 32 groups below it, and a user who is an admin of the root only.
+async fn seed<S: Store>(auth: &Auth<S>) -> (UserId, Vec<GroupId>) {
+    let meta = RequestMeta::none();
+    let user = auth
+        .users()
+        .create(
+            NewUser {
+                email: format!("bench-{}@example.com", UserId::new()),
+                ..NewUser::default()
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    let mut chain: Vec<GroupId> = Vec::new();
+    for level in 0..=32 {
+        let group = auth
+            .groups()
+            .create(
+                NewGroup {
+                    name: format!("level {level}"),
+                    parent_id: chain.last().copied(),
+                    ..NewGroup::default()
+                },
+                None,
+                &meta,
+            )
+            .await
+            .unwrap();
+        chain.push(group.id);
+    }
+    auth.members()
+        .add(
+            NewMember {
+                group_id: chain[0],
+                user_id: user.id,
+                role: Some("admin".into()),
+                status: None,
+                extend: None,
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    (user.id, chain)
+}
+
+fn bench_store<S: Store>(
+    c: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    store: S,
+) {
+    let auth = Auth::builder(store)
+        .secret_key(SecretKey::generate())
+        .config(AuthConfig::insecure_for_tests())
+        .build()
+        .unwrap();
+    let (user, chain) = runtime.block_on(seed(&auth));
+    let mut group = c.benchmark_group(format!("permission_check/{name}"));
+    for depth in DEPTHS {
+        let target = chain[depth];
+        // The answer is right before it is timed.
+        assert!(
+            runtime
+                .block_on(auth.members().can(user, target, "member:add"))
+                .unwrap()
+        );
+        group.bench_function(format!("depth_{depth}"), |b| {
+            b.to_async(runtime).iter(|| async {
+                black_box(
+                    auth.members()
+                        .can(user, target, "member:add")
+                        .await
+                        .unwrap(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn permission_check(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let path = std::env::temp_dir().join(format!("auth-bench-{}.db", UserId::new()));
+    let sqlite = runtime.block_on(async {
+        let store = SqliteStore::connect(&format!("sqlite:{}", path.display()))
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        store
+    });
+    bench_store(c, &runtime, "sqlite", sqlite);
+    let _ = std::fs::remove_file(&path);
+
+    let Ok(url) = std::env::var("AUTH_TEST_POSTGRES_URL") else {
+        eprintln!("SKIPPED permission_check/postgres: set AUTH_TEST_POSTGRES_URL to run it");
+        return;
+    };
+    let pg = runtime.block_on(async {
+        let server = PgConnectOptions::from_str(&url).unwrap();
+        let mut admin = PgConnection::connect_with(&server).await.unwrap();
+        let exists: Option<(i32,)> =
+            sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = 'auth_bench'")
+                .fetch_optional(&mut admin)
+                .await
+                .unwrap();
+        if exists.is_none() {
+            sqlx::query("CREATE DATABASE auth_bench")
+                .execute(&mut admin)
+                .await
+                .unwrap();
+        }
+        let options = server.database("auth_bench");
+        let mut conn = PgConnection::connect_with(&options).await.unwrap();
+        sqlx::query("CREATE SCHEMA IF NOT EXISTS bench_permissions")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let store = PgStore::connect_with(
+            options.options([("search_path", "bench_permissions")]),
+            PgPoolOptions::new().max_connections(4),
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        store
+    });
+    bench_store(c, &runtime, "postgres", pg);
+}
+
+criterion_group!(benches, permission_check);
+criterion_main!(benches);
