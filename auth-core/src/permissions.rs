@@ -104,10 +104,39 @@ impl fmt::Display for Permission {
 }
 
 /// A set of permission patterns; answers `can(resource, action)`.
+///
+/// Small sets (up to 8 patterns, most keys) are scanned. Larger ones keep the patterns
+/// for any resource (`*`) apart and index the others by a 64-bit hash of their resource,
+/// so a check is one hash and a binary search over integers however many scopes there
+/// are.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(from = "Vec<Permission>", into = "Vec<Permission>")]
 pub struct PermissionSet {
     patterns: Vec<Permission>,
+    /// How many patterns (at the front) are for any resource.
+    wild: usize,
+    /// `(hash of resource, index into patterns)` of the other patterns, sorted.
+    index: Vec<(u64, usize)>,
+}
+
+/// FNV-1a: a fast, stable hash for the lookup index (not a security boundary: a collision
+/// only costs a string comparison).
+fn resource_hash(resource: &str) -> u64 {
+    resource.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+impl From<Vec<Permission>> for PermissionSet {
+    fn from(patterns: Vec<Permission>) -> Self {
+        Self::new(patterns)
+    }
+}
+
+impl From<PermissionSet> for Vec<Permission> {
+    fn from(set: PermissionSet) -> Self {
+        set.patterns
+    }
 }
 
 impl PermissionSet {
@@ -135,12 +164,40 @@ impl PermissionSet {
             return;
         }
         self.patterns.retain(|p| !permission.covers(p));
-        self.patterns.push(permission);
+        let at = self.patterns.partition_point(|p| p < &permission);
+        self.patterns.insert(at, permission);
+        self.wild = self.patterns.partition_point(|p| p.resource == "*");
+        self.index = self
+            .patterns
+            .iter()
+            .enumerate()
+            .skip(self.wild)
+            .map(|(i, p)| (resource_hash(&p.resource), i))
+            .collect();
+        self.index.sort_unstable();
     }
 
     /// Whether the set grants `resource:action`.
     pub fn can(&self, resource: &str, action: &str) -> bool {
-        self.patterns.iter().any(|p| p.grants(resource, action))
+        // A handful of patterns: a straight scan beats any index.
+        if self.patterns.len() <= 8 {
+            return self.patterns.iter().any(|p| p.grants(resource, action));
+        }
+        let grants = |p: &Permission| p.action == "*" || p.action == action;
+        // `*` sorts before every valid resource name.
+        let wild = self.patterns.get(..self.wild).unwrap_or_default();
+        if wild.iter().any(grants) {
+            return true;
+        }
+        let hash = resource_hash(resource);
+        let start = self.index.partition_point(|(h, _)| *h < hash);
+        self.index
+            .get(start..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(h, _)| *h == hash)
+            .filter_map(|(_, i)| self.patterns.get(*i))
+            .any(|p| p.resource == resource && grants(p))
     }
 
     /// Whether the set grants `permission`.
@@ -158,7 +215,7 @@ impl PermissionSet {
         permissions.into_iter().any(|p| self.allows(p))
     }
 
-    /// The patterns, most general first is not guaranteed.
+    /// The patterns, sorted.
     pub fn patterns(&self) -> &[Permission] {
         &self.patterns
     }
@@ -428,6 +485,22 @@ mod tests {
         assert!(!set.can_all(&[perm("doc:read"), perm("doc:write")]));
         assert!(set.can_any(&[perm("doc:write"), perm("doc:read")]));
         assert!(!set.can_any(&[]));
+    }
+
+    #[test]
+    fn large_sets_answer_like_a_scan() {
+        let texts: Vec<String> = (0..20)
+            .map(|i| format!("res{i:02}:read"))
+            .chain(["*:list".into(), "res05:*".into(), "zzz:write".into()])
+            .collect();
+        let set = PermissionSet::parse(texts.iter().map(String::as_str)).unwrap();
+        assert!(set.patterns().len() > 8);
+        assert!(set.can("res00", "read") && set.can("res19", "read"));
+        assert!(set.can("res05", "delete"), "res05:* replaced res05:read");
+        assert!(set.can("anything", "list"), "*:list");
+        assert!(set.can("zzz", "write") && !set.can("zzz", "read"));
+        assert!(!set.can("res20", "read") && !set.can("res00", "write"));
+        assert!(!set.can("", "read") && !set.can("aaa", "read"));
     }
 
     #[test]

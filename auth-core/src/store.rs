@@ -1,6 +1,7 @@
 //! The union of every repository trait.
 
 use crate::accounts::AccountStore;
+use crate::api_keys::{ApiKeyStore, RateLimitStore};
 use crate::audit::AuditStore;
 use crate::groups::GroupStore;
 use crate::invites::InviteStore;
@@ -21,6 +22,8 @@ pub trait Store:
     + GroupStore
     + MemberStore
     + InviteStore
+    + ApiKeyStore
+    + RateLimitStore
     + Send
     + Sync
     + 'static
@@ -36,6 +39,8 @@ impl<T> Store for T where
         + GroupStore
         + MemberStore
         + InviteStore
+        + ApiKeyStore
+        + RateLimitStore
         + Send
         + Sync
         + 'static

@@ -57,6 +57,18 @@ proptest! {
     }
 
     #[test]
+    fn scope_sets_answer_like_a_linear_scan(
+        patterns in proptest::collection::vec("[ab*]{1,2}:[xy*]{1,2}", 0..24),
+        resource in "[ab*]{1,2}",
+        action in "[xy*]{1,2}",
+    ) {
+        let parsed: Vec<Permission> = patterns.iter().filter_map(|p| Permission::parse(p).ok()).collect();
+        let set = PermissionSet::new(parsed.clone());
+        let naive = parsed.iter().any(|p| p.grants(&resource, &action));
+        prop_assert_eq!(set.can(&resource, &action), naive);
+    }
+
+    #[test]
     fn email_parser_never_panics(input in any::<String>()) {
         let _ = Email::parse(&input);
     }

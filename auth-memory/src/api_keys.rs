@@ -148,10 +148,10 @@ impl RateLimitStore for MemoryStore {
         let start = limit.window_start(now);
         let reset_at = start + limit.window;
         let mut t = self.write();
-        let count = t
+        let (count, _) = t
             .rate_limits
             .entry((bucket.to_owned(), start.unix_timestamp()))
-            .or_insert(0);
+            .or_insert((0, reset_at));
         let allowed = *count < limit.max;
         if allowed {
             *count += 1;
@@ -164,12 +164,9 @@ impl RateLimitStore for MemoryStore {
     }
 
     async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        // A counter's window ended before `before` if it started more than a day (the
-        // longest window) earlier; shorter windows are caught on later purges.
-        let cutoff = (before - time::Duration::DAY).unix_timestamp();
         let mut t = self.write();
         let len = t.rate_limits.len();
-        t.rate_limits.retain(|(_, start), _| *start >= cutoff);
+        t.rate_limits.retain(|_, (_, ends)| *ends >= before);
         Ok((len - t.rate_limits.len()) as u64)
     }
 }

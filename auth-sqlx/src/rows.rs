@@ -3,15 +3,17 @@
 use std::collections::BTreeMap;
 
 use auth_core::accounts::{Account, PasswordHash};
+use auth_core::api_keys::{ApiKey, KeyOwner, Quota, RateLimit};
 use auth_core::audit::{Actor, AuditEvent};
 use auth_core::groups::ChainLink;
 use auth_core::invites::InviteStatus;
 use auth_core::members::{MemberStatus, MembershipLink};
+use auth_core::permissions::Permission;
 use auth_core::sessions::{RefreshToken, Session};
 use auth_core::verification::{Purpose, Verification};
 use auth_core::{
-    Aal, AccountId, AuditEventId, Email, Group, GroupId, Invite, InviteId, Member, MemberId,
-    Provider, SessionId, StoreError, TokenHash, User, UserId, VerificationId,
+    Aal, AccountId, ApiKeyId, AuditEventId, Email, Group, GroupId, Invite, InviteId, Member,
+    MemberId, Provider, SessionId, StoreError, TokenHash, User, UserId, VerificationId,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -439,4 +441,106 @@ where
     T: TryFrom<R, Error = StoreError>,
 {
     rows.into_iter().map(T::try_from).collect()
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ApiKeyRow {
+    pub(crate) id: Uuid,
+    pub(crate) owner_user_id: Option<Uuid>,
+    pub(crate) owner_group_id: Option<Uuid>,
+    pub(crate) created_by: Option<Uuid>,
+    pub(crate) name: String,
+    pub(crate) start: String,
+    pub(crate) key_hash: Vec<u8>,
+    pub(crate) scopes: Json<Vec<String>>,
+    pub(crate) rate_limit_max: Option<i64>,
+    pub(crate) rate_limit_window_secs: Option<i64>,
+    pub(crate) quota_limit: Option<i64>,
+    pub(crate) quota_remaining: Option<i64>,
+    pub(crate) quota_refill_secs: Option<i64>,
+    pub(crate) quota_refilled_at: Option<Ts>,
+    pub(crate) metadata: Json<Value>,
+    pub(crate) expires_at: Option<Ts>,
+    pub(crate) revoked_at: Option<Ts>,
+    pub(crate) last_used_at: Option<Ts>,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+/// The owner columns of a key: `(owner_user_id, owner_group_id)`.
+pub(crate) fn owner_columns(owner: KeyOwner) -> (Option<Uuid>, Option<Uuid>) {
+    match owner {
+        KeyOwner::User(id) => (Some(id.as_uuid()), None),
+        KeyOwner::Group(id) => (None, Some(id.as_uuid())),
+    }
+}
+
+/// The quota columns of a key: `(limit, remaining, refill seconds, refilled at)`.
+pub(crate) fn quota_columns(
+    quota: Option<&Quota>,
+) -> (Option<i64>, Option<i64>, Option<i64>, Option<Ts>) {
+    match quota {
+        Some(q) => (
+            Some(i64::try_from(q.limit).unwrap_or(i64::MAX)),
+            Some(i64::try_from(q.remaining).unwrap_or(i64::MAX)),
+            q.refill_every.map(|d| d.whole_seconds()),
+            Some(Ts(q.refilled_at)),
+        ),
+        None => (None, None, None, None),
+    }
+}
+
+impl TryFrom<ApiKeyRow> for ApiKey {
+    type Error = StoreError;
+    fn try_from(r: ApiKeyRow) -> Result<Self, StoreError> {
+        let corrupt = |what| StoreError::corrupt(what);
+        let owner = match (r.owner_user_id, r.owner_group_id) {
+            (Some(user), None) => KeyOwner::User(UserId::from_uuid(user)),
+            (None, Some(group)) => KeyOwner::Group(GroupId::from_uuid(group)),
+            _ => return Err(corrupt("an API key must have exactly one owner")),
+        };
+        let scopes = r
+            .scopes
+            .0
+            .iter()
+            .map(|s| Permission::parse(s))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| corrupt("an API key scope is invalid"))?;
+        let rate_limit = match (r.rate_limit_max, r.rate_limit_window_secs) {
+            (Some(max), Some(window)) => Some(RateLimit {
+                max: u32::try_from(max).map_err(|_| corrupt("a rate limit is out of range"))?,
+                window: time::Duration::seconds(window),
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("a rate limit is half set")),
+        };
+        let count = |n: i64| u64::try_from(n).map_err(|_| corrupt("a quota is negative"));
+        let quota = match (r.quota_limit, r.quota_remaining, r.quota_refilled_at) {
+            (Some(limit), Some(remaining), Some(refilled_at)) => Some(Quota {
+                limit: count(limit)?,
+                remaining: count(remaining)?,
+                refill_every: r.quota_refill_secs.map(time::Duration::seconds),
+                refilled_at: refilled_at.0,
+            }),
+            (None, None, None) => None,
+            _ => return Err(corrupt("a quota is half set")),
+        };
+        Ok(ApiKey {
+            id: ApiKeyId::from_uuid(r.id),
+            owner,
+            created_by: r.created_by.map(UserId::from_uuid),
+            name: r.name,
+            start: r.start,
+            key_hash: hash(&r.key_hash)?,
+            scopes,
+            rate_limit,
+            quota,
+            metadata: r.metadata.0,
+            expires_at: r.expires_at.map(|t| t.0),
+            revoked_at: r.revoked_at.map(|t| t.0),
+            last_used_at: r.last_used_at.map(|t| t.0),
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
 }

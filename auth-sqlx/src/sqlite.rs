@@ -121,6 +121,10 @@ mod queries {
         use super::*;
         include!("shared/audit.rs");
     }
+    mod api_keys {
+        use super::*;
+        include!("shared/api_keys.rs");
+    }
     mod groups {
         use super::*;
         include!("shared/groups.rs");

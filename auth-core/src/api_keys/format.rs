@@ -107,7 +107,7 @@ impl KeyFormat {
         {
             return Err(AuthError::ApiKeyInvalid);
         }
-        if checksum(payload) != sum {
+        if checksum_digits(payload) != sum.as_bytes() {
             return Err(AuthError::ApiKeyInvalid);
         }
         Ok(())
@@ -122,13 +122,18 @@ impl KeyFormat {
 
 /// CRC32 of `payload` in 6 base62 digits.
 fn checksum(payload: &str) -> String {
+    String::from_utf8_lossy(&checksum_digits(payload)).into_owned()
+}
+
+/// [`checksum`] without allocating (the verification hot path).
+fn checksum_digits(payload: &str) -> [u8; CHECKSUM_CHARS] {
     let mut n = u64::from(crc32fast::hash(payload.as_bytes()));
     let mut out = [b'0'; CHECKSUM_CHARS];
     for slot in out.iter_mut().rev() {
         *slot = base62_digit(n) as u8;
         n /= 62;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 /// The base62 digit for `n % 62`.

@@ -1,5 +1,6 @@
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use moka::sync::Cache;
 use serde::{Deserialize, Serialize};
@@ -82,11 +83,13 @@ impl ApiKeyConfig {
     }
 }
 
-/// A cached verification: the key and its scope set.
+/// A cached verification: the key, its scope set, and when this node last recorded its
+/// use (Unix seconds; shared by clones of the entry).
 #[derive(Clone)]
 struct CachedKey {
     key: Arc<ApiKey>,
     scopes: Arc<PermissionSet>,
+    last_touch: Arc<AtomicI64>,
 }
 
 /// The process-local state of API-key verification: recently verified keys, keys known to
@@ -467,6 +470,7 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
                 let entry = CachedKey {
                     scopes: Arc::new(PermissionSet::new(key.scopes.iter().cloned())),
                     key: Arc::new(key),
+                    last_touch: Arc::new(AtomicI64::new(i64::MIN)),
                 };
                 if let Some(keys) = &cache.keys {
                     keys.insert(hash, entry.clone());
@@ -498,7 +502,7 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
                 retry_after: refill_at.map(|r| r - now),
             });
         }
-        self.touch(key.id, now).await;
+        self.touch(&cached, now).await;
         Ok(VerifiedKey {
             key: Arc::clone(key),
             scopes: Arc::clone(&cached.scopes),
@@ -537,15 +541,35 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
     }
 
     /// Writes `last_used_at` at most once per touch interval per key (per node); a failed
-    /// write is logged, never fatal.
-    async fn touch(&self, id: ApiKeyId, now: OffsetDateTime) {
-        let Some(touched) = &self.cache().touched else {
-            return;
-        };
-        if touched.contains_key(&id) {
+    /// write is logged, never fatal. A cached key remembers its last write in the entry (an
+    /// atomic, no lookup); without the cache, a small map of recently touched keys does.
+    async fn touch(&self, cached: &CachedKey, now: OffsetDateTime) {
+        let interval = self.auth.config().api_keys.touch_interval.whole_seconds();
+        if interval <= 0 {
             return;
         }
-        touched.insert(id, ());
+        let seconds = now.unix_timestamp();
+        let last = cached.last_touch.load(Ordering::Relaxed);
+        if last != i64::MIN && seconds - last < interval {
+            return;
+        }
+        // One caller per interval wins the right to write.
+        if cached
+            .last_touch
+            .compare_exchange(last, seconds, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+        {
+            return;
+        }
+        let id = cached.key.id;
+        if let Some(touched) = &self.cache().touched {
+            // A fresh entry (or no cache at all): this node may have written lately under an
+            // entry that has since expired.
+            if last == i64::MIN && touched.contains_key(&id) {
+                return;
+            }
+            touched.insert(id, ());
+        }
         if let Err(error) = self.auth.store().touch_api_key(id, now).await {
             tracing::warn!(error = %error, "recording API key use failed");
         }

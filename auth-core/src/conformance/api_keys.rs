@@ -35,7 +35,10 @@ pub async fn create_returns_the_key_once<S: Store + Clone>(h: Harness<S>) {
         .create(
             NewApiKey {
                 metadata: Some(serde_json::json!({"team": "infra"})),
-                ..new_key(KeyOwner::User(user.id), &["data:read", "data:read", "reports:*"])
+                ..new_key(
+                    KeyOwner::User(user.id),
+                    &["data:read", "data:read", "reports:*"],
+                )
             },
             Some(user.id),
             &meta(),
@@ -51,24 +54,66 @@ pub async fn create_returns_the_key_once<S: Store + Clone>(h: Harness<S>) {
     assert!(!format!("{created:?}").contains(secret));
     let stored = env.auth.api_keys().get(created.key.id).await.unwrap();
     assert_eq!(stored, created.key);
-    assert!(!serde_json::to_string(&stored).unwrap().contains(&TokenHash::of(secret).to_base64()));
+    assert!(
+        !serde_json::to_string(&stored)
+            .unwrap()
+            .contains(&TokenHash::of(secret).to_base64())
+    );
 }
 
 pub async fn verify_returns_owner_and_scopes<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("v@example.com").await.user;
-    let org = env.auth.groups().create(named("org"), Some(user.id), &meta()).await.unwrap();
-    let mine = env.auth.api_keys().create(new_key(KeyOwner::User(user.id), &["data:read"]), Some(user.id), &meta()).await.unwrap();
-    let orgs = env.auth.api_keys().create(new_key(KeyOwner::Group(org.id), &["billing:*"]), Some(user.id), &meta()).await.unwrap();
-    let v = env.auth.api_keys().verify(mine.secret.expose(), &meta()).await.unwrap();
+    let org = env
+        .auth
+        .groups()
+        .create(named("org"), Some(user.id), &meta())
+        .await
+        .unwrap();
+    let mine = env
+        .auth
+        .api_keys()
+        .create(
+            new_key(KeyOwner::User(user.id), &["data:read"]),
+            Some(user.id),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let orgs = env
+        .auth
+        .api_keys()
+        .create(
+            new_key(KeyOwner::Group(org.id), &["billing:*"]),
+            Some(user.id),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let v = env
+        .auth
+        .api_keys()
+        .verify(mine.secret.expose(), &meta())
+        .await
+        .unwrap();
     assert_eq!(v.key.owner, KeyOwner::User(user.id));
     assert!(v.can("data", "read") && !v.can("data", "write"));
     assert!(v.rate.is_none());
-    let v = env.auth.api_keys().verify(orgs.secret.expose(), &meta()).await.unwrap();
+    let v = env
+        .auth
+        .api_keys()
+        .verify(orgs.secret.expose(), &meta())
+        .await
+        .unwrap();
     assert_eq!(v.key.owner, KeyOwner::Group(org.id));
     assert!(v.can("billing", "refund"));
     // Again, from the cache.
-    let again = env.auth.api_keys().verify(orgs.secret.expose(), &meta()).await.unwrap();
+    let again = env
+        .auth
+        .api_keys()
+        .verify(orgs.secret.expose(), &meta())
+        .await
+        .unwrap();
     assert_eq!(again.key.id, orgs.key.id);
 }
 
@@ -80,35 +125,86 @@ pub async fn create_validates_input<S: Store + Clone>(h: Harness<S>) {
     let many: Vec<String> = (0..33).map(|i| format!("r{i}:read")).collect();
     let many: Vec<&str> = many.iter().map(String::as_str).collect();
     let cases = vec![
-        (NewApiKey { name: "".into(), ..new_key(owner, &["a:b"]) }, ErrorCode::InvalidInput),
-        (NewApiKey { name: "n".repeat(1 << 20), ..new_key(owner, &["a:b"]) }, ErrorCode::InvalidInput),
+        (
+            NewApiKey {
+                name: "".into(),
+                ..new_key(owner, &["a:b"])
+            },
+            ErrorCode::InvalidInput,
+        ),
+        (
+            NewApiKey {
+                name: "n".repeat(1 << 20),
+                ..new_key(owner, &["a:b"])
+            },
+            ErrorCode::InvalidInput,
+        ),
         (new_key(owner, &[""]), ErrorCode::InvalidInput),
         (new_key(owner, &[" "]), ErrorCode::InvalidInput),
         (new_key(owner, &["data: read"]), ErrorCode::InvalidInput),
         (new_key(owner, &["data"]), ErrorCode::InvalidInput),
         (new_key(owner, &many), ErrorCode::InvalidInput),
-        (NewApiKey { expires_at: Some(env.auth.now()), ..new_key(owner, &["a:b"]) }, ErrorCode::InvalidInput),
         (
-            NewApiKey { rate_limit: Some(RateLimit { max: 0, window: Duration::MINUTE }), ..new_key(owner, &["a:b"]) },
+            NewApiKey {
+                expires_at: Some(env.auth.now()),
+                ..new_key(owner, &["a:b"])
+            },
             ErrorCode::InvalidInput,
         ),
         (
-            NewApiKey { rate_limit: Some(RateLimit { max: 5, window: Duration::days(2) }), ..new_key(owner, &["a:b"]) },
+            NewApiKey {
+                rate_limit: Some(RateLimit {
+                    max: 0,
+                    window: Duration::MINUTE,
+                }),
+                ..new_key(owner, &["a:b"])
+            },
             ErrorCode::InvalidInput,
         ),
         (
-            NewApiKey { quota: Some(QuotaSpec { limit: 0, refill_every: None }), ..new_key(owner, &["a:b"]) },
+            NewApiKey {
+                rate_limit: Some(RateLimit {
+                    max: 5,
+                    window: Duration::days(2),
+                }),
+                ..new_key(owner, &["a:b"])
+            },
             ErrorCode::InvalidInput,
         ),
-        (NewApiKey { metadata: Some(serde_json::json!([])), ..new_key(owner, &["a:b"]) }, ErrorCode::InvalidInput),
-        (new_key(KeyOwner::User(UserId::new()), &["a:b"]), ErrorCode::UserNotFound),
-        (new_key(KeyOwner::Group(crate::GroupId::new()), &["a:b"]), ErrorCode::GroupNotFound),
+        (
+            NewApiKey {
+                quota: Some(QuotaSpec {
+                    limit: 0,
+                    refill_every: None,
+                }),
+                ..new_key(owner, &["a:b"])
+            },
+            ErrorCode::InvalidInput,
+        ),
+        (
+            NewApiKey {
+                metadata: Some(serde_json::json!([])),
+                ..new_key(owner, &["a:b"])
+            },
+            ErrorCode::InvalidInput,
+        ),
+        (
+            new_key(KeyOwner::User(UserId::new()), &["a:b"]),
+            ErrorCode::UserNotFound,
+        ),
+        (
+            new_key(KeyOwner::Group(crate::GroupId::new()), &["a:b"]),
+            ErrorCode::GroupNotFound,
+        ),
     ];
     for (input, code) in cases {
         assert_code(keys.create(input, None, &meta()).await, code);
     }
     let page = keys
-        .list(ListQuery::new(ApiKeyFilter::default(), ApiKeyOrder::CreatedAt))
+        .list(ListQuery::new(
+            ApiKeyFilter::default(),
+            ApiKeyOrder::CreatedAt,
+        ))
         .await
         .unwrap();
     assert!(page.items.is_empty());
@@ -119,22 +215,51 @@ pub async fn keys_never_exceed_their_creator<S: Store + Clone>(h: Harness<S>) {
     let owner = env.user("owner@example.com").await.user;
     let member = env.user("member@example.com").await.user;
     let stranger = env.user("stranger@example.com").await.user;
-    let org = env.auth.groups().create(named("org"), Some(owner.id), &meta()).await.unwrap();
+    let org = env
+        .auth
+        .groups()
+        .create(named("org"), Some(owner.id), &meta())
+        .await
+        .unwrap();
     add(&env, org.id, member.id, "member").await;
     let keys = env.auth.api_keys();
     let group_key = |scopes: &[&str]| new_key(KeyOwner::Group(org.id), scopes);
     // A member holds group:read but not member:add.
-    keys.create(group_key(&["group:read"]), Some(member.id), &meta()).await.unwrap();
-    let err = keys.create(group_key(&["group:read", "member:add"]), Some(member.id), &meta()).await.unwrap_err();
+    keys.create(group_key(&["group:read"]), Some(member.id), &meta())
+        .await
+        .unwrap();
+    let err = keys
+        .create(
+            group_key(&["group:read", "member:add"]),
+            Some(member.id),
+            &meta(),
+        )
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InsufficientScope);
     assert!(err.to_string().contains("member:add"));
-    assert_code(keys.create(group_key(&["*:*"]), Some(member.id), &meta()).await, ErrorCode::InsufficientScope);
-    // The owner holds everything.
-    keys.create(group_key(&["*:*"]), Some(owner.id), &meta()).await.unwrap();
-    // Outsiders cannot make keys for the group; nobody makes keys for another user.
-    assert_code(keys.create(group_key(&["group:read"]), Some(stranger.id), &meta()).await, ErrorCode::InsufficientScope);
     assert_code(
-        keys.create(new_key(KeyOwner::User(owner.id), &["a:b"]), Some(member.id), &meta()).await,
+        keys.create(group_key(&["*:*"]), Some(member.id), &meta())
+            .await,
+        ErrorCode::InsufficientScope,
+    );
+    // The owner holds everything.
+    keys.create(group_key(&["*:*"]), Some(owner.id), &meta())
+        .await
+        .unwrap();
+    // Outsiders cannot make keys for the group; nobody makes keys for another user.
+    assert_code(
+        keys.create(group_key(&["group:read"]), Some(stranger.id), &meta())
+            .await,
+        ErrorCode::InsufficientScope,
+    );
+    assert_code(
+        keys.create(
+            new_key(KeyOwner::User(owner.id), &["a:b"]),
+            Some(member.id),
+            &meta(),
+        )
+        .await,
         ErrorCode::Forbidden,
     );
 }
@@ -142,7 +267,12 @@ pub async fn keys_never_exceed_their_creator<S: Store + Clone>(h: Harness<S>) {
 pub async fn malformed_and_unknown_keys_are_invalid<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("m@example.com").await.user;
-    let created = env.auth.api_keys().create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta()).await.unwrap();
+    let created = env
+        .auth
+        .api_keys()
+        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .await
+        .unwrap();
     let secret = created.secret.expose();
     let mut typo = secret.to_owned().into_bytes();
     let i = typo.len() - 10;
@@ -151,8 +281,19 @@ pub async fn malformed_and_unknown_keys_are_invalid<S: Store + Clone>(h: Harness
     let other_env = crate::api_keys::KeyFormat::new("sk", Some("test")).unwrap();
     let (foreign, _) = other_env.generate(&crate::secret::OsRandom);
     let (unknown, _) = crate::api_keys::KeyFormat::default().generate(&crate::secret::OsRandom);
-    for bad in ["", "sk_", &typo, &"x".repeat(1 << 20), foreign.expose(), unknown.expose(), &secret[..secret.len() - 1]] {
-        assert_code(env.auth.api_keys().verify(bad, &meta()).await, ErrorCode::ApiKeyInvalid);
+    for bad in [
+        "",
+        "sk_",
+        &typo,
+        &"x".repeat(1 << 20),
+        foreign.expose(),
+        unknown.expose(),
+        &secret[..secret.len() - 1],
+    ] {
+        assert_code(
+            env.auth.api_keys().verify(bad, &meta()).await,
+            ErrorCode::ApiKeyInvalid,
+        );
     }
 }
 
@@ -160,30 +301,80 @@ pub async fn revoked_and_expired_keys_have_distinct_errors<S: Store + Clone>(h: 
     let env = Env::new(h.store);
     let user = env.user("r@example.com").await.user;
     let keys = env.auth.api_keys();
-    let revoked = keys.create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta()).await.unwrap();
+    let revoked = keys
+        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .await
+        .unwrap();
     keys.verify(revoked.secret.expose(), &meta()).await.unwrap();
     let after = keys.revoke(revoked.key.id, &meta()).await.unwrap();
     assert_eq!(after.revoked_at, Some(env.auth.now()));
-    assert_code(keys.verify(revoked.secret.expose(), &meta()).await, ErrorCode::ApiKeyRevoked);
+    assert_code(
+        keys.verify(revoked.secret.expose(), &meta()).await,
+        ErrorCode::ApiKeyRevoked,
+    );
     let expiring = keys
-        .create(NewApiKey { expires_at: Some(env.auth.now() + Duration::hours(1)), ..new_key(KeyOwner::User(user.id), &["a:b"]) }, None, &meta())
+        .create(
+            NewApiKey {
+                expires_at: Some(env.auth.now() + Duration::hours(1)),
+                ..new_key(KeyOwner::User(user.id), &["a:b"])
+            },
+            None,
+            &meta(),
+        )
         .await
         .unwrap();
-    keys.verify(expiring.secret.expose(), &meta()).await.unwrap();
+    keys.verify(expiring.secret.expose(), &meta())
+        .await
+        .unwrap();
     env.advance(Duration::hours(1));
-    assert_code(keys.verify(expiring.secret.expose(), &meta()).await, ErrorCode::ApiKeyExpired);
-    assert_code(keys.revoke(crate::ApiKeyId::new(), &meta()).await, ErrorCode::ApiKeyNotFound);
+    assert_code(
+        keys.verify(expiring.secret.expose(), &meta()).await,
+        ErrorCode::ApiKeyExpired,
+    );
+    assert_code(
+        keys.revoke(crate::ApiKeyId::new(), &meta()).await,
+        ErrorCode::ApiKeyNotFound,
+    );
 }
 
 pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: Store + Clone>(h: Harness<S>) {
     let node_a = Env::new(h.store);
     let node_b = node_a.node_with(h.peer, |c| c.api_keys.cache_ttl = Duration::ZERO);
     let user = node_a.user("n@example.com").await.user;
-    let created = node_a.auth.api_keys().create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta()).await.unwrap();
-    node_b.auth.api_keys().verify(created.secret.expose(), &meta()).await.unwrap();
-    node_a.auth.api_keys().revoke(created.key.id, &meta()).await.unwrap();
-    assert_code(node_b.auth.api_keys().verify(created.secret.expose(), &meta()).await, ErrorCode::ApiKeyRevoked);
-    assert_code(node_a.auth.api_keys().verify(created.secret.expose(), &meta()).await, ErrorCode::ApiKeyRevoked);
+    let created = node_a
+        .auth
+        .api_keys()
+        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .await
+        .unwrap();
+    node_b
+        .auth
+        .api_keys()
+        .verify(created.secret.expose(), &meta())
+        .await
+        .unwrap();
+    node_a
+        .auth
+        .api_keys()
+        .revoke(created.key.id, &meta())
+        .await
+        .unwrap();
+    assert_code(
+        node_b
+            .auth
+            .api_keys()
+            .verify(created.secret.expose(), &meta())
+            .await,
+        ErrorCode::ApiKeyRevoked,
+    );
+    assert_code(
+        node_a
+            .auth
+            .api_keys()
+            .verify(created.secret.expose(), &meta())
+            .await,
+        ErrorCode::ApiKeyRevoked,
+    );
 }
 
 pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
@@ -193,7 +384,10 @@ pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
     let old = keys
         .create(
             NewApiKey {
-                rate_limit: Some(RateLimit { max: 100, window: Duration::MINUTE }),
+                rate_limit: Some(RateLimit {
+                    max: 100,
+                    window: Duration::MINUTE,
+                }),
                 metadata: Some(serde_json::json!({"a": 1})),
                 ..new_key(KeyOwner::User(user.id), &["data:read"])
             },
@@ -203,7 +397,10 @@ pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
         .await
         .unwrap();
     keys.verify(old.secret.expose(), &meta()).await.unwrap();
-    let new = keys.rotate(old.key.id, Some(Duration::hours(1)), &meta()).await.unwrap();
+    let new = keys
+        .rotate(old.key.id, Some(Duration::hours(1)), &meta())
+        .await
+        .unwrap();
     assert_ne!(new.key.id, old.key.id);
     assert_ne!(new.secret, old.secret);
     assert_eq!(new.key.scopes, old.key.scopes);
@@ -215,14 +412,27 @@ pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
     keys.verify(old.secret.expose(), &meta()).await.unwrap();
     keys.verify(new.secret.expose(), &meta()).await.unwrap();
     env.advance(Duration::minutes(1));
-    assert_code(keys.verify(old.secret.expose(), &meta()).await, ErrorCode::ApiKeyRevoked);
+    assert_code(
+        keys.verify(old.secret.expose(), &meta()).await,
+        ErrorCode::ApiKeyRevoked,
+    );
     keys.verify(new.secret.expose(), &meta()).await.unwrap();
     // Without grace: at once. A revoked key cannot be rotated.
     let newer = keys.rotate(new.key.id, None, &meta()).await.unwrap();
-    assert_code(keys.verify(new.secret.expose(), &meta()).await, ErrorCode::ApiKeyRevoked);
+    assert_code(
+        keys.verify(new.secret.expose(), &meta()).await,
+        ErrorCode::ApiKeyRevoked,
+    );
     keys.verify(newer.secret.expose(), &meta()).await.unwrap();
-    assert_code(keys.rotate(new.key.id, None, &meta()).await, ErrorCode::ApiKeyRevoked);
-    assert_code(keys.rotate(old.key.id, Some(Duration::days(31)), &meta()).await, ErrorCode::InvalidInput);
+    assert_code(
+        keys.rotate(new.key.id, None, &meta()).await,
+        ErrorCode::ApiKeyRevoked,
+    );
+    assert_code(
+        keys.rotate(old.key.id, Some(Duration::days(31)), &meta())
+            .await,
+        ErrorCode::InvalidInput,
+    );
 }
 
 pub async fn rate_limit_holds_exactly_across_nodes<S: Store + Clone>(h: Harness<S>) {
@@ -233,7 +443,13 @@ pub async fn rate_limit_holds_exactly_across_nodes<S: Store + Clone>(h: Harness<
         .auth
         .api_keys()
         .create(
-            NewApiKey { rate_limit: Some(RateLimit { max: 10, window: Duration::MINUTE }), ..new_key(KeyOwner::User(user.id), &["a:b"]) },
+            NewApiKey {
+                rate_limit: Some(RateLimit {
+                    max: 10,
+                    window: Duration::MINUTE,
+                }),
+                ..new_key(KeyOwner::User(user.id), &["a:b"])
+            },
             None,
             &meta(),
         )
@@ -243,9 +459,15 @@ pub async fn rate_limit_holds_exactly_across_nodes<S: Store + Clone>(h: Harness<
     let burst = |round: usize| {
         let mut tasks = Vec::new();
         for i in 0..64 {
-            let node = if i % 2 == 0 { Arc::clone(&node_a) } else { Arc::clone(&node_b) };
+            let node = if i % 2 == 0 {
+                Arc::clone(&node_a)
+            } else {
+                Arc::clone(&node_b)
+            };
             let secret = Arc::clone(&secret);
-            tasks.push(tokio::spawn(async move { node.auth.api_keys().verify(&secret, &meta()).await }));
+            tasks.push(tokio::spawn(async move {
+                node.auth.api_keys().verify(&secret, &meta()).await
+            }));
         }
         async move {
             let mut allowed = 0;
@@ -278,7 +500,13 @@ pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
     let keys = env.auth.api_keys();
     let created = keys
         .create(
-            NewApiKey { quota: Some(QuotaSpec { limit: 3, refill_every: Some(Duration::hours(1)) }), ..new_key(KeyOwner::User(user.id), &["a:b"]) },
+            NewApiKey {
+                quota: Some(QuotaSpec {
+                    limit: 3,
+                    refill_every: Some(Duration::hours(1)),
+                }),
+                ..new_key(KeyOwner::User(user.id), &["a:b"])
+            },
             None,
             &meta(),
         )
@@ -287,25 +515,44 @@ pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
     for _ in 0..3 {
         keys.verify(created.secret.expose(), &meta()).await.unwrap();
     }
-    let err = keys.verify(created.secret.expose(), &meta()).await.unwrap_err();
+    let err = keys
+        .verify(created.secret.expose(), &meta())
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), ErrorCode::QuotaExceeded);
-    assert!(matches!(err, crate::AuthError::QuotaExceeded { retry_after: Some(d) } if d == Duration::hours(1)));
+    assert!(
+        matches!(err, crate::AuthError::QuotaExceeded { retry_after: Some(d) } if d == Duration::hours(1))
+    );
     env.advance(Duration::hours(1));
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
-    assert_eq!(keys.get(created.key.id).await.unwrap().quota.unwrap().remaining, 2);
+    assert_eq!(
+        keys.get(created.key.id)
+            .await
+            .unwrap()
+            .quota
+            .unwrap()
+            .remaining,
+        2
+    );
 }
 
 pub async fn use_is_recorded_at_most_once_per_interval<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("lu@example.com").await.user;
     let keys = env.auth.api_keys();
-    let created = keys.create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta()).await.unwrap();
+    let created = keys
+        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .await
+        .unwrap();
     assert_eq!(keys.get(created.key.id).await.unwrap().last_used_at, None);
     let first = env.auth.now();
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
     env.advance(Duration::seconds(10));
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
-    assert_eq!(keys.get(created.key.id).await.unwrap().last_used_at, Some(first));
+    assert_eq!(
+        keys.get(created.key.id).await.unwrap().last_used_at,
+        Some(first)
+    );
 }
 
 pub async fn list_filters_and_orders<S: Store + Clone>(h: Harness<S>) {
@@ -313,39 +560,126 @@ pub async fn list_filters_and_orders<S: Store + Clone>(h: Harness<S>) {
     let a = env.user("a@example.com").await.user;
     let b = env.user("b@example.com").await.user;
     let keys = env.auth.api_keys();
-    let named_key = |owner, name: &str| NewApiKey { name: name.into(), ..new_key(owner, &["a:b"]) };
-    let k1 = keys.create(named_key(KeyOwner::User(a.id), "Deploy bot"), None, &meta()).await.unwrap();
-    let k2 = keys.create(named_key(KeyOwner::User(a.id), "analytics"), None, &meta()).await.unwrap();
-    let k3 = keys.create(named_key(KeyOwner::User(b.id), "Backup"), None, &meta()).await.unwrap();
+    let named_key = |owner, name: &str| NewApiKey {
+        name: name.into(),
+        ..new_key(owner, &["a:b"])
+    };
+    let k1 = keys
+        .create(named_key(KeyOwner::User(a.id), "Deploy bot"), None, &meta())
+        .await
+        .unwrap();
+    let k2 = keys
+        .create(named_key(KeyOwner::User(a.id), "analytics"), None, &meta())
+        .await
+        .unwrap();
+    let k3 = keys
+        .create(named_key(KeyOwner::User(b.id), "Backup"), None, &meta())
+        .await
+        .unwrap();
     keys.revoke(k2.key.id, &meta()).await.unwrap();
     let ids = |filter: ApiKeyFilter, order| {
         let keys = env.auth.api_keys();
         async move {
-            keys.list(ListQuery::new(filter, order)).await.unwrap().items.into_iter().map(|k| k.id).collect::<Vec<_>>()
+            keys.list(ListQuery::new(filter, order))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|k| k.id)
+                .collect::<Vec<_>>()
         }
     };
     let all = ApiKeyFilter::default;
-    assert_eq!(ids(ApiKeyFilter { owner: Some(KeyOwner::User(a.id)), ..all() }, ApiKeyOrder::CreatedAt).await, [k1.key.id, k2.key.id]);
-    assert_eq!(ids(ApiKeyFilter { revoked: Some(true), ..all() }, ApiKeyOrder::CreatedAt).await, [k2.key.id]);
-    assert_eq!(ids(ApiKeyFilter { revoked: Some(false), ..all() }, ApiKeyOrder::CreatedAt).await, [k1.key.id, k3.key.id]);
-    assert_eq!(ids(ApiKeyFilter { name_contains: Some("BOT".into()), ..all() }, ApiKeyOrder::CreatedAt).await, [k1.key.id]);
-    assert_eq!(ids(ApiKeyFilter { start: Some(k3.key.start.clone()), ..all() }, ApiKeyOrder::CreatedAt).await, [k3.key.id]);
-    assert_eq!(ids(all(), ApiKeyOrder::Name).await, [k3.key.id, k1.key.id, k2.key.id]);
+    assert_eq!(
+        ids(
+            ApiKeyFilter {
+                owner: Some(KeyOwner::User(a.id)),
+                ..all()
+            },
+            ApiKeyOrder::CreatedAt
+        )
+        .await,
+        [k1.key.id, k2.key.id]
+    );
+    assert_eq!(
+        ids(
+            ApiKeyFilter {
+                revoked: Some(true),
+                ..all()
+            },
+            ApiKeyOrder::CreatedAt
+        )
+        .await,
+        [k2.key.id]
+    );
+    assert_eq!(
+        ids(
+            ApiKeyFilter {
+                revoked: Some(false),
+                ..all()
+            },
+            ApiKeyOrder::CreatedAt
+        )
+        .await,
+        [k1.key.id, k3.key.id]
+    );
+    assert_eq!(
+        ids(
+            ApiKeyFilter {
+                name_contains: Some("BOT".into()),
+                ..all()
+            },
+            ApiKeyOrder::CreatedAt
+        )
+        .await,
+        [k1.key.id]
+    );
+    assert_eq!(
+        ids(
+            ApiKeyFilter {
+                start: Some(k3.key.start.clone()),
+                ..all()
+            },
+            ApiKeyOrder::CreatedAt
+        )
+        .await,
+        [k3.key.id]
+    );
+    assert_eq!(
+        ids(all(), ApiKeyOrder::Name).await,
+        [k3.key.id, k1.key.id, k2.key.id]
+    );
 }
 
 pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("u@example.com").await.user;
     let keys = env.auth.api_keys();
-    let created = keys.create(new_key(KeyOwner::User(user.id), &["data:read"]), None, &meta()).await.unwrap();
-    assert!(!keys.verify(created.secret.expose(), &meta()).await.unwrap().can("data", "write"));
+    let created = keys
+        .create(
+            new_key(KeyOwner::User(user.id), &["data:read"]),
+            None,
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        !keys
+            .verify(created.secret.expose(), &meta())
+            .await
+            .unwrap()
+            .can("data", "write")
+    );
     let updated = keys
         .update(
             created.key.id,
             ApiKeyPatch {
                 name: Some("renamed".into()),
                 scopes: Some(vec![Permission::parse("data:*").unwrap()]),
-                rate_limit: Some(Some(RateLimit { max: 1, window: Duration::HOUR })),
+                rate_limit: Some(Some(RateLimit {
+                    max: 1,
+                    window: Duration::HOUR,
+                })),
                 metadata: Some(serde_json::json!({"v": 2})),
             },
             &meta(),
@@ -355,24 +689,48 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(updated.name, "renamed");
     let v = keys.verify(created.secret.expose(), &meta()).await.unwrap();
     assert!(v.can("data", "write"), "the cached key was refreshed");
-    assert_code(keys.verify(created.secret.expose(), &meta()).await, ErrorCode::RateLimited);
     assert_code(
-        keys.update(created.key.id, ApiKeyPatch { name: Some(String::new()), ..ApiKeyPatch::default() }, &meta()).await,
+        keys.verify(created.secret.expose(), &meta()).await,
+        ErrorCode::RateLimited,
+    );
+    assert_code(
+        keys.update(
+            created.key.id,
+            ApiKeyPatch {
+                name: Some(String::new()),
+                ..ApiKeyPatch::default()
+            },
+            &meta(),
+        )
+        .await,
         ErrorCode::InvalidInput,
     );
-    assert_code(keys.update(crate::ApiKeyId::new(), ApiKeyPatch::default(), &meta()).await, ErrorCode::ApiKeyNotFound);
+    assert_code(
+        keys.update(crate::ApiKeyId::new(), ApiKeyPatch::default(), &meta())
+            .await,
+        ErrorCode::ApiKeyNotFound,
+    );
 }
 
 pub async fn remove_deletes_for_good<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("rm@example.com").await.user;
     let keys = env.auth.api_keys();
-    let created = keys.create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta()).await.unwrap();
+    let created = keys
+        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .await
+        .unwrap();
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
     keys.remove(created.key.id, &meta()).await.unwrap();
     assert_code(keys.get(created.key.id).await, ErrorCode::ApiKeyNotFound);
-    assert_code(keys.verify(created.secret.expose(), &meta()).await, ErrorCode::ApiKeyInvalid);
-    assert_code(keys.remove(created.key.id, &meta()).await, ErrorCode::ApiKeyNotFound);
+    assert_code(
+        keys.verify(created.secret.expose(), &meta()).await,
+        ErrorCode::ApiKeyInvalid,
+    );
+    assert_code(
+        keys.remove(created.key.id, &meta()).await,
+        ErrorCode::ApiKeyNotFound,
+    );
 }
 
 pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>) {
@@ -380,11 +738,30 @@ pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>)
     let user = env.user("del@example.com").await.user;
     let org = group(&env, "org", None).await;
     let keys = env.auth.api_keys();
-    let user_key = keys.create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta()).await.unwrap();
-    let group_key = keys.create(new_key(KeyOwner::Group(org.id), &["a:b"]), Some(user.id).filter(|_| false), &meta()).await.unwrap();
-    let err = env.auth.users().delete(user.id, false, &meta()).await.unwrap_err();
+    let user_key = keys
+        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .await
+        .unwrap();
+    let group_key = keys
+        .create(
+            new_key(KeyOwner::Group(org.id), &["a:b"]),
+            Some(user.id).filter(|_| false),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let err = env
+        .auth
+        .users()
+        .delete(user.id, false, &meta())
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("1 API key"), "{err}");
-    env.auth.users().delete(user.id, true, &meta()).await.unwrap();
+    env.auth
+        .users()
+        .delete(user.id, true, &meta())
+        .await
+        .unwrap();
     assert_code(keys.get(user_key.key.id).await, ErrorCode::ApiKeyNotFound);
     env.auth.groups().delete(org.id, &meta()).await.unwrap();
     assert_code(keys.get(group_key.key.id).await, ErrorCode::ApiKeyNotFound);
@@ -393,23 +770,70 @@ pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>)
 pub async fn group_keys_survive_their_creator<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let creator = env.user("leaver@example.com").await.user;
-    let org = env.auth.groups().create(named("org"), Some(creator.id), &meta()).await.unwrap();
-    let created = env.auth.api_keys().create(new_key(KeyOwner::Group(org.id), &["group:read"]), Some(creator.id), &meta()).await.unwrap();
+    let org = env
+        .auth
+        .groups()
+        .create(named("org"), Some(creator.id), &meta())
+        .await
+        .unwrap();
+    let created = env
+        .auth
+        .api_keys()
+        .create(
+            new_key(KeyOwner::Group(org.id), &["group:read"]),
+            Some(creator.id),
+            &meta(),
+        )
+        .await
+        .unwrap();
     // The creator leaves (a second owner keeps the group owned).
     let heir = env.user("heir@example.com").await.user;
     add(&env, org.id, heir.id, "owner").await;
-    env.auth.users().delete(creator.id, true, &meta()).await.unwrap();
-    let v = env.auth.api_keys().verify(created.secret.expose(), &meta()).await.unwrap();
+    env.auth
+        .users()
+        .delete(creator.id, true, &meta())
+        .await
+        .unwrap();
+    let v = env
+        .auth
+        .api_keys()
+        .verify(created.secret.expose(), &meta())
+        .await
+        .unwrap();
     assert_eq!(v.key.owner, KeyOwner::Group(org.id));
-    assert_eq!(env.auth.api_keys().get(created.key.id).await.unwrap().created_by, None);
+    assert_eq!(
+        env.auth
+            .api_keys()
+            .get(created.key.id)
+            .await
+            .unwrap()
+            .created_by,
+        None
+    );
 }
 
 pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("au@example.com").await.user;
     let keys = env.auth.api_keys();
-    let created = keys.create(new_key(KeyOwner::User(user.id), &["a:b"]), Some(user.id), &meta()).await.unwrap();
-    keys.update(created.key.id, ApiKeyPatch { name: Some("x".into()), ..ApiKeyPatch::default() }, &meta()).await.unwrap();
+    let created = keys
+        .create(
+            new_key(KeyOwner::User(user.id), &["a:b"]),
+            Some(user.id),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    keys.update(
+        created.key.id,
+        ApiKeyPatch {
+            name: Some("x".into()),
+            ..ApiKeyPatch::default()
+        },
+        &meta(),
+    )
+    .await
+    .unwrap();
     let rotated = keys.rotate(created.key.id, None, &meta()).await.unwrap();
     keys.revoke(rotated.key.id, &meta()).await.unwrap();
     keys.remove(rotated.key.id, &meta()).await.unwrap();
@@ -417,8 +841,18 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
         let _ = keys.verify(created.secret.expose(), &meta()).await;
         let _ = keys.verify("sk_garbage", &meta()).await;
     }
-    let events = env.auth.audit().list(ListQuery::new(AuditFilter::default(), AuditOrder::At).limit(1000)).await.unwrap().items;
-    let actions: Vec<_> = events.iter().filter(|e| e.action.starts_with("api_key.")).map(|e| (e.action.as_str(), e.ok)).collect();
+    let events = env
+        .auth
+        .audit()
+        .list(ListQuery::new(AuditFilter::default(), AuditOrder::At).limit(1000))
+        .await
+        .unwrap()
+        .items;
+    let actions: Vec<_> = events
+        .iter()
+        .filter(|e| e.action.starts_with("api_key."))
+        .map(|e| (e.action.as_str(), e.ok))
+        .collect();
     assert_eq!(
         actions,
         [
@@ -434,4 +868,49 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
     );
     let all = serde_json::to_string(&events).unwrap();
     assert!(!all.contains(created.secret.expose()) && !all.contains(rotated.secret.expose()));
+}
+
+pub async fn purge_removes_ended_rate_windows<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let limit = RateLimit {
+        max: 1,
+        window: Duration::MINUTE,
+    };
+    let now = env.auth.now();
+    assert!(
+        env.store()
+            .take_rate_limit("b", &limit, now)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        !env.store()
+            .take_rate_limit("b", &limit, now)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert_eq!(
+        env.store()
+            .purge_rate_limits(now + Duration::seconds(30))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        env.store()
+            .purge_rate_limits(now + Duration::minutes(2))
+            .await
+            .unwrap(),
+        1
+    );
+    // Purged or not, a new window starts fresh.
+    assert!(
+        env.store()
+            .take_rate_limit("b", &limit, now + Duration::minutes(2))
+            .await
+            .unwrap()
+            .allowed
+    );
 }

@@ -26,8 +26,7 @@
 )]
 
 pub mod accounts;
-// pending: API keys join the suite once every store implements them.
-// pub mod api_keys;
+pub mod api_keys;
 pub mod audit;
 pub mod groups;
 pub mod invites;
@@ -304,6 +303,7 @@ macro_rules! __conformance_list {
                 reset_with_code_replaces_password_and_revokes_sessions,
                 reset_with_link,
                 forgot_for_unknown_email_sends_nothing,
+                sign_in_is_throttled_per_address_and_client,
             ],
             sessions: [
                 validate_returns_session_and_user,
@@ -342,6 +342,7 @@ macro_rules! __conformance_list {
                 passwordless_sign_up_only_when_enabled,
                 without_mailer_flows_are_not_configured,
                 purge_deletes_old_verifications,
+                emails_per_address_are_limited,
             ],
             audit: [
                 sign_ins_and_failures_are_audited,
@@ -400,6 +401,26 @@ macro_rules! __conformance_list {
                 list_filters_by_status_group_email_inviter_role,
                 concurrent_accepts_make_exactly_one_membership,
                 unknown_and_malformed_tokens,
+            ],
+            api_keys: [
+                create_returns_the_key_once,
+                verify_returns_owner_and_scopes,
+                create_validates_input,
+                keys_never_exceed_their_creator,
+                malformed_and_unknown_keys_are_invalid,
+                revoked_and_expired_keys_have_distinct_errors,
+                revocation_on_one_node_is_seen_by_an_uncached_node,
+                rotation_with_and_without_grace,
+                rate_limit_holds_exactly_across_nodes,
+                quota_is_used_up_and_refills,
+                use_is_recorded_at_most_once_per_interval,
+                list_filters_and_orders,
+                update_takes_effect_at_once,
+                remove_deletes_for_good,
+                owners_deletion_deletes_their_keys,
+                group_keys_survive_their_creator,
+                changes_and_failures_are_audited,
+                purge_removes_ended_rate_windows,
             ],
         );
     };

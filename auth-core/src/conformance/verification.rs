@@ -523,3 +523,47 @@ pub async fn purge_deletes_old_verifications<S: Store + Clone>(h: Harness<S>) {
     );
     assert!(env.store().get_user(user.id).await.unwrap().is_some());
 }
+
+pub async fn emails_per_address_are_limited<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::with_config(h.store, |c| {
+        c.mail_limit = Some(crate::api_keys::RateLimit {
+            max: 2,
+            window: Duration::HOUR,
+        });
+    });
+    let user = env.user("inbox@example.com").await.user;
+    for _ in 0..2 {
+        env.auth
+            .email()
+            .send_verification(user.id, &meta())
+            .await
+            .unwrap();
+    }
+    assert_code(
+        env.auth.email().send_verification(user.id, &meta()).await,
+        ErrorCode::RateLimited,
+    );
+    // Unauthenticated senders get the same answer as for unknown addresses: success, and
+    // no mail.
+    for _ in 0..3 {
+        env.auth
+            .password()
+            .forgot("inbox@example.com", &meta())
+            .await
+            .unwrap();
+    }
+    let resets = env
+        .mailer
+        .messages()
+        .into_iter()
+        .filter(|m| m.purpose == Purpose::ResetPassword)
+        .count();
+    assert_eq!(resets, 2, "the limit is per purpose");
+    assert_eq!(env.mailer.messages().len(), 4);
+    env.advance(Duration::HOUR);
+    env.auth
+        .email()
+        .send_verification(user.id, &meta())
+        .await
+        .unwrap();
+}

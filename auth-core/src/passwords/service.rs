@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::{PasswordCheck, PasswordHasher};
 use crate::accounts::{Account, AccountStore, PasswordHash, Provider, RevokeSessions};
+use crate::api_keys::RateLimitStore;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
 use crate::context::RequestMeta;
@@ -42,8 +43,14 @@ pub enum SignUpOutcome {
 }
 
 /// The store traits the password flows need.
-pub trait PasswordStore: UserStore + AccountStore + SessionStore + VerificationStore {}
-impl<S: UserStore + AccountStore + SessionStore + VerificationStore> PasswordStore for S {}
+pub trait PasswordStore:
+    UserStore + AccountStore + SessionStore + VerificationStore + RateLimitStore
+{
+}
+impl<S: UserStore + AccountStore + SessionStore + VerificationStore + RateLimitStore> PasswordStore
+    for S
+{
+}
 
 /// Password sign-up, sign-in, change and reset: `auth.password()`.
 pub struct Passwords<'a, S> {
@@ -123,6 +130,14 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let email = Email::parse(email)?;
         let now = self.auth.now();
         let store = self.auth.store();
+        if let Err(error) = self.throttle(&email, meta).await {
+            self.auth
+                .record_audit(
+                    AuditEvent::new("user.sign_in", Actor::Anonymous, now, meta).failed(&error),
+                )
+                .await;
+            return Err(error);
+        }
         let user = store.get_user_by_email(&email).await?;
         // Same number of lookups whether or not the user exists.
         let lookup_id = user.as_ref().map_or_else(UserId::new, |u| u.id);
@@ -318,6 +333,27 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         .await;
         if let Err(error) = result {
             tracing::warn!(error = %error, "password rehash failed");
+        }
+    }
+
+    /// One attempt of the sign-in limit for (address, client IP).
+    async fn throttle(&self, email: &Email, meta: &RequestMeta) -> Result<(), AuthError> {
+        let Some(limit) = &self.auth.config().sign_in_limit else {
+            return Ok(());
+        };
+        let ip = meta.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
+        let now = self.auth.now();
+        let decision = self
+            .auth
+            .store()
+            .take_rate_limit(&format!("sign_in:{email}:{ip}"), limit, now)
+            .await?;
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(AuthError::RateLimited {
+                retry_after: decision.reset_at - now,
+            })
         }
     }
 

@@ -5,6 +5,7 @@ use zeroize::Zeroizing;
 
 use super::{AttemptReservation, LinkConsumption, OutgoingEmail, Purpose, Verification};
 use crate::accounts::{Account, AccountStore};
+use crate::api_keys::RateLimitStore;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
 use crate::config::VerificationConfig;
@@ -68,9 +69,9 @@ impl CodeChecker {
     }
 }
 
-impl<S: VerificationStore + 'static> Auth<S> {
+impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
     /// Issues a code and link for `(email, purpose)`, replacing any unused one, and hands
-    /// them to the mailer.
+    /// them to the mailer. `RATE_LIMITED` when the address got too many of these lately.
     pub(crate) async fn send_verification(
         &self,
         purpose: Purpose,
@@ -82,6 +83,15 @@ impl<S: VerificationStore + 'static> Auth<S> {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
         let now = self.now();
+        if let Some(limit) = &inner.config.mail_limit {
+            let bucket = format!("mail:{}:{email}", purpose.as_str());
+            let decision = self.store().take_rate_limit(&bucket, limit, now).await?;
+            if !decision.allowed {
+                return Err(AuthError::RateLimited {
+                    retry_after: decision.reset_at - now,
+                });
+            }
+        }
         let id = VerificationId::new();
         let code = inner.codes.generate(inner.random.as_ref());
         let link_token = generate_token(inner.random.as_ref());
@@ -172,8 +182,14 @@ pub struct EmailFlows<'a, S> {
 }
 
 /// The store traits the email flows need.
-pub trait EmailFlowStore: VerificationStore + UserStore + SessionStore + AccountStore {}
-impl<S: VerificationStore + UserStore + SessionStore + AccountStore> EmailFlowStore for S {}
+pub trait EmailFlowStore:
+    VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore
+{
+}
+impl<S: VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore> EmailFlowStore
+    for S
+{
+}
 
 impl<S: EmailFlowStore + 'static> Auth<S> {
     /// Email verification and passwordless sign-in.
@@ -196,7 +212,7 @@ pub enum Answer<'a> {
     Link(&'a str),
 }
 
-impl<S: VerificationStore + 'static> Auth<S> {
+impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
     /// Checks an [`Answer`] for `purpose` and consumes it.
     pub(crate) async fn check_answer(
         &self,
@@ -284,6 +300,11 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         {
             Err(AuthError::DeliveryFailed(error)) => {
                 tracing::error!(error = %error, "sign-in code could not be delivered");
+                Ok(())
+            }
+            // Answering differently would tell which addresses have accounts.
+            Err(AuthError::RateLimited { .. }) => {
+                tracing::warn!("sign-in code not sent: too many for this address lately");
                 Ok(())
             }
             other => other,

@@ -197,11 +197,12 @@ impl UserStore for Backend {
             return Ok(DeleteUserOutcome::NotFound);
         };
         if !cascade {
-            let (sessions, linked, memberships): (i64, i64, i64) = sqlx::query_as(
+            let (sessions, linked, memberships, keys): (i64, i64, i64, i64) = sqlx::query_as(
                 "SELECT (SELECT count(*) FROM sessions WHERE user_id = $1), \
                  (SELECT count(*) FROM accounts WHERE user_id = $1 \
                   AND provider NOT IN ('password', 'email')), \
-                 (SELECT count(*) FROM members WHERE user_id = $1)",
+                 (SELECT count(*) FROM members WHERE user_id = $1), \
+                 (SELECT count(*) FROM api_keys WHERE owner_user_id = $1)",
             )
             .bind(id.as_uuid())
             .fetch_one(&mut *tx)
@@ -211,6 +212,7 @@ impl UserStore for Backend {
             dependents.sessions = u64::try_from(sessions).unwrap_or(0);
             dependents.linked_accounts = u64::try_from(linked).unwrap_or(0);
             dependents.memberships = u64::try_from(memberships).unwrap_or(0);
+            dependents.api_keys = u64::try_from(keys).unwrap_or(0);
             if !dependents.is_empty() {
                 return Ok(DeleteUserOutcome::HasDependents(dependents));
             }
@@ -227,8 +229,9 @@ impl UserStore for Backend {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        // Accounts, sessions, refresh tokens and memberships go by ON DELETE CASCADE; invites
-        // the user sent or accepted stay, their reference set to NULL.
+        // Accounts, sessions, refresh tokens, memberships and the user's API keys go by ON
+        // DELETE CASCADE; invites the user sent or accepted, and group keys they created,
+        // stay, their reference set to NULL.
         sqlx::query("DELETE FROM users WHERE id = $1")
             .bind(id.as_uuid())
             .execute(&mut *tx)
