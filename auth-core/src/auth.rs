@@ -93,6 +93,11 @@ impl<S> Auth<S> {
         self.inner.clock.as_ref()
     }
 
+    /// The format of this app's API keys (to tell a key from a session token).
+    pub fn api_key_format(&self) -> &crate::api_keys::KeyFormat {
+        self.inner.api_key_cache.format()
+    }
+
     /// The roles and permissions policy.
     pub fn policy(&self) -> &Policy {
         &self.inner.policy

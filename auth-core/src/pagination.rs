@@ -27,6 +27,7 @@ const MAX_CURSOR_CHARS: usize = 1024;
 /// Sort direction.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Direction {
     /// Smallest first.
     #[default]
@@ -228,6 +229,7 @@ impl<F, O: SortField> PageRequest<F, O> {
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The records, in order.
     pub items: Vec<T>,

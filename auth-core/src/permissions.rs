@@ -77,6 +77,21 @@ impl Permission {
     }
 }
 
+/// In OpenAPI, a permission is a string `resource:action`.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for Permission {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^([a-z0-9_.-]{1,64}|\*):([a-z0-9_.-]{1,64}|\*)$"))
+            .examples(["data:read", "reports:*"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for Permission {}
+
 impl FromStr for Permission {
     type Err = AuthError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {

@@ -19,6 +19,7 @@ pub const MAX_USER_AGENT_CHARS: usize = 512;
 
 /// A validated, normalised email address: trimmed and lower-cased, so lookups are
 /// case-insensitive. Construct with [`Email::parse`].
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
 pub struct Email(String);

@@ -13,6 +13,7 @@ const MAX_PROVIDER_CHARS: usize = 255;
 /// `saml:<connection>`, or an app-defined name such as `oauth:github`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Provider(String);
 
 impl Provider {
@@ -181,6 +182,7 @@ pub enum RevokeSessions {
 
 /// The view of an account shown to its user: no hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountView {
     /// The account's id.
     pub id: AccountId,

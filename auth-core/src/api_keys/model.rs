@@ -15,6 +15,7 @@ use crate::secret::TokenHash;
 /// Who a key acts for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum KeyOwner {
     /// A user: the key acts as that user, limited by its scopes.
     User(UserId),
@@ -26,11 +27,13 @@ pub enum KeyOwner {
 /// (so every node agrees where a window starts). A window's count resets when the next
 /// window starts, whatever the traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateLimit {
     /// Requests allowed per window.
     pub max: u32,
-    /// Window length, 1 second to 1 day.
+    /// Window length in seconds, 1 second to 1 day.
     #[serde(with = "crate::serde_util::seconds")]
+    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
     pub window: Duration,
 }
 
@@ -70,23 +73,27 @@ pub struct RateDecision {
 
 /// How a key's usage quota is given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaSpec {
     /// Requests allowed in total (until refilled).
     pub limit: u64,
-    /// Refill to `limit` every this long, if set (at least 1 minute).
+    /// Refill to `limit` every this many seconds, if set (at least 60).
     #[serde(default, with = "crate::serde_util::seconds_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub refill_every: Option<Duration>,
 }
 
 /// A key's usage quota: a budget of requests, separate from the rate limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Quota {
     /// The budget.
     pub limit: u64,
     /// What is left of it.
     pub remaining: u64,
-    /// Refill period.
+    /// Refill period in seconds.
     #[serde(default, with = "crate::serde_util::seconds_option")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub refill_every: Option<Duration>,
     /// When it was last refilled (or created).
     #[serde(with = "time::serde::rfc3339")]
@@ -149,6 +156,7 @@ pub enum QuotaOutcome {
 
 /// An API key as stored: never the key itself.
 #[derive(Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKey {
     /// The key's id.
     pub id: ApiKeyId,
@@ -257,6 +265,7 @@ pub struct NewApiKey {
 
 /// A change to a key. `Some(None)` clears an optional setting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ApiKeyPatch {
     /// New name.
     #[serde(default)]
@@ -321,6 +330,7 @@ impl ApiKeyFilter {
 /// Order of key listings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum ApiKeyOrder {
     /// By creation time.
     #[default]

@@ -132,6 +132,10 @@ impl KeyCache {
         })
     }
 
+    pub(crate) fn format(&self) -> &KeyFormat {
+        &self.format
+    }
+
     fn evict(&self, key: &ApiKey) {
         if let Some(keys) = &self.keys {
             keys.invalidate(&key.key_hash);

@@ -15,6 +15,7 @@ pub const MAX_DEPTH_LIMIT: u32 = 256;
 
 /// A group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Group {
     /// The group's id.
     pub id: GroupId,
@@ -41,6 +42,7 @@ pub struct Group {
 
 /// Input of [`Groups::create`](super::Groups::create).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewGroup {
     /// Display name.
     pub name: String,
@@ -64,6 +66,7 @@ pub struct NewGroup {
 /// A change to a group. `None` leaves a field alone; `Some(None)` clears an optional one.
 /// Setting `parent_id` moves the group (refused if it would make a cycle).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct GroupPatch {
     /// New name.
     #[serde(default)]
@@ -112,6 +115,7 @@ impl GroupPatch {
 
 /// One key/value tag in a filter.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tag {
     /// Tag key.
     pub key: String,
@@ -166,6 +170,7 @@ impl GroupFilter {
 /// Order of group listings.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum GroupOrder {
     /// By creation time.
     #[default]
@@ -239,6 +244,7 @@ pub struct ChainLink {
 
 /// A group's ancestors, nearest first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ancestry {
     /// The ancestors from the parent up (the group itself first when asked for).
     pub groups: Vec<Group>,

@@ -12,6 +12,7 @@ use crate::validate::Email;
 /// Where an invite stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum InviteStatus {
     /// Waiting to be accepted.
     Pending,
@@ -48,6 +49,7 @@ impl InviteStatus {
 
 /// An invitation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invite {
     /// The invite's id.
     pub id: InviteId,

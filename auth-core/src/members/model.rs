@@ -12,6 +12,7 @@ use crate::permissions::{Permission, PermissionSet};
 /// Whether a membership counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MemberStatus {
     /// Counts for resolution and permissions.
     #[default]
@@ -41,6 +42,7 @@ impl MemberStatus {
 
 /// A user's membership of a group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
     /// The membership's id.
     pub id: MemberId,
@@ -89,6 +91,7 @@ pub struct NewMember {
 
 /// A change to a membership.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MemberPatch {
     /// New role.
     #[serde(default)]

@@ -14,6 +14,7 @@ use crate::users::User;
     Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Aal {
     /// One factor (a password, an emailed code, an SSO sign-in).
     #[default]
@@ -99,6 +100,7 @@ impl Session {
 
 /// A session as listed to its user: no token hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionView {
     /// The session's id.
     pub id: SessionId,

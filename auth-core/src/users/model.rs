@@ -9,6 +9,7 @@ use crate::secret::TokenHash;
 use crate::validate::Email;
 
 /// A user.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct User {
     /// The user's id.
@@ -50,6 +51,7 @@ pub struct NewUser {
 
 /// A change to a user. `None` leaves a field alone; for optional fields `Some(None)` clears.
 /// Changing the email clears `email_verified`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserPatch {
     /// New display name, or clear it.

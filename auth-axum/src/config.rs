@@ -1,0 +1,158 @@
+//! HTTP settings: the public origin, cookies, proxies, CORS, body size.
+
+use auth_core::ConfigError;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct HttpConfig {
+    /// The app's public origin (`https://app.example.com`): cookie-authenticated requests
+    /// with an unsafe method must come from it (or from `extra_origins`).
+    pub origin: String,
+    /// More origins whose pages may send cookie-authenticated unsafe requests.
+    pub extra_origins: Vec<String>,
+    /// Cookies are `Secure` and `__Host-` prefixed. Only [`HttpConfig::localhost`] turns
+    /// this off, for plain `http://localhost` development.
+    pub secure_cookies: bool,
+    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
+    /// that sets it); otherwise from the connection.
+    pub trust_forwarded_for: bool,
+    /// Origins allowed to call the API cross-origin with tokens (CORS); empty: no CORS.
+    pub cors_origins: Vec<String>,
+    /// Largest request body accepted, in bytes. Default 1 MiB.
+    pub body_limit: usize,
+}
+
+fn origin_of(url: &str) -> Result<String, ConfigError> {
+    let invalid = ConfigError::Invalid {
+        setting: "http.origin",
+        reason: "an origin is scheme://host[:port], e.g. https://app.example.com",
+    };
+    let (scheme, rest) = url.split_once("://").ok_or(invalid.clone())?;
+    if !(scheme == "https" || scheme == "http") || rest.is_empty() || rest.contains('/') {
+        return Err(invalid);
+    }
+    Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+}
+
+fn is_localhost(origin: &str) -> bool {
+    let host_port = origin.split_once("://").map_or("", |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    matches!(host, "localhost" | "127.0.0.1" | "::1")
+}
+
+impl HttpConfig {
+    /// Production settings for the app served at `origin` (`https://...`): secure,
+    /// `__Host-` cookies.
+    pub fn new(origin: &str) -> Result<Self, ConfigError> {
+        let origin = origin_of(origin)?;
+        if !origin.starts_with("https://") && !is_localhost(&origin) {
+            return Err(ConfigError::Invalid {
+                setting: "http.origin",
+                reason: "the origin must be https:// (or localhost)",
+            });
+        }
+        Ok(Self {
+            origin,
+            extra_origins: Vec::new(),
+            secure_cookies: true,
+            trust_forwarded_for: false,
+            cors_origins: Vec::new(),
+            body_limit: 1 << 20,
+        })
+    }
+
+    /// Development settings for plain `http://localhost:PORT` (or 127.0.0.1): cookies
+    /// without `Secure`, so a browser keeps them over http. Refused for any other host.
+    pub fn localhost(origin: &str) -> Result<Self, ConfigError> {
+        let mut config = Self::new(origin)?;
+        if !is_localhost(&config.origin) {
+            return Err(ConfigError::Invalid {
+                setting: "http.secure_cookies",
+                reason: "insecure cookies are only allowed on localhost",
+            });
+        }
+        config.secure_cookies = false;
+        Ok(config)
+    }
+
+    /// Adds an origin allowed to send cookie-authenticated unsafe requests.
+    pub fn allow_origin(mut self, origin: &str) -> Result<Self, ConfigError> {
+        self.extra_origins.push(origin_of(origin)?);
+        Ok(self)
+    }
+
+    /// Allows cross-origin token clients from `origin` (CORS).
+    pub fn cors(mut self, origin: &str) -> Result<Self, ConfigError> {
+        self.cors_origins.push(origin_of(origin)?);
+        Ok(self)
+    }
+
+    /// Trusts `X-Forwarded-For` for the client address.
+    pub fn behind_proxy(mut self) -> Self {
+        self.trust_forwarded_for = true;
+        self
+    }
+
+    /// The session cookie's name: `__Host-session` when secure, `session` otherwise.
+    pub fn cookie_name(&self) -> &'static str {
+        if self.secure_cookies {
+            "__Host-session"
+        } else {
+            "session"
+        }
+    }
+
+    /// Whether `origin` may send cookie-authenticated unsafe requests.
+    pub fn is_allowed_origin(&self, origin: &str) -> bool {
+        let origin = origin.to_ascii_lowercase();
+        origin == self.origin || self.extra_origins.iter().any(|o| *o == origin)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_validated() {
+        assert!(HttpConfig::new("https://app.example.com").is_ok());
+        assert!(HttpConfig::new("https://APP.example.com:8443").is_ok());
+        for bad in [
+            "app.example.com",
+            "ftp://x",
+            "https://",
+            "https://a/b",
+            "http://app.example.com",
+        ] {
+            assert!(HttpConfig::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn insecure_cookies_only_on_localhost() {
+        let dev = HttpConfig::localhost("http://127.0.0.1:3000").unwrap();
+        assert!(!dev.secure_cookies);
+        assert_eq!(dev.cookie_name(), "session");
+        assert!(HttpConfig::localhost("http://localhost:3000").is_ok());
+        assert!(HttpConfig::localhost("http://[::1]:3000").is_ok());
+        assert!(HttpConfig::localhost("https://app.example.com").is_err());
+        let prod = HttpConfig::new("https://app.example.com").unwrap();
+        assert_eq!(prod.cookie_name(), "__Host-session");
+    }
+
+    #[test]
+    fn allowed_origins_compare_exactly() {
+        let c = HttpConfig::new("https://app.example.com")
+            .unwrap()
+            .allow_origin("https://admin.example.com")
+            .unwrap();
+        assert!(c.is_allowed_origin("https://app.example.com"));
+        assert!(c.is_allowed_origin("https://ADMIN.example.com"));
+        assert!(!c.is_allowed_origin("https://app.example.com.evil.test"));
+        assert!(!c.is_allowed_origin("http://app.example.com"));
+    }
+}

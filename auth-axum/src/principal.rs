@@ -1,0 +1,365 @@
+//! Who is calling: the [`Principal`] of a request and the extractors built on it.
+//!
+//! Credentials are looked for in this order, and the first one present decides:
+//! 1. `x-api-key: <key>` — an API key; authoritative, never falls through to a cookie;
+//! 2. `Authorization: Bearer <token>` — an API key if it has the key format, else a
+//!    session token;
+//! 3. the session cookie — and then, for unsafe methods (POST, PUT, PATCH, DELETE), the
+//!    `Origin` (or `Referer`) must be the app's origin, or the request is refused
+//!    (`CSRF_REJECTED`).
+//!
+//! The resolved principal is kept in the request's extensions, so a guard and a handler
+//! asking for it validate once.
+
+use std::sync::Arc;
+
+use auth_core::api_keys::{KeyOwner, VerifiedKey};
+use auth_core::{Actor, AuthError, Authenticated, RequestMeta, Session, User, UserId};
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+
+use crate::config::HttpConfig;
+use crate::error::ApiError;
+use crate::meta::request_meta;
+use crate::state::{AuthState, Verifier};
+
+/// How a session was presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// The session cookie (a browser).
+    Cookie,
+    /// `Authorization: Bearer` (a token client).
+    Bearer,
+}
+
+/// The authenticated caller of a request.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A signed-in user's session.
+    Session {
+        /// The session and its user.
+        auth: Arc<Authenticated>,
+        /// Cookie or bearer.
+        via: Via,
+    },
+    /// An API key.
+    ApiKey(VerifiedKey),
+}
+
+impl Principal {
+    /// The user acting: the session's user, or a user-owned key's owner.
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Principal::Session { auth, .. } => Some(auth.user.id),
+            Principal::ApiKey(key) => match key.key.owner {
+                KeyOwner::User(id) => Some(id),
+                KeyOwner::Group(_) => None,
+            },
+        }
+    }
+
+    /// The audit actor.
+    pub fn actor(&self) -> Actor {
+        match self.user_id() {
+            Some(id) => Actor::User { id },
+            None => Actor::System,
+        }
+    }
+}
+
+/// The principal resolved for this request, cached in its extensions.
+#[derive(Clone)]
+struct Resolved(Option<Principal>);
+
+/// Finds the [`AuthState`]: in the extensions (a layer put it there) or in the state.
+pub(crate) fn auth_state<St>(parts: &Parts, state: &St) -> Result<AuthState, ApiError>
+where
+    AuthState: FromRef<St>,
+{
+    if let Some(found) = parts.extensions.get::<AuthState>() {
+        return Ok(found.clone());
+    }
+    let from_state = AuthState::from_ref(state);
+    match from_state.verifier() {
+        Some(_) => Ok(from_state),
+        None => Err(ApiError::not_configured()),
+    }
+}
+
+fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The bearer token of `Authorization`, if any; a malformed header is an error.
+fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::from(AuthError::InvalidToken))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(Some(token.trim())),
+        _ => Err(AuthError::InvalidToken.into()),
+    }
+}
+
+/// The session cookie's value, if any.
+pub(crate) fn session_cookie<'a>(parts: &'a Parts, config: &HttpConfig) -> Option<&'a str> {
+    let name = config.cookie_name();
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim_matches('"'))
+}
+
+/// Refuses a cookie-authenticated unsafe request from anywhere but the app's origin.
+pub(crate) fn check_origin(parts: &Parts, config: &HttpConfig) -> Result<(), ApiError> {
+    if matches!(
+        parts.method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    ) {
+        return Ok(());
+    }
+    let origin = header(parts, "origin").map(str::to_owned).or_else(|| {
+        // A Referer is a full URL: keep scheme://host[:port].
+        let referer = header(parts, "referer")?;
+        let (scheme, rest) = referer.split_once("://")?;
+        let host = rest.split('/').next()?;
+        Some(format!("{scheme}://{host}"))
+    });
+    match origin {
+        Some(origin) if config.is_allowed_origin(&origin) => Ok(()),
+        _ => Err(ApiError::csrf()),
+    }
+}
+
+/// Resolves the request's principal once; `Ok(None)` when no credential was presented.
+/// A session cookie that no longer works counts as no credential when `lenient`.
+pub(crate) async fn resolve(
+    parts: &mut Parts,
+    state: &AuthState,
+    lenient: bool,
+) -> Result<Option<Principal>, ApiError> {
+    if let Some(Resolved(found)) = parts.extensions.get::<Resolved>() {
+        return Ok(found.clone());
+    }
+    let Some((verifier, config)) = state.verifier() else {
+        return Err(ApiError::not_configured());
+    };
+    let meta = request_meta(parts, config);
+    let principal = if let Some(key) = header(parts, "x-api-key") {
+        Some(Principal::ApiKey(verifier.api_key(key, &meta).await?))
+    } else if let Some(token) = bearer(parts)? {
+        Some(from_token(verifier, token, &meta).await?)
+    } else if let Some(cookie) = session_cookie(parts, config) {
+        match verifier.session(cookie).await {
+            Ok(auth) => {
+                check_origin(parts, config)?;
+                Some(Principal::Session {
+                    auth,
+                    via: Via::Cookie,
+                })
+            }
+            Err(e) if lenient && is_stale_credential(&e) => None,
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    parts.extensions.insert(Resolved(principal.clone()));
+    Ok(principal)
+}
+
+async fn from_token(
+    verifier: &dyn Verifier,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<Principal, AuthError> {
+    if verifier.looks_like_api_key(token) {
+        return verifier.api_key(token, meta).await.map(Principal::ApiKey);
+    }
+    verifier
+        .session(token)
+        .await
+        .map(|auth| Principal::Session {
+            auth,
+            via: Via::Bearer,
+        })
+}
+
+/// Errors that mean "this credential does not work any more", not "something failed".
+fn is_stale_credential(error: &AuthError) -> bool {
+    matches!(
+        error,
+        AuthError::InvalidToken
+            | AuthError::NotSignedIn
+            | AuthError::SessionExpired
+            | AuthError::SessionRevoked
+    )
+}
+
+impl<St> FromRequestParts<St> for Principal
+where
+    St: Send + Sync,
+    AuthState: FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let auth = auth_state(parts, state)?;
+        resolve(parts, &auth, false)
+            .await?
+            .ok_or_else(|| AuthError::NotSignedIn.into())
+    }
+}
+
+impl<St> OptionalFromRequestParts<St> for Principal
+where
+    St: Send + Sync,
+    AuthState: FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Option<Self>, ApiError> {
+        let auth = auth_state(parts, state)?;
+        resolve(parts, &auth, true).await
+    }
+}
+
+/// The signed-in user (a session, or a user-owned API key); `401 NOT_SIGNED_IN` if none.
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    /// The user.
+    pub user: User,
+    /// How they authenticated.
+    pub principal: Principal,
+}
+
+/// The signed-in user if there is one; never rejects for a missing or stale session cookie.
+#[derive(Debug, Clone)]
+pub struct MaybeUser(pub Option<CurrentUser>);
+
+/// The caller's session (cookie or bearer); API keys are refused with `401`.
+#[derive(Debug, Clone)]
+pub struct CurrentSession {
+    /// The session and its user.
+    pub auth: Arc<Authenticated>,
+    /// How it was presented.
+    pub via: Via,
+}
+
+impl CurrentSession {
+    /// The session.
+    pub fn session(&self) -> &Session {
+        &self.auth.session
+    }
+
+    /// The user.
+    pub fn user(&self) -> &User {
+        &self.auth.user
+    }
+}
+
+/// The verified API key of the request; sessions are refused with `401`.
+#[derive(Debug, Clone)]
+pub struct ApiKeyPrincipal(pub VerifiedKey);
+
+async fn current_user(principal: Principal, state: &AuthState) -> Result<CurrentUser, ApiError> {
+    match &principal {
+        Principal::Session { auth, .. } => Ok(CurrentUser {
+            user: auth.user.clone(),
+            principal: principal.clone(),
+        }),
+        Principal::ApiKey(key) => match key.key.owner {
+            KeyOwner::User(id) => {
+                let user = user_of(state, id).await?;
+                Ok(CurrentUser { user, principal })
+            }
+            KeyOwner::Group(_) => {
+                Err(AuthError::Forbidden("a group's API key does not act as a user".into()).into())
+            }
+        },
+    }
+}
+
+/// The owner of a user-owned key (not cached: keys acting as users are rarer than
+/// sessions, and the user record must be current).
+async fn user_of(state: &AuthState, id: UserId) -> Result<User, ApiError> {
+    let (verifier, _) = state.verifier().ok_or_else(ApiError::not_configured)?;
+    Ok(verifier.user(id).await?)
+}
+
+impl<St> FromRequestParts<St> for CurrentUser
+where
+    St: Send + Sync,
+    AuthState: FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let auth = auth_state(parts, state)?;
+        let principal = resolve(parts, &auth, false)
+            .await?
+            .ok_or(ApiError::from(AuthError::NotSignedIn))?;
+        current_user(principal, &auth).await
+    }
+}
+
+impl<St> FromRequestParts<St> for MaybeUser
+where
+    St: Send + Sync,
+    AuthState: FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let auth = auth_state(parts, state)?;
+        match resolve(parts, &auth, true).await? {
+            Some(principal) => Ok(MaybeUser(current_user(principal, &auth).await.ok())),
+            None => Ok(MaybeUser(None)),
+        }
+    }
+}
+
+impl<St> FromRequestParts<St> for CurrentSession
+where
+    St: Send + Sync,
+    AuthState: FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let auth = auth_state(parts, state)?;
+        match resolve(parts, &auth, false).await? {
+            Some(Principal::Session { auth, via }) => Ok(CurrentSession { auth, via }),
+            Some(Principal::ApiKey(_)) => Err(AuthError::Forbidden(
+                "this route needs a signed-in session, not an API key".into(),
+            )
+            .into()),
+            None => Err(AuthError::NotSignedIn.into()),
+        }
+    }
+}
+
+impl<St> FromRequestParts<St> for ApiKeyPrincipal
+where
+    St: Send + Sync,
+    AuthState: FromRef<St>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        let auth = auth_state(parts, state)?;
+        match resolve(parts, &auth, false).await? {
+            Some(Principal::ApiKey(key)) => Ok(ApiKeyPrincipal(key)),
+            _ => Err(AuthError::NotSignedIn.into()),
+        }
+    }
+}

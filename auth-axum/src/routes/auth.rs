@@ -1,0 +1,283 @@
+//! `/auth/sign-up`, `/sign-in`, `/sign-out`, `/refresh`, email verification, password reset,
+//! `/me`.
+
+use auth_core::sessions::SessionView;
+use auth_core::verification::Answer;
+use auth_core::{AuthError, SignUp, SignUpOutcome, SignedIn, Store};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::{
+    AnswerBody, Api, ForgotBody, MeResponse, Meta, RefreshBody, ResetBody, SessionResponse,
+    SignInBody, SignUpBody, TokenMode, VerificationPending,
+};
+use crate::body::ApiJson;
+use crate::cookies;
+use crate::error::{ApiError, ErrorBody};
+use crate::principal::{CurrentSession, Via};
+
+/// A browser signing in for a cookie must do so from the app's origin (no login CSRF);
+/// clients that send no `Origin` (non-browsers) are not browsers being tricked.
+fn check_sign_in_origin(
+    headers: &axum::http::HeaderMap,
+    state: &crate::AuthState,
+    mode: TokenMode,
+) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
+        return Ok(());
+    };
+    let allowed = state
+        .config()
+        .is_some_and(|config| origin.to_str().is_ok_and(|o| config.is_allowed_origin(o)));
+    if mode == TokenMode::Cookie && !allowed {
+        return Err(ApiError::csrf());
+    }
+    Ok(())
+}
+
+/// Answers a sign-in: a cookie for browsers, tokens in the body for token clients.
+fn signed_in<S>(
+    api: &Api<S>,
+    signed_in: SignedIn,
+    mode: TokenMode,
+    status: StatusCode,
+) -> Response {
+    let session = SessionView::of(&signed_in.session, Some(signed_in.session.id));
+    let (session_token, refresh_token) = match mode {
+        TokenMode::Token => (
+            Some(signed_in.session_token.expose().to_owned()),
+            Some(signed_in.refresh_token.expose().to_owned()),
+        ),
+        TokenMode::Cookie => (None, None),
+    };
+    let body = SessionResponse {
+        user: signed_in.user,
+        session,
+        session_token,
+        refresh_token,
+    };
+    let mut response = (status, Json(body)).into_response();
+    if mode == TokenMode::Cookie
+        && let Some(config) = api.state.config()
+    {
+        let lifetime = signed_in.session.expires_at - signed_in.session.created_at;
+        cookies::set_session(
+            &mut response,
+            config,
+            signed_in.session_token.expose(),
+            lifetime,
+        );
+    }
+    response
+}
+
+/// The answer in a body: a link token, or an address with a code.
+fn answer(body: &AnswerBody) -> Result<Answer<'_>, ApiError> {
+    match (&body.token, &body.email, &body.code) {
+        (Some(token), None, None) => Ok(Answer::Link(token.expose())),
+        (None, Some(email), Some(code)) => Ok(Answer::Code {
+            email,
+            code: code.expose(),
+        }),
+        _ => Err(AuthError::invalid("body", "give either token, or email and code").into()),
+    }
+}
+
+/// Creates a user with a password and signs them in.
+#[utoipa::path(post, path = "/auth/sign-up", tag = "auth", request_body = SignUpBody,
+    responses(
+        (status = 201, description = "Signed up and signed in", body = SessionResponse),
+        (status = 202, description = "Signed up; verify the email address, then sign in", body = VerificationPending),
+        (status = 409, description = "EMAIL_IN_USE", body = ErrorBody),
+        (status = 422, description = "INVALID_EMAIL, WEAK_PASSWORD, INVALID_BODY", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_up<S: Store>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<SignUpBody>,
+) -> Result<Response, ApiError> {
+    check_sign_in_origin(&headers, &api.state, body.mode)?;
+    let outcome = api
+        .auth
+        .password()
+        .sign_up(
+            SignUp {
+                email: body.email,
+                password: body.password,
+                name: body.name,
+                extend: None,
+            },
+            &meta,
+        )
+        .await?;
+    Ok(match outcome {
+        SignUpOutcome::SignedIn(done) => signed_in(&api, *done, body.mode, StatusCode::CREATED),
+        SignUpOutcome::VerificationRequired(user) => (
+            StatusCode::ACCEPTED,
+            Json(VerificationPending {
+                user,
+                verification_required: true,
+            }),
+        )
+            .into_response(),
+    })
+}
+
+/// Signs in with email and password.
+#[utoipa::path(post, path = "/auth/sign-in", tag = "auth", request_body = SignInBody,
+    responses(
+        (status = 200, description = "Signed in", body = SessionResponse),
+        (status = 401, description = "INVALID_CREDENTIALS", body = ErrorBody),
+        (status = 403, description = "EMAIL_NOT_VERIFIED", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED (see Retry-After)", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_in<S: Store>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<SignInBody>,
+) -> Result<Response, ApiError> {
+    check_sign_in_origin(&headers, &api.state, body.mode)?;
+    let done = api
+        .auth
+        .password()
+        .sign_in(&body.email, &body.password, &meta)
+        .await?;
+    Ok(signed_in(&api, done, body.mode, StatusCode::OK))
+}
+
+/// Signs out: revokes the current session and clears the cookie.
+#[utoipa::path(post, path = "/auth/sign-out", tag = "auth",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "NOT_SIGNED_IN", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_out<S: Store>(
+    State(api): State<Api<S>>,
+    current: CurrentSession,
+    Meta(meta): Meta,
+) -> Result<Response, ApiError> {
+    api.auth
+        .sessions()
+        .revoke(current.user().id, current.session().id, &meta)
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if current.via == Via::Cookie
+        && let Some(config) = api.state.config()
+    {
+        cookies::clear_session(&mut response, config);
+    }
+    Ok(response)
+}
+
+/// Exchanges a refresh token for new tokens (token clients).
+#[utoipa::path(post, path = "/auth/refresh", tag = "auth", request_body = RefreshBody,
+    responses(
+        (status = 200, description = "New session token and refresh token", body = SessionResponse),
+        (status = 401, description = "REFRESH_TOKEN_INVALID, REFRESH_TOKEN_REUSED, SESSION_EXPIRED, SESSION_REVOKED", body = ErrorBody),
+    ))]
+pub(crate) async fn refresh<S: Store>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<RefreshBody>,
+) -> Result<Response, ApiError> {
+    let done = api
+        .auth
+        .sessions()
+        .refresh(body.refresh_token.expose(), &meta)
+        .await?;
+    Ok(signed_in(&api, done, TokenMode::Token, StatusCode::OK))
+}
+
+/// Sends a new verification code and link to the signed-in user's address.
+#[utoipa::path(post, path = "/auth/verify-email/send", tag = "auth",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 202, description = "Sent (or already verified)"),
+        (status = 429, description = "RATE_LIMITED", body = ErrorBody),
+    ))]
+pub(crate) async fn send_verification<S: Store>(
+    State(api): State<Api<S>>,
+    current: CurrentSession,
+    Meta(meta): Meta,
+) -> Result<StatusCode, ApiError> {
+    api.auth
+        .email()
+        .send_verification(current.user().id, &meta)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Verifies an email address with the emailed code or link token.
+#[utoipa::path(post, path = "/auth/verify-email", tag = "auth", request_body = AnswerBody,
+    responses(
+        (status = 200, description = "Verified", body = auth_core::User),
+        (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
+        (status = 429, description = "TOO_MANY_ATTEMPTS", body = ErrorBody),
+    ))]
+pub(crate) async fn verify_email<S: Store>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<AnswerBody>,
+) -> Result<Json<auth_core::User>, ApiError> {
+    let user = api.auth.email().verify(answer(&body)?, &meta).await?;
+    Ok(Json(user))
+}
+
+/// Sends a password reset code and link, if the address has an account. Always `202`.
+#[utoipa::path(post, path = "/auth/password/forgot", tag = "auth", request_body = ForgotBody,
+    responses(
+        (status = 202, description = "Sent if the address has an account"),
+        (status = 422, description = "INVALID_EMAIL", body = ErrorBody),
+    ))]
+pub(crate) async fn forgot_password<S: Store>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<ForgotBody>,
+) -> Result<StatusCode, ApiError> {
+    api.auth.password().forgot(&body.email, &meta).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Sets a new password with the emailed code or link; signs out every session.
+#[utoipa::path(post, path = "/auth/password/reset", tag = "auth", request_body = ResetBody,
+    responses(
+        (status = 200, description = "Password replaced; sign in again", body = auth_core::User),
+        (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
+        (status = 422, description = "WEAK_PASSWORD", body = ErrorBody),
+    ))]
+pub(crate) async fn reset_password<S: Store>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<Json<auth_core::User>, ApiError> {
+    let answer_body = AnswerBody {
+        email: body.email,
+        code: body.code,
+        token: body.token,
+    };
+    let user = api
+        .auth
+        .password()
+        .reset(answer(&answer_body)?, &body.password, &meta)
+        .await?;
+    Ok(Json(user))
+}
+
+/// The signed-in user and their current session.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, body = MeResponse),
+        (status = 401, description = "NOT_SIGNED_IN, SESSION_EXPIRED, ...", body = ErrorBody),
+    ))]
+pub(crate) async fn me(current: CurrentSession) -> Json<MeResponse> {
+    Json(MeResponse {
+        user: current.user().clone(),
+        session: SessionView::of(current.session(), Some(current.session().id)),
+    })
+}

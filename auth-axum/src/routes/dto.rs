@@ -1,0 +1,281 @@
+//! Request and response bodies of the JSON API.
+
+use auth_core::api_keys::{ApiKey, QuotaSpec, RateLimit};
+use auth_core::groups::Group;
+use auth_core::invites::Invite;
+use auth_core::members::{Member, MemberStatus};
+use auth_core::sessions::SessionView;
+use auth_core::{GroupId, Secret, User, UserId};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use utoipa::ToSchema;
+
+/// How the client keeps its session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenMode {
+    /// A browser: the session goes into an HttpOnly cookie and never into the body.
+    #[default]
+    Cookie,
+    /// A non-browser client: the body carries a session token and a refresh token.
+    Token,
+}
+
+/// `POST /auth/sign-up`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignUpBody {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Cookie (default) or token.
+    #[serde(default)]
+    pub mode: TokenMode,
+}
+
+/// `POST /auth/sign-in`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignInBody {
+    /// Email address.
+    pub email: String,
+    /// Password.
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+    /// Cookie (default) or token.
+    #[serde(default)]
+    pub mode: TokenMode,
+}
+
+/// A signed-in user and their new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionResponse {
+    /// The user.
+    pub user: User,
+    /// The session.
+    pub session: SessionView,
+    /// Token mode only: the session token (`Authorization: Bearer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_token: Option<String>,
+    /// Token mode only: the refresh token (`POST /auth/refresh`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// A user created who must verify their email before signing in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationPending {
+    /// The new user.
+    pub user: User,
+    /// Always true: a code was sent to the address.
+    pub verification_required: bool,
+}
+
+/// `POST /auth/refresh`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshBody {
+    /// The refresh token from sign-in or the previous refresh.
+    #[schema(value_type = String)]
+    pub refresh_token: Secret,
+}
+
+/// A one-time code (with its address) or the token from an emailed link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerBody {
+    /// The address the code was sent to (with `code`).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The emailed code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Secret>,
+    /// The emailed link's token (instead of `email` and `code`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub token: Option<Secret>,
+}
+
+/// `POST /auth/password/forgot`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotBody {
+    /// The account's address.
+    pub email: String,
+}
+
+/// `POST /auth/password/reset`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    /// The address the code was sent to (with `code`).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The emailed code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Secret>,
+    /// The emailed link's token (instead of `email` and `code`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub token: Option<Secret>,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
+    pub password: Secret,
+}
+
+/// `GET /auth/me`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeResponse {
+    /// The user.
+    pub user: User,
+    /// The current session.
+    pub session: SessionView,
+}
+
+/// Paging parameters of every list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct Paging {
+    /// Page size, 1 to 1000 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `POST /auth/api-keys`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKeyBody {
+    /// A name to recognise the key by.
+    pub name: String,
+    /// `resource:action` scopes.
+    pub scopes: Vec<String>,
+    /// Make it a key of this group (needs `api_key:create` there) instead of your own.
+    #[serde(default)]
+    pub group_id: Option<GroupId>,
+    /// When it stops working.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// Per-key rate limit.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Usage quota.
+    #[serde(default)]
+    pub quota: Option<QuotaSpec>,
+    /// App-defined data.
+    #[serde(default)]
+    pub metadata: Option<Value>,
+}
+
+/// A new key: shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKeyResponse {
+    /// The key as stored.
+    pub key: ApiKey,
+    /// The raw key: copy it now, it cannot be shown again.
+    pub secret: String,
+}
+
+/// Which keys `GET /auth/api-keys` lists.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct KeyQuery {
+    /// List this group's keys (needs `api_key:read` there) instead of your own.
+    pub group_id: Option<GroupId>,
+    /// Only revoked (true) or unrevoked (false) keys.
+    pub revoked: Option<bool>,
+    /// Page size, 1 to 1000 (default 50).
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// `POST /auth/api-keys/{id}/rotate`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    /// Seconds during which the old key keeps working (0 to 30 days).
+    #[serde(default)]
+    pub grace_seconds: Option<i64>,
+}
+
+/// `POST /auth/groups/{id}/members`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddMemberBody {
+    /// The user to add.
+    pub user_id: UserId,
+    /// Their role (the policy's default role if absent).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Active (default) or suspended.
+    #[serde(default)]
+    pub status: Option<MemberStatus>,
+    /// App-defined data.
+    #[serde(default)]
+    pub extend: Option<Value>,
+}
+
+/// `POST /auth/groups/{id}/invites`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InviteBody {
+    /// Only this address may accept.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The role granted on acceptance.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// When it stops working.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+    /// App-defined data.
+    #[serde(default)]
+    pub extend: Option<Value>,
+}
+
+/// A new invite: its token is shown once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedInviteResponse {
+    /// The invite.
+    pub invite: Invite,
+    /// The raw token: put it in the invitation link.
+    pub token: String,
+}
+
+/// `POST /auth/invites/accept`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptBody {
+    /// The invite's token.
+    #[schema(value_type = String)]
+    pub token: Secret,
+}
+
+/// An accepted invite.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AcceptedResponse {
+    /// The invite, now accepted.
+    pub invite: Invite,
+    /// The membership it created, for a group invite.
+    pub member: Option<Member>,
+}
+
+/// A group the caller belongs to, with their membership.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyGroup {
+    /// The group.
+    pub group: Group,
+    /// The caller's membership.
+    pub member: Member,
+}

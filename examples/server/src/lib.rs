@@ -1,0 +1,208 @@
+//! The demo server: the library's JSON API, two guarded demo routes, and a web page.
+//!
+//! `main.rs` parses the command line; this library builds the app so tests can drive it.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use async_trait::async_trait;
+use auth_axum::{AuthState, HttpConfig, Principal, require_scope};
+use auth_core::api_keys::KeyOwner;
+use auth_core::error::BoxError;
+use auth_core::groups::NewGroup;
+use auth_core::verification::{Mailer, OutgoingEmail};
+use auth_core::{Auth, AuthConfig, RequestMeta, Secret, SecretKey, SignUp, Store};
+use axum::Json;
+use axum::Router;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use serde_json::{Value, json};
+
+/// The demo's mailer: prints codes and links to the server's console. Development only.
+#[derive(Debug, Clone)]
+pub struct ConsoleMailer {
+    /// The public origin, for the printed links.
+    pub origin: String,
+}
+
+#[async_trait]
+impl Mailer for ConsoleMailer {
+    async fn send(&self, email: OutgoingEmail) -> Result<(), BoxError> {
+        println!(
+            "[dev mailer] to {} ({:?}): code {} — or open {}/?{}={}",
+            email.to,
+            email.purpose,
+            email.code.expose(),
+            self.origin,
+            match email.purpose {
+                auth_core::Purpose::ResetPassword => "reset",
+                auth_core::Purpose::VerifyEmail => "verify",
+                auth_core::Purpose::SignIn => "signin",
+            },
+            email.link_token.expose(),
+        );
+        Ok(())
+    }
+}
+
+/// The secret key: `AUTH_SECRET_KEY` (base64) if set, else the key file, created on first
+/// run (a development convenience: production keys belong in a secret manager).
+pub fn secret_key(env: Option<&str>, file: &Path) -> Result<SecretKey, BoxError> {
+    if let Some(text) = env {
+        return Ok(SecretKey::from_base64(text)?);
+    }
+    if let Ok(text) = std::fs::read_to_string(file) {
+        return Ok(SecretKey::from_base64(&text)?);
+    }
+    let key = SecretKey::generate();
+    std::fs::write(file, key.to_base64())?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    }
+    tracing::warn!(file = %file.display(), "generated a new secret key; keep it, or sealed data and codes are lost");
+    Ok(key)
+}
+
+/// HTTP settings for `origin`: secure cookies unless it is plain-http localhost.
+pub fn http_config(origin: &str) -> Result<HttpConfig, BoxError> {
+    Ok(if origin.starts_with("http://") {
+        HttpConfig::localhost(origin)?
+    } else {
+        HttpConfig::new(origin)?
+    })
+}
+
+/// Builds the `Auth` over `store` for the demo.
+pub fn auth<S: Store>(store: S, key: SecretKey, origin: &str) -> Result<Auth<S>, BoxError>
+where
+    S: Clone,
+{
+    Ok(Auth::builder(store)
+        .secret_key(key)
+        .config(AuthConfig::default())
+        .mailer(ConsoleMailer {
+            origin: origin.to_owned(),
+        })
+        .audit_to_store()
+        .build()?)
+}
+
+/// The whole app: the web page, the demo routes, the JSON API.
+pub fn app(state: AuthState) -> Router {
+    let demo = Router::new()
+        .route("/api/data", get(data))
+        .route_layer(require_scope("data", "read"))
+        .route("/api/whoami", get(whoami));
+    Router::new()
+        .route(
+            "/",
+            get(|| async { Html(include_str!("../static/index.html")) }),
+        )
+        .route(
+            "/app.js",
+            get(|| async {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/javascript; charset=utf-8",
+                    )],
+                    include_str!("../static/app.js"),
+                )
+            }),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(demo)
+        .merge(state.router())
+        .layer(state.layer())
+}
+
+/// `GET /api/whoami`: who is calling, by session or API key.
+async fn whoami(principal: Principal) -> Json<Value> {
+    Json(match principal {
+        Principal::Session { auth, via } => json!({
+            "kind": "session",
+            "via": format!("{via:?}").to_lowercase(),
+            "user": { "id": auth.user.id, "email": auth.user.email },
+            "session_id": auth.session.id,
+            "aal": auth.session.aal,
+        }),
+        Principal::ApiKey(key) => json!({
+            "kind": "api_key",
+            "key": { "id": key.key.id, "name": key.key.name, "start": key.key.start },
+            "owner": match key.key.owner {
+                KeyOwner::User(id) => json!({ "user_id": id }),
+                KeyOwner::Group(id) => json!({ "group_id": id }),
+            },
+            "scopes": key.key.scopes,
+        }),
+    })
+}
+
+/// `GET /api/data`: needs scope `data:read` (a session passes with its user's authority).
+async fn data(principal: Principal) -> impl IntoResponse {
+    Json(json!({
+        "data": [1, 2, 3],
+        "for": principal.user_id(),
+    }))
+}
+
+/// `--seed-demo`: a demo user who owns a demo organization. Idempotent.
+pub async fn seed_demo<S: Store>(auth: &Auth<S>) -> Result<(), BoxError> {
+    let meta = RequestMeta::none();
+    let email = "demo@example.com";
+    let password = "demo password 123";
+    let user = match auth.users().find_by_email(email).await? {
+        Some(user) => user,
+        None => match auth
+            .password()
+            .sign_up(
+                SignUp {
+                    email: email.into(),
+                    password: Secret::new(password),
+                    name: Some("Demo User".into()),
+                    extend: None,
+                },
+                &meta,
+            )
+            .await?
+        {
+            auth_core::SignUpOutcome::SignedIn(done) => done.user,
+            auth_core::SignUpOutcome::VerificationRequired(user) => user,
+        },
+    };
+    if auth.groups().get_by_slug("demo-org").await.is_err() {
+        auth.groups()
+            .create(
+                NewGroup {
+                    name: "Demo Org".into(),
+                    slug: Some("demo-org".into()),
+                    kind: Some("org".into()),
+                    ..NewGroup::default()
+                },
+                Some(user.id),
+                &meta,
+            )
+            .await?;
+    }
+    println!("demo user: {email} / {password} (owner of \"Demo Org\")");
+    Ok(())
+}
+
+/// Serves `app` on `addr` until Ctrl-C.
+pub async fn serve(app: Router, addr: SocketAddr) -> Result<(), BoxError> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let local = listener.local_addr()?;
+    tracing::info!("listening on http://{local}");
+    println!("listening on http://{local}");
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}

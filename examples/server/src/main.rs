@@ -1,0 +1,78 @@
+//! `cargo run -p example-server` — the demo on http://127.0.0.1:3000 with SQLite in
+//! `auth-demo.db`. Options (or environment variables):
+//!
+//! - `--addr` / `AUTH_ADDR`: where to listen (default `127.0.0.1:3000`);
+//! - `--database-url` / `DATABASE_URL`: `sqlite:...` or `postgres://...`
+//!   (default `sqlite:auth-demo.db`);
+//! - `AUTH_ORIGIN`: the public origin (default `http://<addr>`; https for anything but
+//!   localhost);
+//! - `AUTH_SECRET_KEY`: base64 key (default: read or create `auth-demo.key`);
+//! - `--seed-demo`: create a demo user and organization.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use auth_axum::AuthState;
+use auth_core::error::BoxError;
+use auth_sqlx::{PgStore, SqliteStore};
+use clap::Parser;
+use example_server::{app, auth, http_config, secret_key, seed_demo, serve};
+
+#[derive(Parser, Debug)]
+#[command(about = "The auth-rs demo server")]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, env = "AUTH_ADDR", default_value = "127.0.0.1:3000")]
+    addr: SocketAddr,
+    /// `sqlite:<file>`, `sqlite::memory:` or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite:auth-demo.db")]
+    database_url: String,
+    /// The public origin (default: http://<addr>).
+    #[arg(long, env = "AUTH_ORIGIN")]
+    origin: Option<String>,
+    /// Where the development secret key is kept when `AUTH_SECRET_KEY` is not set.
+    #[arg(long, default_value = "auth-demo.key")]
+    secret_key_file: PathBuf,
+    /// Create a demo user (demo@example.com) who owns "Demo Org".
+    #[arg(long)]
+    seed_demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let origin = args
+        .origin
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", args.addr));
+    let key = secret_key(
+        std::env::var("AUTH_SECRET_KEY").ok().as_deref(),
+        &args.secret_key_file,
+    )?;
+    let http = http_config(&origin)?;
+    if args.database_url.starts_with("postgres") {
+        let store = PgStore::connect(&args.database_url).await?;
+        store.migrate().await?;
+        let auth = auth(store, key, &origin)?;
+        if args.seed_demo {
+            seed_demo(&auth).await?;
+        }
+        serve(app(AuthState::new(auth, http)), args.addr).await
+    } else if args.database_url.starts_with("sqlite") {
+        let store = SqliteStore::connect(&args.database_url).await?;
+        store.migrate().await?;
+        let auth = auth(store, key, &origin)?;
+        if args.seed_demo {
+            seed_demo(&auth).await?;
+        }
+        serve(app(AuthState::new(auth, http)), args.addr).await
+    } else {
+        Err("--database-url must start with sqlite: or postgres://".into())
+    }
+}
