@@ -6,16 +6,14 @@
 //! Run: `AUTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!       cargo bench -p auth-sqlx --bench api_key_verify`
 
+mod common;
+
 use std::hint::black_box;
-use std::str::FromStr;
 
 use auth_core::api_keys::{KeyOwner, NewApiKey};
 use auth_core::users::NewUser;
 use auth_core::{Auth, AuthConfig, RequestMeta, Secret, SecretKey, Store, UserId};
-use auth_sqlx::{PgStore, SqliteStore};
 use criterion::{Criterion, criterion_group, criterion_main};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
 use time::Duration;
 
 fn auth<S: Store>(store: S, cache: bool) -> Auth<S> {
@@ -87,56 +85,19 @@ fn bench<S: Store>(
     });
 }
 
-async fn postgres(url: &str) -> PgStore {
-    let server = PgConnectOptions::from_str(url).unwrap();
-    let mut admin = PgConnection::connect_with(&server).await.unwrap();
-    let exists: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = 'auth_bench'")
-            .fetch_optional(&mut admin)
-            .await
-            .unwrap();
-    if exists.is_none() {
-        sqlx::query("CREATE DATABASE auth_bench")
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
-    let options = server.database("auth_bench");
-    let mut conn = PgConnection::connect_with(&options).await.unwrap();
-    sqlx::query("CREATE SCHEMA IF NOT EXISTS bench_api_keys")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let store = PgStore::connect_with(
-        options.options([("search_path", "bench_api_keys")]),
-        PgPoolOptions::new().max_connections(4),
-    )
-    .await
-    .unwrap();
-    store.migrate().await.unwrap();
-    store
-}
-
 fn api_key_verify(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
-    let path = std::env::temp_dir().join(format!("auth-bench-{}.db", UserId::new()));
-    let sqlite = rt.block_on(async {
-        let store = SqliteStore::connect(&format!("sqlite:{}", path.display()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    });
+    let (sqlite, path) = rt.block_on(common::sqlite());
     bench(c, &rt, "cache_hit", sqlite.clone(), true);
     bench(c, &rt, "cache_miss_sqlite", sqlite, false);
     let _ = std::fs::remove_file(&path);
     match std::env::var("AUTH_TEST_POSTGRES_URL") {
         Ok(url) => {
-            let pg = rt.block_on(postgres(&url));
+            let pg = rt.block_on(common::postgres(&url, "bench_api_keys"));
             bench(c, &rt, "cache_miss_postgres", pg, false);
         }
         Err(_) => {

@@ -8,17 +8,15 @@
 //! Run: `AUTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!       cargo bench -p auth-sqlx --bench permission_check`
 
+mod common;
+
 use std::hint::black_box;
-use std::str::FromStr;
 
 use auth_core::groups::NewGroup;
 use auth_core::members::NewMember;
 use auth_core::users::NewUser;
 use auth_core::{Auth, AuthConfig, GroupId, RequestMeta, SecretKey, Store, UserId};
-use auth_sqlx::{PgStore, SqliteStore};
 use criterion::{Criterion, criterion_group, criterion_main};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
 
 const DEPTHS: [usize; 3] = [1, 8, 32];
 
@@ -110,14 +108,7 @@ fn permission_check(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let path = std::env::temp_dir().join(format!("auth-bench-{}.db", UserId::new()));
-    let sqlite = runtime.block_on(async {
-        let store = SqliteStore::connect(&format!("sqlite:{}", path.display()))
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    });
+    let (sqlite, path) = runtime.block_on(common::sqlite());
     bench_store(c, &runtime, "sqlite", sqlite);
     let _ = std::fs::remove_file(&path);
 
@@ -125,35 +116,7 @@ fn permission_check(c: &mut Criterion) {
         eprintln!("SKIPPED permission_check/postgres: set AUTH_TEST_POSTGRES_URL to run it");
         return;
     };
-    let pg = runtime.block_on(async {
-        let server = PgConnectOptions::from_str(&url).unwrap();
-        let mut admin = PgConnection::connect_with(&server).await.unwrap();
-        let exists: Option<(i32,)> =
-            sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = 'auth_bench'")
-                .fetch_optional(&mut admin)
-                .await
-                .unwrap();
-        if exists.is_none() {
-            sqlx::query("CREATE DATABASE auth_bench")
-                .execute(&mut admin)
-                .await
-                .unwrap();
-        }
-        let options = server.database("auth_bench");
-        let mut conn = PgConnection::connect_with(&options).await.unwrap();
-        sqlx::query("CREATE SCHEMA IF NOT EXISTS bench_permissions")
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        let store = PgStore::connect_with(
-            options.options([("search_path", "bench_permissions")]),
-            PgPoolOptions::new().max_connections(4),
-        )
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        store
-    });
+    let pg = runtime.block_on(common::postgres(&url, "bench_permissions"));
     bench_store(c, &runtime, "postgres", pg);
 }
 

@@ -8,15 +8,14 @@
 //! Run: `AUTH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
 //!       cargo bench -p auth-sqlx --bench session_lookup`
 
+mod common;
+
 use std::hint::black_box;
-use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use auth_core::{Auth, AuthConfig, SecretKey, SessionStore, TestClock, TokenHash};
 use auth_sqlx::PgStore;
 use criterion::{Criterion, criterion_group, criterion_main};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{Connection, PgConnection};
 
 /// The token of seeded session `i`: `i` left-padded with zeros to 43 characters (the shape
 /// of a real token); the seed stores its SHA-256 the same way the library does.
@@ -24,31 +23,9 @@ fn token(i: u64) -> String {
     format!("{i:043}")
 }
 
-async fn seeded_store(server: &PgConnectOptions, sessions: u64, users: u64) -> PgStore {
-    let mut admin = PgConnection::connect_with(server).await.unwrap();
-    let exists: Option<(i32,)> =
-        sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = 'auth_bench'")
-            .fetch_optional(&mut admin)
-            .await
-            .unwrap();
-    if exists.is_none() {
-        sqlx::query("CREATE DATABASE auth_bench")
-            .execute(&mut admin)
-            .await
-            .unwrap();
-    }
+async fn seeded_store(url: &str, sessions: u64, users: u64) -> PgStore {
     let schema = format!("bench_{sessions}");
-    let options = server.clone().database("auth_bench");
-    let mut conn = PgConnection::connect_with(&options).await.unwrap();
-    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {schema}"))
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let options = options.options([("search_path", schema.as_str())]);
-    let store = PgStore::connect_with(options, PgPoolOptions::new().max_connections(4))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let store = common::postgres(url, &schema).await;
     let (have,): (i64,) = sqlx::query_as("SELECT count(*) FROM sessions")
         .fetch_one(store.pool())
         .await
@@ -83,7 +60,6 @@ fn session_lookup(c: &mut Criterion) {
         eprintln!("SKIPPED session_lookup: set AUTH_TEST_POSTGRES_URL to run it");
         return;
     };
-    let server = PgConnectOptions::from_str(&url).unwrap();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -91,7 +67,7 @@ fn session_lookup(c: &mut Criterion) {
         .unwrap();
     let mut group = c.benchmark_group("session_lookup");
     for (sessions, users) in [(1_000u64, 100u64), (1_000_000, 100_000)] {
-        let store = runtime.block_on(seeded_store(&server, sessions, users));
+        let store = runtime.block_on(seeded_store(&url, sessions, users));
         let next = AtomicU64::new(0);
         // Spread lookups over the whole table, so the large case is not all cache-hot.
         let pick = || (next.fetch_add(7919, Ordering::Relaxed) % sessions) + 1;

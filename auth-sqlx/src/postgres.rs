@@ -84,41 +84,5 @@ mod queries {
     const GROUP_TAGS: &str = "(SELECT COALESCE(jsonb_object_agg(t.key, t.value), '{}') \
          FROM group_tags t WHERE t.group_id = g.id)";
 
-    include!("shared/query.rs");
-    mod users {
-        use super::*;
-        include!("shared/users.rs");
-    }
-    mod accounts {
-        use super::*;
-        include!("shared/accounts.rs");
-    }
-    mod sessions {
-        use super::*;
-        include!("shared/sessions.rs");
-    }
-    mod verification {
-        use super::*;
-        include!("shared/verification.rs");
-    }
-    mod audit {
-        use super::*;
-        include!("shared/audit.rs");
-    }
-    mod api_keys {
-        use super::*;
-        include!("shared/api_keys.rs");
-    }
-    mod groups {
-        use super::*;
-        include!("shared/groups.rs");
-    }
-    mod members {
-        use super::*;
-        include!("shared/members.rs");
-    }
-    mod invites {
-        use super::*;
-        include!("shared/invites.rs");
-    }
+    crate::shared_stores!();
 }

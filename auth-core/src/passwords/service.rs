@@ -167,22 +167,10 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         if needs_rehash {
             self.rehash(user.id, password.clone()).await;
         }
-        let signed_in = self.auth.sessions().start(user, Aal::Aal1, meta).await?;
         self.auth
-            .record_audit(
-                AuditEvent::new(
-                    "user.sign_in",
-                    Actor::User {
-                        id: signed_in.user.id,
-                    },
-                    now,
-                    meta,
-                )
-                .in_session(signed_in.session.id)
-                .detail(serde_json::json!({ "method": "password" })),
-            )
-            .await;
-        Ok(signed_in)
+            .sessions()
+            .sign_in(user, Aal::Aal1, "password", meta)
+            .await
     }
 
     /// Changes the password of the signed-in user. If they have one, `current` must match.

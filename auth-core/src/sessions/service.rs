@@ -145,6 +145,33 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         })
     }
 
+    /// Starts a session for a user who just proved who they are with `method` (`password`,
+    /// `email`, ...), and audits the sign-in.
+    pub(crate) async fn sign_in(
+        &self,
+        user: User,
+        aal: Aal,
+        method: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
+        let signed_in = self.start(user, aal, meta).await?;
+        self.auth
+            .record_audit(
+                AuditEvent::new(
+                    "user.sign_in",
+                    Actor::User {
+                        id: signed_in.user.id,
+                    },
+                    signed_in.session.created_at,
+                    meta,
+                )
+                .in_session(signed_in.session.id)
+                .detail(serde_json::json!({ "method": method })),
+            )
+            .await;
+        Ok(signed_in)
+    }
+
     /// Exchanges a refresh token for a new session token and a new refresh token. The old
     /// ones stop working. Presenting a refresh token a second time revokes the whole
     /// session (`REFRESH_TOKEN_REUSED`): one of the two presenters is not the client.

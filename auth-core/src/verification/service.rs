@@ -342,22 +342,10 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             }
             None => return Err(AuthError::CodeInvalid),
         };
-        let signed_in = self.auth.sessions().start(user, Aal::Aal1, meta).await?;
         self.auth
-            .record_audit(
-                AuditEvent::new(
-                    "user.sign_in",
-                    Actor::User {
-                        id: signed_in.user.id,
-                    },
-                    now,
-                    meta,
-                )
-                .in_session(signed_in.session.id)
-                .detail(serde_json::json!({ "method": "email" })),
-            )
-            .await;
-        Ok(signed_in)
+            .sessions()
+            .sign_in(user, Aal::Aal1, "email", meta)
+            .await
     }
 
     async fn create_passwordless_user(
