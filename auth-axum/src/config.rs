@@ -109,7 +109,7 @@ impl HttpConfig {
     /// Whether `origin` may send cookie-authenticated unsafe requests.
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
         let origin = origin.to_ascii_lowercase();
-        origin == self.origin || self.extra_origins.iter().any(|o| *o == origin)
+        origin == self.origin || self.extra_origins.contains(&origin)
     }
 }
 

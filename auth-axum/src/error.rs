@@ -16,7 +16,8 @@ pub struct ApiError {
     www_authenticate: Option<String>,
     retry_after: Option<i64>,
     required_scope: Option<String>,
-    source: Option<AuthError>,
+    /// Boxed: errors travel in every `Result` of the layer, so they stay small.
+    source: Option<Box<AuthError>>,
 }
 
 /// The JSON body of every error.
@@ -76,6 +77,17 @@ impl ApiError {
             "NOT_CONFIGURED",
             "authentication is not configured for this route (add AuthState::layer)",
         )
+    }
+
+    /// The refusal of a credential the request presented: a `401` then names it
+    /// `invalid_token` (RFC 6750 §3.1), also when it is merely unknown (`NOT_SIGNED_IN`).
+    pub(crate) fn presented(error: AuthError) -> Self {
+        let mut api = Self::from(error);
+        if api.status == StatusCode::UNAUTHORIZED {
+            api.www_authenticate =
+                Some(format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""));
+        }
+        api
     }
 
     /// The HTTP status.
@@ -144,9 +156,12 @@ impl From<AuthError> for ApiError {
         let status = status_of(code);
         let mut api = Self::new(status, code.as_str(), error.public_message());
         api.www_authenticate = match code {
-            // RFC 6750 §3: no error attribute when the request carried no credentials.
-            ErrorCode::NotSignedIn => Some(format!("Bearer realm=\"{REALM}\"")),
-            _ if status == StatusCode::UNAUTHORIZED && code != ErrorCode::InvalidCredentials => {
+            // RFC 6750 §3: no error attribute when the request carried no credentials (or
+            // a password, not a token); RFC 9110 §15.5.2: every 401 carries a challenge.
+            ErrorCode::NotSignedIn | ErrorCode::InvalidCredentials => {
+                Some(format!("Bearer realm=\"{REALM}\""))
+            }
+            _ if status == StatusCode::UNAUTHORIZED => {
                 Some(format!("Bearer realm=\"{REALM}\", error=\"invalid_token\""))
             }
             _ => None,
@@ -167,7 +182,7 @@ impl From<AuthError> for ApiError {
             AuthError::Store(auth_core::StoreError::Unavailable(_)) => api.retry_after = Some(1),
             _ => {}
         }
-        api.source = Some(error);
+        api.source = Some(Box::new(error));
         api
     }
 }
@@ -177,7 +192,7 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             match &self.source {
                 Some(source) => {
-                    tracing::error!(code = self.code, error = %source, source = ?std::error::Error::source(source), "request failed")
+                    tracing::error!(code = self.code, error = %source, source = ?std::error::Error::source(source.as_ref()), "request failed")
                 }
                 None => {
                     tracing::error!(code = self.code, message = %self.message, "request failed")

@@ -248,7 +248,14 @@ fn scope(granted: bool, permission: &Permission) -> Result<(), ApiError> {
 async fn group_param(parts: &mut Parts, param: &str) -> Result<GroupId, ApiError> {
     let params = RawPathParams::from_request_parts(parts, &())
         .await
-        .map_err(|_| ApiError::from(AuthError::Internal("route guard outside a route")))?;
+        .map_err(|rejection| {
+            if rejection.status().is_client_error() {
+                // A parameter that is not UTF-8 once percent-decoded: the client's mistake.
+                ApiError::from(AuthError::invalid(param.to_owned(), "is not valid UTF-8"))
+            } else {
+                ApiError::from(AuthError::Internal("route guard outside a route"))
+            }
+        })?;
     let raw = params
         .iter()
         .find(|(name, _)| *name == param)

@@ -155,9 +155,17 @@ pub(crate) async fn resolve(
     };
     let meta = request_meta(parts, config);
     let principal = if let Some(key) = header(parts, "x-api-key") {
-        Some(Principal::ApiKey(verifier.api_key(key, &meta).await?))
+        let key = verifier
+            .api_key(key, &meta)
+            .await
+            .map_err(ApiError::presented)?;
+        Some(Principal::ApiKey(key))
     } else if let Some(token) = bearer(parts)? {
-        Some(from_token(verifier, token, &meta).await?)
+        Some(
+            from_token(verifier, token, &meta)
+                .await
+                .map_err(ApiError::presented)?,
+        )
     } else if let Some(cookie) = session_cookie(parts, config) {
         match verifier.session(cookie).await {
             Ok(auth) => {
@@ -168,13 +176,22 @@ pub(crate) async fn resolve(
                 })
             }
             Err(e) if lenient && is_stale_credential(&e) => None,
-            Err(e) => return Err(e.into()),
+            Err(e) => return Err(ApiError::presented(e)),
         }
     } else {
         None
     };
     parts.extensions.insert(Resolved(principal.clone()));
     Ok(principal)
+}
+
+/// The principal an earlier extractor or guard resolved for this request, if any; never
+/// validates a credential itself.
+pub(crate) fn resolved(parts: &Parts) -> Option<Principal> {
+    parts
+        .extensions
+        .get::<Resolved>()
+        .and_then(|Resolved(found)| found.clone())
 }
 
 async fn from_token(

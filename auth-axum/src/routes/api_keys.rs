@@ -8,12 +8,12 @@ use auth_core::api_keys::{ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwn
 use auth_core::error::Entity;
 use auth_core::{ApiKeyId, AuthError, ListQuery, Page, Store, UserId};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{Api, CreateKeyBody, CreatedKeyResponse, KeyQuery, Meta, RotateBody};
-use crate::body::{ApiJson, ApiQuery};
+use crate::body::{ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::CurrentSession;
 
@@ -74,12 +74,12 @@ pub(crate) async fn create_key<S: Store>(
     let me = current.user().id;
     let owner = match body.group_id {
         Some(group) => {
-            api.auth.groups().get(group).await?;
+            // Non-members learn nothing: a group they are not in is "not found".
             authorize(&api, me, KeyOwner::Group(group), "create")
                 .await
                 .map_err(|e| {
                     if e.status() == StatusCode::NOT_FOUND {
-                        AuthError::Forbidden("not a member of this group".into()).into()
+                        AuthError::NotFound(Entity::Group).into()
                     } else {
                         e
                     }
@@ -165,7 +165,7 @@ pub(crate) async fn list_keys<S: Store>(
 pub(crate) async fn get_key<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     Ok(Json(load(&api, &current, &id, "read").await?))
 }
@@ -179,7 +179,7 @@ pub(crate) async fn update_key<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<ApiKeyPatch>,
 ) -> Result<Json<ApiKey>, ApiError> {
     let key = load(&api, &current, &id, "update").await?;
@@ -211,7 +211,7 @@ pub(crate) async fn delete_key<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let key = load(&api, &current, &id, "delete").await?;
     api.auth.api_keys().remove(key.id, &meta).await?;
@@ -227,7 +227,7 @@ pub(crate) async fn revoke_key<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
     let key = load(&api, &current, &id, "revoke").await?;
     Ok(Json(api.auth.api_keys().revoke(key.id, &meta).await?))
@@ -242,7 +242,7 @@ pub(crate) async fn rotate_key<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> Result<Response, ApiError> {
     let key = load(&api, &current, &id, "rotate").await?;

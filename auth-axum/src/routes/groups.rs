@@ -13,7 +13,7 @@ use auth_core::invites::{Invite, InviteFilter, InviteOrder, NewInvite};
 use auth_core::members::{Member, MemberFilter, MemberOrder, MemberPatch, NewMember};
 use auth_core::{AuthError, GroupId, InviteId, ListQuery, MemberId, Page, Store, UserId};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -21,7 +21,7 @@ use super::{
     AcceptBody, AcceptedResponse, AddMemberBody, Api, CreatedInviteResponse, InviteBody, Meta,
     MyGroup, Paging,
 };
-use crate::body::{ApiJson, ApiQuery};
+use crate::body::{ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::CurrentSession;
 
@@ -44,6 +44,21 @@ async fn allow<S: Store>(
         );
     }
     Ok(())
+}
+
+/// Checks `user` holds `role` (or a role including it) on `group`: nobody grants, changes
+/// or removes a role above their own.
+async fn outranks<S: Store>(
+    api: &Api<S>,
+    user: UserId,
+    group: GroupId,
+    role: &str,
+) -> Result<(), ApiError> {
+    if api.auth.members().has_role(user, group, role).await? {
+        Ok(())
+    } else {
+        Err(AuthError::Forbidden(format!("you do not hold the role {role}").into()).into())
+    }
 }
 
 fn group_id(raw: &str) -> Result<GroupId, ApiError> {
@@ -103,7 +118,7 @@ pub(crate) async fn list_my_groups<S: Store>(
 pub(crate) async fn get_group<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Group>, ApiError> {
     let id = group_id(&id)?;
     allow(&api, current.user().id, id, "group", "read").await?;
@@ -124,7 +139,7 @@ pub(crate) async fn update_group<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<GroupPatch>,
 ) -> Result<Json<Group>, ApiError> {
     let id = group_id(&id)?;
@@ -152,7 +167,7 @@ pub(crate) async fn delete_group<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Deleted>, ApiError> {
     let id = group_id(&id)?;
     allow(&api, current.user().id, id, "group", "delete").await?;
@@ -168,7 +183,7 @@ pub(crate) async fn delete_group<S: Store>(
 pub(crate) async fn list_members<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<Json<Page<Member>>, ApiError> {
     let id = group_id(&id)?;
@@ -198,11 +213,17 @@ pub(crate) async fn add_member<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<AddMemberBody>,
 ) -> Result<Response, ApiError> {
     let id = group_id(&id)?;
-    allow(&api, current.user().id, id, "member", "add").await?;
+    let me = current.user().id;
+    allow(&api, me, id, "member", "add").await?;
+    let role = body
+        .role
+        .clone()
+        .unwrap_or_else(|| api.auth.policy().default_role().to_owned());
+    outranks(&api, me, id, &role).await?;
     let member = api
         .auth
         .members()
@@ -243,18 +264,17 @@ pub(crate) async fn update_member<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path((id, member_id)): Path<(String, String)>,
+    ApiPath((id, member_id)): ApiPath<(String, String)>,
     ApiJson(patch): ApiJson<MemberPatch>,
 ) -> Result<Json<Member>, ApiError> {
     let id = group_id(&id)?;
     let me = current.user().id;
     allow(&api, me, id, "member", "update").await?;
     let member = member_of(&api, id, &member_id).await?;
-    // Granting a role needs holding it: an admin cannot make someone an owner.
-    if let Some(role) = &patch.role
-        && !api.auth.members().has_role(me, id, role).await?
-    {
-        return Err(AuthError::Forbidden("you cannot grant a role you do not hold".into()).into());
+    // An admin cannot touch an owner, nor make someone one.
+    outranks(&api, me, id, &member.role).await?;
+    if let Some(role) = &patch.role {
+        outranks(&api, me, id, role).await?;
     }
     Ok(Json(
         api.auth.members().update(member.id, patch, &meta).await?,
@@ -270,7 +290,7 @@ pub(crate) async fn remove_member<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path((id, member_id)): Path<(String, String)>,
+    ApiPath((id, member_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = group_id(&id)?;
     let me = current.user().id;
@@ -282,6 +302,7 @@ pub(crate) async fn remove_member<S: Store>(
         _ => {
             allow(&api, me, id, "member", "remove").await?;
             let m = member?;
+            outranks(&api, me, id, &m.role).await?;
             api.auth.members().remove(m.id, &meta).await?;
         }
     }
@@ -296,7 +317,7 @@ pub(crate) async fn remove_member<S: Store>(
 pub(crate) async fn list_invites<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<Json<Page<Invite>>, ApiError> {
     let id = group_id(&id)?;
@@ -326,7 +347,7 @@ pub(crate) async fn create_invite<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<Response, ApiError> {
     let id = group_id(&id)?;
@@ -375,7 +396,7 @@ pub(crate) async fn revoke_invite<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Invite>, ApiError> {
     let id: InviteId = id.parse()?;
     let me = current.user().id;

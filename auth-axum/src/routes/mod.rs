@@ -24,7 +24,7 @@ pub use dto::*;
 
 use crate::error::ApiError;
 use crate::meta::{REQUEST_ID, request_meta};
-use crate::principal::{Principal, auth_state, resolve};
+use crate::principal::{auth_state, resolved};
 use crate::state::AuthState;
 
 /// The state of the API's handlers: the typed `Auth` and the erased state.
@@ -61,13 +61,11 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
         let auth = auth_state(parts, state)?;
         let config = auth.config().ok_or_else(ApiError::not_configured)?;
-        // Anonymous routes: only a principal some earlier extractor resolved counts.
-        let principal: Option<Principal> = match resolve(parts, &auth, true).await {
-            Ok(p) => p,
-            Err(_) => None,
-        };
+        // Anonymous routes: only a principal some earlier extractor resolved counts (no
+        // credential is verified here: that would spend an API key's rate limit, touch a
+        // session, or audit a failure on routes that take no credential).
         let meta = request_meta(parts, config);
-        Ok(Meta(match principal {
+        Ok(Meta(match resolved(parts) {
             Some(p) => meta.with_actor(p.actor()),
             None => meta,
         }))

@@ -3,11 +3,11 @@
 use auth_core::sessions::{SessionOrder, SessionView};
 use auth_core::{ListQuery, Page, SessionId, Store};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::{Api, Meta, Paging};
-use crate::body::ApiQuery;
+use crate::body::{ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::CurrentSession;
 
@@ -45,7 +45,7 @@ pub(crate) async fn revoke_session<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: SessionId = id.parse()?;
     api.auth

@@ -266,6 +266,7 @@ pub struct NewApiKey {
 /// A change to a key. `Some(None)` clears an optional setting.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct ApiKeyPatch {
     /// New name.
     #[serde(default)]

@@ -43,6 +43,7 @@ pub struct Group {
 /// Input of [`Groups::create`](super::Groups::create).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewGroup {
     /// Display name.
     pub name: String,
@@ -67,6 +68,7 @@ pub struct NewGroup {
 /// Setting `parent_id` moves the group (refused if it would make a cycle).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct GroupPatch {
     /// New name.
     #[serde(default)]

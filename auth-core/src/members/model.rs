@@ -92,6 +92,7 @@ pub struct NewMember {
 /// A change to a membership.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct MemberPatch {
     /// New role.
     #[serde(default)]

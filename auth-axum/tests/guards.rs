@@ -1,0 +1,392 @@
+//! The route guards (`require_scope`, `require_member`, `require_permission`,
+//! `require_aal2`) and the extractors, against sessions, user-owned keys and group-owned
+//! keys. The guarded routes are `common::probe_routes`.
+
+mod common;
+
+use auth_axum::{AuthState, CurrentUser, require_scope};
+use auth_core::sessions::RefreshToken;
+use auth_core::{Aal, Session, SessionId, SessionStore, TokenHash};
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing;
+use common::*;
+use serde_json::json;
+use time::Duration;
+
+const SCOPE_CHALLENGE: &str =
+    "Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"data:read\"";
+
+fn member_route(group: &str) -> String {
+    format!("/groups/{group}/member")
+}
+
+fn admin_route(group: &str) -> String {
+    format!("/groups/{group}/admin")
+}
+
+fn data_route(group: &str) -> String {
+    format!("/groups/{group}/data")
+}
+
+/// Asserts the request passes the guard and reaches the handler as `who`.
+async fn assert_passes(app: &TestApp, r: Req, who: &str) {
+    let res = app.send(r).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.text());
+    assert_eq!(res.text(), who);
+}
+
+fn session_of(c: &Client) -> String {
+    format!("session:{}", c.id)
+}
+
+/// An API key as `owner`; returns (principal text, secret).
+async fn key(app: &TestApp, owner: &Client, body: serde_json::Value) -> (String, String) {
+    let (id, secret) = app.key(owner, body).await;
+    (format!("key:{id}"), secret)
+}
+
+/// A group-owned key of `group` (created by its owner) with `scopes`.
+async fn group_key(app: &TestApp, org: &Org, scopes: &[&str]) -> (String, String) {
+    key(
+        app,
+        &org.owner,
+        json!({ "name": "g", "scopes": scopes, "group_id": org.group }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn scope_guard() {
+    let app = TestApp::new();
+    let a = app.sign_up("a@example.com").await;
+    let res = app.send(get("/scoped")).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+    assert_eq!(res.header("www-authenticate"), Some(CHALLENGE));
+    // Sessions act with their user's own authority.
+    assert_passes(&app, get("/scoped").bearer(&a.token), &session_of(&a)).await;
+    assert_passes(&app, get("/scoped").cookie(&a.token), &session_of(&a)).await;
+    for scopes in [json!(["data:read"]), json!(["data:*"]), json!(["*:read"])] {
+        let (who, secret) = key(&app, &a, json!({ "name": "k", "scopes": scopes })).await;
+        assert_passes(&app, get("/scoped").api_key(&secret), &who).await;
+        assert_passes(&app, get("/scoped").bearer(&secret), &who).await;
+    }
+    let (_, narrow) = key(&app, &a, json!({ "name": "k", "scopes": ["data:write"] })).await;
+    for r in [
+        get("/scoped").api_key(&narrow),
+        get("/scoped").bearer(&narrow),
+    ] {
+        let res = app.send(r).await;
+        let error = assert_error(&res, StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE");
+        assert_eq!(error["required_scope"], "data:read");
+        assert_eq!(res.header("www-authenticate"), Some(SCOPE_CHALLENGE));
+        assert!(!res.text().contains(&narrow));
+    }
+    let res = app.send(get("/scoped").api_key("sk_nope")).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "API_KEY_INVALID");
+}
+
+#[tokio::test]
+async fn member_guard_with_sessions() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let route = member_route(&org.group);
+    for who in [&org.owner, &org.admin, &org.member] {
+        assert_passes(&app, get(&route).bearer(&who.token), &session_of(who)).await;
+    }
+    let res = app.send(get(&route).bearer(&org.stranger.token)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let res = app.send(get(&route)).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+    // Membership is inherited by child groups.
+    let child = app
+        .group(
+            &org.owner,
+            json!({ "name": "Team", "parent_id": org.group }),
+        )
+        .await;
+    assert_passes(
+        &app,
+        get(&member_route(&child)).bearer(&org.member.token),
+        &session_of(&org.member),
+    )
+    .await;
+    let res = app
+        .send(get(&member_route(&unknown_id())).bearer(&org.owner.token))
+        .await;
+    assert_error(&res, StatusCode::NOT_FOUND, "GROUP_NOT_FOUND");
+    for bad in ["not-a-uuid", "%FF"] {
+        let res = app
+            .send(get(&member_route(bad)).bearer(&org.owner.token))
+            .await;
+        assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+    }
+}
+
+#[tokio::test]
+async fn member_guard_with_a_role() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let route = admin_route(&org.group);
+    for who in [&org.owner, &org.admin] {
+        assert_passes(&app, get(&route).bearer(&who.token), &session_of(who)).await;
+    }
+    for who in [&org.member, &org.stranger] {
+        let res = app.send(get(&route).bearer(&who.token)).await;
+        assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+    }
+    let child = app
+        .group(
+            &org.owner,
+            json!({ "name": "Team", "parent_id": org.group }),
+        )
+        .await;
+    assert_passes(
+        &app,
+        get(&admin_route(&child)).bearer(&org.admin.token),
+        &session_of(&org.admin),
+    )
+    .await;
+    // A group's key is a member without a role.
+    let (_, secret) = group_key(&app, &org, &[]).await;
+    let res = app.send(get(&route).api_key(&secret)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn member_guard_with_keys() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let child = app
+        .group(
+            &org.owner,
+            json!({ "name": "Team", "parent_id": org.group }),
+        )
+        .await;
+    let other = app
+        .group(&org.stranger, json!({ "name": "Elsewhere" }))
+        .await;
+    // A user's key is its user: the member passes, the stranger does not.
+    let (member_key, member_secret) =
+        key(&app, &org.member, json!({ "name": "k", "scopes": [] })).await;
+    assert_passes(
+        &app,
+        get(&member_route(&org.group)).api_key(&member_secret),
+        &member_key,
+    )
+    .await;
+    let (_, stranger_secret) = key(&app, &org.stranger, json!({ "name": "k", "scopes": [] })).await;
+    let res = app
+        .send(get(&member_route(&org.group)).api_key(&stranger_secret))
+        .await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+    // A group's key belongs to its group and the groups below, nowhere else.
+    let (who, secret) = group_key(&app, &org, &[]).await;
+    assert_passes(&app, get(&member_route(&org.group)).api_key(&secret), &who).await;
+    assert_passes(&app, get(&member_route(&child)).bearer(&secret), &who).await;
+    let res = app.send(get(&member_route(&other)).api_key(&secret)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let child_key = key(
+        &app,
+        &org.owner,
+        json!({ "name": "c", "scopes": [], "group_id": child }),
+    )
+    .await;
+    let res = app
+        .send(get(&member_route(&org.group)).api_key(&child_key.1))
+        .await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn permission_guard_with_sessions() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let route = data_route(&org.group);
+    assert_passes(
+        &app,
+        post(&route).bearer(&org.owner.token),
+        &session_of(&org.owner),
+    )
+    .await;
+    for who in [&org.admin, &org.member, &org.stranger] {
+        let res = app.send(post(&route).bearer(&who.token)).await;
+        let error = assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+        assert!(error["message"].as_str().unwrap().contains("data:write"));
+    }
+    // Cookie sessions are subject to the origin check on unsafe methods.
+    let res = app.send(post(&route).cookie(&org.owner.token)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "CSRF_REJECTED");
+    assert_passes(
+        &app,
+        post(&route).cookie(&org.owner.token).origin(ORIGIN),
+        &session_of(&org.owner),
+    )
+    .await;
+    let res = app
+        .send(post(&data_route(&unknown_id())).bearer(&org.owner.token))
+        .await;
+    assert_error(&res, StatusCode::NOT_FOUND, "GROUP_NOT_FOUND");
+    let res = app
+        .send(post(&data_route("nope")).bearer(&org.owner.token))
+        .await;
+    assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+}
+
+#[tokio::test]
+async fn permission_guard_with_user_keys_needs_scope_and_permission() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let route = data_route(&org.group);
+    let (who, secret) = key(
+        &app,
+        &org.owner,
+        json!({ "name": "k", "scopes": ["data:write"] }),
+    )
+    .await;
+    assert_passes(&app, post(&route).api_key(&secret), &who).await;
+    let (_, unscoped) = key(
+        &app,
+        &org.owner,
+        json!({ "name": "k", "scopes": ["data:read"] }),
+    )
+    .await;
+    let res = app.send(post(&route).api_key(&unscoped)).await;
+    let error = assert_error(&res, StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE");
+    assert_eq!(error["required_scope"], "data:write");
+    // The scope alone is not enough: the member lacks the permission.
+    let (_, member_key) = key(&app, &org.member, json!({ "name": "k", "scopes": ["*:*"] })).await;
+    let res = app.send(post(&route).api_key(&member_key)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn permission_guard_with_group_keys() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let child = app
+        .group(
+            &org.owner,
+            json!({ "name": "Team", "parent_id": org.group }),
+        )
+        .await;
+    let other = app
+        .group(&org.stranger, json!({ "name": "Elsewhere" }))
+        .await;
+    let (who, secret) = group_key(&app, &org, &["data:write"]).await;
+    assert_passes(&app, post(&data_route(&org.group)).api_key(&secret), &who).await;
+    assert_passes(&app, post(&data_route(&child)).bearer(&secret), &who).await;
+    let res = app.send(post(&data_route(&other)).api_key(&secret)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let (_, read_only) = group_key(&app, &org, &["data:read"]).await;
+    let res = app
+        .send(post(&data_route(&org.group)).api_key(&read_only))
+        .await;
+    let error = assert_error(&res, StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE");
+    assert_eq!(error["required_scope"], "data:write");
+}
+
+/// Plants an aal2 session for `user` (no route signs in with a second factor yet).
+async fn aal2_session(app: &TestApp, user: &Client) -> String {
+    let token = format!("{}{}", uuid::Uuid::new_v4().simple(), "A".repeat(11));
+    let now = app.auth.now();
+    let session = Session {
+        id: SessionId::new(),
+        user_id: user.id.parse().unwrap(),
+        token_hash: TokenHash::of(&token),
+        aal: Aal::Aal2,
+        ip: None,
+        user_agent: None,
+        created_at: now,
+        last_seen_at: now,
+        idle_expires_at: now + Duration::days(1),
+        expires_at: now + Duration::days(1),
+        revoked_at: None,
+    };
+    let refresh = RefreshToken {
+        token_hash: TokenHash::of(&format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            "B".repeat(11)
+        )),
+        session_id: session.id,
+        created_at: now,
+        expires_at: session.expires_at,
+        used_at: None,
+    };
+    app.store.create_session(&session, &refresh).await.unwrap();
+    token
+}
+
+#[tokio::test]
+async fn aal2_guard() {
+    let app = TestApp::new();
+    let a = app.sign_up("a@example.com").await;
+    let res = app.send(get("/mfa")).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+    let res = app.send(get("/mfa").bearer(&a.token)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "MFA_REQUIRED");
+    let (_, secret) = key(&app, &a, json!({ "name": "k", "scopes": ["*:*"] })).await;
+    let res = app.send(get("/mfa").api_key(&secret)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "MFA_REQUIRED");
+    let strong = aal2_session(&app, &a).await;
+    assert_passes(&app, get("/mfa").bearer(&strong), &session_of(&a)).await;
+    let me = app
+        .send(get("/auth/me").bearer(&strong))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(me["session"]["aal"], "aal2");
+}
+
+#[tokio::test]
+async fn guards_and_extractors_without_the_state_are_500_not_configured() {
+    let app = TestApp::new();
+    let a = app.sign_up("a@example.com").await;
+    let bare: Router = Router::new()
+        .route("/guarded", routing::get(|| async { "ok" }))
+        .route_layer(require_scope("data", "read"))
+        .route(
+            "/user",
+            routing::get(|u: CurrentUser| async move { u.user.id.to_string() }),
+        );
+    for path in ["/guarded", "/user"] {
+        let res = send(&bare, get(path).bearer(&a.token)).await;
+        assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "NOT_CONFIGURED");
+    }
+}
+
+#[tokio::test]
+async fn a_guard_with_a_malformed_permission_refuses_everything() {
+    let app = TestApp::new();
+    let a = app.sign_up("a@example.com").await;
+    let broken: Router = Router::new()
+        .route("/broken", routing::get(|| async { "ok" }))
+        .route_layer(require_scope("Not Valid", "read"))
+        .layer(app.state.layer());
+    let res = send(&broken, get("/broken").bearer(&a.token)).await;
+    let error = assert_error(&res, StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL");
+    assert_eq!(error["message"], "internal error");
+}
+
+#[tokio::test]
+async fn current_user_takes_sessions_and_user_keys_but_not_group_keys() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let state: AuthState = app.state.clone();
+    let router: Router = Router::new()
+        .route(
+            "/user",
+            routing::get(|u: CurrentUser| async move { u.user.email.to_string() }),
+        )
+        .with_state(state);
+    let res = send(&router, get("/user").bearer(&org.member.token)).await;
+    assert_eq!(res.expect(StatusCode::OK), "member@example.com");
+    let (_, user_key) = key(&app, &org.member, json!({ "name": "k", "scopes": [] })).await;
+    let res = send(&router, get("/user").api_key(&user_key)).await;
+    assert_eq!(res.expect(StatusCode::OK), "member@example.com");
+    let (_, group_secret) = group_key(&app, &org, &[]).await;
+    let res = send(&router, get("/user").api_key(&group_secret)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+    let res = send(&router, get("/user")).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+}
