@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace. Installs what a fresh machine lacks first.
+# Runs every test of the workspace, then the browser end-to-end test (scripts/e2e.sh).
+# Installs what a fresh machine lacks first. Fails if either fails.
 #
 # PostgreSQL tests run when AUTH_TEST_POSTGRES_URL names a server where they may create
 # databases (.ci/run sets it to the machine's local server); otherwise they print SKIPPED.
@@ -19,4 +20,10 @@ if [ -n "${AUTH_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null; then
       [ -n "$db" ] && psql "$AUTH_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
     done
 fi
+
+# The browser test against a freshly started example server (Debian chromium); cargo
+# test's status wins when both fail.
+e2e_status=0
+./scripts/e2e.sh || e2e_status=$?
+[ "$status" -ne 0 ] || status=$e2e_status
 exit $status

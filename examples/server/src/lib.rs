@@ -1,4 +1,5 @@
-//! The demo server: the library's JSON API, two guarded demo routes, and a web page.
+//! The demo server: the library's JSON API, the demo routes (`/api/whoami`, `/api/data`,
+//! the open `/api/public`), and a web page.
 //!
 //! `main.rs` parses the command line; this library builds the app so tests can drive it.
 
@@ -6,17 +7,20 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use async_trait::async_trait;
-use auth_axum::{AuthState, HttpConfig, Principal, require_scope};
+use auth_axum::{AuthState, HttpConfig, Principal, Via, require_scope};
 use auth_core::api_keys::KeyOwner;
 use auth_core::error::BoxError;
 use auth_core::groups::NewGroup;
 use auth_core::verification::{Mailer, OutgoingEmail};
-use auth_core::{Auth, AuthConfig, RequestMeta, Secret, SecretKey, SignUp, Store};
+use auth_core::{
+    Aal, ApiKeyId, Auth, AuthConfig, Email, GroupId, Permission, RequestMeta, Secret, SecretKey,
+    SessionId, SignUp, Store, UserId,
+};
 use axum::Json;
 use axum::Router;
-use axum::response::{Html, IntoResponse};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 /// The demo's mailer: prints codes and links to the server's console. Development only.
 #[derive(Debug, Clone)]
@@ -75,10 +79,7 @@ pub fn http_config(origin: &str) -> Result<HttpConfig, BoxError> {
 }
 
 /// Builds the `Auth` over `store` for the demo.
-pub fn auth<S: Store>(store: S, key: SecretKey, origin: &str) -> Result<Auth<S>, BoxError>
-where
-    S: Clone,
-{
+pub fn auth<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> Result<Auth<S>, BoxError> {
     Ok(Auth::builder(store)
         .secret_key(key)
         .config(AuthConfig::default())
@@ -113,39 +114,110 @@ pub fn app(state: AuthState) -> Router {
             }),
         )
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/public", get(public))
         .merge(demo)
         .merge(state.router())
         .layer(state.layer())
 }
 
+/// The body of `GET /api/whoami`. Typed (not a `serde_json::Value`), so it is written
+/// straight into the response without building maps and strings first.
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum Whoami<'a> {
+    Session {
+        via: &'static str,
+        user: WhoamiUser<'a>,
+        session_id: SessionId,
+        aal: Aal,
+    },
+    ApiKey {
+        key: WhoamiKey<'a>,
+        owner: WhoamiOwner,
+        scopes: &'a [Permission],
+    },
+}
+
+#[derive(Serialize)]
+struct WhoamiUser<'a> {
+    id: UserId,
+    email: &'a Email,
+}
+
+#[derive(Serialize)]
+struct WhoamiKey<'a> {
+    id: ApiKeyId,
+    name: &'a str,
+    start: &'a str,
+}
+
+/// `{"user_id": ...}` or `{"group_id": ...}`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum WhoamiOwner {
+    UserId(UserId),
+    GroupId(GroupId),
+}
+
 /// `GET /api/whoami`: who is calling, by session or API key.
-async fn whoami(principal: Principal) -> Json<Value> {
-    Json(match principal {
-        Principal::Session { auth, via } => json!({
-            "kind": "session",
-            "via": format!("{via:?}").to_lowercase(),
-            "user": { "id": auth.user.id, "email": auth.user.email },
-            "session_id": auth.session.id,
-            "aal": auth.session.aal,
-        }),
-        Principal::ApiKey(key) => json!({
-            "kind": "api_key",
-            "key": { "id": key.key.id, "name": key.key.name, "start": key.key.start },
-            "owner": match key.key.owner {
-                KeyOwner::User(id) => json!({ "user_id": id }),
-                KeyOwner::Group(id) => json!({ "group_id": id }),
+async fn whoami(principal: Principal) -> Response {
+    let body = match &principal {
+        Principal::Session { auth, via } => Whoami::Session {
+            via: match via {
+                Via::Cookie => "cookie",
+                Via::Bearer => "bearer",
             },
-            "scopes": key.key.scopes,
-        }),
+            user: WhoamiUser {
+                id: auth.user.id,
+                email: &auth.user.email,
+            },
+            session_id: auth.session.id,
+            aal: auth.session.aal,
+        },
+        Principal::ApiKey(key) => Whoami::ApiKey {
+            key: WhoamiKey {
+                id: key.key.id,
+                name: &key.key.name,
+                start: &key.key.start,
+            },
+            owner: match key.key.owner {
+                KeyOwner::User(id) => WhoamiOwner::UserId(id),
+                KeyOwner::Group(id) => WhoamiOwner::GroupId(id),
+            },
+            scopes: &key.key.scopes,
+        },
+    };
+    Json(body).into_response()
+}
+
+/// The body of `GET /api/public` and `GET /api/data`: the same document, so that the load
+/// test compares the same work with and without authentication.
+#[derive(Serialize)]
+struct DemoData {
+    data: [u32; 8],
+    server: &'static str,
+    version: &'static str,
+    docs: &'static str,
+}
+
+fn demo_data() -> Json<DemoData> {
+    Json(DemoData {
+        data: [1, 2, 3, 5, 8, 13, 21, 34],
+        server: "example-server",
+        version: env!("CARGO_PKG_VERSION"),
+        docs: "/openapi.json",
     })
 }
 
-/// `GET /api/data`: needs scope `data:read` (a session passes with its user's authority).
-async fn data(principal: Principal) -> impl IntoResponse {
-    Json(json!({
-        "data": [1, 2, 3],
-        "for": principal.user_id(),
-    }))
+/// `GET /api/public`: no credential needed.
+async fn public() -> Json<DemoData> {
+    demo_data()
+}
+
+/// `GET /api/data`: needs scope `data:read` (checked by the route guard; a session passes
+/// with its user's authority). Same body as `/api/public`.
+async fn data() -> Json<DemoData> {
+    demo_data()
 }
 
 /// `--seed-demo`: a demo user who owns a demo organization. Idempotent.

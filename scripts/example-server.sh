@@ -1,0 +1,64 @@
+# Sourced by scripts/e2e.sh and scripts/load-test.sh: runs a fresh example server (a
+# temporary SQLite database and key file, a free port on 127.0.0.1) and always stops it.
+#
+#   tmp                 the temporary folder, removed on exit
+#   start_example_server <binary> [command prefix...]
+#                       starts it (retrying on another port if one was taken meanwhile);
+#                       sets server_pid and base (http://127.0.0.1:PORT); fails with the
+#                       server's log if it never answers /healthz
+#   stop_example_server stops it (also run on exit)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/auth-example.XXXXXX")
+server_pid=""
+base=""
+
+stop_example_server() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  server_pid=""
+}
+trap 'stop_example_server; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM
+
+# A port nothing listens on (bash's /dev/tcp: a refused connection means free).
+free_port() {
+  local candidate
+  for _ in $(seq 1 50); do
+    candidate=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$candidate") 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# One attempt: true once /healthz answers.
+try_start() {
+  local bin=$1 port
+  shift
+  port=$(free_port) || return 1
+  base="http://127.0.0.1:$port"
+  rm -f "$tmp"/auth.db* "$tmp/server.log"
+  "$@" "$bin" --addr "127.0.0.1:$port" --database-url "sqlite:$tmp/auth.db" \
+    --secret-key-file "$tmp/auth.key" >"$tmp/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 150); do
+    curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  stop_example_server
+  return 1
+}
+
+start_example_server() {
+  for _ in 1 2 3; do
+    try_start "$@" && return 0
+  done
+  echo "the example server did not start; its log:" >&2
+  cat "$tmp/server.log" >&2 || true
+  return 1
+}

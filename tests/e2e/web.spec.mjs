@@ -1,0 +1,327 @@
+// End-to-end test of the example server's web page in headless Debian Chromium.
+//
+//   node web.spec.mjs http://127.0.0.1:PORT      (or E2E_BASE_URL=...)
+//
+// Start it through scripts/e2e.sh, which builds and starts a fresh server first. Exits 0
+// when every step passes, 1 otherwise (with a screenshot in $E2E_ARTIFACTS).
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const BASE = (process.argv[2] || process.env.E2E_BASE_URL || "").replace(/\/$/, "");
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const ARTIFACTS = process.env.E2E_ARTIFACTS || join(tmpdir(), "auth-e2e-artifacts");
+const TIMEOUT_MS = 15_000;
+
+// The flags this machine needs: no sandbox as root, and no background connections to
+// Google's hosts (the network is closed; they would fail at every start).
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+// ---------------------------------------------------------------------------------------
+// Harness: a browser per user, steps that report, and checks that hold for every page.
+
+const browsers = [];
+const problems = []; // requests to other origins, uncaught page errors
+let currentPage = null;
+
+/** A fresh browser (its own temporary profile directory) with one page. */
+async function openBrowser(label) {
+  const profile = mkdtempSync(join(tmpdir(), `auth-e2e-${label}-`));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      baseURL: BASE,
+      viewport: { width: 1200, height: 1000 },
+    });
+  } catch (err) {
+    rmSync(profile, { recursive: true, force: true });
+    throw err;
+  }
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+  context.on("request", (request) => {
+    const url = request.url();
+    if (!url.startsWith(`${BASE}/`) && !url.startsWith("data:") && url !== "about:blank") {
+      problems.push(`[${label}] request to another origin: ${url}`);
+    }
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(TIMEOUT_MS);
+  page.on("pageerror", (err) => problems.push(`[${label}] uncaught page error: ${err.message}`));
+  const entry = { label, context, page, profile };
+  browsers.push(entry);
+  return entry;
+}
+
+async function closeBrowsers() {
+  for (const { context, profile } of browsers.splice(0)) {
+    await context.close().catch(() => {});
+    rmSync(profile, { recursive: true, force: true });
+  }
+}
+
+async function step(name, action) {
+  process.stdout.write(`- ${name} ... `);
+  const started = Date.now();
+  await action();
+  console.log(`ok (${Date.now() - started} ms)`);
+}
+
+const byTestId = (page, id) => page.locator(`[data-testid="${id}"]`);
+
+async function waitForState(page, state) {
+  await page.locator(`#app[data-state="${state}"]`).waitFor();
+}
+
+/** The JSON API called from the test itself (not the browser): no cookie, no Origin. */
+async function http(method, path, { headers = {}, body } = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`${BASE}${path}`, init);
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+function assertApiKeyWhoami(body, key) {
+  assert.equal(body.kind, "api_key", `whoami kind: ${JSON.stringify(body)}`);
+  assert.equal(body.key.id, key.id, "whoami names the created key");
+  assert.equal(body.key.name, key.name);
+  assert.ok(key.secret.startsWith(body.key.start), "the key's visible start matches its secret");
+  assert.equal(body.owner.user_id, key.userId, "the key acts for its owner");
+  assert.deepEqual(body.scopes, ["data:read"]);
+}
+
+// ---------------------------------------------------------------------------------------
+// The scenario
+
+async function run() {
+  const suffix = `${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
+  const alice = { email: `alice-${suffix}@example.com`, name: "Alice E2E", password: "alice password 123" };
+  const bob = { email: `bob-${suffix}@example.com`, name: "Bob E2E", password: "bob password 4567" };
+  const key = { name: `e2e key ${suffix}` };
+  const orgName = `E2E Org ${suffix}`;
+
+  const { page } = await openBrowser("alice");
+  currentPage = page;
+
+  await step("the page loads signed out", async () => {
+    const response = await page.goto("/");
+    assert.equal(response.status(), 200);
+    await waitForState(page, "signed-out");
+    assert.equal(await page.title(), "auth-rs demo");
+  });
+
+  await step("sign up a new user", async () => {
+    await byTestId(page, "signup-email").fill(alice.email);
+    await byTestId(page, "signup-name").fill(alice.name);
+    await byTestId(page, "signup-password").fill(alice.password);
+    await byTestId(page, "signup-submit").click();
+    await waitForState(page, "signed-in");
+    assert.equal(await byTestId(page, "me-email").textContent(), alice.email);
+    assert.equal(await byTestId(page, "me-name").textContent(), alice.name);
+    alice.id = await byTestId(page, "me-user-id").textContent();
+    assert.match(alice.id, /^[0-9a-f-]{36}$/);
+  });
+
+  await step("signing up again with the same email shows EMAIL_IN_USE", async () => {
+    // Through the API from the page, to check the error body the page shows is the API's.
+    const answer = await page.evaluate(async (email) => {
+      const r = await fetch("/auth/sign-up", {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ email, password: "another password 1" }),
+      });
+      return { status: r.status, body: await r.json() };
+    }, alice.email);
+    assert.equal(answer.status, 409);
+    assert.equal(answer.body.error.code, "EMAIL_IN_USE");
+  });
+
+  await step("sign out", async () => {
+    await byTestId(page, "signout-button").click();
+    await waitForState(page, "signed-out");
+    const me = await page.evaluate(async () => (await fetch("/auth/me", { credentials: "same-origin" })).status);
+    assert.equal(me, 401, "GET /auth/me after sign-out");
+  });
+
+  await step("a wrong password shows INVALID_CREDENTIALS", async () => {
+    await byTestId(page, "signin-email").fill(alice.email);
+    await byTestId(page, "signin-password").fill("not the password");
+    await byTestId(page, "signin-submit").click();
+    const error = byTestId(page, "signin-error");
+    await page.locator('[data-testid="signin-error"][data-code="INVALID_CREDENTIALS"]').waitFor();
+    assert.match(await error.textContent(), /^INVALID_CREDENTIALS: /);
+  });
+
+  await step("sign in", async () => {
+    await byTestId(page, "signin-email").fill(alice.email);
+    await byTestId(page, "signin-password").fill(alice.password);
+    await byTestId(page, "signin-submit").click();
+    await waitForState(page, "signed-in");
+    assert.equal(await byTestId(page, "me-email").textContent(), alice.email);
+    assert.equal(await byTestId(page, "me-user-id").textContent(), alice.id);
+    assert.ok(await byTestId(page, "signin-error").isHidden(), "the old error is cleared");
+  });
+
+  await step("list sessions and revoke another one", async () => {
+    // A second session of Alice's, from a token client.
+    const other = await http("POST", "/auth/sign-in", {
+      body: { email: alice.email, password: alice.password, mode: "token" },
+    });
+    assert.equal(other.status, 200);
+    const bearer = { Authorization: `Bearer ${other.body.session_token}` };
+    assert.equal((await http("GET", "/api/whoami", { headers: bearer })).body.kind, "session");
+
+    await page.reload();
+    await waitForState(page, "signed-in");
+    const rows = page.locator('[data-testid="session-row"]');
+    assert.equal(await rows.count(), 2);
+    const currentId = await byTestId(page, "me-session-id").textContent();
+    assert.equal(await page.locator(`[data-testid="session-row"][data-current="true"]`).getAttribute("data-session-id"), currentId);
+
+    await page.locator(`[data-testid="session-row"][data-session-id="${other.body.session.id}"] [data-testid="session-revoke"]`).click();
+    await page.locator(`[data-testid="session-row"][data-session-id="${other.body.session.id}"]`).waitFor({ state: "detached" });
+    assert.equal(await rows.count(), 1);
+    const after = await http("GET", "/api/whoami", { headers: bearer });
+    assert.equal(after.status, 401);
+    assert.equal(after.body.error.code, "SESSION_REVOKED");
+  });
+
+  await step("create an API key on the page and read its secret", async () => {
+    await byTestId(page, "key-name").fill(key.name);
+    assert.equal(await byTestId(page, "key-scopes").inputValue(), "data:read", "default scopes");
+    await byTestId(page, "key-submit").click();
+    await byTestId(page, "new-key").waitFor({ state: "visible" });
+    key.secret = (await byTestId(page, "new-key-secret").textContent()).trim();
+    key.id = await byTestId(page, "new-key").getAttribute("data-key-id");
+    key.userId = alice.id;
+    assert.match(key.secret, /^sk_[A-Za-z0-9]{20,}$/);
+    const row = page.locator(`[data-testid="key-row"][data-key-id="${key.id}"]`);
+    await row.waitFor();
+    assert.equal(await row.getAttribute("data-status"), "active");
+    assert.equal(await row.getAttribute("data-key-name"), key.name);
+    assert.ok(!(await row.textContent()).includes(key.secret), "the list never shows the secret");
+  });
+
+  await step("the copy button copies the secret", async () => {
+    await byTestId(page, "new-key-copy").click();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    assert.equal(copied, key.secret);
+  });
+
+  await step("GET /api/whoami with the key through the page's form", async () => {
+    await byTestId(page, "whoami-key").fill(key.secret);
+    await byTestId(page, "whoami-submit").click();
+    await page.locator('[data-testid="whoami-output"][data-status="200"]').waitFor();
+    const body = JSON.parse(await byTestId(page, "whoami-output").textContent());
+    assertApiKeyWhoami(body, key);
+    assert.equal(await byTestId(page, "whoami-status").textContent(), "HTTP 200");
+  });
+
+  await step("GET /api/whoami with the key directly (x-api-key, no cookie)", async () => {
+    const answer = await http("GET", "/api/whoami", { headers: { "x-api-key": key.secret } });
+    assert.equal(answer.status, 200);
+    assertApiKeyWhoami(answer.body, key);
+    const data = await http("GET", "/api/data", { headers: { "x-api-key": key.secret } });
+    assert.equal(data.status, 200, "the key's data:read scope opens /api/data");
+  });
+
+  await step("revoke the key; whoami with it fails with API_KEY_REVOKED", async () => {
+    const row = page.locator(`[data-testid="key-row"][data-key-id="${key.id}"]`);
+    await row.locator('[data-testid="key-revoke"]').click();
+    await page.locator(`[data-testid="key-row"][data-key-id="${key.id}"][data-status="revoked"]`).waitFor();
+    assert.ok(await byTestId(page, "new-key").isHidden(), "the revoked key's secret is no longer shown");
+
+    const direct = await http("GET", "/api/whoami", { headers: { "x-api-key": key.secret } });
+    assert.equal(direct.status, 401);
+    assert.equal(direct.body.error.code, "API_KEY_REVOKED");
+
+    await byTestId(page, "whoami-submit").click();
+    await page.locator('[data-testid="whoami-error"][data-code="API_KEY_REVOKED"]').waitFor();
+    assert.equal(await byTestId(page, "whoami-output").getAttribute("data-status"), "401");
+  });
+
+  let inviteLink;
+  await step("create an organization and an invitation link", async () => {
+    await byTestId(page, "org-name").fill(orgName);
+    await byTestId(page, "org-submit").click();
+    const row = page.locator(`[data-testid="group-row"][data-group-name="${orgName}"]`);
+    await row.waitFor();
+    assert.equal(await row.locator('[data-testid="group-role"]').textContent(), "owner");
+    assert.ok((await row.textContent()).includes("org"), "created with type org");
+    await row.locator('[data-testid="group-invite"]').click();
+    await byTestId(page, "invite-link-box").waitFor({ state: "visible" });
+    inviteLink = await byTestId(page, "invite-link").textContent();
+    assert.ok(inviteLink.startsWith(`${BASE}/?invite=`), inviteLink);
+  });
+
+  await step("another user opens the link, signs up and accepts", async () => {
+    const { page: bobPage } = await openBrowser("bob");
+    currentPage = bobPage;
+    await bobPage.goto(inviteLink);
+    await waitForState(bobPage, "signed-out");
+    await byTestId(bobPage, "invite-banner").waitFor({ state: "visible" });
+    assert.ok(await byTestId(bobPage, "invite-accept").isHidden(), "accept needs a sign-in first");
+    await byTestId(bobPage, "signup-email").fill(bob.email);
+    await byTestId(bobPage, "signup-password").fill(bob.password);
+    await byTestId(bobPage, "signup-submit").click();
+    await waitForState(bobPage, "signed-in");
+    await byTestId(bobPage, "invite-accept").click();
+    const row = bobPage.locator(`[data-testid="group-row"][data-group-name="${orgName}"]`);
+    await row.waitFor();
+    assert.equal(await row.locator('[data-testid="group-role"]').textContent(), "member");
+    assert.ok(await byTestId(bobPage, "invite-banner").isHidden());
+    assert.ok(!bobPage.url().includes("invite="), "the token leaves the address bar");
+    currentPage = page;
+  });
+
+  await step("every request stayed on the server's origin, no page errors", async () => {
+    assert.deepEqual(problems, []);
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+
+async function main() {
+  if (!/^https?:\/\/[^/]+$/.test(BASE)) {
+    console.error("usage: node web.spec.mjs http://127.0.0.1:PORT (or set E2E_BASE_URL)");
+    process.exit(2);
+  }
+  console.log(`e2e: ${BASE} with ${CHROMIUM}`);
+  try {
+    await run();
+    console.log("e2e: all steps passed");
+  } catch (err) {
+    console.log("FAILED");
+    console.error(err && err.stack ? err.stack : err);
+    if (problems.length) console.error(`also seen:\n  ${problems.join("\n  ")}`);
+    if (currentPage) {
+      mkdirSync(ARTIFACTS, { recursive: true });
+      const shot = join(ARTIFACTS, `failure-${Date.now()}.png`);
+      await currentPage.screenshot({ path: shot, fullPage: true }).catch(() => {});
+      console.error(`screenshot: ${shot}`);
+    }
+    process.exitCode = 1;
+  } finally {
+    await closeBrowsers();
+  }
+}
+
+await main();
