@@ -37,11 +37,11 @@ use auth_core::{Aal, AuthError, GroupId};
 use axum::extract::{FromRequestParts, RawPathParams, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use futures_util::future::Either;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
-use crate::principal::{Principal, resolve};
-use crate::state::AuthState;
+use crate::principal::{Principal, layered_state, resolve, resolve_now};
 
 #[derive(Debug)]
 enum Rule {
@@ -138,7 +138,10 @@ where
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+    /// The inner service's future when the check passed at once (a cache hit), or a
+    /// boxed future for a refusal or a check that needs the store.
+    type Future =
+        Either<S::Future, Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -149,13 +152,47 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let rule = Arc::clone(&self.rule);
-        Box::pin(async move {
-            let (mut parts, body) = request.into_parts();
-            match check(&rule, &mut parts).await {
-                Ok(()) => inner.call(Request::from_parts(parts, body)).await,
-                Err(error) => Ok(error.into_response()),
-            }
-        })
+        let (mut parts, body) = request.into_parts();
+        match check_now(&rule, &mut parts) {
+            Some(Ok(())) => Either::Left(inner.call(Request::from_parts(parts, body))),
+            Some(Err(error)) => Either::Right(Box::pin(async move { Ok(error.into_response()) })),
+            None => Either::Right(Box::pin(async move {
+                match check(&rule, &mut parts).await {
+                    Ok(()) => inner.call(Request::from_parts(parts, body)).await,
+                    Err(error) => Ok(error.into_response()),
+                }
+            })),
+        }
+    }
+}
+
+/// Decides at once, without the store, when it can: scope and second-factor rules for a
+/// principal the caches answered. `None`: ask [`check`].
+fn check_now(rule: &Rule, parts: &mut Parts) -> Option<Result<(), ApiError>> {
+    if !matches!(rule, Rule::Scope(_) | Rule::Aal2) {
+        return None;
+    }
+    let state = layered_state(parts)?.clone();
+    let Some(principal) = resolve_now(parts, &state)? else {
+        return Some(Err(AuthError::NotSignedIn.into()));
+    };
+    Some(match rule {
+        Rule::Scope(permission) => scope_rule(&principal, permission),
+        _ => aal2(&principal),
+    })
+}
+
+fn scope_rule(principal: &Principal, permission: &Permission) -> Result<(), ApiError> {
+    match principal {
+        Principal::Session { .. } => Ok(()),
+        Principal::ApiKey(key) => scope(key.scopes.allows(permission), permission),
+    }
+}
+
+fn aal2(principal: &Principal) -> Result<(), ApiError> {
+    match principal {
+        Principal::Session { auth, .. } if auth.session.aal >= Aal::Aal2 => Ok(()),
+        _ => Err(AuthError::MfaRequired.into()),
     }
 }
 
@@ -164,9 +201,7 @@ async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
         tracing::error!(permission = %text, "route guard built with a malformed permission");
         return Err(AuthError::Internal("route guard misconfigured").into());
     }
-    let state = parts
-        .extensions
-        .get::<AuthState>()
+    let state = layered_state(parts)
         .cloned()
         .ok_or_else(ApiError::not_configured)?;
     let principal = resolve(parts, &state, false)
@@ -174,14 +209,8 @@ async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
         .ok_or(ApiError::from(AuthError::NotSignedIn))?;
     let (verifier, _) = state.verifier().ok_or_else(ApiError::not_configured)?;
     match rule {
-        Rule::Scope(permission) => match &principal {
-            Principal::Session { .. } => Ok(()),
-            Principal::ApiKey(key) => scope(key.scopes.allows(permission), permission),
-        },
-        Rule::Aal2 => match &principal {
-            Principal::Session { auth, .. } if auth.session.aal >= Aal::Aal2 => Ok(()),
-            _ => Err(AuthError::MfaRequired.into()),
-        },
+        Rule::Scope(permission) => scope_rule(&principal, permission),
+        Rule::Aal2 => aal2(&principal),
         Rule::Member { param, roles } => {
             let group = group_param(parts, param).await?;
             let roles: Vec<&str> = roles.iter().map(String::as_str).collect();

@@ -43,6 +43,7 @@ mod config;
 mod cookies;
 mod error;
 mod guard;
+mod layer;
 mod meta;
 mod principal;
 mod routes;
@@ -54,6 +55,7 @@ pub use error::{ApiError, ErrorBody, ErrorDetail, status_of};
 pub use guard::{
     Require, RequireService, require_aal2, require_member, require_permission, require_scope,
 };
+pub use layer::{AuthLayer, AuthService};
 pub use meta::REQUEST_ID;
 pub use principal::{ApiKeyPrincipal, CurrentSession, CurrentUser, MaybeUser, Principal, Via};
 pub use routes::ApiDoc;

@@ -14,13 +14,14 @@
 use std::sync::Arc;
 
 use auth_core::api_keys::{KeyOwner, VerifiedKey};
-use auth_core::{Actor, AuthError, Authenticated, RequestMeta, Session, User, UserId};
+use auth_core::{Actor, AuthError, Authenticated, Session, User, UserId};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
 
 use crate::config::HttpConfig;
 use crate::error::ApiError;
+use crate::layer::RequestAuth;
 use crate::meta::request_meta;
 use crate::state::{AuthState, Verifier};
 
@@ -72,12 +73,44 @@ impl Principal {
 #[derive(Clone)]
 struct Resolved(Option<Principal>);
 
+/// The [`AuthState`] a layer put in the request's extensions, if any.
+pub(crate) fn layered_state(parts: &Parts) -> Option<&AuthState> {
+    match parts.extensions.get::<RequestAuth>() {
+        Some(ctx) => Some(&ctx.state),
+        None => parts.extensions.get::<AuthState>(),
+    }
+}
+
+/// The principal resolved earlier in this request, if any.
+fn remembered(parts: &Parts) -> Option<Option<Principal>> {
+    if let Some(found) = parts
+        .extensions
+        .get::<RequestAuth>()
+        .and_then(|ctx| ctx.principal.get())
+    {
+        return Some(found.clone());
+    }
+    parts.extensions.get::<Resolved>().map(|r| r.0.clone())
+}
+
+/// Keeps the resolved principal for the rest of the request.
+fn remember(parts: &mut Parts, principal: &Option<Principal>) {
+    match parts.extensions.get::<RequestAuth>() {
+        Some(ctx) => {
+            let _ = ctx.principal.set(principal.clone());
+        }
+        None => {
+            parts.extensions.insert(Resolved(principal.clone()));
+        }
+    }
+}
+
 /// Finds the [`AuthState`]: in the extensions (a layer put it there) or in the state.
 pub(crate) fn auth_state<St>(parts: &Parts, state: &St) -> Result<AuthState, ApiError>
 where
     AuthState: FromRef<St>,
 {
-    if let Some(found) = parts.extensions.get::<AuthState>() {
+    if let Some(found) = layered_state(parts) {
         return Ok(found.clone());
     }
     let from_state = AuthState::from_ref(state);
@@ -140,6 +173,42 @@ pub(crate) fn check_origin(parts: &Parts, config: &HttpConfig) -> Result<(), Api
     }
 }
 
+/// Resolves the request's principal without waiting, when it can: a principal resolved
+/// earlier, no credential at all (`Some(None)`), or a credential the caches answer. `None`
+/// means "needs [`resolve`]" (a cache miss, or a credential to refuse with its reason).
+pub(crate) fn resolve_now(parts: &mut Parts, state: &AuthState) -> Option<Option<Principal>> {
+    if let Some(found) = remembered(parts) {
+        return Some(found);
+    }
+    let (verifier, config) = state.verifier()?;
+    let principal = if let Some(key) = header(parts, "x-api-key") {
+        Principal::ApiKey(verifier.api_key_cached(key)?)
+    } else if parts.headers.contains_key(header::AUTHORIZATION) {
+        let token = bearer(parts).ok()??;
+        if verifier.looks_like_api_key(token) {
+            Principal::ApiKey(verifier.api_key_cached(token)?)
+        } else {
+            Principal::Session {
+                auth: verifier.session_cached(token)?,
+                via: Via::Bearer,
+            }
+        }
+    } else if let Some(cookie) = session_cookie(parts, config) {
+        let auth = verifier.session_cached(cookie)?;
+        check_origin(parts, config).ok()?;
+        Principal::Session {
+            auth,
+            via: Via::Cookie,
+        }
+    } else {
+        remember(parts, &None);
+        return Some(None);
+    };
+    let principal = Some(principal);
+    remember(parts, &principal);
+    Some(principal)
+}
+
 /// Resolves the request's principal once; `Ok(None)` when no credential was presented.
 /// A session cookie that no longer works counts as no credential when `lenient`.
 pub(crate) async fn resolve(
@@ -147,25 +216,27 @@ pub(crate) async fn resolve(
     state: &AuthState,
     lenient: bool,
 ) -> Result<Option<Principal>, ApiError> {
-    if let Some(Resolved(found)) = parts.extensions.get::<Resolved>() {
-        return Ok(found.clone());
+    if let Some(found) = resolve_now(parts, state) {
+        return Ok(found);
     }
     let Some((verifier, config)) = state.verifier() else {
         return Err(ApiError::not_configured());
     };
-    let meta = request_meta(parts, config);
+    // The caches did not answer: ask the services, which explain any refusal. The
+    // request's metadata (for audit events and rate limits) is built only here.
     let principal = if let Some(key) = header(parts, "x-api-key") {
-        let key = verifier
-            .api_key(key, &meta)
-            .await
-            .map_err(ApiError::presented)?;
-        Some(Principal::ApiKey(key))
+        Some(Principal::ApiKey(
+            api_key(verifier, key, parts, config).await?,
+        ))
     } else if let Some(token) = bearer(parts)? {
-        Some(
-            from_token(verifier, token, &meta)
-                .await
-                .map_err(ApiError::presented)?,
-        )
+        Some(if verifier.looks_like_api_key(token) {
+            Principal::ApiKey(api_key(verifier, token, parts, config).await?)
+        } else {
+            Principal::Session {
+                auth: verifier.session(token).await.map_err(ApiError::presented)?,
+                via: Via::Bearer,
+            }
+        })
     } else if let Some(cookie) = session_cookie(parts, config) {
         match verifier.session(cookie).await {
             Ok(auth) => {
@@ -181,34 +252,26 @@ pub(crate) async fn resolve(
     } else {
         None
     };
-    parts.extensions.insert(Resolved(principal.clone()));
+    remember(parts, &principal);
     Ok(principal)
 }
 
 /// The principal an earlier extractor or guard resolved for this request, if any; never
 /// validates a credential itself.
 pub(crate) fn resolved(parts: &Parts) -> Option<Principal> {
-    parts
-        .extensions
-        .get::<Resolved>()
-        .and_then(|Resolved(found)| found.clone())
+    remembered(parts).flatten()
 }
 
-async fn from_token(
+async fn api_key(
     verifier: &dyn Verifier,
-    token: &str,
-    meta: &RequestMeta,
-) -> Result<Principal, AuthError> {
-    if verifier.looks_like_api_key(token) {
-        return verifier.api_key(token, meta).await.map(Principal::ApiKey);
-    }
+    raw: &str,
+    parts: &Parts,
+    config: &HttpConfig,
+) -> Result<VerifiedKey, ApiError> {
     verifier
-        .session(token)
+        .api_key(raw, &request_meta(parts, config))
         .await
-        .map(|auth| Principal::Session {
-            auth,
-            via: Via::Bearer,
-        })
+        .map_err(ApiError::presented)
 }
 
 /// Errors that mean "this credential does not work any more", not "something failed".

@@ -17,6 +17,8 @@ use crate::config::HttpConfig;
 #[async_trait]
 pub(crate) trait Verifier: Send + Sync {
     async fn session(&self, token: &str) -> Result<Arc<Authenticated>, AuthError>;
+    fn session_cached(&self, token: &str) -> Option<Arc<Authenticated>>;
+    fn api_key_cached(&self, raw: &str) -> Option<VerifiedKey>;
     async fn user(&self, id: UserId) -> Result<User, AuthError>;
     async fn api_key(&self, raw: &str, meta: &RequestMeta) -> Result<VerifiedKey, AuthError>;
     async fn permissions(&self, user: UserId, group: GroupId) -> Result<Permissions, AuthError>;
@@ -35,6 +37,12 @@ pub(crate) trait Verifier: Send + Sync {
 impl<S: Store> Verifier for Auth<S> {
     async fn session(&self, token: &str) -> Result<Arc<Authenticated>, AuthError> {
         self.sessions().validate(token).await
+    }
+    fn session_cached(&self, token: &str) -> Option<Arc<Authenticated>> {
+        self.sessions().validate_cached(token)
+    }
+    fn api_key_cached(&self, raw: &str) -> Option<VerifiedKey> {
+        self.api_keys().verify_cached(raw)
     }
     async fn user(&self, id: UserId) -> Result<User, AuthError> {
         self.users().get(id).await
@@ -117,9 +125,10 @@ impl AuthState {
     }
 
     /// A layer that puts this state in every request's extensions, where extractors and
-    /// route guards find it whatever your router's state is.
-    pub fn layer(&self) -> axum::Extension<AuthState> {
-        axum::Extension(self.clone())
+    /// route guards find it whatever your router's state is. (`Extension(state)` works
+    /// too; this layer also keeps the request's principal without a second lookup.)
+    pub fn layer(&self) -> crate::layer::AuthLayer {
+        crate::layer::AuthLayer::new(self.clone())
     }
 
     /// The HTTP settings.

@@ -390,3 +390,29 @@ async fn current_user_takes_sessions_and_user_keys_but_not_group_keys() {
     let res = send(&router, get("/user")).await;
     assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
 }
+
+#[tokio::test]
+async fn an_extension_of_the_state_works_like_its_layer() {
+    let app = TestApp::new();
+    let a = app.sign_up("a@example.com").await;
+    let (_, read_key) = key(&app, &a, json!({ "name": "r", "scopes": ["data:read"] })).await;
+    let (_, other_key) = key(&app, &a, json!({ "name": "o", "scopes": ["other:read"] })).await;
+    let router: Router = Router::new()
+        .route(
+            "/guarded",
+            routing::get(|u: CurrentUser| async move { u.user.email.to_string() }),
+        )
+        .route_layer(require_scope("data", "read"))
+        .layer(axum::Extension(app.state.clone()));
+    // Twice each: the first misses the caches, the second is answered from them.
+    for _ in 0..2 {
+        let res = send(&router, get("/guarded").bearer(&a.token)).await;
+        assert_eq!(res.expect(StatusCode::OK), "a@example.com");
+        let res = send(&router, get("/guarded").api_key(&read_key)).await;
+        assert_eq!(res.expect(StatusCode::OK), "a@example.com");
+        let res = send(&router, get("/guarded").api_key(&other_key)).await;
+        assert_error(&res, StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE");
+        let res = send(&router, get("/guarded")).await;
+        assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+    }
+}

@@ -514,6 +514,38 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         })
     }
 
+    /// The synchronous part of [`Self::verify`]: the key when this process's cache has
+    /// it, usable now, without a rate limit or quota (those count in the store) and with
+    /// no use to record now. `None` means "ask [`Self::verify`]" (which also explains any
+    /// refusal); no store call is made. A cache hit skips the checksum: only keys that
+    /// passed it are cached, under the SHA-256 of the whole key.
+    pub fn verify_cached(&self, raw: &str) -> Option<VerifiedKey> {
+        let cache = self.cache();
+        if raw.len() != cache.format.key_len() {
+            return None;
+        }
+        let hit = cache.keys.as_ref()?.get(&TokenHash::of(raw))?;
+        let now = self.auth.now();
+        let key = &hit.key;
+        let usable = !key.is_revoked(now)
+            && !key.is_expired(now)
+            && key.rate_limit.is_none()
+            && key.quota.is_none()
+            && !self.touch_due(&hit, now);
+        usable.then(|| VerifiedKey {
+            key: Arc::clone(&hit.key),
+            scopes: Arc::clone(&hit.scopes),
+            rate: None,
+        })
+    }
+
+    /// Whether this node should record the key's use now.
+    fn touch_due(&self, cached: &CachedKey, now: OffsetDateTime) -> bool {
+        let interval = self.auth.config().api_keys.touch_interval.whole_seconds();
+        let last = cached.last_touch.load(Ordering::Relaxed);
+        interval > 0 && (last == i64::MIN || now.unix_timestamp() - last >= interval)
+    }
+
     /// One unit of the key's rate limit, through the store (so it holds across nodes),
     /// skipping the store while this node knows the window is used up.
     async fn take_rate(
@@ -548,15 +580,11 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
     /// write is logged, never fatal. A cached key remembers its last write in the entry (an
     /// atomic, no lookup); without the cache, a small map of recently touched keys does.
     async fn touch(&self, cached: &CachedKey, now: OffsetDateTime) {
-        let interval = self.auth.config().api_keys.touch_interval.whole_seconds();
-        if interval <= 0 {
+        let last = cached.last_touch.load(Ordering::Relaxed);
+        if !self.touch_due(cached, now) {
             return;
         }
         let seconds = now.unix_timestamp();
-        let last = cached.last_touch.load(Ordering::Relaxed);
-        if last != i64::MIN && seconds - last < interval {
-            return;
-        }
         // One caller per interval wins the right to write.
         if cached
             .last_touch

@@ -555,6 +555,51 @@ pub async fn use_is_recorded_at_most_once_per_interval<S: Store + Clone>(h: Harn
     );
 }
 
+pub async fn cached_verification_answers_only_what_verify_would<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("fast@example.com").await.user;
+    let keys = env.auth.api_keys();
+    let plain = keys
+        .create(new_key(KeyOwner::User(user.id), &["a:read"]), None, &meta())
+        .await
+        .unwrap();
+    let secret = plain.secret.expose();
+    assert!(keys.verify_cached(secret).is_none(), "not verified yet");
+    keys.verify(secret, &meta()).await.unwrap();
+    let hit = keys.verify_cached(secret).expect("a cache hit");
+    assert_eq!(hit.key.id, plain.key.id);
+    assert!(hit.can("a", "read") && !hit.can("a", "write"));
+    // Another key of the same length is not this one.
+    let mut forged = secret.to_owned();
+    let last = if forged.ends_with('A') { "B" } else { "A" };
+    forged.replace_range(forged.len() - 1.., last);
+    assert!(keys.verify_cached(&forged).is_none());
+    // A use to record: the synchronous path steps aside.
+    env.advance(env.auth.config().api_keys.touch_interval);
+    assert!(keys.verify_cached(secret).is_none());
+    keys.verify(secret, &meta()).await.unwrap();
+    assert!(keys.verify_cached(secret).is_some());
+    keys.revoke(plain.key.id, &meta()).await.unwrap();
+    assert!(keys.verify_cached(secret).is_none(), "revoked");
+    // Rate limits count in the store: never answered from the cache.
+    let limited = keys
+        .create(
+            NewApiKey {
+                rate_limit: Some(RateLimit {
+                    max: 100,
+                    window: Duration::MINUTE,
+                }),
+                ..new_key(KeyOwner::User(user.id), &["a:read"])
+            },
+            None,
+            &meta(),
+        )
+        .await
+        .unwrap();
+    keys.verify(limited.secret.expose(), &meta()).await.unwrap();
+    assert!(keys.verify_cached(limited.secret.expose()).is_none());
+}
+
 pub async fn list_filters_and_orders<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env.user("a@example.com").await.user;

@@ -117,6 +117,34 @@ pub async fn expired_session_is_refused_even_when_cached<S: Store + Clone>(h: Ha
     );
 }
 
+pub async fn cached_validation_answers_only_what_validate_would<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::with_config(h.store, |c| {
+        c.session.idle_timeout = Duration::minutes(10);
+        c.session.touch_interval = Duration::minutes(5);
+    });
+    let sessions = env.auth.sessions();
+    let signed_in = env.user("fast@example.com").await;
+    let token = signed_in.session_token.expose();
+    assert!(sessions.validate_cached("garbage").is_none());
+    let validated = sessions.validate(token).await.unwrap();
+    let hit = sessions.validate_cached(token).expect("a cache hit");
+    assert_eq!(hit.session.id, validated.session.id);
+    // A touch is due: the synchronous path steps aside so `validate` records the use.
+    env.advance(Duration::minutes(5));
+    assert!(sessions.validate_cached(token).is_none());
+    sessions.validate(token).await.unwrap();
+    assert!(sessions.validate_cached(token).is_some());
+    // Expired by the injected clock: no answer from the cache.
+    env.advance(Duration::minutes(10));
+    assert!(sessions.validate_cached(token).is_none());
+    // Signed out: gone from the cache at once.
+    let other = env.user("fast2@example.com").await;
+    let token = other.session_token.expose();
+    sessions.validate(token).await.unwrap();
+    sessions.sign_out(token, &meta()).await.unwrap();
+    assert!(sessions.validate_cached(token).is_none());
+}
+
 pub async fn use_is_written_at_most_once_per_touch_interval<S: Store + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.session.touch_interval = Duration::minutes(5);

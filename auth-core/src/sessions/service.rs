@@ -41,13 +41,28 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         }
         let hash = TokenHash::of(token);
         let now = self.auth.now();
-        if let Some(hit) = self.auth.inner().session_cache.get(&hash)
-            && hit.session.is_active(now)
-            && !self.needs_touch(&hit.session, now)
-        {
+        if let Some(hit) = self.cached(&hash, now) {
             return Ok(hit);
         }
         self.validate_from_store(hash, now).await
+    }
+
+    /// The synchronous part of [`Self::validate`]: the session of `token` when this
+    /// process's cache has it, active and not due to have its use recorded. `None` means
+    /// "ask [`Self::validate`]" (which also explains any refusal); no store call is made.
+    pub fn validate_cached(&self, token: &str) -> Option<Arc<Authenticated>> {
+        if !is_token(token) {
+            return None;
+        }
+        self.cached(&TokenHash::of(token), self.auth.now())
+    }
+
+    fn cached(&self, hash: &TokenHash, now: OffsetDateTime) -> Option<Arc<Authenticated>> {
+        self.auth
+            .inner()
+            .session_cache
+            .get(hash)
+            .filter(|hit| hit.session.is_active(now) && !self.needs_touch(&hit.session, now))
     }
 
     #[tracing::instrument(name = "sessions.validate_from_store", skip_all)]
