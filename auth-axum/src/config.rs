@@ -12,7 +12,8 @@ pub struct HttpConfig {
     /// More origins whose pages may send cookie-authenticated unsafe requests.
     pub extra_origins: Vec<String>,
     /// Cookies are `Secure` and `__Host-` prefixed. Only [`HttpConfig::localhost`] turns
-    /// this off, for plain `http://localhost` development.
+    /// this off, for plain `http://localhost` development; set to `false` for any other
+    /// origin, it is ignored (see [`HttpConfig::cookies_secure`]).
     pub secure_cookies: bool,
     /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
     /// that sets it); otherwise from the connection.
@@ -24,15 +25,36 @@ pub struct HttpConfig {
 }
 
 fn origin_of(url: &str) -> Result<String, ConfigError> {
-    let invalid = ConfigError::Invalid {
+    parse_origin(url).ok_or(ConfigError::Invalid {
         setting: "http.origin",
         reason: "an origin is scheme://host[:port], e.g. https://app.example.com",
-    };
-    let (scheme, rest) = url.split_once("://").ok_or(invalid.clone())?;
-    if !(scheme == "https" || scheme == "http") || rest.is_empty() || rest.contains('/') {
-        return Err(invalid);
+    })
+}
+
+/// `scheme://host[:port]`, lowercased, if `text` is exactly an http(s) origin: no path,
+/// query, fragment or user info, and a numeric port.
+pub(crate) fn parse_origin(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    if !(scheme == "https" || scheme == "http")
+        || rest.is_empty()
+        || rest.contains(['/', '?', '#', '@'])
+    {
+        return None;
     }
-    Ok(format!("{scheme}://{}", rest.to_ascii_lowercase()))
+    let uri: axum::http::Uri = text.parse().ok()?;
+    if uri.authority()?.host().is_empty() {
+        return None;
+    }
+    // After an IPv6 literal's `]`, or anywhere in a name, a `:` starts the port.
+    let after_host = rest.rsplit_once(']').map_or(rest, |(_, tail)| tail);
+    if let Some((_, port)) = after_host.rsplit_once(':')
+        && (port.is_empty()
+            || !port.bytes().all(|b| b.is_ascii_digit())
+            || port.parse::<u16>().is_err())
+    {
+        return None;
+    }
+    Some(format!("{scheme}://{}", rest.to_ascii_lowercase()))
 }
 
 fn is_localhost(origin: &str) -> bool {
@@ -97,9 +119,15 @@ impl HttpConfig {
         self
     }
 
+    /// Whether cookies are `Secure`: always, unless `secure_cookies` is off and the origin
+    /// is localhost.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies || !is_localhost(&self.origin)
+    }
+
     /// The session cookie's name: `__Host-session` when secure, `session` otherwise.
     pub fn cookie_name(&self) -> &'static str {
-        if self.secure_cookies {
+        if self.cookies_secure() {
             "__Host-session"
         } else {
             "session"
@@ -126,7 +154,11 @@ mod tests {
             "ftp://x",
             "https://",
             "https://a/b",
+            "https://a/",
             "http://app.example.com",
+            "http://localhost:3000@evil.example",
+            "http://localhost:abc",
+            "https://app.example.com?x",
         ] {
             assert!(HttpConfig::new(bad).is_err(), "{bad}");
         }
@@ -140,7 +172,11 @@ mod tests {
         assert!(HttpConfig::localhost("http://localhost:3000").is_ok());
         assert!(HttpConfig::localhost("http://[::1]:3000").is_ok());
         assert!(HttpConfig::localhost("https://app.example.com").is_err());
-        let prod = HttpConfig::new("https://app.example.com").unwrap();
+        let mut prod = HttpConfig::new("https://app.example.com").unwrap();
+        assert_eq!(prod.cookie_name(), "__Host-session");
+        // Switching the field off by hand does not get around the rule.
+        prod.secure_cookies = false;
+        assert!(prod.cookies_secure());
         assert_eq!(prod.cookie_name(), "__Host-session");
     }
 

@@ -11,7 +11,7 @@ fn cookie(config: &HttpConfig, value: String, max_age: time::Duration) -> Cookie
     Cookie::build((config.cookie_name(), value))
         .path("/")
         .http_only(true)
-        .secure(config.secure_cookies)
+        .secure(config.cookies_secure())
         .same_site(SameSite::Lax)
         .max_age(max_age)
         .build()

@@ -140,6 +140,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::DuplicateMembership
         | C::DuplicateInvite
         | C::InviteNotPending
+        | C::ApiKeyNotActive
         | C::LastOwner => StatusCode::CONFLICT,
         C::InviteExpired => StatusCode::GONE,
         C::RateLimited | C::TooManyAttempts | C::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
@@ -148,6 +149,22 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
+}
+
+/// `404 NOT_FOUND` with the JSON error body: a fallback for the app's router
+/// (`Router::fallback(auth_axum::not_found)`), so unknown paths answer like the API.
+pub async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+}
+
+/// `405 METHOD_NOT_ALLOWED` with the JSON error body (axum still adds `Allow`): the
+/// auth router uses it, and `Router::method_not_allowed_fallback` takes it for the app's.
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "METHOD_NOT_ALLOWED",
+        "this route does not take that method",
+    )
 }
 
 impl From<AuthError> for ApiError {

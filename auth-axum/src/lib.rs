@@ -51,7 +51,7 @@ mod state;
 
 pub use body::{ApiJson, ApiQuery};
 pub use config::HttpConfig;
-pub use error::{ApiError, ErrorBody, ErrorDetail, status_of};
+pub use error::{ApiError, ErrorBody, ErrorDetail, method_not_allowed, not_found, status_of};
 pub use guard::{
     Require, RequireService, require_aal2, require_member, require_permission, require_scope,
 };

@@ -120,9 +120,19 @@ where
     }
 }
 
-fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts.headers.get(name).and_then(|v| v.to_str().ok())
+/// The `x-api-key` header. It is authoritative: present but not text is an invalid key,
+/// never "no key" (which would fall through to a cookie).
+fn api_key_header(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    match parts.headers.get(API_KEY_HEADER) {
+        None => Ok(None),
+        Some(value) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| ApiError::presented(AuthError::ApiKeyInvalid)),
+    }
 }
+
+const API_KEY_HEADER: &str = "x-api-key";
 
 /// The bearer token of `Authorization`, if any; a malformed header is an error.
 fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
@@ -139,10 +149,12 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
 }
 
 /// The session cookie's value, if any.
-pub(crate) fn session_cookie<'a>(parts: &'a Parts, config: &HttpConfig) -> Option<&'a str> {
+pub(crate) fn session_cookie<'a>(
+    headers: &'a axum::http::HeaderMap,
+    config: &HttpConfig,
+) -> Option<&'a str> {
     let name = config.cookie_name();
-    parts
-        .headers
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -160,17 +172,22 @@ pub(crate) fn check_origin(parts: &Parts, config: &HttpConfig) -> Result<(), Api
     ) {
         return Ok(());
     }
-    let origin = header(parts, "origin").map(str::to_owned).or_else(|| {
-        // A Referer is a full URL: keep scheme://host[:port].
-        let referer = header(parts, "referer")?;
-        let (scheme, rest) = referer.split_once("://")?;
-        let host = rest.split('/').next()?;
-        Some(format!("{scheme}://{host}"))
-    });
-    match origin {
+    match request_origin(&parts.headers) {
         Some(origin) if config.is_allowed_origin(&origin) => Ok(()),
         _ => Err(ApiError::csrf()),
     }
+}
+
+/// The origin a browser says the request comes from: `Origin`, or else the
+/// `scheme://host[:port]` of `Referer`. `None` when neither is present, or parses.
+pub(crate) fn request_origin(headers: &axum::http::HeaderMap) -> Option<String> {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(origin) = text(header::ORIGIN) {
+        return Some(origin.to_owned());
+    }
+    let referer: axum::http::Uri = text(header::REFERER)?.parse().ok()?;
+    let (scheme, authority) = (referer.scheme_str()?, referer.authority()?);
+    crate::config::parse_origin(&format!("{scheme}://{}", authority.as_str()))
 }
 
 /// Resolves the request's principal without waiting, when it can: a principal resolved
@@ -181,7 +198,7 @@ pub(crate) fn resolve_now(parts: &mut Parts, state: &AuthState) -> Option<Option
         return Some(found);
     }
     let (verifier, config) = state.verifier()?;
-    let principal = if let Some(key) = header(parts, "x-api-key") {
+    let principal = if let Some(key) = api_key_header(parts).ok()? {
         Principal::ApiKey(verifier.api_key_cached(key)?)
     } else if parts.headers.contains_key(header::AUTHORIZATION) {
         let token = bearer(parts).ok()??;
@@ -193,7 +210,7 @@ pub(crate) fn resolve_now(parts: &mut Parts, state: &AuthState) -> Option<Option
                 via: Via::Bearer,
             }
         }
-    } else if let Some(cookie) = session_cookie(parts, config) {
+    } else if let Some(cookie) = session_cookie(&parts.headers, config) {
         let auth = verifier.session_cached(cookie)?;
         check_origin(parts, config).ok()?;
         Principal::Session {
@@ -224,7 +241,7 @@ pub(crate) async fn resolve(
     };
     // The caches did not answer: ask the services, which explain any refusal. The
     // request's metadata (for audit events and rate limits) is built only here.
-    let principal = if let Some(key) = header(parts, "x-api-key") {
+    let principal = if let Some(key) = api_key_header(parts)? {
         Some(Principal::ApiKey(
             api_key(verifier, key, parts, config).await?,
         ))
@@ -237,7 +254,7 @@ pub(crate) async fn resolve(
                 via: Via::Bearer,
             }
         })
-    } else if let Some(cookie) = session_cookie(parts, config) {
+    } else if let Some(cookie) = session_cookie(&parts.headers, config) {
         match verifier.session(cookie).await {
             Ok(auth) => {
                 check_origin(parts, config)?;
@@ -326,7 +343,8 @@ pub struct CurrentUser {
 #[derive(Debug, Clone)]
 pub struct MaybeUser(pub Option<CurrentUser>);
 
-/// The caller's session (cookie or bearer); API keys are refused with `401`.
+/// The caller's session (cookie or bearer); `401 NOT_SIGNED_IN` without a credential, and
+/// `403 FORBIDDEN` for an API key (a valid credential, for the wrong kind of route).
 #[derive(Debug, Clone)]
 pub struct CurrentSession {
     /// The session and its user.
@@ -347,7 +365,8 @@ impl CurrentSession {
     }
 }
 
-/// The verified API key of the request; sessions are refused with `401`.
+/// The verified API key of the request; anything else (no credential, a session) is
+/// `401 NOT_SIGNED_IN`.
 #[derive(Debug, Clone)]
 pub struct ApiKeyPrincipal(pub VerifiedKey);
 
@@ -401,9 +420,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
         let auth = auth_state(parts, state)?;
-        match resolve(parts, &auth, true).await? {
-            Some(principal) => Ok(MaybeUser(current_user(principal, &auth).await.ok())),
-            None => Ok(MaybeUser(None)),
+        let Some(principal) = resolve(parts, &auth, true).await? else {
+            return Ok(MaybeUser(None));
+        };
+        match current_user(principal, &auth).await {
+            Ok(user) => Ok(MaybeUser(Some(user))),
+            // A failure to look the user up is not "nobody": the store may be down.
+            Err(error) if error.status().is_server_error() => Err(error),
+            // A group's key, or a key whose user is gone, acts as nobody.
+            Err(_) => Ok(MaybeUser(None)),
         }
     }
 }

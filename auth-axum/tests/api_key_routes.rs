@@ -271,7 +271,7 @@ async fn a_revoked_key_stops_working() {
         .await
         .expect(StatusCode::OK);
     assert_eq!(list_ids(&active), [other]);
-    // Revoked keys cannot be rotated back to life or revoked twice... (documented as 401)
+    // Revoked keys cannot be rotated back to life...
     let res = app
         .send(
             post(&format!("/auth/api-keys/{id}/rotate"))
@@ -279,7 +279,7 @@ async fn a_revoked_key_stops_working() {
                 .json(json!({})),
         )
         .await;
-    assert_error(&res, StatusCode::UNAUTHORIZED, "API_KEY_REVOKED");
+    assert_error(&res, StatusCode::CONFLICT, "API_KEY_NOT_ACTIVE");
     // ...and the caller's own session is untouched.
     app.send(get("/auth/me").bearer(&a.token))
         .await
@@ -618,6 +618,16 @@ async fn managing_a_group_key_follows_the_role() {
         )
         .await;
     assert_error(&res, StatusCode::NOT_FOUND, "API_KEY_NOT_FOUND");
+    // Rotating hands over the new secret: the admin lacks billing:read, so may not.
+    let res = app
+        .send(
+            post(&format!("{path}/rotate"))
+                .bearer(&org.admin.token)
+                .json(json!({})),
+        )
+        .await;
+    let error = assert_error(&res, StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE");
+    assert_eq!(error["required_scope"], "billing:read");
     assert_works(&app, &id, &secret).await;
     app.send(post(&format!("{path}/revoke")).bearer(&org.admin.token))
         .await

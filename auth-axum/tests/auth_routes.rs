@@ -278,9 +278,25 @@ async fn cookie_sign_in_from_a_foreign_origin_is_refused() {
         .await;
     res.expect(StatusCode::OK);
     assert_eq!(res.set_cookies().len(), 1);
-    app.send(post("/auth/sign-in").json(body))
+    app.send(post("/auth/sign-in").json(body.clone()))
         .await
         .expect(StatusCode::OK);
+    // A browser that sends only a Referer is judged by it.
+    let res = app
+        .send(
+            post("/auth/sign-in")
+                .header("referer", "https://evil.example/login?next=/")
+                .json(body.clone()),
+        )
+        .await;
+    assert_error(&res, StatusCode::FORBIDDEN, "CSRF_REJECTED");
+    app.send(
+        post("/auth/sign-in")
+            .header("referer", format!("{ORIGIN}/sign-in"))
+            .json(body),
+    )
+    .await
+    .expect(StatusCode::OK);
     // Token mode is not a cookie: a cross-origin token client may sign in.
     let token = json!({ "email": "a@example.com", "password": PASSWORD, "mode": "token" });
     app.send(
@@ -331,6 +347,27 @@ async fn bearer_sign_out_revokes_only_that_session() {
         .expect(StatusCode::OK);
     let again = app.send(post("/auth/sign-out").bearer(&a.token)).await;
     assert_error(&again, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+}
+
+#[tokio::test]
+async fn sign_out_with_a_stale_cookie_still_clears_it() {
+    let app = TestApp::new();
+    let res = app
+        .send(post("/auth/sign-up").json(json!({ "email": "a@example.com", "password": PASSWORD })))
+        .await;
+    let token = cookie_value(&res, "session");
+    app.clock.advance(time::Duration::days(400));
+    let out = app
+        .send(post("/auth/sign-out").cookie(&token).origin(ORIGIN))
+        .await;
+    out.expect(StatusCode::NO_CONTENT);
+    let cleared = &out.set_cookies()[0];
+    assert!(cleared.starts_with("session=;") && cleared.contains("Max-Age=0"));
+    // A key is not a session to end.
+    let res = app
+        .send(post("/auth/sign-out").api_key("sk_not_a_real_key"))
+        .await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "API_KEY_INVALID");
 }
 
 #[tokio::test]
@@ -518,6 +555,27 @@ async fn an_invalid_x_api_key_never_falls_through_to_other_credentials() {
         let probe = app.send(get("/probe").api_key(key).cookie(&cookie)).await;
         assert_error(&probe, StatusCode::UNAUTHORIZED, "API_KEY_INVALID");
     }
+    // A header value that is not text is still a key that was presented.
+    let res = app
+        .send(
+            get("/auth/me")
+                .header("x-api-key", b"sk_\xff\xfe".as_slice())
+                .cookie(&cookie),
+        )
+        .await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "API_KEY_INVALID");
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_405_with_the_json_body_and_allow() {
+    let app = TestApp::new();
+    let res = app.send(get("/auth/sign-in")).await;
+    assert_error(&res, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
+    assert_eq!(res.header("allow"), Some("POST"));
+    let res = app
+        .send(req(axum::http::Method::PUT, "/auth/api-keys/x"))
+        .await;
+    assert_error(&res, StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED");
 }
 
 #[tokio::test]

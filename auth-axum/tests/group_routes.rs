@@ -228,6 +228,47 @@ async fn update_group_by_role() {
 }
 
 #[tokio::test]
+async fn only_an_owner_moves_a_group_out_of_its_tree() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let team = app
+        .group(
+            &org.owner,
+            json!({ "name": "Team", "parent_id": org.group }),
+        )
+        .await;
+    // The admin owns an organization of their own and tries to carry the team off to it,
+    // or to cut it loose as a root.
+    let theirs = app.group(&org.admin, json!({ "name": "Admin's" })).await;
+    for target in [json!(theirs), Value::Null] {
+        let res = app
+            .send(
+                patch(&group_path(&team))
+                    .bearer(&org.admin.token)
+                    .json(json!({ "parent_id": target })),
+            )
+            .await;
+        let error = assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+        assert!(error["message"].as_str().unwrap().contains("group:delete"));
+    }
+    let got = app
+        .send(get(&group_path(&team)).bearer(&org.owner.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(got["parent_id"], org.group.as_str());
+    // The owner may move it to a root of their own.
+    let moved = app
+        .send(
+            patch(&group_path(&team))
+                .bearer(&org.owner.token)
+                .json(json!({ "parent_id": null })),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(moved["parent_id"], Value::Null);
+}
+
+#[tokio::test]
 async fn update_group_refuses_conflicts_and_bad_input() {
     let app = TestApp::new();
     let org = app.org().await;

@@ -110,6 +110,8 @@ error_codes! {
     ApiKeyRevoked => "API_KEY_REVOKED",
     /// The API key expired.
     ApiKeyExpired => "API_KEY_EXPIRED",
+    /// The API key cannot be rotated: it is revoked, expired, or already being replaced.
+    ApiKeyNotActive => "API_KEY_NOT_ACTIVE",
     /// The API key's usage quota is used up.
     QuotaExceeded => "QUOTA_EXCEEDED",
     /// Too many requests; retry after the given delay.
@@ -297,6 +299,9 @@ pub enum AuthError {
     /// The API key expired.
     #[error("API key expired")]
     ApiKeyExpired,
+    /// The API key is revoked, expired, or already being replaced, so cannot be rotated.
+    #[error("API key is revoked, expired or already being replaced")]
+    ApiKeyNotActive,
     /// The API key's usage quota is used up.
     #[error("usage quota exceeded")]
     QuotaExceeded {
@@ -369,6 +374,7 @@ impl AuthError {
             AuthError::LastOwner => ErrorCode::LastOwner,
             AuthError::ApiKeyInvalid => ErrorCode::ApiKeyInvalid,
             AuthError::ApiKeyRevoked => ErrorCode::ApiKeyRevoked,
+            AuthError::ApiKeyNotActive => ErrorCode::ApiKeyNotActive,
             AuthError::ApiKeyExpired => ErrorCode::ApiKeyExpired,
             AuthError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,

@@ -56,6 +56,7 @@ pub mod clock;
 pub mod config;
 pub mod context;
 pub mod error;
+mod fenced_cache;
 pub mod groups;
 pub mod ids;
 pub mod invites;

@@ -103,4 +103,24 @@ impl AccountStore for MemoryStore {
         };
         Ok(Some(t.revoke_user_sessions(user_id, except, now)))
     }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut t = self.write();
+        let account = t.accounts.values_mut().find(|a| {
+            a.user_id == user_id
+                && a.provider.as_str() == Provider::PASSWORD
+                && a.password_hash.as_ref() == Some(current)
+        });
+        Ok(account.is_some_and(|account| {
+            account.password_hash = Some(new.clone());
+            account.updated_at = now;
+            true
+        }))
+    }
 }

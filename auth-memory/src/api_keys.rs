@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use auth_core::api_keys::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, QuotaOutcome, RateDecision,
-    RateLimit, RotateOutcome,
+    RateLimit, RotateOutcome, Successor,
 };
 use auth_core::pagination::PageRequest;
 use auth_core::{ApiKeyId, ApiKeyStore, Conflict, RateLimitStore, StoreError, TokenHash};
@@ -85,25 +85,24 @@ impl ApiKeyStore for MemoryStore {
     async fn rotate_api_key(
         &self,
         old: ApiKeyId,
-        new: &ApiKey,
+        successor: &Successor,
         revoke_old_at: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
         let mut t = self.write();
-        let now = new.created_at;
+        let now = successor.created_at;
         let Some(current) = t.api_keys.get_mut(&old) else {
             return Ok(RotateOutcome::NotFound);
         };
-        if current.is_revoked(now) || current.is_expired(now) {
+        if current.revoked_at.is_some() || current.is_expired(now) {
             return Ok(RotateOutcome::NotActive);
         }
-        if current.revoked_at.is_none_or(|r| revoke_old_at < r) {
-            current.revoked_at = Some(revoke_old_at);
-        }
+        current.revoked_at = Some(revoke_old_at);
         current.updated_at = now;
-        let old_key = current.clone();
+        let old = current.clone();
+        let new = successor.of(&old);
         t.api_key_by_hash.insert(new.key_hash, new.id);
         t.api_keys.insert(new.id, new.clone());
-        Ok(RotateOutcome::Rotated { old: old_key })
+        Ok(RotateOutcome::Rotated { old, new })
     }
 
     async fn delete_api_key(&self, id: ApiKeyId) -> Result<bool, StoreError> {

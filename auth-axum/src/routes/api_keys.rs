@@ -183,22 +183,10 @@ pub(crate) async fn update_key<S: Store>(
     ApiJson(patch): ApiJson<ApiKeyPatch>,
 ) -> Result<Json<ApiKey>, ApiError> {
     let key = load(&api, &current, &id, "update").await?;
-    if let (Some(scopes), KeyOwner::Group(group)) = (&patch.scopes, key.owner) {
-        // Widening a group key's scopes needs every new scope yourself.
-        let held = api
-            .auth
-            .members()
-            .permissions(current.user().id, group)
-            .await?;
-        if let Some(missing) = scopes.iter().find(|s| !held.allows(s)) {
-            return Err(AuthError::InsufficientScope {
-                required: missing.to_string(),
-            }
-            .into());
-        }
-    }
+    // A group key's new scopes must all be the caller's own (checked by the service).
+    let by = Some(current.user().id);
     Ok(Json(
-        api.auth.api_keys().update(key.id, patch, &meta).await?,
+        api.auth.api_keys().update(key.id, patch, by, &meta).await?,
     ))
 }
 
@@ -237,7 +225,7 @@ pub(crate) async fn revoke_key<S: Store>(
 #[utoipa::path(post, path = "/auth/api-keys/{id}/rotate", tag = "api-keys", request_body = RotateBody,
     params(("id" = String, Path, description = "Key id")),
     security(("cookie" = []), ("bearer" = [])),
-    responses((status = 201, body = CreatedKeyResponse), (status = 401, description = "API_KEY_REVOKED", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = CreatedKeyResponse), (status = 403, description = "INSUFFICIENT_SCOPE", body = ErrorBody), (status = 409, description = "API_KEY_NOT_ACTIVE", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn rotate_key<S: Store>(
     State(api): State<Api<S>>,
     current: CurrentSession,
@@ -247,7 +235,9 @@ pub(crate) async fn rotate_key<S: Store>(
 ) -> Result<Response, ApiError> {
     let key = load(&api, &current, &id, "rotate").await?;
     let grace = body.grace_seconds.map(time::Duration::seconds);
-    let created = api.auth.api_keys().rotate(key.id, grace, &meta).await?;
+    // The caller receives the new secret, so must hold every scope of the key.
+    let by = Some(current.user().id);
+    let created = api.auth.api_keys().rotate(key.id, grace, by, &meta).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKeyResponse {

@@ -16,25 +16,24 @@ use super::{
 use crate::body::ApiJson;
 use crate::cookies;
 use crate::error::{ApiError, ErrorBody};
-use crate::principal::{CurrentSession, Via};
+use crate::principal::{CurrentSession, Principal, Via, request_origin, session_cookie};
 
-/// A browser signing in for a cookie must do so from the app's origin (no login CSRF);
-/// clients that send no `Origin` (non-browsers) are not browsers being tricked.
+/// A browser signing in for a cookie must do so from the app's origin (no login CSRF):
+/// its `Origin` (or `Referer`) must match. Clients that send neither are not browsers
+/// (browsers send `Origin` on every cross-origin POST), so are not being tricked.
 fn check_sign_in_origin(
     headers: &axum::http::HeaderMap,
     state: &crate::AuthState,
     mode: TokenMode,
 ) -> Result<(), ApiError> {
-    let Some(origin) = headers.get(axum::http::header::ORIGIN) else {
+    if mode != TokenMode::Cookie {
         return Ok(());
-    };
-    let allowed = state
-        .config()
-        .is_some_and(|config| origin.to_str().is_ok_and(|o| config.is_allowed_origin(o)));
-    if mode == TokenMode::Cookie && !allowed {
-        return Err(ApiError::csrf());
     }
-    Ok(())
+    match (request_origin(headers), state.config()) {
+        (None, _) => Ok(()),
+        (Some(origin), Some(config)) if config.is_allowed_origin(&origin) => Ok(()),
+        _ => Err(ApiError::csrf()),
+    }
 }
 
 /// Answers a sign-in: a cookie for browsers, tokens in the body for token clients.
@@ -149,25 +148,40 @@ pub(crate) async fn sign_in<S: Store>(
     Ok(signed_in(&api, done, body.mode, StatusCode::OK))
 }
 
-/// Signs out: revokes the current session and clears the cookie.
+/// Signs out: revokes the current session and clears the cookie. A session cookie that
+/// no longer works (expired, revoked) is cleared too, so the browser does not keep it.
 #[utoipa::path(post, path = "/auth/sign-out", tag = "auth",
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 204, description = "Signed out"),
         (status = 401, description = "NOT_SIGNED_IN", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN (an API key), CSRF_REJECTED", body = ErrorBody),
     ))]
 pub(crate) async fn sign_out<S: Store>(
     State(api): State<Api<S>>,
-    current: CurrentSession,
+    headers: axum::http::HeaderMap,
+    principal: Option<Principal>,
     Meta(meta): Meta,
 ) -> Result<Response, ApiError> {
-    api.auth
-        .sessions()
-        .revoke(current.user().id, current.session().id, &meta)
-        .await?;
+    let config = api.state.config();
+    let via = match principal {
+        Some(Principal::Session { auth, via }) => {
+            api.auth
+                .sessions()
+                .revoke(auth.user.id, auth.session.id, &meta)
+                .await?;
+            via
+        }
+        Some(Principal::ApiKey(_)) => {
+            return Err(AuthError::Forbidden("an API key has no session to end".into()).into());
+        }
+        // No credential that works: only a stale cookie is worth answering for.
+        None if config.is_some_and(|c| session_cookie(&headers, c).is_some()) => Via::Cookie,
+        None => return Err(AuthError::NotSignedIn.into()),
+    };
     let mut response = StatusCode::NO_CONTENT.into_response();
-    if current.via == Via::Cookie
-        && let Some(config) = api.state.config()
+    if via == Via::Cookie
+        && let Some(config) = config
     {
         cookies::clear_session(&mut response, config);
     }

@@ -125,7 +125,9 @@ pub(crate) async fn get_group<S: Store>(
     Ok(Json(api.auth.groups().get(id).await?))
 }
 
-/// Changes a group, or moves it (`group:update`; a new parent needs `group:create` there).
+/// Changes a group (`group:update`), or moves it: a move takes the group out of its
+/// tree, so it needs `group:delete` on the group (an owner's right: an admin must not
+/// carry a group off to an organization they own), and `group:create` on a new parent.
 #[utoipa::path(patch, path = "/auth/groups/{id}", tag = "groups", request_body = GroupPatch,
     params(("id" = String, Path, description = "Group id")),
     security(("cookie" = []), ("bearer" = [])),
@@ -145,8 +147,11 @@ pub(crate) async fn update_group<S: Store>(
     let id = group_id(&id)?;
     let me = current.user().id;
     allow(&api, me, id, "group", "update").await?;
-    if let Some(Some(parent)) = patch.parent_id {
-        allow(&api, me, parent, "group", "create").await?;
+    if let Some(new_parent) = patch.parent_id {
+        allow(&api, me, id, "group", "delete").await?;
+        if let Some(parent) = new_parent {
+            allow(&api, me, parent, "group", "create").await?;
+        }
     }
     Ok(Json(api.auth.groups().update(id, patch, &meta).await?))
 }

@@ -226,6 +226,7 @@ pub(crate) fn router<S: Store>(state: &AuthState) -> Router {
         )
         .route("/auth/invites/accept", post(groups::accept_invite::<S>))
         .route("/openapi.json", get(openapi))
+        .method_not_allowed_fallback(crate::error::method_not_allowed)
         .with_state(api);
     let mut router = routes
         .layer(DefaultBodyLimit::max(config.body_limit))

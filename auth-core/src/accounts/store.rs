@@ -41,4 +41,15 @@ pub trait AccountStore: Send + Sync {
         revoke: RevokeSessions,
         now: OffsetDateTime,
     ) -> Result<Option<Vec<TokenHash>>, StoreError>;
+
+    /// Replaces the user's password hash with `new` only while the stored one is still
+    /// `current`, revoking nothing: a re-hash after sign-in must never undo a password
+    /// change that raced it. Returns whether the hash was replaced.
+    async fn replace_password_hash(
+        &self,
+        user_id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 }

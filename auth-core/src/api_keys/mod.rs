@@ -15,7 +15,7 @@ mod store;
 pub use format::KeyFormat;
 pub use model::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, NewApiKey, Quota, QuotaOutcome,
-    QuotaSpec, RateDecision, RateLimit, RotateOutcome, VerifiedKey,
+    QuotaSpec, RateDecision, RateLimit, RotateOutcome, Successor, VerifiedKey,
 };
 pub use service::{ApiKeyConfig, ApiKeyServiceStore, ApiKeys, CreatedKey};
 pub use store::{ApiKeyStore, RateLimitStore};

@@ -361,6 +361,39 @@ impl Sortable<ApiKeyOrder> for ApiKey {
     }
 }
 
+/// What is new about a rotated key's successor: its id, secret hash and display prefix.
+/// Everything else is copied from the old key by [`Successor::of`], which a store calls on
+/// the old key as it holds it locked, so a concurrent update is never lost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Successor {
+    /// The new key's id.
+    pub id: ApiKeyId,
+    /// The new key's display prefix.
+    pub start: String,
+    /// SHA-256 of the new raw key.
+    pub key_hash: TokenHash,
+    /// When the rotation happens.
+    pub created_at: OffsetDateTime,
+}
+
+impl Successor {
+    /// The new key: the old one's owner, creator, name, scopes, rate limit, metadata,
+    /// expiry and quota (what remains of it: rotating does not refill it), with a new
+    /// secret and no use yet.
+    pub fn of(&self, old: &ApiKey) -> ApiKey {
+        ApiKey {
+            id: self.id,
+            start: self.start.clone(),
+            key_hash: self.key_hash,
+            revoked_at: None,
+            last_used_at: None,
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            ..old.clone()
+        }
+    }
+}
+
 /// The result of [`ApiKeyStore::rotate_api_key`](super::ApiKeyStore::rotate_api_key).
 // Returned once per call, never stored in bulk: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
@@ -370,9 +403,11 @@ pub enum RotateOutcome {
     Rotated {
         /// The old key, as updated.
         old: ApiKey,
+        /// The new key, as stored.
+        new: ApiKey,
     },
     /// No such key.
     NotFound,
-    /// The old key is already revoked or expired.
+    /// The old key is revoked, expired, or already being replaced by an earlier rotation.
     NotActive,
 }

@@ -8,12 +8,13 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, ApiKeyStore, KeyFormat, KeyOwner, NewApiKey,
-    Quota, QuotaOutcome, RateLimitStore, RotateOutcome, VerifiedKey,
+    Quota, QuotaOutcome, RateLimitStore, RotateOutcome, Successor, VerifiedKey,
 };
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError, Entity};
+use crate::fenced_cache::FencedCache;
 use crate::groups::GroupStore;
 use crate::ids::{ApiKeyId, UserId};
 use crate::members::{MemberStore, MembershipStore};
@@ -40,7 +41,8 @@ pub struct ApiKeyConfig {
     pub cache_ttl: Duration,
     /// Most keys cached per process. Default 100 000.
     pub cache_capacity: u64,
-    /// `last_used_at` is written at most this often per key. Default 60 s.
+    /// `last_used_at` is written at most this often per key and node (`0`: on every use).
+    /// Default 60 s.
     pub touch_interval: Duration,
 }
 
@@ -97,7 +99,7 @@ struct CachedKey {
 /// and failures audited lately.
 pub(crate) struct KeyCache {
     format: KeyFormat,
-    keys: Option<Cache<TokenHash, CachedKey>>,
+    keys: Option<FencedCache<TokenHash, CachedKey>>,
     limited: Cache<ApiKeyId, OffsetDateTime>,
     touched: Option<Cache<ApiKeyId, ()>>,
     failures_audited: Cache<String, ()>,
@@ -109,12 +111,7 @@ impl KeyCache {
         let touch = config.touch_interval.unsigned_abs();
         Ok(Self {
             format: config.format()?,
-            keys: (!ttl.is_zero()).then(|| {
-                Cache::builder()
-                    .max_capacity(config.cache_capacity)
-                    .time_to_live(ttl)
-                    .build()
-            }),
+            keys: (!ttl.is_zero()).then(|| FencedCache::new(config.cache_capacity, ttl)),
             limited: Cache::builder()
                 .max_capacity(config.cache_capacity)
                 .time_to_live(std::time::Duration::from_secs(24 * 3600))
@@ -136,11 +133,20 @@ impl KeyCache {
         &self.format
     }
 
+    /// Evicts one key (after the store write that changed or ended it).
     fn evict(&self, key: &ApiKey) {
         if let Some(keys) = &self.keys {
             keys.invalidate(&key.key_hash);
         }
         self.limited.invalidate(&key.id);
+    }
+
+    /// Evicts every cached key, after a deletion that took an unknown set of keys with it
+    /// (a user's or a group tree's). Rare, and the cache refills from the store.
+    pub(crate) fn evict_all(&self) {
+        if let Some(keys) = &self.keys {
+            keys.invalidate_all();
+        }
     }
 }
 
@@ -269,7 +275,9 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         Ok(CreatedKey { key, secret })
     }
 
-    /// A creator may not give a key more than they have.
+    /// Nobody may give a key more than they have: `by` (the acting user, `None` for the
+    /// app itself) must be the owner of a user-owned key, or a member of the owning group
+    /// holding every one of `scopes` there.
     async fn check_creator(
         &self,
         owner: KeyOwner,
@@ -326,12 +334,14 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         Ok(Page::from_fetched(rows, &request))
     }
 
-    /// Changes a key's name, scopes, rate limit or metadata.
+    /// Changes a key's name, scopes, rate limit or metadata. New scopes are checked like
+    /// [`Self::create`]'s against `by`, the acting user (`None` for the app itself).
     #[tracing::instrument(name = "api_keys.update", skip_all, fields(key = %id))]
     pub async fn update(
         &self,
         id: ApiKeyId,
         patch: ApiKeyPatch,
+        by: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<ApiKey, AuthError> {
         let config = &self.auth.config().api_keys;
@@ -355,6 +365,11 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         if let Some(metadata) = &patch.metadata {
             validate::extend("metadata", metadata)?;
         }
+        if by.is_some() {
+            let owner = self.get(id).await?.owner;
+            let scopes = patch.scopes.as_deref().unwrap_or_default();
+            self.check_creator(owner, by, scopes).await?;
+        }
         let key = self
             .auth
             .store()
@@ -362,7 +377,7 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
             .await?
             .ok_or(AuthError::NotFound(Entity::ApiKey))?;
         self.cache().evict(&key);
-        self.audit("api_key.update", &key, None, meta, None).await;
+        self.audit("api_key.update", &key, by, meta, None).await;
         Ok(key)
     }
 
@@ -392,58 +407,55 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         Ok(())
     }
 
-    /// Replaces a key with a new one with the same owner, name, scopes, limits and
-    /// metadata. The old key stops working at once, or after `grace` (both work meanwhile).
+    /// Replaces a key with a new one with the same owner, name, scopes, limits, metadata
+    /// and what remains of its quota. The old key stops working at once, or after `grace`
+    /// (both work meanwhile). Only an active key not already being replaced can be rotated
+    /// (`API_KEY_NOT_ACTIVE`). `by`, the acting user (`None` for the app itself), receives
+    /// the new secret, so must hold every scope of the key like [`Self::create`]'s creator.
     #[tracing::instrument(name = "api_keys.rotate", skip_all, fields(key = %id))]
     pub async fn rotate(
         &self,
         id: ApiKeyId,
         grace: Option<Duration>,
+        by: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<CreatedKey, AuthError> {
         let grace = grace.unwrap_or(Duration::ZERO);
         if grace < Duration::ZERO || grace > Duration::days(30) {
             return Err(AuthError::invalid("grace", "must be 0 to 30 days"));
         }
-        let old = self.get(id).await?;
+        if by.is_some() {
+            let old = self.get(id).await?;
+            self.check_creator(old.owner, by, &old.scopes).await?;
+        }
         let now = self.auth.now();
         let (secret, start) = self
             .cache()
             .format
             .generate(self.auth.inner().random.as_ref());
-        let new = ApiKey {
+        let successor = Successor {
             id: ApiKeyId::new(),
             start,
             key_hash: TokenHash::of(secret.expose()),
-            quota: old.quota.map(|q| {
-                Quota::new(
-                    super::QuotaSpec {
-                        limit: q.limit,
-                        refill_every: q.refill_every,
-                    },
-                    now,
-                )
-            }),
-            revoked_at: None,
-            last_used_at: None,
             created_at: now,
-            updated_at: now,
-            ..old.clone()
         };
-        match self
+        let new = match self
             .auth
             .store()
-            .rotate_api_key(id, &new, now + grace)
+            .rotate_api_key(id, &successor, now + grace)
             .await?
         {
-            RotateOutcome::Rotated { old } => self.cache().evict(&old),
+            RotateOutcome::Rotated { old, new } => {
+                self.cache().evict(&old);
+                new
+            }
             RotateOutcome::NotFound => return Err(AuthError::NotFound(Entity::ApiKey)),
-            RotateOutcome::NotActive => return Err(AuthError::ApiKeyRevoked),
-        }
+            RotateOutcome::NotActive => return Err(AuthError::ApiKeyNotActive),
+        };
         self.audit(
             "api_key.rotate",
             &new,
-            None,
+            by,
             meta,
             Some(serde_json::json!({ "replaces": id, "grace_seconds": grace.whole_seconds() })),
         )
@@ -466,6 +478,7 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         let cached = match cache.keys.as_ref().and_then(|keys| keys.get(&hash)) {
             Some(hit) => hit,
             None => {
+                let ticket = cache.keys.as_ref().map(FencedCache::ticket);
                 let Some(key) = self.auth.store().find_api_key(&hash).await? else {
                     let error = AuthError::ApiKeyInvalid;
                     self.audit_failure(&error, None, meta).await;
@@ -476,8 +489,8 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
                     key: Arc::new(key),
                     last_touch: Arc::new(AtomicI64::new(i64::MIN)),
                 };
-                if let Some(keys) = &cache.keys {
-                    keys.insert(hash, entry.clone());
+                if let (Some(keys), Some(ticket)) = (&cache.keys, ticket) {
+                    keys.insert(ticket, hash, entry.clone());
                 }
                 entry
             }
@@ -495,16 +508,24 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
             return Err(error);
         }
         let rate = match &key.rate_limit {
-            Some(limit) => Some(self.take_rate(key, limit, now).await?),
+            Some(limit) => match self.take_rate(key, limit, now).await {
+                Ok(decision) => Some(decision),
+                Err(error) => {
+                    self.audit_failure(&error, Some(key), meta).await;
+                    return Err(error);
+                }
+            },
             None => None,
         };
         if key.quota.is_some()
             && let QuotaOutcome::Exhausted { refill_at } =
                 self.auth.store().take_quota(key.id, now).await?
         {
-            return Err(AuthError::QuotaExceeded {
+            let error = AuthError::QuotaExceeded {
                 retry_after: refill_at.map(|r| r - now),
-            });
+            };
+            self.audit_failure(&error, Some(key), meta).await;
+            return Err(error);
         }
         self.touch(&cached, now).await;
         Ok(VerifiedKey {
@@ -543,7 +564,7 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
     fn touch_due(&self, cached: &CachedKey, now: OffsetDateTime) -> bool {
         let interval = self.auth.config().api_keys.touch_interval.whole_seconds();
         let last = cached.last_touch.load(Ordering::Relaxed);
-        interval > 0 && (last == i64::MIN || now.unix_timestamp() - last >= interval)
+        last == i64::MIN || now.unix_timestamp() - last >= interval
     }
 
     /// One unit of the key's rate limit, through the store (so it holds across nodes),

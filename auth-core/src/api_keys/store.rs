@@ -3,7 +3,7 @@ use time::OffsetDateTime;
 
 use super::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, QuotaOutcome, RateDecision, RateLimit,
-    RotateOutcome,
+    RotateOutcome, Successor,
 };
 use crate::error::StoreError;
 use crate::ids::ApiKeyId;
@@ -46,13 +46,14 @@ pub trait ApiKeyStore: Send + Sync {
         at: OffsetDateTime,
     ) -> Result<Option<ApiKey>, StoreError>;
 
-    /// In one transaction: refuses if the old key is missing, or revoked or expired at
-    /// `new.created_at`; otherwise inserts `new` and sets the old key's `revoked_at` to
-    /// `revoke_old_at` (the end of the grace period).
+    /// In one transaction, with the old key locked: refuses (`NotActive`) if it has a
+    /// `revoked_at` at all (revoked, or in an earlier rotation's grace period) or is expired
+    /// at `successor.created_at`; otherwise inserts `successor.of(&old)` and sets the old
+    /// key's `revoked_at` to `revoke_old_at` (the end of the grace period).
     async fn rotate_api_key(
         &self,
         old: ApiKeyId,
-        new: &ApiKey,
+        successor: &Successor,
         revoke_old_at: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError>;
 

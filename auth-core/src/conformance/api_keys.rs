@@ -244,7 +244,47 @@ pub async fn keys_never_exceed_their_creator<S: Store + Clone>(h: Harness<S>) {
         ErrorCode::InsufficientScope,
     );
     // The owner holds everything.
-    keys.create(group_key(&["*:*"]), Some(owner.id), &meta())
+    let powerful = keys
+        .create(group_key(&["*:*"]), Some(owner.id), &meta())
+        .await
+        .unwrap();
+    // Nor may an update or a rotation give anyone more than they have: the rotating
+    // member would receive the secret of a key holding scopes they lack.
+    let modest = keys
+        .create(group_key(&["group:read"]), Some(member.id), &meta())
+        .await
+        .unwrap();
+    assert_code(
+        keys.rotate(powerful.key.id, None, Some(member.id), &meta())
+            .await,
+        ErrorCode::InsufficientScope,
+    );
+    let widen = ApiKeyPatch {
+        scopes: Some(vec![Permission::parse("member:add").unwrap()]),
+        ..ApiKeyPatch::default()
+    };
+    assert_code(
+        keys.update(modest.key.id, widen.clone(), Some(member.id), &meta())
+            .await,
+        ErrorCode::InsufficientScope,
+    );
+    assert_code(
+        keys.update(
+            modest.key.id,
+            ApiKeyPatch::default(),
+            Some(stranger.id),
+            &meta(),
+        )
+        .await,
+        ErrorCode::Forbidden,
+    );
+    keys.update(modest.key.id, widen, Some(owner.id), &meta())
+        .await
+        .unwrap();
+    keys.rotate(modest.key.id, None, Some(owner.id), &meta())
+        .await
+        .unwrap();
+    keys.rotate(powerful.key.id, None, Some(owner.id), &meta())
         .await
         .unwrap();
     // Outsiders cannot make keys for the group; nobody makes keys for another user.
@@ -398,7 +438,7 @@ pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
         .unwrap();
     keys.verify(old.secret.expose(), &meta()).await.unwrap();
     let new = keys
-        .rotate(old.key.id, Some(Duration::hours(1)), &meta())
+        .rotate(old.key.id, Some(Duration::hours(1)), None, &meta())
         .await
         .unwrap();
     assert_ne!(new.key.id, old.key.id);
@@ -418,18 +458,27 @@ pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
     );
     keys.verify(new.secret.expose(), &meta()).await.unwrap();
     // Without grace: at once. A revoked key cannot be rotated.
-    let newer = keys.rotate(new.key.id, None, &meta()).await.unwrap();
+    let newer = keys.rotate(new.key.id, None, None, &meta()).await.unwrap();
     assert_code(
         keys.verify(new.secret.expose(), &meta()).await,
         ErrorCode::ApiKeyRevoked,
     );
     keys.verify(newer.secret.expose(), &meta()).await.unwrap();
     assert_code(
-        keys.rotate(new.key.id, None, &meta()).await,
-        ErrorCode::ApiKeyRevoked,
+        keys.rotate(new.key.id, None, None, &meta()).await,
+        ErrorCode::ApiKeyNotActive,
+    );
+    // A key in its grace period is already being replaced: no second successor.
+    keys.rotate(newer.key.id, Some(Duration::hours(1)), None, &meta())
+        .await
+        .unwrap();
+    assert_code(
+        keys.rotate(newer.key.id, Some(Duration::hours(1)), None, &meta())
+            .await,
+        ErrorCode::ApiKeyNotActive,
     );
     assert_code(
-        keys.rotate(old.key.id, Some(Duration::days(31)), &meta())
+        keys.rotate(old.key.id, Some(Duration::days(31)), None, &meta())
             .await,
         ErrorCode::InvalidInput,
     );
@@ -533,6 +582,19 @@ pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
             .unwrap()
             .remaining,
         2
+    );
+    // Rotating hands the successor what remains, not a fresh quota.
+    let rotated = keys
+        .rotate(created.key.id, None, None, &meta())
+        .await
+        .unwrap();
+    assert_eq!(rotated.key.quota.unwrap().remaining, 2);
+    for _ in 0..2 {
+        keys.verify(rotated.secret.expose(), &meta()).await.unwrap();
+    }
+    assert_code(
+        keys.verify(rotated.secret.expose(), &meta()).await,
+        ErrorCode::QuotaExceeded,
     );
 }
 
@@ -727,6 +789,7 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
                 })),
                 metadata: Some(serde_json::json!({"v": 2})),
             },
+            None,
             &meta(),
         )
         .await
@@ -745,14 +808,20 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
                 name: Some(String::new()),
                 ..ApiKeyPatch::default()
             },
+            None,
             &meta(),
         )
         .await,
         ErrorCode::InvalidInput,
     );
     assert_code(
-        keys.update(crate::ApiKeyId::new(), ApiKeyPatch::default(), &meta())
-            .await,
+        keys.update(
+            crate::ApiKeyId::new(),
+            ApiKeyPatch::default(),
+            None,
+            &meta(),
+        )
+        .await,
         ErrorCode::ApiKeyNotFound,
     );
 }
@@ -795,6 +864,10 @@ pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>)
         )
         .await
         .unwrap();
+    // Both verified, so both are in this node's cache.
+    for created in [&user_key, &group_key] {
+        keys.verify(created.secret.expose(), &meta()).await.unwrap();
+    }
     let err = env
         .auth
         .users()
@@ -808,8 +881,20 @@ pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>)
         .await
         .unwrap();
     assert_code(keys.get(user_key.key.id).await, ErrorCode::ApiKeyNotFound);
+    assert_code(
+        keys.verify(user_key.secret.expose(), &meta()).await,
+        ErrorCode::ApiKeyInvalid,
+    );
+    assert!(keys.verify_cached(user_key.secret.expose()).is_none());
+    keys.verify(group_key.secret.expose(), &meta())
+        .await
+        .unwrap();
     env.auth.groups().delete(org.id, &meta()).await.unwrap();
     assert_code(keys.get(group_key.key.id).await, ErrorCode::ApiKeyNotFound);
+    assert_code(
+        keys.verify(group_key.secret.expose(), &meta()).await,
+        ErrorCode::ApiKeyInvalid,
+    );
 }
 
 pub async fn group_keys_survive_their_creator<S: Store + Clone>(h: Harness<S>) {
@@ -875,11 +960,15 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
             name: Some("x".into()),
             ..ApiKeyPatch::default()
         },
+        None,
         &meta(),
     )
     .await
     .unwrap();
-    let rotated = keys.rotate(created.key.id, None, &meta()).await.unwrap();
+    let rotated = keys
+        .rotate(created.key.id, None, None, &meta())
+        .await
+        .unwrap();
     keys.revoke(rotated.key.id, &meta()).await.unwrap();
     keys.remove(rotated.key.id, &meta()).await.unwrap();
     for _ in 0..20 {
@@ -913,6 +1002,39 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
     );
     let all = serde_json::to_string(&events).unwrap();
     assert!(!all.contains(created.secret.expose()) && !all.contains(rotated.secret.expose()));
+
+    // Refusals for the rate limit are audited too, as rarely.
+    let limited = keys
+        .create(
+            NewApiKey {
+                rate_limit: Some(RateLimit {
+                    max: 1,
+                    window: Duration::HOUR,
+                }),
+                ..new_key(KeyOwner::User(user.id), &["a:b"])
+            },
+            None,
+            &meta(),
+        )
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let _ = keys.verify(limited.secret.expose(), &meta()).await;
+    }
+    let filter = AuditFilter {
+        subject: Some(format!("api_key:{}", limited.key.id)),
+        ok: Some(false),
+        ..AuditFilter::default()
+    };
+    let refusals = env
+        .auth
+        .audit()
+        .list(ListQuery::new(filter, AuditOrder::At))
+        .await
+        .unwrap()
+        .items;
+    let codes: Vec<_> = refusals.iter().map(|e| e.error_code.as_deref()).collect();
+    assert_eq!(codes, [Some("RATE_LIMITED")]);
 }
 
 pub async fn purge_removes_ended_rate_windows<S: Store + Clone>(h: Harness<S>) {

@@ -298,6 +298,7 @@ macro_rules! __conformance_list {
                 oversized_password_is_refused_without_hashing,
                 verified_email_required_when_configured,
                 sign_in_rehashes_when_parameters_change,
+                rehash_never_undoes_a_password_change,
                 change_revokes_every_session_and_starts_a_new_one,
                 change_requires_the_current_password,
                 reset_with_code_replaces_password_and_revokes_sessions,

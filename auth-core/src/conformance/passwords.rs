@@ -3,6 +3,7 @@
 use time::Duration;
 
 use super::{Env, Harness, PASSWORD, assert_code, meta};
+use crate::accounts::{PasswordHash, RevokeSessions};
 use crate::passwords::Argon2Config;
 use crate::verification::Purpose;
 use crate::{Answer, ErrorCode, Provider, Secret, SignUp, SignUpOutcome, Store};
@@ -227,6 +228,54 @@ pub async fn sign_in_rehashes_when_parameters_change<S: Store + Clone>(h: Harnes
     assert!(after.contains("m=128,t=2,p=1"), "{after}");
     upgraded.sign_in("r@example.com").await;
     assert_eq!(stored(&upgraded).await, after, "no rehash when current");
+}
+
+/// A re-hash after sign-in replaces only the hash that sign-in verified: a password change
+/// that landed in between wins.
+pub async fn rehash_never_undoes_a_password_change<S: Store + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("rc@example.com").await.user;
+    let store = env.store().clone();
+    let stored = || async {
+        store
+            .get_account(&Provider::password(), &user.id.to_string())
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+            .unwrap()
+    };
+    let verified = stored().await;
+    let changed = PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$changed$changed".into());
+    let rehashed = PasswordHash::new("$argon2id$v=19$m=128,t=2,p=1$rehash$rehash".into());
+    let revoked = store
+        .set_password(user.id, &changed, RevokeSessions::None, env.auth.now())
+        .await
+        .unwrap();
+    assert_eq!(revoked, Some(Vec::new()));
+    let replaced = store
+        .replace_password_hash(user.id, &verified, &rehashed, env.auth.now())
+        .await
+        .unwrap();
+    assert!(
+        !replaced,
+        "a stale re-hash must not replace the new password"
+    );
+    assert_eq!(stored().await, changed);
+    assert!(
+        store
+            .replace_password_hash(user.id, &changed, &rehashed, env.auth.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(stored().await, rehashed);
+    let stranger = crate::UserId::new();
+    assert!(
+        !store
+            .replace_password_hash(stranger, &rehashed, &changed, env.auth.now())
+            .await
+            .unwrap()
+    );
 }
 
 pub async fn change_revokes_every_session_and_starts_a_new_one<S: Store + Clone>(h: Harness<S>) {

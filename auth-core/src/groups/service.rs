@@ -247,6 +247,8 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
             .delete_group(id)
             .await?
             .ok_or(AuthError::NotFound(Entity::Group))?;
+        // The tree's group-owned keys went with it.
+        self.auth.inner().api_key_cache.evict_all();
         self.auth
             .record_audit(
                 AuditEvent::new(

@@ -146,7 +146,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .await?;
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
         let check = if self.policy().may_match(password.expose()) {
-            self.verify(password.clone(), stored).await?
+            self.verify(password.clone(), stored.clone()).await?
         } else {
             PasswordCheck::Mismatch
         };
@@ -164,8 +164,8 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         if self.auth.config().require_email_verification && !user.email_verified {
             return Err(AuthError::EmailNotVerified);
         }
-        if needs_rehash {
-            self.rehash(user.id, password.clone()).await;
+        if needs_rehash && let Some(stored) = &stored {
+            self.rehash(user.id, stored, password.clone()).await;
         }
         self.auth
             .sessions()
@@ -307,14 +307,15 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         Ok(())
     }
 
-    /// Re-hashes with the current parameters after a successful sign-in; failures are
-    /// logged, never fatal.
-    async fn rehash(&self, user_id: UserId, password: Secret) {
+    /// Re-hashes with the current parameters after a successful sign-in, unless the
+    /// password changed meanwhile (`verified` is the hash the sign-in checked); failures
+    /// are logged, never fatal.
+    async fn rehash(&self, user_id: UserId, verified: &PasswordHash, password: Secret) {
         let result = async {
             let hash = self.hash(password).await?;
             self.auth
                 .store()
-                .set_password(user_id, &hash, RevokeSessions::None, self.auth.now())
+                .replace_password_hash(user_id, verified, &hash, self.auth.now())
                 .await?;
             Ok::<_, AuthError>(())
         }

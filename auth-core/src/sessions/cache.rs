@@ -1,30 +1,26 @@
 use std::sync::Arc;
 
-use moka::sync::Cache;
-
 use super::Authenticated;
 use crate::config::SessionConfig;
+use crate::fenced_cache::{FencedCache, Ticket};
 use crate::ids::UserId;
 use crate::secret::TokenHash;
 
 /// Recently validated sessions of this process, keyed by token hash.
 ///
 /// Entries live at most `cache_ttl`; revocations, sign-outs, refreshes and user changes
-/// made through this process evict at once. A hit still checks expiry against the clock.
+/// made through this process evict at once, and a validation that read the store while one
+/// of them ran does not put its stale row back (see [`FencedCache`]). A hit still checks
+/// expiry against the clock.
 pub(crate) struct SessionCache {
-    cache: Option<Cache<TokenHash, Arc<Authenticated>>>,
+    cache: Option<FencedCache<TokenHash, Arc<Authenticated>>>,
 }
 
 impl SessionCache {
     pub(crate) fn new(config: &SessionConfig) -> Self {
         let ttl = config.cache_ttl.unsigned_abs();
-        let cache = (!ttl.is_zero() && config.cache_capacity > 0).then(|| {
-            Cache::builder()
-                .max_capacity(config.cache_capacity)
-                .time_to_live(ttl)
-                .support_invalidation_closures()
-                .build()
-        });
+        let cache = (!ttl.is_zero() && config.cache_capacity > 0)
+            .then(|| FencedCache::new(config.cache_capacity, ttl));
         Self { cache }
     }
 
@@ -32,12 +28,23 @@ impl SessionCache {
         self.cache.as_ref()?.get(hash)
     }
 
-    pub(crate) fn insert(&self, hash: TokenHash, value: Arc<Authenticated>) {
-        if let Some(cache) = &self.cache {
-            cache.insert(hash, value);
+    /// Take before reading the session that will be inserted.
+    pub(crate) fn ticket(&self) -> Option<Ticket> {
+        self.cache.as_ref().map(FencedCache::ticket)
+    }
+
+    pub(crate) fn insert(
+        &self,
+        ticket: Option<Ticket>,
+        hash: TokenHash,
+        value: Arc<Authenticated>,
+    ) {
+        if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
+            cache.insert(ticket, hash, value);
         }
     }
 
+    /// Evicts one session (after the store write that ended or changed it).
     pub(crate) fn evict(&self, hash: &TokenHash) {
         if let Some(cache) = &self.cache {
             cache.invalidate(hash);
@@ -53,8 +60,7 @@ impl SessionCache {
     /// Evicts every cached session of `user` (after the user changed or was deleted).
     pub(crate) fn evict_user(&self, user: UserId) {
         if let Some(cache) = &self.cache {
-            // Only fails if closures are not enabled, which `new` always does.
-            let _ = cache.invalidate_entries_if(move |_, a| a.user.id == user);
+            cache.invalidate_if(move |_, a| a.user.id == user);
         }
     }
 }

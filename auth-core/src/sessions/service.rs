@@ -72,6 +72,7 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         now: OffsetDateTime,
     ) -> Result<Arc<Authenticated>, AuthError> {
         let cache = &self.auth.inner().session_cache;
+        let ticket = cache.ticket();
         let Some((mut session, user)) = self.auth.store().find_session_by_token(&hash).await?
         else {
             cache.evict(&hash);
@@ -103,7 +104,7 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             session.idle_expires_at = idle_expires_at;
         }
         let authenticated = Arc::new(Authenticated { session, user });
-        cache.insert(hash, Arc::clone(&authenticated));
+        cache.insert(ticket, hash, Arc::clone(&authenticated));
         Ok(authenticated)
     }
 
@@ -144,8 +145,10 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             expires_at: session.expires_at,
             used_at: None,
         };
+        let ticket = inner.session_cache.ticket();
         self.auth.store().create_session(&session, &refresh).await?;
         inner.session_cache.insert(
+            ticket,
             session.token_hash,
             Arc::new(Authenticated {
                 session: session.clone(),
@@ -272,18 +275,15 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             return Err(AuthError::InvalidToken);
         }
         let hash = TokenHash::of(token);
-        self.auth.inner().session_cache.evict(&hash);
+        let cache = &self.auth.inner().session_cache;
         let Some((session, user)) = self.auth.store().find_session_by_token(&hash).await? else {
+            cache.evict(&hash);
             return Ok(());
         };
         let now = self.auth.now();
-        if self
-            .auth
-            .store()
-            .revoke_session(session.id, now)
-            .await?
-            .is_some()
-        {
+        let revoked = self.auth.store().revoke_session(session.id, now).await?;
+        cache.evict(&hash);
+        if revoked.is_some() {
             self.auth
                 .record_audit(
                     AuditEvent::new("session.sign_out", Actor::User { id: user.id }, now, meta)
@@ -338,8 +338,10 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             .filter(|s| s.user_id == user_id)
             .ok_or(AuthError::NotFound(Entity::Session))?;
         let now = self.auth.now();
-        if let Some(hash) = store.revoke_session(session.id, now).await? {
-            self.auth.inner().session_cache.evict(&hash);
+        let revoked = store.revoke_session(session.id, now).await?;
+        // Evict even when another node revoked it first.
+        self.auth.inner().session_cache.evict(&session.token_hash);
+        if revoked.is_some() {
             let actor = meta.actor_or(Actor::User { id: user_id });
             self.auth
                 .record_audit(

@@ -152,6 +152,8 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 let cache = &self.auth.inner().session_cache;
                 cache.evict_all(&session_token_hashes);
                 cache.evict_user(id);
+                // The user's own keys went with them.
+                self.auth.inner().api_key_cache.evict_all();
                 self.auth
                     .record_audit(
                         AuditEvent::new(

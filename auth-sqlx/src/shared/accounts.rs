@@ -116,4 +116,25 @@ impl AccountStore for Backend {
         tx.commit().await.map_err(store_error)?;
         Ok(Some(revoked))
     }
+
+    async fn replace_password_hash(
+        &self,
+        user_id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE accounts SET password_hash = $3, updated_at = $4 \
+             WHERE user_id = $1 AND provider = 'password' AND password_hash = $2",
+        )
+        .bind(user_id.as_uuid())
+        .bind(current.as_str())
+        .bind(new.as_str())
+        .bind(Ts(now))
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(updated.rows_affected() == 1)
+    }
 }

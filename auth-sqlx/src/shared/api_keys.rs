@@ -3,7 +3,7 @@
 
 use auth_core::api_keys::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, QuotaOutcome, RateDecision,
-    RateLimit, RotateOutcome,
+    RateLimit, RotateOutcome, Successor,
 };
 use auth_core::{ApiKeyId, ApiKeyStore, RateLimitStore};
 
@@ -221,20 +221,18 @@ impl ApiKeyStore for Backend {
     async fn rotate_api_key(
         &self,
         old: ApiKeyId,
-        new: &ApiKey,
+        successor: &Successor,
         revoke_old_at: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
-        let now = new.created_at;
+        let now = successor.created_at;
         let mut tx = self.begin().await?;
         let Some(mut current) = fetch_key(&mut tx, old, true).await? else {
             return Ok(RotateOutcome::NotFound);
         };
-        if current.is_revoked(now) || current.is_expired(now) {
+        if current.revoked_at.is_some() || current.is_expired(now) {
             return Ok(RotateOutcome::NotActive);
         }
-        if current.revoked_at.is_none_or(|r| revoke_old_at < r) {
-            current.revoked_at = Some(revoke_old_at);
-        }
+        current.revoked_at = Some(revoke_old_at);
         current.updated_at = now;
         sqlx::query("UPDATE api_keys SET revoked_at = $2, updated_at = $3 WHERE id = $1")
             .bind(old.as_uuid())
@@ -243,9 +241,10 @@ impl ApiKeyStore for Backend {
             .execute(&mut *tx)
             .await
             .map_err(store_error)?;
-        insert_key(&mut tx, new).await?;
+        let new = successor.of(&current);
+        insert_key(&mut tx, &new).await?;
         tx.commit().await.map_err(store_error)?;
-        Ok(RotateOutcome::Rotated { old: current })
+        Ok(RotateOutcome::Rotated { old: current, new })
     }
 
     async fn delete_api_key(&self, id: ApiKeyId) -> Result<bool, StoreError> {

@@ -18,7 +18,7 @@ use async_trait::async_trait;
 use auth_core::accounts::{Account, PasswordHash, RevokeSessions, UnlinkOutcome};
 use auth_core::api_keys::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, QuotaOutcome, RateDecision, RateLimit,
-    RotateOutcome,
+    RotateOutcome, Successor,
 };
 use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};
 use auth_core::groups::{
@@ -194,6 +194,19 @@ impl<S: AccountStore> AccountStore for MeteredStore<S> {
         self.observe(
             "set_password",
             self.inner.set_password(user_id, hash, revoke, now),
+        )
+        .await
+    }
+    async fn replace_password_hash(
+        &self,
+        user_id: UserId,
+        current: &PasswordHash,
+        new: &PasswordHash,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.observe(
+            "replace_password_hash",
+            self.inner.replace_password_hash(user_id, current, new, now),
         )
         .await
     }
@@ -553,12 +566,12 @@ impl<S: ApiKeyStore> ApiKeyStore for MeteredStore<S> {
     async fn rotate_api_key(
         &self,
         old: ApiKeyId,
-        new: &ApiKey,
+        successor: &Successor,
         revoke_old_at: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
         self.observe(
             "rotate_api_key",
-            self.inner.rotate_api_key(old, new, revoke_old_at),
+            self.inner.rotate_api_key(old, successor, revoke_old_at),
         )
         .await
     }

@@ -117,6 +117,9 @@ pub fn app(state: AuthState) -> Router {
         .route("/api/public", get(public))
         .merge(demo)
         .merge(state.router())
+        // Unknown paths and methods answer with the API's JSON error body too.
+        .fallback(auth_axum::not_found)
+        .method_not_allowed_fallback(auth_axum::method_not_allowed)
         .layer(state.layer())
 }
 
