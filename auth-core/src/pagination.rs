@@ -40,6 +40,10 @@ pub enum Direction {
 pub trait SortField: Copy + Eq + std::fmt::Debug + Send + Sync + 'static {
     /// The field's stable name (it is written into cursors).
     fn name(self) -> &'static str;
+    /// Whether the field's values are timestamps ([`SortValue::Time`]); otherwise text. A
+    /// cursor carrying the other kind is refused, so a store never compares a column with
+    /// a value of the wrong type.
+    fn is_time(self) -> bool;
 }
 
 /// A record that can be listed with order `O`.
@@ -276,7 +280,11 @@ struct CursorBody {
     i: Uuid,
 }
 
-fn encode_cursor<O: SortField>(order: O, direction: Direction, pos: &Position) -> String {
+pub(crate) fn encode_cursor<O: SortField>(
+    order: O,
+    direction: Direction,
+    pos: &Position,
+) -> String {
     let body = CursorBody {
         o: order.name().to_owned(),
         d: direction,
@@ -300,7 +308,8 @@ fn decode_cursor<O: SortField>(
         .decode(cursor)
         .map_err(|_| AuthError::InvalidCursor)?;
     let body: CursorBody = serde_json::from_slice(&json).map_err(|_| AuthError::InvalidCursor)?;
-    if body.o != order.name() || body.d != direction {
+    let is_time = matches!(body.v, SortValue::Time(_));
+    if body.o != order.name() || body.d != direction || is_time != order.is_time() {
         return Err(AuthError::InvalidCursor);
     }
     Ok(Position {
@@ -324,6 +333,9 @@ mod tests {
                 Order::Name => "name",
                 Order::Other => "other",
             }
+        }
+        fn is_time(self) -> bool {
+            false
         }
     }
     #[derive(Debug, Clone, PartialEq)]

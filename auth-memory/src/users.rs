@@ -112,12 +112,28 @@ impl UserStore for MemoryStore {
         &self,
         id: UserId,
         cascade: bool,
+        owner_role: &str,
     ) -> Result<DeleteUserOutcome, StoreError> {
         let mut t = self.write();
         let Some(user) = t.users.get(&id) else {
             return Ok(DeleteUserOutcome::NotFound);
         };
         let email = user.email.as_str().to_owned();
+        let owned_alone = t
+            .members
+            .values()
+            .filter(|m| m.user_id == id && m.is_active_with_role(owner_role))
+            .filter(|mine| {
+                !t.members.values().any(|m| {
+                    m.group_id == mine.group_id
+                        && m.user_id != id
+                        && m.is_active_with_role(owner_role)
+                })
+            })
+            .count() as u64;
+        if owned_alone > 0 {
+            return Ok(DeleteUserOutcome::SoleOwner(owned_alone));
+        }
         if !cascade {
             let mut dependents = Dependents::default();
             dependents.sessions = t.sessions.values().filter(|s| s.user_id == id).count() as u64;

@@ -67,12 +67,17 @@ fn unique_conflict(constraint: Option<&str>, message: &str) -> Option<Conflict> 
 /// deadlock failures (40001, 40P01); SQLite BUSY (5) and LOCKED (6) with extended codes.
 fn is_transient(code: Option<&str>) -> bool {
     let Some(code) = code else { return false };
-    code.starts_with("08")
-        || code.starts_with("57P")
-        || code.starts_with("53")
-        || code == "40001"
-        || code == "40P01"
-        || matches!(code.parse::<i32>(), Ok(c) if c & 0xff == 5 || c & 0xff == 6)
+    // A PostgreSQL SQLSTATE is always five characters; SQLite's codes are numbers of at
+    // most four digits (extended codes stay below 10 000).
+    if code.len() == 5 {
+        code.starts_with("08")
+            || code.starts_with("57P")
+            || code.starts_with("53")
+            || code == "40001"
+            || code == "40P01"
+    } else {
+        matches!(code.parse::<u16>(), Ok(c) if c & 0xff == 5 || c & 0xff == 6)
+    }
 }
 
 #[cfg(test)]
@@ -128,7 +133,9 @@ mod tests {
         ] {
             assert!(is_transient(Some(code)), "{code}");
         }
-        for code in ["23505", "42P01", "19", "2067"] {
+        // 42501 insufficient_privilege, 22021 a NUL byte in text, 22022: a request or
+        // set-up problem, not an outage, though their low byte looks like SQLITE_BUSY's.
+        for code in ["23505", "42P01", "42501", "22021", "22022", "19", "2067"] {
             assert!(!is_transient(Some(code)), "{code}");
         }
         assert!(!is_transient(None));

@@ -53,8 +53,18 @@ pub struct SignInBody {
     pub mode: TokenMode,
 }
 
+/// Stands in for a secret in `Debug` output (responses carrying one-time secrets may be
+/// logged by an app's middleware; the secret must not be).
+struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 /// A signed-in user and their new session.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct SessionResponse {
     /// The user.
     pub user: User,
@@ -66,6 +76,23 @@ pub struct SessionResponse {
     /// Token mode only: the refresh token (`POST /auth/refresh`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for SessionResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionResponse")
+            .field("user", &self.user)
+            .field("session", &self.session)
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| Redacted),
+            )
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| Redacted),
+            )
+            .finish()
+    }
 }
 
 /// A user created who must verify their email before signing in.
@@ -177,12 +204,21 @@ pub struct CreateKeyBody {
 }
 
 /// A new key: shown once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedKeyResponse {
     /// The key as stored.
     pub key: ApiKey,
     /// The raw key: copy it now, it cannot be shown again.
     pub secret: String,
+}
+
+impl std::fmt::Debug for CreatedKeyResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedKeyResponse")
+            .field("key", &self.key)
+            .field("secret", &Redacted)
+            .finish()
+    }
 }
 
 /// Which keys `GET /auth/api-keys` lists.
@@ -245,12 +281,21 @@ pub struct InviteBody {
 }
 
 /// A new invite: its token is shown once.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct CreatedInviteResponse {
     /// The invite.
     pub invite: Invite,
     /// The raw token: put it in the invitation link.
     pub token: String,
+}
+
+impl std::fmt::Debug for CreatedInviteResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedInviteResponse")
+            .field("invite", &self.invite)
+            .field("token", &Redacted)
+            .finish()
+    }
 }
 
 /// `POST /auth/invites/accept`.

@@ -347,6 +347,9 @@ impl SortField for ApiKeyOrder {
             ApiKeyOrder::Name => "name",
         }
     }
+    fn is_time(self) -> bool {
+        self == ApiKeyOrder::CreatedAt
+    }
 }
 
 impl Sortable<ApiKeyOrder> for ApiKey {

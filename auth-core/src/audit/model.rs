@@ -157,6 +157,9 @@ impl SortField for AuditOrder {
     fn name(self) -> &'static str {
         "at"
     }
+    fn is_time(self) -> bool {
+        true
+    }
 }
 
 impl Sortable<AuditOrder> for AuditEvent {

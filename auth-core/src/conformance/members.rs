@@ -535,3 +535,80 @@ pub async fn user_deletion_respects_memberships<S: Store + Clone>(h: Harness<S>)
             .is_none()
     );
 }
+
+/// Deleting a user is no way around the last-owner guard: the only owner of a group cannot
+/// be deleted, and two owners deleted at once on two nodes leave one.
+pub async fn the_only_owner_cannot_be_deleted<S: Store + Clone>(h: Harness<S>) {
+    let node_a = Env::new(h.store);
+    let node_b = node_a.node(h.peer);
+    let [a, b] = <[User; 2]>::try_from(users(&node_a, 2).await).unwrap();
+    let org = node_a
+        .auth
+        .groups()
+        .create(named("org"), Some(a.id), &meta())
+        .await
+        .unwrap();
+    for cascade in [true, false] {
+        assert_code(
+            node_a.auth.users().delete(a.id, cascade, &meta()).await,
+            ErrorCode::LastOwner,
+        );
+    }
+    // A suspended second owner does not count; an active one does.
+    let mb = add(&node_a, org.id, b.id, "owner").await;
+    node_a
+        .auth
+        .members()
+        .update(
+            mb.id,
+            MemberPatch {
+                status: Some(MemberStatus::Suspended),
+                ..MemberPatch::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_code(
+        node_a.auth.users().delete(a.id, true, &meta()).await,
+        ErrorCode::LastOwner,
+    );
+    node_a
+        .auth
+        .members()
+        .update(
+            mb.id,
+            MemberPatch {
+                status: Some(MemberStatus::Active),
+                ..MemberPatch::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let (meta_a, meta_b) = (meta(), meta());
+    let (users_a, users_b) = (node_a.auth.users(), node_b.auth.users());
+    let (ra, rb) = tokio::join!(
+        users_a.delete(a.id, true, &meta_a),
+        users_b.delete(b.id, true, &meta_b)
+    );
+    assert_eq!(
+        [&ra, &rb].iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{ra:?} {rb:?}"
+    );
+    let owners = node_a
+        .auth
+        .members()
+        .list(ListQuery::new(
+            MemberFilter {
+                group_id: Some(org.id),
+                role: Some("owner".into()),
+                ..MemberFilter::default()
+            },
+            MemberOrder::CreatedAt,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(owners.items.len(), 1);
+}

@@ -380,6 +380,7 @@ macro_rules! __conformance_list {
                 resolution_filters_by_role_and_status,
                 require_refuses_non_members,
                 user_deletion_respects_memberships,
+                the_only_owner_cannot_be_deleted,
             ],
             permissions: [
                 roles_grant_their_permissions_with_inheritance,

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use time::Duration;
 
 use super::{Env, Harness, assert_code, meta};
+use crate::pagination::{Position, SortValue, encode_cursor};
 use crate::users::{NewUser, UserFilter, UserOrder};
 use crate::{Direction, ErrorCode, ListQuery, Store, UserId};
 
@@ -181,4 +182,24 @@ pub async fn bad_limits_and_cursors_are_typed_errors<S: Store + Clone>(h: Harnes
             .await,
         ErrorCode::InvalidCursor,
     );
+    // A well-formed cursor whose value is of the wrong kind for its order (text for a
+    // time, a time for text) never reaches the store's comparison.
+    let forged = |order: UserOrder, value: SortValue| {
+        let position = Position {
+            value,
+            id: uuid::Uuid::nil(),
+        };
+        encode_cursor(order, Direction::Asc, &position)
+    };
+    for (order, value) in [
+        (UserOrder::CreatedAt, SortValue::Text("x".into())),
+        (UserOrder::Email, SortValue::Time(env.auth.now())),
+    ] {
+        assert_code(
+            users
+                .list(ListQuery::new(UserFilter::default(), order).after(forged(order, value)))
+                .await,
+            ErrorCode::InvalidCursor,
+        );
+    }
 }

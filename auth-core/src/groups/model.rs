@@ -195,6 +195,9 @@ impl SortField for GroupOrder {
             GroupOrder::Kind => "type",
         }
     }
+    fn is_time(self) -> bool {
+        self == GroupOrder::CreatedAt
+    }
 }
 
 impl Sortable<GroupOrder> for Group {

@@ -165,6 +165,9 @@ impl SortField for InviteOrder {
     fn name(self) -> &'static str {
         "created_at"
     }
+    fn is_time(self) -> bool {
+        true
+    }
 }
 
 impl Sortable<InviteOrder> for Invite {

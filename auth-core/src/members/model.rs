@@ -157,6 +157,9 @@ impl SortField for MemberOrder {
     fn name(self) -> &'static str {
         "created_at"
     }
+    fn is_time(self) -> bool {
+        true
+    }
 }
 
 impl Sortable<MemberOrder> for Member {

@@ -219,6 +219,9 @@ impl SortField for SessionOrder {
     fn name(self) -> &'static str {
         "created_at"
     }
+    fn is_time(self) -> bool {
+        true
+    }
 }
 
 impl Sortable<SessionOrder> for Session {

@@ -141,6 +141,9 @@ impl SortField for UserOrder {
             UserOrder::Email => "email",
         }
     }
+    fn is_time(self) -> bool {
+        self == UserOrder::CreatedAt
+    }
 }
 
 impl Sortable<UserOrder> for User {
@@ -207,4 +210,7 @@ pub enum DeleteUserOutcome {
     NotFound,
     /// Not deleted: `cascade` was off and these still refer to the user.
     HasDependents(Dependents),
+    /// Not deleted: the user is the only active owner of this many groups (deleting them
+    /// would leave the groups without one, whatever `cascade` says).
+    SoleOwner(u64),
 }

@@ -135,8 +135,10 @@ impl<S: UserStore + 'static> Users<'_, S> {
         Ok(user)
     }
 
-    /// Deletes a user and everything that is theirs. With `cascade` off, refuses with
-    /// `HAS_DEPENDENTS` while sessions or linked identities remain.
+    /// Deletes a user and everything that is theirs. Refuses with `LAST_OWNER` while the
+    /// user is the only owner of a group (transfer it or delete the group first); with
+    /// `cascade` off, with `HAS_DEPENDENTS` while sessions, linked identities, memberships
+    /// or keys remain.
     #[tracing::instrument(name = "users.delete", skip_all, fields(user = %id))]
     pub async fn delete(
         &self,
@@ -144,7 +146,12 @@ impl<S: UserStore + 'static> Users<'_, S> {
         cascade: bool,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
-        let outcome = self.auth.store().delete_user(id, cascade).await?;
+        let owner_role = self.auth.policy().owner_role();
+        let outcome = self
+            .auth
+            .store()
+            .delete_user(id, cascade, owner_role)
+            .await?;
         match outcome {
             DeleteUserOutcome::Deleted {
                 session_token_hashes,
@@ -173,6 +180,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 entity: "user",
                 dependents: dependents.describe(),
             }),
+            DeleteUserOutcome::SoleOwner(_) => Err(AuthError::LastOwner),
         }
     }
 }

@@ -48,8 +48,14 @@ pub trait UserStore: Send + Sync {
 
     /// Deletes the user with everything that is theirs (accounts, sessions, refresh tokens,
     /// verification codes, memberships, and every later domain's records), in one
-    /// transaction; invites they sent or accepted stay, without the reference. With
-    /// `cascade` off, refuses if [`Dependents`](super::Dependents) exist.
-    async fn delete_user(&self, id: UserId, cascade: bool)
-    -> Result<DeleteUserOutcome, StoreError>;
+    /// transaction; invites they sent or accepted stay, without the reference. Refuses
+    /// (`SoleOwner`) if the user is the only active `owner_role` member of any group,
+    /// serialised with owner changes of those groups like the members' last-owner guard.
+    /// With `cascade` off, also refuses if [`Dependents`](super::Dependents) exist.
+    async fn delete_user(
+        &self,
+        id: UserId,
+        cascade: bool,
+        owner_role: &str,
+    ) -> Result<DeleteUserOutcome, StoreError>;
 }

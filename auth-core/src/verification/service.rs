@@ -199,7 +199,8 @@ impl<S: EmailFlowStore + 'static> Auth<S> {
 }
 
 /// A typed code with its address, or a link token: the two ways to answer an email.
-#[derive(Debug, Clone, Copy)]
+/// `Debug` shows the address, never the code or token.
+#[derive(Clone, Copy)]
 pub enum Answer<'a> {
     /// The numeric code, typed in, for this email address.
     Code {
@@ -210,6 +211,19 @@ pub enum Answer<'a> {
     },
     /// The token from the emailed link.
     Link(&'a str),
+}
+
+impl std::fmt::Debug for Answer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Code { email, .. } => f
+                .debug_struct("Code")
+                .field("email", email)
+                .field("code", &"<redacted>")
+                .finish(),
+            Answer::Link(_) => f.write_str("Link(<redacted>)"),
+        }
+    }
 }
 
 impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {

@@ -1,6 +1,7 @@
 // UserStore for both backends (included from `sqlite.rs` and `postgres.rs`).
 
 use auth_core::accounts::Account;
+use auth_core::members::MemberStatus;
 use auth_core::users::{DeleteUserOutcome, Dependents, UserFilter, UserOrder, UserPatch};
 use auth_core::{Email, User, UserId, UserStore};
 
@@ -191,11 +192,43 @@ impl UserStore for Backend {
         &self,
         id: UserId,
         cascade: bool,
+        owner_role: &str,
     ) -> Result<DeleteUserOutcome, StoreError> {
         let mut tx = self.begin().await?;
+        // The groups the user owns, locked first (in id order) like any change to a
+        // group's owners, so a concurrent demotion of the other owner queues behind this.
+        let owned: Vec<(Uuid,)> = sqlx::query_as(&format!(
+            "SELECT id FROM groups WHERE id IN (SELECT group_id FROM members \
+             WHERE user_id = $1 AND role = $2 AND status = $3) ORDER BY id{FOR_UPDATE}"
+        ))
+        .bind(id.as_uuid())
+        .bind(owner_role)
+        .bind(MemberStatus::Active.as_str())
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(store_error)?;
         let Some(user) = fetch_user(&mut tx, id, true).await? else {
             return Ok(DeleteUserOutcome::NotFound);
         };
+        if !owned.is_empty() {
+            let (alone,): (i64,) = sqlx::query_as(
+                "SELECT count(*) FROM members m WHERE m.user_id = $1 AND m.role = $2 \
+                 AND m.status = $3 AND NOT EXISTS (SELECT 1 FROM members o \
+                 WHERE o.group_id = m.group_id AND o.user_id <> $1 AND o.role = $2 \
+                 AND o.status = $3)",
+            )
+            .bind(id.as_uuid())
+            .bind(owner_role)
+            .bind(MemberStatus::Active.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(store_error)?;
+            if alone > 0 {
+                return Ok(DeleteUserOutcome::SoleOwner(
+                    u64::try_from(alone).unwrap_or(0),
+                ));
+            }
+        }
         if !cascade {
             let (sessions, linked, memberships, keys): (i64, i64, i64, i64) = sqlx::query_as(
                 "SELECT (SELECT count(*) FROM sessions WHERE user_id = $1), \

@@ -146,9 +146,13 @@ impl<S: UserStore> UserStore for MeteredStore<S> {
         &self,
         id: UserId,
         cascade: bool,
+        owner_role: &str,
     ) -> Result<DeleteUserOutcome, StoreError> {
-        self.observe("delete_user", self.inner.delete_user(id, cascade))
-            .await
+        self.observe(
+            "delete_user",
+            self.inner.delete_user(id, cascade, owner_role),
+        )
+        .await
     }
 }
 
