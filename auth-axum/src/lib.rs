@@ -56,7 +56,7 @@ pub use guard::{
     Require, RequireService, require_aal2, require_member, require_permission, require_scope,
 };
 pub use layer::{AuthLayer, AuthService};
-pub use meta::REQUEST_ID;
+pub use meta::{REQUEST_ID, with_request_ids};
 pub use principal::{ApiKeyPrincipal, CurrentSession, CurrentUser, MaybeUser, Principal, Via};
 pub use routes::ApiDoc;
 pub use state::AuthState;

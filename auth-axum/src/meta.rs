@@ -3,14 +3,43 @@
 use std::net::{IpAddr, SocketAddr};
 
 use auth_core::RequestMeta;
+use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::http::request::Parts;
 use axum::http::{HeaderName, header};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::config::HttpConfig;
 
 /// The request id header, set by the API router when the client sent none.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Gives every request of `router` an `x-request-id` (keeping the client's if it sent
+/// one), returns it on the response, and opens a tracing span carrying it. The API router
+/// has this already; wrap the whole app in it (outside `AuthState::layer`) so that audit
+/// events and spans of your own guarded routes carry the id too.
+pub fn with_request_ids(router: Router) -> Router {
+    router
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The tracing span of a request, carrying its request id.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id,
+    )
+}
 
 /// Reads the metadata of a request.
 pub(crate) fn request_meta(parts: &Parts, config: &HttpConfig) -> RequestMeta {

@@ -416,3 +416,42 @@ async fn an_extension_of_the_state_works_like_its_layer() {
         assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
     }
 }
+
+#[tokio::test]
+async fn with_request_ids_puts_the_id_in_a_guards_audit_events() {
+    use auth_core::audit::{AuditFilter, AuditOrder};
+    use auth_core::{Auth, AuthConfig, ListQuery, SecretKey};
+    use auth_memory::MemoryStore;
+
+    let auth = Auth::builder(MemoryStore::new())
+        .secret_key(SecretKey::generate())
+        .config(AuthConfig::insecure_for_tests())
+        .audit_to_store()
+        .build()
+        .unwrap();
+    let state = AuthState::new(
+        auth.clone(),
+        auth_axum::HttpConfig::localhost(ORIGIN).unwrap(),
+    );
+    let guarded = Router::new()
+        .route("/guarded", routing::get(|| async { "ok" }))
+        .route_layer(require_scope("data", "read"))
+        .layer(state.layer());
+    let app = auth_axum::with_request_ids(guarded);
+    // A refused key is audited; the id the layer made up is in the event and the response.
+    let res = send(&app, get("/guarded").api_key("sk_not_a_key")).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "API_KEY_INVALID");
+    let id = res.header("x-request-id").unwrap().to_owned();
+    let events = auth
+        .audit()
+        .list(ListQuery::new(AuditFilter::default(), AuditOrder::At))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].action, "api_key.verify");
+    assert_eq!(events[0].request_id.as_deref(), Some(id.as_str()));
+    // A client's own id is kept.
+    let res = send(&app, get("/guarded").header("x-request-id", "req-7")).await;
+    assert_eq!(res.header("x-request-id"), Some("req-7"));
+}

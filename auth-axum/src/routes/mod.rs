@@ -15,9 +15,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
 use axum::routing::{delete, get, post};
 use tower_http::cors::{AllowOrigin, CorsLayer};
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 
 pub use dto::*;
@@ -228,17 +226,15 @@ pub(crate) fn router<S: Store>(state: &AuthState) -> Router {
         .route("/openapi.json", get(openapi))
         .method_not_allowed_fallback(crate::error::method_not_allowed)
         .with_state(api);
-    let mut router = routes
+    let router = routes
         .layer(DefaultBodyLimit::max(config.body_limit))
         // Responses are per user (and some carry tokens): never cached.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(state.layer())
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+        .layer(state.layer());
+    let mut router = crate::meta::with_request_ids(router);
     if !config.cors_origins.is_empty() {
         let origins: Vec<HeaderValue> = config
             .cors_origins
@@ -260,21 +256,6 @@ pub(crate) fn router<S: Store>(state: &AuthState) -> Router {
         );
     }
     router
-}
-
-/// The tracing span of a request, carrying its request id.
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        path = %request.uri().path(),
-        request_id = %request_id,
-    )
 }
 
 /// `GET /openapi.json`.

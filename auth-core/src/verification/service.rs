@@ -346,6 +346,8 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             Some(user) if user.email_verified => user,
             Some(user) => {
                 store.mark_email_verified(user.id, &user.email, now).await?;
+                // The user's cached sessions still say "unverified".
+                self.auth.inner().session_cache.evict_user(user.id);
                 User {
                     email_verified: true,
                     ..user

@@ -96,7 +96,7 @@ pub fn app(state: AuthState) -> Router {
         .route("/api/data", get(data))
         .route_layer(require_scope("data", "read"))
         .route("/api/whoami", get(whoami));
-    Router::new()
+    let app = Router::new()
         .route(
             "/",
             get(|| async { Html(include_str!("../static/index.html")) }),
@@ -119,8 +119,10 @@ pub fn app(state: AuthState) -> Router {
         .merge(state.router())
         // Unknown paths and methods answer with the API's JSON error body too.
         .fallback(auth_axum::not_found)
-        .method_not_allowed_fallback(auth_axum::method_not_allowed)
-        .layer(state.layer())
+        .method_not_allowed_fallback(auth_axum::method_not_allowed);
+    // Request ids (and spans) for the demo routes too, outside the auth layer so that its
+    // audit events carry them.
+    auth_axum::with_request_ids(app.layer(state.layer()))
 }
 
 /// The body of `GET /api/whoami`. Typed (not a `serde_json::Value`), so it is written
