@@ -30,6 +30,14 @@ pub struct AuthConfig {
     /// Emails (codes and links) sent per (address, purpose) and window, so nobody can flood
     /// an inbox. Default 5 per hour; `None` turns it off.
     pub mail_limit: Option<RateLimit>,
+    /// How long an invite created without an expiry stays acceptable. Default 7 days;
+    /// `None`: such invites never expire.
+    #[serde(default = "default_invite_ttl")]
+    pub invite_ttl: Option<Duration>,
+}
+
+fn default_invite_ttl() -> Option<Duration> {
+    Some(Duration::days(7))
 }
 
 impl Default for AuthConfig {
@@ -49,6 +57,7 @@ impl Default for AuthConfig {
                 max: 5,
                 window: Duration::HOUR,
             }),
+            invite_ttl: default_invite_ttl(),
         }
     }
 }
@@ -160,6 +169,9 @@ impl AuthConfig {
         }
         if v.ttl <= Duration::ZERO || v.ttl > Duration::days(7) {
             return invalid("verification.ttl", "must be positive and at most 7 days");
+        }
+        if self.invite_ttl.is_some_and(|t| t <= Duration::ZERO) {
+            return invalid("invite_ttl", "must be positive");
         }
         Ok(())
     }

@@ -351,6 +351,25 @@ pub async fn expired_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) 
             .unwrap()
             .is_none()
     );
+    // An invite made without an expiry gets the configured lifetime (7 days).
+    let open = env
+        .auth
+        .invites()
+        .create(into(org.id), None, &meta())
+        .await
+        .unwrap();
+    assert_eq!(
+        open.invite.expires_at,
+        Some(env.auth.now() + Duration::days(7))
+    );
+    env.advance(Duration::days(7));
+    assert_code(
+        env.auth
+            .invites()
+            .accept(open.token.expose(), &user, &meta())
+            .await,
+        ErrorCode::InviteExpired,
+    );
 }
 
 pub async fn expired_invite_frees_the_email_for_a_new_one<S: Store + Clone>(h: Harness<S>) {

@@ -55,6 +55,12 @@ pub async fn reused_refresh_token_revokes_the_session<S: Store + Clone>(h: Harne
         .refresh(first.refresh_token.expose(), &meta())
         .await
         .unwrap();
+    // The client uses its new session token: now this node's cache holds it.
+    env.auth
+        .sessions()
+        .validate(second.session_token.expose())
+        .await
+        .unwrap();
     // An attacker replays the first refresh token.
     assert_code(
         env.auth

@@ -52,8 +52,9 @@ fn not_pending(status: InviteStatus) -> AuthError {
 }
 
 impl<S: InviteStore + 'static> Invites<'_, S> {
-    /// Creates an invite and returns its token once. A second pending invite for the same
-    /// email and group is `DUPLICATE_INVITE`.
+    /// Creates an invite and returns its token once. Without an `expires_at` it expires
+    /// after the configured `invite_ttl` (7 days by default). A second pending invite for
+    /// the same email and group is `DUPLICATE_INVITE`.
     #[tracing::instrument(name = "invites.create", skip_all)]
     pub async fn create(
         &self,
@@ -80,7 +81,10 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
             status: InviteStatus::Pending,
             token_hash: TokenHash::of(token.expose()),
             inviter_id: inviter,
-            expires_at: input.expires_at.map(crate::clock::truncate_to_micros),
+            expires_at: input
+                .expires_at
+                .or_else(|| self.auth.config().invite_ttl.map(|ttl| now + ttl))
+                .map(crate::clock::truncate_to_micros),
             accepted_by: None,
             accepted_at: None,
             revoked_at: None,
