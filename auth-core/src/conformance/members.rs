@@ -5,6 +5,22 @@ use super::{Env, Harness, assert_code, meta};
 use crate::members::{MemberFilter, MemberOrder, MemberPatch, MemberStatus, NewMember};
 use crate::{ErrorCode, GroupId, ListQuery, Member, MemberId, Store, User, UserId};
 
+/// How many members of `group` hold the owner role.
+async fn owners<S: Store + Clone>(env: &Env<S>, group: GroupId) -> usize {
+    let filter = MemberFilter {
+        group_id: Some(group),
+        role: Some("owner".into()),
+        ..MemberFilter::default()
+    };
+    let page = env
+        .auth
+        .members()
+        .list(ListQuery::new(filter, MemberOrder::CreatedAt))
+        .await
+        .unwrap();
+    page.items.len()
+}
+
 fn new_member(group: GroupId, user: UserId, role: &str) -> NewMember {
     NewMember {
         group_id: group,
@@ -328,20 +344,7 @@ pub async fn concurrent_owner_removals_keep_one_owner<S: Store + Clone>(h: Harne
         members_b.remove(mb.id, &meta_b)
     );
     assert_eq!([ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(), 1);
-    let owners = node_a
-        .auth
-        .members()
-        .list(ListQuery::new(
-            MemberFilter {
-                group_id: Some(org.id),
-                role: Some("owner".into()),
-                ..MemberFilter::default()
-            },
-            MemberOrder::CreatedAt,
-        ))
-        .await
-        .unwrap();
-    assert_eq!(owners.items.len(), 1);
+    assert_eq!(owners(&node_a, org.id).await, 1);
 }
 
 pub async fn groups_of_a_user<S: Store + Clone>(h: Harness<S>) {
@@ -556,36 +559,20 @@ pub async fn the_only_owner_cannot_be_deleted<S: Store + Clone>(h: Harness<S>) {
     }
     // A suspended second owner does not count; an active one does.
     let mb = add(&node_a, org.id, b.id, "owner").await;
-    node_a
-        .auth
-        .members()
-        .update(
-            mb.id,
-            MemberPatch {
-                status: Some(MemberStatus::Suspended),
-                ..MemberPatch::default()
-            },
-            &meta(),
-        )
-        .await
-        .unwrap();
+    let set_status = |status| {
+        let patch = MemberPatch {
+            status: Some(status),
+            ..MemberPatch::default()
+        };
+        let members = node_a.auth.members();
+        async move { members.update(mb.id, patch, &meta()).await.unwrap() }
+    };
+    set_status(MemberStatus::Suspended).await;
     assert_code(
         node_a.auth.users().delete(a.id, true, &meta()).await,
         ErrorCode::LastOwner,
     );
-    node_a
-        .auth
-        .members()
-        .update(
-            mb.id,
-            MemberPatch {
-                status: Some(MemberStatus::Active),
-                ..MemberPatch::default()
-            },
-            &meta(),
-        )
-        .await
-        .unwrap();
+    set_status(MemberStatus::Active).await;
     let (meta_a, meta_b) = (meta(), meta());
     let (users_a, users_b) = (node_a.auth.users(), node_b.auth.users());
     let (ra, rb) = tokio::join!(
@@ -597,18 +584,5 @@ pub async fn the_only_owner_cannot_be_deleted<S: Store + Clone>(h: Harness<S>) {
         1,
         "{ra:?} {rb:?}"
     );
-    let owners = node_a
-        .auth
-        .members()
-        .list(ListQuery::new(
-            MemberFilter {
-                group_id: Some(org.id),
-                role: Some("owner".into()),
-                ..MemberFilter::default()
-            },
-            MemberOrder::CreatedAt,
-        ))
-        .await
-        .unwrap();
-    assert_eq!(owners.items.len(), 1);
+    assert_eq!(owners(&node_a, org.id).await, 1);
 }

@@ -196,24 +196,21 @@ pub async fn verified_email_required_when_configured<S: Store + Clone>(h: Harnes
     env.sign_in("v@example.com").await;
 }
 
+/// The user's stored password hash.
+async fn stored_hash<S: Store + Clone>(env: &Env<S>, user: crate::UserId) -> PasswordHash {
+    env.store()
+        .get_account(&Provider::password(), &user.to_string())
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+        .unwrap()
+}
+
 pub async fn sign_in_rehashes_when_parameters_change<S: Store + Clone>(h: Harness<S>) {
     let env = Env::new(h.store.clone());
     let user = env.user("r@example.com").await.user;
-    let stored = |env: &Env<S>| {
-        let store = env.store().clone();
-        async move {
-            store
-                .get_account(&Provider::password(), &user.id.to_string())
-                .await
-                .unwrap()
-                .unwrap()
-                .password_hash
-                .unwrap()
-                .as_str()
-                .to_owned()
-        }
-    };
-    let before = stored(&env).await;
+    let before = stored_hash(&env, user.id).await.as_str().to_owned();
     assert!(before.contains("m=64,t=1,p=1"), "{before}");
     // The app raises the cost; the next sign-in upgrades the stored hash.
     let upgraded = env.node_with(h.store, |c| {
@@ -224,10 +221,14 @@ pub async fn sign_in_rehashes_when_parameters_change<S: Store + Clone>(h: Harnes
         };
     });
     upgraded.sign_in("r@example.com").await;
-    let after = stored(&upgraded).await;
+    let after = stored_hash(&upgraded, user.id).await.as_str().to_owned();
     assert!(after.contains("m=128,t=2,p=1"), "{after}");
     upgraded.sign_in("r@example.com").await;
-    assert_eq!(stored(&upgraded).await, after, "no rehash when current");
+    assert_eq!(
+        stored_hash(&upgraded, user.id).await.as_str(),
+        after,
+        "no rehash when current"
+    );
 }
 
 /// A re-hash after sign-in replaces only the hash that sign-in verified: a password change
@@ -236,16 +237,7 @@ pub async fn rehash_never_undoes_a_password_change<S: Store + Clone>(h: Harness<
     let env = Env::new(h.store);
     let user = env.user("rc@example.com").await.user;
     let store = env.store().clone();
-    let stored = || async {
-        store
-            .get_account(&Provider::password(), &user.id.to_string())
-            .await
-            .unwrap()
-            .unwrap()
-            .password_hash
-            .unwrap()
-    };
-    let verified = stored().await;
+    let verified = stored_hash(&env, user.id).await;
     let changed = PasswordHash::new("$argon2id$v=19$m=64,t=1,p=1$changed$changed".into());
     let rehashed = PasswordHash::new("$argon2id$v=19$m=128,t=2,p=1$rehash$rehash".into());
     let revoked = store
@@ -261,14 +253,14 @@ pub async fn rehash_never_undoes_a_password_change<S: Store + Clone>(h: Harness<
         !replaced,
         "a stale re-hash must not replace the new password"
     );
-    assert_eq!(stored().await, changed);
+    assert_eq!(stored_hash(&env, user.id).await, changed);
     assert!(
         store
             .replace_password_hash(user.id, &changed, &rehashed, env.auth.now())
             .await
             .unwrap()
     );
-    assert_eq!(stored().await, rehashed);
+    assert_eq!(stored_hash(&env, user.id).await, rehashed);
     let stranger = crate::UserId::new();
     assert!(
         !store
