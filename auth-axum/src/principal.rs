@@ -132,7 +132,8 @@ fn api_key_header(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
-const API_KEY_HEADER: &str = "x-api-key";
+/// The header an API key comes in.
+pub(crate) const API_KEY_HEADER: &str = "x-api-key";
 
 /// The bearer token of `Authorization`, if any; a malformed header is an error.
 fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
@@ -443,12 +444,22 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
         let auth = auth_state(parts, state)?;
         match resolve(parts, &auth, false).await? {
-            Some(Principal::Session { auth, via }) => Ok(CurrentSession { auth, via }),
-            Some(Principal::ApiKey(_)) => Err(AuthError::Forbidden(
+            Some(principal) => CurrentSession::of(principal),
+            None => Err(AuthError::NotSignedIn.into()),
+        }
+    }
+}
+
+impl CurrentSession {
+    /// The session of `principal`; an API key is `403 FORBIDDEN` (a valid credential, for
+    /// the wrong kind of route).
+    pub(crate) fn of(principal: Principal) -> Result<Self, ApiError> {
+        match principal {
+            Principal::Session { auth, via } => Ok(CurrentSession { auth, via }),
+            Principal::ApiKey(_) => Err(AuthError::Forbidden(
                 "this route needs a signed-in session, not an API key".into(),
             )
             .into()),
-            None => Err(AuthError::NotSignedIn.into()),
         }
     }
 }

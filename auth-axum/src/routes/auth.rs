@@ -164,16 +164,13 @@ pub(crate) async fn sign_out<S: Store>(
     Meta(meta): Meta,
 ) -> Result<Response, ApiError> {
     let config = api.state.config();
-    let via = match principal {
-        Some(Principal::Session { auth, via }) => {
+    let via = match principal.map(CurrentSession::of).transpose()? {
+        Some(current) => {
             api.auth
                 .sessions()
-                .revoke(auth.user.id, auth.session.id, &meta)
+                .revoke(current.user().id, current.session().id, &meta)
                 .await?;
-            via
-        }
-        Some(Principal::ApiKey(_)) => {
-            return Err(AuthError::Forbidden("an API key has no session to end".into()).into());
+            current.via
         }
         // No credential that works: only a stale cookie is worth answering for.
         None if config.is_some_and(|c| session_cookie(&headers, c).is_some()) => Via::Cookie,

@@ -138,7 +138,9 @@ impl utoipa::Modify for Security {
         );
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
+                crate::principal::API_KEY_HEADER,
+            ))),
         );
         components.add_security_scheme(
             "cookie",
@@ -248,7 +250,7 @@ pub(crate) fn router<S: Store>(state: &AuthState) -> Router {
                 .allow_headers([
                     header::AUTHORIZATION,
                     header::CONTENT_TYPE,
-                    axum::http::HeaderName::from_static("x-api-key"),
+                    axum::http::HeaderName::from_static(crate::principal::API_KEY_HEADER),
                     REQUEST_ID,
                 ])
                 .expose_headers([REQUEST_ID, header::RETRY_AFTER, header::WWW_AUTHENTICATE])

@@ -111,7 +111,8 @@ impl KeyCache {
         let touch = config.touch_interval.unsigned_abs();
         Ok(Self {
             format: config.format()?,
-            keys: (!ttl.is_zero()).then(|| FencedCache::new(config.cache_capacity, ttl)),
+            // Evicted by key or all at once, never by predicate: no per-hit cost for that.
+            keys: (!ttl.is_zero()).then(|| FencedCache::new(config.cache_capacity, ttl, false)),
             limited: Cache::builder()
                 .max_capacity(config.cache_capacity)
                 .time_to_live(std::time::Duration::from_secs(24 * 3600))
@@ -496,43 +497,50 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
             }
         };
         let key = &cached.key;
-        let refused = if key.is_revoked(now) {
-            Some(AuthError::ApiKeyRevoked)
-        } else if key.is_expired(now) {
-            Some(AuthError::ApiKeyExpired)
-        } else {
-            None
-        };
-        if let Some(error) = refused {
-            self.audit_failure(&error, Some(key), meta).await;
-            return Err(error);
-        }
-        let rate = match &key.rate_limit {
-            Some(limit) => match self.take_rate(key, limit, now).await {
-                Ok(decision) => Some(decision),
-                Err(error) => {
+        let rate = match self.admit(key, now).await {
+            Ok(rate) => rate,
+            Err(error) => {
+                // A refusal is audited; a store failure is not the key's doing.
+                if !matches!(error, AuthError::Store(_)) {
                     self.audit_failure(&error, Some(key), meta).await;
-                    return Err(error);
                 }
-            },
-            None => None,
+                return Err(error);
+            }
         };
-        if key.quota.is_some()
-            && let QuotaOutcome::Exhausted { refill_at } =
-                self.auth.store().take_quota(key.id, now).await?
-        {
-            let error = AuthError::QuotaExceeded {
-                retry_after: refill_at.map(|r| r - now),
-            };
-            self.audit_failure(&error, Some(key), meta).await;
-            return Err(error);
-        }
         self.touch(&cached, now).await;
         Ok(VerifiedKey {
             key: Arc::clone(key),
             scopes: Arc::clone(&cached.scopes),
             rate,
         })
+    }
+
+    /// Whether a known key may be used now: revocation, expiry, then one unit of its rate
+    /// limit and of its quota (both counted in the store).
+    async fn admit(
+        &self,
+        key: &ApiKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<super::RateDecision>, AuthError> {
+        if key.is_revoked(now) {
+            return Err(AuthError::ApiKeyRevoked);
+        }
+        if key.is_expired(now) {
+            return Err(AuthError::ApiKeyExpired);
+        }
+        let rate = match &key.rate_limit {
+            Some(limit) => Some(self.take_rate(key, limit, now).await?),
+            None => None,
+        };
+        if key.quota.is_some()
+            && let QuotaOutcome::Exhausted { refill_at } =
+                self.auth.store().take_quota(key.id, now).await?
+        {
+            return Err(AuthError::QuotaExceeded {
+                retry_after: refill_at.map(|r| r - now),
+            });
+        }
+        Ok(rate)
     }
 
     /// The synchronous part of [`Self::verify`]: the key when this process's cache has

@@ -20,7 +20,7 @@ impl SessionCache {
     pub(crate) fn new(config: &SessionConfig) -> Self {
         let ttl = config.cache_ttl.unsigned_abs();
         let cache = (!ttl.is_zero() && config.cache_capacity > 0)
-            .then(|| FencedCache::new(config.cache_capacity, ttl));
+            .then(|| FencedCache::new(config.cache_capacity, ttl, true));
         Self { cache }
     }
 
