@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use crate::error::ApiError;
+use auth_core::ErrorCode;
 
 /// A JSON request body of type `T`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,11 +90,7 @@ where
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "PAYLOAD_TOO_LARGE",
-                        "request body too large",
-                    )
+                    ApiError::new(ErrorCode::PayloadTooLarge, "request body too large")
                 } else {
                     ApiError::invalid_body("the request body could not be read")
                 }
@@ -141,8 +138,7 @@ where
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(ApiPath(value)),
             Err(rejection) if rejection.status().is_client_error() => Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "INVALID_INPUT",
+                ErrorCode::InvalidInput,
                 redact(&rejection.body_text()),
             )),
             Err(rejection) => {
@@ -160,13 +156,7 @@ fn serde_urlencoded_from<T: DeserializeOwned>(query: &str) -> Result<T, ApiError
         .map_err(|_| ApiError::invalid_body("malformed query string"))?;
     axum::extract::Query::<T>::try_from_uri(&uri)
         .map(|q| q.0)
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "INVALID_INPUT",
-                redact(&e.body_text()),
-            )
-        })
+        .map_err(|e| ApiError::new(ErrorCode::InvalidInput, redact(&e.body_text())))
 }
 
 #[cfg(test)]

@@ -43,11 +43,11 @@ pub struct ErrorDetail {
 const REALM: &str = "api";
 
 impl ApiError {
-    /// An error with a status, a code of the HTTP layer, and a message.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error with a code (its status is [`status_of`] the code) and a message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            status,
-            code,
+            status: status_of(code),
+            code: code.as_str(),
             message: message.into(),
             www_authenticate: None,
             retry_after: None,
@@ -58,14 +58,13 @@ impl ApiError {
 
     /// `422 INVALID_BODY`: the body is not the JSON this route takes.
     pub fn invalid_body(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY", message)
+        Self::new(ErrorCode::InvalidBody, message)
     }
 
     /// `403 CSRF_REJECTED`: a cookie-authenticated unsafe request from another origin.
     pub fn csrf() -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            "CSRF_REJECTED",
+            ErrorCode::CsrfRejected,
             "cookie-authenticated requests must come from the app's origin",
         )
     }
@@ -73,8 +72,7 @@ impl ApiError {
     /// `500 NOT_CONFIGURED`: no `AuthState` reached the extractor.
     pub fn not_configured() -> Self {
         Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "NOT_CONFIGURED",
+            ErrorCode::NotConfigured,
             "authentication is not configured for this route (add AuthState::layer)",
         )
     }
@@ -101,13 +99,17 @@ impl ApiError {
     }
 }
 
-/// The HTTP status of an error code.
+/// The HTTP status of an error code: one list for the codes of `auth-core` and those of
+/// the HTTP layer.
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::InvalidInput | C::InvalidEmail | C::WeakPassword | C::InvalidCursor => {
+        C::InvalidInput | C::InvalidEmail | C::WeakPassword | C::InvalidCursor | C::InvalidBody => {
             StatusCode::UNPROCESSABLE_ENTITY
         }
+        C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        C::RouteNotFound => StatusCode::NOT_FOUND,
+        C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         C::CodeInvalid | C::CodeExpired => StatusCode::BAD_REQUEST,
         C::InvalidToken
         | C::InvalidCredentials
@@ -123,6 +125,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::MfaRequired
         | C::Forbidden
         | C::InsufficientScope
+        | C::CsrfRejected
         | C::InviteEmailMismatch => StatusCode::FORBIDDEN,
         C::UserNotFound
         | C::AccountNotFound
@@ -145,7 +148,6 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::InviteExpired => StatusCode::GONE,
         C::RateLimited | C::TooManyAttempts | C::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
         C::DeliveryFailed => StatusCode::BAD_GATEWAY,
-        C::NotConfigured => StatusCode::NOT_IMPLEMENTED,
         C::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -154,15 +156,14 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 /// `404 NOT_FOUND` with the JSON error body: a fallback for the app's router
 /// (`Router::fallback(auth_axum::not_found)`), so unknown paths answer like the API.
 pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "no such route")
+    ApiError::new(ErrorCode::RouteNotFound, "no such route")
 }
 
 /// `405 METHOD_NOT_ALLOWED` with the JSON error body (axum still adds `Allow`): the
 /// auth router uses it, and `Router::method_not_allowed_fallback` takes it for the app's.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "METHOD_NOT_ALLOWED",
+        ErrorCode::MethodNotAllowed,
         "this route does not take that method",
     )
 }
@@ -171,7 +172,7 @@ impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let code = error.code();
         let status = status_of(code);
-        let mut api = Self::new(status, code.as_str(), error.public_message());
+        let mut api = Self::new(code, error.public_message());
         api.www_authenticate = match code {
             // RFC 6750 §3: no error attribute when the request carried no credentials (or
             // a password, not a token); RFC 9110 §15.5.2: every 401 carries a challenge.

@@ -3,9 +3,9 @@
 //! ```ignore
 //! Router::new()
 //!     .route("/api/data", get(data))
-//!     .route_layer(require_scope("data", "read"))
+//!     .route_layer(require_scope("data", "read")?)
 //!     .route("/orgs/{org}/billing", post(billing))
-//!     .route_layer(require_permission("org", "billing:write"))
+//!     .route_layer(require_permission("org", "billing:write")?)
 //!     .layer(state.layer());
 //! ```
 //!
@@ -22,7 +22,8 @@
 //!   without a role.
 //! - **permission** on that group: a session by its user's roles; a user-owned key needs
 //!   both the scope and its user's permission; a group-owned key needs the scope and must
-//!   belong to the group or one above it.
+//!   belong to the group or one above it. The decision is `auth-core`'s
+//!   ([`Access`](auth_core::members::Access)), the same the services make.
 //! - **aal2**: a session after a second factor (`403 MFA_REQUIRED` otherwise).
 
 use std::convert::Infallible;
@@ -31,7 +32,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use auth_core::api_keys::KeyOwner;
 use auth_core::permissions::Permission;
 use auth_core::{Aal, AuthError, GroupId};
 use axum::extract::{FromRequestParts, RawPathParams, Request};
@@ -55,9 +55,6 @@ enum Rule {
         permission: Permission,
     },
     Aal2,
-    /// A guard built with a malformed permission: refuses every request (500) rather
-    /// than letting any through.
-    Broken(String),
 }
 
 /// A route layer that checks the request's principal; see the module docs.
@@ -66,52 +63,44 @@ pub struct Require {
     rule: Arc<Rule>,
 }
 
-fn permission_rule(resource: &str, action: &str, make: impl FnOnce(Permission) -> Rule) -> Require {
-    let rule = match Permission::parse(&format!("{resource}:{action}")) {
-        Ok(p) => make(p),
-        Err(_) => Rule::Broken(format!("{resource}:{action}")),
-    };
-    Require {
-        rule: Arc::new(rule),
+impl Require {
+    fn new(rule: Rule) -> Self {
+        Self {
+            rule: Arc::new(rule),
+        }
     }
 }
 
-/// Requires an API key's scope to grant `resource:action` (sessions pass).
-pub fn require_scope(resource: &str, action: &str) -> Require {
-    permission_rule(resource, action, Rule::Scope)
+/// Requires an API key's scope to grant `resource:action` (sessions pass). A malformed
+/// permission is an error here, when the router is built, never on a request.
+pub fn require_scope(resource: &str, action: &str) -> Result<Require, AuthError> {
+    let permission = Permission::parse(&format!("{resource}:{action}"))?;
+    Ok(Require::new(Rule::Scope(permission)))
 }
 
 /// Requires membership of the group whose id is path parameter `param`, with one of
 /// `roles` if any are given (a role counts when it is held or included by a held role).
 pub fn require_member(param: &str, roles: &[&str]) -> Require {
-    Require {
-        rule: Arc::new(Rule::Member {
-            param: param.to_owned(),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        }),
-    }
+    Require::new(Rule::Member {
+        param: param.to_owned(),
+        roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    })
 }
 
 /// Requires permission `resource:action` (e.g. `"member:add"`) on the group whose id is
-/// path parameter `param`.
-pub fn require_permission(param: &str, permission: &str) -> Require {
-    let rule = match Permission::parse(permission) {
-        Ok(permission) => Rule::Permission {
-            param: param.to_owned(),
-            permission,
-        },
-        Err(_) => Rule::Broken(permission.to_owned()),
-    };
-    Require {
-        rule: Arc::new(rule),
-    }
+/// path parameter `param`. A malformed permission is an error here, when the router is
+/// built, never on a request.
+pub fn require_permission(param: &str, permission: &str) -> Result<Require, AuthError> {
+    let permission = Permission::parse(permission)?;
+    Ok(Require::new(Rule::Permission {
+        param: param.to_owned(),
+        permission,
+    }))
 }
 
 /// Requires a session that passed a second factor (assurance level 2).
 pub fn require_aal2() -> Require {
-    Require {
-        rule: Arc::new(Rule::Aal2),
-    }
+    Require::new(Rule::Aal2)
 }
 
 impl<S> Layer<S> for Require {
@@ -197,37 +186,22 @@ fn aal2(principal: &Principal) -> Result<(), ApiError> {
 }
 
 async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
-    if let Rule::Broken(text) = rule {
-        tracing::error!(permission = %text, "route guard built with a malformed permission");
-        return Err(AuthError::Internal("route guard misconfigured").into());
-    }
     let state = layered_state(parts)
         .cloned()
         .ok_or_else(ApiError::not_configured)?;
     let principal = resolve(parts, &state, false)
         .await?
         .ok_or(ApiError::from(AuthError::NotSignedIn))?;
-    let (verifier, _) = state.verifier().ok_or_else(ApiError::not_configured)?;
     match rule {
         Rule::Scope(permission) => scope_rule(&principal, permission),
         Rule::Aal2 => aal2(&principal),
         Rule::Member { param, roles } => {
             let group = group_param(parts, param).await?;
-            let roles: Vec<&str> = roles.iter().map(String::as_str).collect();
-            let allowed = match (&principal, principal.user_id()) {
-                (_, Some(user)) => verifier
-                    .resolve(user, group, &roles)
-                    .await?
-                    .member
-                    .is_some(),
-                (Principal::ApiKey(key), None) => match key.key.owner {
-                    KeyOwner::Group(owner) => {
-                        roles.is_empty() && verifier.within(group, owner).await?
-                    }
-                    KeyOwner::User(_) => false,
-                },
-                (Principal::Session { .. }, None) => false,
-            };
+            let access = organizations(&state)?
+                .access(&principal.caller(), group)
+                .await?;
+            let allowed = access.is_member()
+                && (roles.is_empty() || roles.iter().any(|r| access.holds_role(r)));
             if allowed {
                 Ok(())
             } else {
@@ -239,27 +213,33 @@ async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
         }
         Rule::Permission { param, permission } => {
             let group = group_param(parts, param).await?;
-            if let Principal::ApiKey(key) = &principal {
-                scope(key.scopes.allows(permission), permission)?;
-                if let KeyOwner::Group(owner) = key.key.owner {
-                    return if verifier.within(group, owner).await? {
-                        Ok(())
-                    } else {
-                        Err(AuthError::Forbidden("this key belongs to another group".into()).into())
-                    };
-                }
-            }
-            let user = principal
-                .user_id()
-                .ok_or(ApiError::from(AuthError::NotSignedIn))?;
-            if verifier.permissions(user, group).await?.allows(permission) {
+            let access = organizations(&state)?
+                .access(&principal.caller(), group)
+                .await?;
+            scope(access.scope_allows(permission), permission)?;
+            if access.allows(permission) {
                 Ok(())
             } else {
                 Err(AuthError::Forbidden(format!("missing permission {permission}").into()).into())
             }
         }
-        Rule::Broken(_) => Err(AuthError::Internal("route guard misconfigured").into()),
     }
+}
+
+/// The organizations of the state, which group guards need: a store without them cannot
+/// decide, so the request fails (`NOT_CONFIGURED`) rather than passing.
+fn organizations(
+    state: &crate::AuthState,
+) -> Result<&std::sync::Arc<dyn crate::state::Organizations>, ApiError> {
+    state
+        .inner()
+        .and_then(|inner| inner.organizations.as_ref())
+        .ok_or_else(|| {
+            tracing::error!("a group guard on a state without organizations");
+            ApiError::from(AuthError::NotConfigured(
+                "organizations (AuthStateBuilder::organizations)",
+            ))
+        })
 }
 
 fn scope(granted: bool, permission: &Permission) -> Result<(), ApiError> {

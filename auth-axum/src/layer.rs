@@ -10,13 +10,22 @@ use tower::{Layer, Service};
 use crate::principal::Principal;
 use crate::state::AuthState;
 
-/// What [`AuthLayer`] puts in each request's extensions.
+/// What [`AuthLayer`] puts in each request's extensions (or the first extractor, when the
+/// state came from the router's state): the state, and the one place the request's
+/// principal is remembered once resolved (so a guard and a handler validate once).
 #[derive(Clone)]
 pub(crate) struct RequestAuth {
     pub(crate) state: AuthState,
-    /// The principal, once resolved (so a guard and a handler validate once, and without
-    /// growing the extensions map).
     pub(crate) principal: OnceLock<Option<Principal>>,
+}
+
+impl RequestAuth {
+    pub(crate) fn new(state: AuthState) -> Self {
+        Self {
+            state,
+            principal: OnceLock::new(),
+        }
+    }
 }
 
 /// A layer putting an [`AuthState`] in every request; see [`AuthState::layer`].
@@ -61,10 +70,9 @@ where
     }
 
     fn call(&mut self, mut request: Request<B>) -> S::Future {
-        request.extensions_mut().insert(RequestAuth {
-            state: self.state.clone(),
-            principal: OnceLock::new(),
-        });
+        request
+            .extensions_mut()
+            .insert(RequestAuth::new(self.state.clone()));
         self.inner.call(request)
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! axum integration for `auth-core`:
 //!
-//! - [`AuthState`]: the `Auth` and the [`HttpConfig`], for any store;
+//! - [`AuthState`]: the `Auth`, the domains its store implements, and the [`HttpConfig`];
 //! - extractors: [`MaybeUser`], [`CurrentUser`], [`CurrentSession`], [`ApiKeyPrincipal`],
 //!   [`Principal`] (session cookie, `Authorization: Bearer` session token or API key, or
 //!   `x-api-key`);
 //! - route guards: [`require_scope`], [`require_member`], [`require_permission`],
 //!   [`require_aal2`];
-//! - [`AuthState::router`]: the JSON API under `/auth` and `/openapi.json`.
+//! - [`AuthState::router`]: the JSON API of those domains under `/auth`, and
+//!   `/openapi.json`.
 //!
 //! ```no_run
 //! use auth_axum::{AuthState, CurrentUser, HttpConfig, require_scope};
@@ -17,7 +18,7 @@
 //! let state = AuthState::new(auth, HttpConfig::new("https://app.example.com").unwrap());
 //! let app: Router = Router::new()
 //!     .route("/api/data", get(|user: CurrentUser| async move { user.user.email.to_string() }))
-//!     .route_layer(require_scope("data", "read"))
+//!     .route_layer(require_scope("data", "read").unwrap())
 //!     .merge(state.router())
 //!     .layer(state.layer());
 //! # }
@@ -59,4 +60,4 @@ pub use layer::{AuthLayer, AuthService};
 pub use meta::{REQUEST_ID, with_request_ids};
 pub use principal::{ApiKeyPrincipal, CurrentSession, CurrentUser, MaybeUser, Principal, Via};
 pub use routes::ApiDoc;
-pub use state::AuthState;
+pub use state::{AuthState, AuthStateBuilder};

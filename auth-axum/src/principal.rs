@@ -14,7 +14,7 @@
 use std::sync::Arc;
 
 use auth_core::api_keys::{KeyOwner, VerifiedKey};
-use auth_core::{Actor, AuthError, Authenticated, Session, User, UserId};
+use auth_core::{AuthError, Authenticated, Caller, Session, User, UserId};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{Method, header};
@@ -23,7 +23,7 @@ use crate::config::HttpConfig;
 use crate::error::ApiError;
 use crate::layer::RequestAuth;
 use crate::meta::request_meta;
-use crate::state::{AuthState, Verifier};
+use crate::state::{AuthState, Inner};
 
 /// How a session was presented.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,18 +60,14 @@ impl Principal {
         }
     }
 
-    /// The audit actor.
-    pub fn actor(&self) -> Actor {
-        match self.user_id() {
-            Some(id) => Actor::User { id },
-            None => Actor::System,
+    /// The principal as the caller of a service.
+    pub fn caller(&self) -> Caller {
+        match self {
+            Principal::Session { auth, .. } => Caller::Session(Arc::clone(auth)),
+            Principal::ApiKey(key) => Caller::ApiKey(key.clone()),
         }
     }
 }
-
-/// The principal resolved for this request, cached in its extensions.
-#[derive(Clone)]
-struct Resolved(Option<Principal>);
 
 /// The [`AuthState`] a layer put in the request's extensions, if any.
 pub(crate) fn layered_state(parts: &Parts) -> Option<&AuthState> {
@@ -81,26 +77,27 @@ pub(crate) fn layered_state(parts: &Parts) -> Option<&AuthState> {
     }
 }
 
-/// The principal resolved earlier in this request, if any.
+/// The principal resolved earlier in this request, if any: kept in one place, the
+/// request's [`RequestAuth`] slot.
 fn remembered(parts: &Parts) -> Option<Option<Principal>> {
-    if let Some(found) = parts
+    parts
         .extensions
         .get::<RequestAuth>()
         .and_then(|ctx| ctx.principal.get())
-    {
-        return Some(found.clone());
-    }
-    parts.extensions.get::<Resolved>().map(|r| r.0.clone())
+        .cloned()
 }
 
-/// Keeps the resolved principal for the rest of the request.
-fn remember(parts: &mut Parts, principal: &Option<Principal>) {
+/// Keeps the resolved principal for the rest of the request, in the [`RequestAuth`] slot
+/// (added, with `state`, when no [`AuthLayer`](crate::AuthLayer) put one there).
+fn remember(parts: &mut Parts, state: &AuthState, principal: &Option<Principal>) {
     match parts.extensions.get::<RequestAuth>() {
         Some(ctx) => {
             let _ = ctx.principal.set(principal.clone());
         }
         None => {
-            parts.extensions.insert(Resolved(principal.clone()));
+            let ctx = RequestAuth::new(state.clone());
+            let _ = ctx.principal.set(principal.clone());
+            parts.extensions.insert(ctx);
         }
     }
 }
@@ -114,7 +111,7 @@ where
         return Ok(found.clone());
     }
     let from_state = AuthState::from_ref(state);
-    match from_state.verifier() {
+    match from_state.inner() {
         Some(_) => Ok(from_state),
         None => Err(ApiError::not_configured()),
     }
@@ -191,6 +188,33 @@ pub(crate) fn request_origin(headers: &axum::http::HeaderMap) -> Option<String> 
     crate::config::parse_origin(&format!("{scheme}://{}", authority.as_str()))
 }
 
+/// The credential a request presents. The order is written here once: an `x-api-key`
+/// header, then `Authorization: Bearer` (an API key if it has the key format and the app
+/// serves keys, else a session token), then the session cookie.
+enum Credential<'a> {
+    None,
+    ApiKey(&'a str),
+    Session(&'a str, Via),
+}
+
+fn credential<'a>(parts: &'a Parts, inner: &Inner) -> Result<Credential<'a>, ApiError> {
+    if let Some(key) = api_key_header(parts)? {
+        return Ok(Credential::ApiKey(key));
+    }
+    if let Some(token) = bearer(parts)? {
+        let is_key = inner.keys.as_ref().is_some_and(|k| k.looks_like_key(token));
+        return Ok(if is_key {
+            Credential::ApiKey(token)
+        } else {
+            Credential::Session(token, Via::Bearer)
+        });
+    }
+    Ok(match session_cookie(&parts.headers, &inner.config) {
+        Some(cookie) => Credential::Session(cookie, Via::Cookie),
+        None => Credential::None,
+    })
+}
+
 /// Resolves the request's principal without waiting, when it can: a principal resolved
 /// earlier, no credential at all (`Some(None)`), or a credential the caches answer. `None`
 /// means "needs [`resolve`]" (a cache miss, or a credential to refuse with its reason).
@@ -198,32 +222,21 @@ pub(crate) fn resolve_now(parts: &mut Parts, state: &AuthState) -> Option<Option
     if let Some(found) = remembered(parts) {
         return Some(found);
     }
-    let (verifier, config) = state.verifier()?;
-    let principal = if let Some(key) = api_key_header(parts).ok()? {
-        Principal::ApiKey(verifier.api_key_cached(key)?)
-    } else if parts.headers.contains_key(header::AUTHORIZATION) {
-        let token = bearer(parts).ok()??;
-        if verifier.looks_like_api_key(token) {
-            Principal::ApiKey(verifier.api_key_cached(token)?)
-        } else {
-            Principal::Session {
-                auth: verifier.session_cached(token)?,
-                via: Via::Bearer,
+    let inner = state.inner()?;
+    let principal = match credential(parts, inner).ok()? {
+        Credential::None => None,
+        Credential::ApiKey(raw) => {
+            Some(Principal::ApiKey(inner.keys.as_ref()?.verify_cached(raw)?))
+        }
+        Credential::Session(token, via) => {
+            let auth = inner.sessions.session_cached(token)?;
+            if via == Via::Cookie {
+                check_origin(parts, &inner.config).ok()?;
             }
+            Some(Principal::Session { auth, via })
         }
-    } else if let Some(cookie) = session_cookie(&parts.headers, config) {
-        let auth = verifier.session_cached(cookie)?;
-        check_origin(parts, config).ok()?;
-        Principal::Session {
-            auth,
-            via: Via::Cookie,
-        }
-    } else {
-        remember(parts, &None);
-        return Some(None);
     };
-    let principal = Some(principal);
-    remember(parts, &principal);
+    remember(parts, state, &principal);
     Some(principal)
 }
 
@@ -237,40 +250,34 @@ pub(crate) async fn resolve(
     if let Some(found) = resolve_now(parts, state) {
         return Ok(found);
     }
-    let Some((verifier, config)) = state.verifier() else {
+    let Some(inner) = state.inner() else {
         return Err(ApiError::not_configured());
     };
     // The caches did not answer: ask the services, which explain any refusal. The
     // request's metadata (for audit events and rate limits) is built only here.
-    let principal = if let Some(key) = api_key_header(parts)? {
-        Some(Principal::ApiKey(
-            api_key(verifier, key, parts, config).await?,
-        ))
-    } else if let Some(token) = bearer(parts)? {
-        Some(if verifier.looks_like_api_key(token) {
-            Principal::ApiKey(api_key(verifier, token, parts, config).await?)
-        } else {
-            Principal::Session {
-                auth: verifier.session(token).await.map_err(ApiError::presented)?,
-                via: Via::Bearer,
-            }
-        })
-    } else if let Some(cookie) = session_cookie(&parts.headers, config) {
-        match verifier.session(cookie).await {
-            Ok(auth) => {
-                check_origin(parts, config)?;
-                Some(Principal::Session {
-                    auth,
-                    via: Via::Cookie,
-                })
-            }
-            Err(e) if lenient && is_stale_credential(&e) => None,
-            Err(e) => return Err(ApiError::presented(e)),
+    let principal = match credential(parts, inner)? {
+        Credential::None => None,
+        Credential::ApiKey(raw) => {
+            let keys = inner
+                .keys
+                .as_ref()
+                .ok_or_else(|| ApiError::presented(AuthError::ApiKeyInvalid))?;
+            let meta = request_meta(parts, &inner.config);
+            let key = keys.verify(raw, &meta).await.map_err(ApiError::presented)?;
+            Some(Principal::ApiKey(key))
         }
-    } else {
-        None
+        Credential::Session(token, via) => match inner.sessions.session(token).await {
+            Ok(auth) => {
+                if via == Via::Cookie {
+                    check_origin(parts, &inner.config)?;
+                }
+                Some(Principal::Session { auth, via })
+            }
+            Err(e) if lenient && via == Via::Cookie && is_stale_credential(&e) => None,
+            Err(e) => return Err(ApiError::presented(e)),
+        },
     };
-    remember(parts, &principal);
+    remember(parts, state, &principal);
     Ok(principal)
 }
 
@@ -278,18 +285,6 @@ pub(crate) async fn resolve(
 /// validates a credential itself.
 pub(crate) fn resolved(parts: &Parts) -> Option<Principal> {
     remembered(parts).flatten()
-}
-
-async fn api_key(
-    verifier: &dyn Verifier,
-    raw: &str,
-    parts: &Parts,
-    config: &HttpConfig,
-) -> Result<VerifiedKey, ApiError> {
-    verifier
-        .api_key(raw, &request_meta(parts, config))
-        .await
-        .map_err(ApiError::presented)
 }
 
 /// Errors that mean "this credential does not work any more", not "something failed".
@@ -364,6 +359,11 @@ impl CurrentSession {
     pub fn user(&self) -> &User {
         &self.auth.user
     }
+
+    /// The session as the caller of a service.
+    pub fn caller(&self) -> Caller {
+        Caller::Session(Arc::clone(&self.auth))
+    }
 }
 
 /// The verified API key of the request; anything else (no credential, a session) is
@@ -392,8 +392,8 @@ async fn current_user(principal: Principal, state: &AuthState) -> Result<Current
 /// The owner of a user-owned key (not cached: keys acting as users are rarer than
 /// sessions, and the user record must be current).
 async fn user_of(state: &AuthState, id: UserId) -> Result<User, ApiError> {
-    let (verifier, _) = state.verifier().ok_or_else(ApiError::not_configured)?;
-    Ok(verifier.user(id).await?)
+    let inner = state.inner().ok_or_else(ApiError::not_configured)?;
+    Ok(inner.sessions.user(id).await?)
 }
 
 impl<St> FromRequestParts<St> for CurrentUser

@@ -1,4 +1,5 @@
-//! [`AuthState`]: what extractors, guards and routers need, for any store.
+//! [`AuthState`]: what extractors, guards and routers need, for any store, with the
+//! domains the store implements.
 
 use std::any::Any;
 use std::fmt;
@@ -6,85 +7,87 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use auth_core::api_keys::VerifiedKey;
-use auth_core::members::{Permissions, Resolution};
-use auth_core::{Auth, AuthError, Authenticated, GroupId, RequestMeta, Store, User, UserId};
+use auth_core::members::Access;
+use auth_core::{
+    ApiKeyDomain, Auth, AuthError, Authenticated, Caller, CoreStore, GroupId, OrganizationStore,
+    RequestMeta, Store, User, UserId,
+};
 use axum::Router;
 use axum::extract::FromRef;
 
 use crate::config::HttpConfig;
+use crate::routes::Domain;
 
-/// The operations extractors and guards need, with the store type erased.
+/// The core operations of the request path, with the store type erased.
 #[async_trait]
-pub(crate) trait Verifier: Send + Sync {
+pub(crate) trait Sessions: Send + Sync {
     async fn session(&self, token: &str) -> Result<Arc<Authenticated>, AuthError>;
     fn session_cached(&self, token: &str) -> Option<Arc<Authenticated>>;
-    fn api_key_cached(&self, raw: &str) -> Option<VerifiedKey>;
     async fn user(&self, id: UserId) -> Result<User, AuthError>;
-    async fn api_key(&self, raw: &str, meta: &RequestMeta) -> Result<VerifiedKey, AuthError>;
-    async fn permissions(&self, user: UserId, group: GroupId) -> Result<Permissions, AuthError>;
-    async fn resolve(
-        &self,
-        user: UserId,
-        group: GroupId,
-        roles: &[&str],
-    ) -> Result<Resolution, AuthError>;
-    async fn within(&self, group: GroupId, ancestor: GroupId) -> Result<bool, AuthError>;
-    fn looks_like_api_key(&self, text: &str) -> bool;
     fn as_any(&self) -> &dyn Any;
 }
 
 #[async_trait]
-impl<S: Store> Verifier for Auth<S> {
+impl<S: CoreStore> Sessions for Auth<S> {
     async fn session(&self, token: &str) -> Result<Arc<Authenticated>, AuthError> {
         self.sessions().validate(token).await
     }
     fn session_cached(&self, token: &str) -> Option<Arc<Authenticated>> {
         self.sessions().validate_cached(token)
     }
-    fn api_key_cached(&self, raw: &str) -> Option<VerifiedKey> {
-        self.api_keys().verify_cached(raw)
-    }
     async fn user(&self, id: UserId) -> Result<User, AuthError> {
-        self.users().get(id).await
-    }
-    async fn api_key(&self, raw: &str, meta: &RequestMeta) -> Result<VerifiedKey, AuthError> {
-        self.api_keys().verify(raw, meta).await
-    }
-    async fn permissions(&self, user: UserId, group: GroupId) -> Result<Permissions, AuthError> {
-        self.members().permissions(user, group).await
-    }
-    async fn resolve(
-        &self,
-        user: UserId,
-        group: GroupId,
-        roles: &[&str],
-    ) -> Result<Resolution, AuthError> {
-        let roles = (!roles.is_empty()).then_some(roles);
-        self.members().resolve(user, group, roles, None).await
-    }
-    async fn within(&self, group: GroupId, ancestor: GroupId) -> Result<bool, AuthError> {
-        if group == ancestor {
-            return Ok(true);
-        }
-        let chain = self.groups().ancestors(group, false, None).await?;
-        Ok(chain.groups.iter().any(|g| g.id == ancestor))
-    }
-    fn looks_like_api_key(&self, text: &str) -> bool {
-        self.api_key_format().looks_like_key(text)
+        self.users().get(&Caller::System, id).await
     }
     fn as_any(&self) -> &dyn Any {
         self
     }
 }
 
-struct Inner {
-    auth: Arc<dyn Verifier>,
-    config: HttpConfig,
-    router: fn(&AuthState) -> Router,
+/// API-key verification, with the store type erased (only where the store has keys).
+#[async_trait]
+pub(crate) trait Keys: Send + Sync {
+    async fn verify(&self, raw: &str, meta: &RequestMeta) -> Result<VerifiedKey, AuthError>;
+    fn verify_cached(&self, raw: &str) -> Option<VerifiedKey>;
+    fn looks_like_key(&self, text: &str) -> bool;
 }
 
-/// Everything the HTTP layer needs: the `Auth` (its store type erased) and the
-/// [`HttpConfig`]. Cheap to clone.
+#[async_trait]
+impl<S: ApiKeyDomain> Keys for Auth<S> {
+    async fn verify(&self, raw: &str, meta: &RequestMeta) -> Result<VerifiedKey, AuthError> {
+        self.api_keys().verify(raw, meta).await
+    }
+    fn verify_cached(&self, raw: &str) -> Option<VerifiedKey> {
+        self.api_keys().verify_cached(raw)
+    }
+    fn looks_like_key(&self, text: &str) -> bool {
+        self.api_key_format().looks_like_key(text)
+    }
+}
+
+/// What a caller may do on a group, with the store type erased (only where the store has
+/// organizations): the one decision the group guards ask for.
+#[async_trait]
+pub(crate) trait Organizations: Send + Sync {
+    async fn access(&self, caller: &Caller, group: GroupId) -> Result<Access, AuthError>;
+}
+
+#[async_trait]
+impl<S: OrganizationStore> Organizations for Auth<S> {
+    async fn access(&self, caller: &Caller, group: GroupId) -> Result<Access, AuthError> {
+        self.members().access(caller, group).await
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) sessions: Arc<dyn Sessions>,
+    pub(crate) keys: Option<Arc<dyn Keys>>,
+    pub(crate) organizations: Option<Arc<dyn Organizations>>,
+    pub(crate) config: HttpConfig,
+    pub(crate) domains: Vec<Domain>,
+}
+
+/// Everything the HTTP layer needs: the `Auth` (its store type erased), the domains it
+/// serves, and the [`HttpConfig`]. Cheap to clone.
 ///
 /// Give it to your app either way:
 /// - as router state, `Router::new()...with_state(state)` (or a field of your own state
@@ -99,29 +102,59 @@ impl fmt::Debug for AuthState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AuthState")
             .field("config", &self.inner.as_ref().map(|i| &i.config))
+            .field(
+                "domains",
+                &self
+                    .inner
+                    .as_ref()
+                    .map(|i| i.domains.iter().map(|d| d.name).collect::<Vec<_>>()),
+            )
             .finish()
     }
 }
 
 impl AuthState {
-    /// State over `auth` with the HTTP settings `config`.
+    /// State over a complete store (every domain: `auth-memory`, `auth-sqlx`): the JSON API
+    /// of every domain, and every guard. For a store with only some domains, see
+    /// [`AuthState::builder`].
     pub fn new<S: Store>(auth: Auth<S>, config: HttpConfig) -> Self {
-        Self {
-            inner: Some(Arc::new(Inner {
-                auth: Arc::new(auth),
-                config,
-                router: crate::routes::router::<S>,
-            })),
+        Self::builder(auth, config)
+            .organizations()
+            .api_keys()
+            .build()
+    }
+
+    /// State over a store with the core and the optional domains you add: the core's
+    /// routes (sign-up, sign-in, sessions, the account) always; each domain's routes,
+    /// OpenAPI paths and guards only once added, and a domain can only be added where the
+    /// store implements it (the compiler checks).
+    ///
+    /// ```no_run
+    /// # fn demo<S: auth_core::CoreStore>(auth: auth_core::Auth<S>) {
+    /// use auth_axum::{AuthState, HttpConfig};
+    /// let state = AuthState::builder(auth, HttpConfig::new("https://app.example.com").unwrap())
+    ///     .build(); // a core-only store: sign-up, sign-in, sessions, the account
+    /// # }
+    /// ```
+    pub fn builder<S: CoreStore>(auth: Auth<S>, config: HttpConfig) -> AuthStateBuilder<S> {
+        AuthStateBuilder {
+            domains: vec![crate::routes::core::domain::<S>()],
+            keys: None,
+            organizations: None,
+            auth,
+            config,
         }
     }
 
-    /// The ready JSON API (`/auth/...`) and `/openapi.json`, as a router with its state
-    /// applied: merge it into your app.
+    /// The JSON API of the domains served (`/auth/...`) and `/openapi.json`, as a router
+    /// with its state applied: merge it into your app.
     pub fn router(&self) -> Router {
-        match &self.inner {
-            Some(inner) => (inner.router)(self),
-            None => Router::new(),
-        }
+        crate::routes::router(self)
+    }
+
+    /// The OpenAPI document of the domains served (what `/openapi.json` answers).
+    pub fn openapi(&self) -> utoipa::openapi::OpenApi {
+        crate::routes::openapi(self)
     }
 
     /// A layer that puts this state in every request's extensions, where extractors and
@@ -137,12 +170,65 @@ impl AuthState {
     }
 
     /// The typed `Auth` this state was built over, if it is over store `S`.
-    pub fn auth<S: Store>(&self) -> Option<&Auth<S>> {
-        self.inner.as_ref()?.auth.as_any().downcast_ref::<Auth<S>>()
+    pub fn auth<S: CoreStore>(&self) -> Option<&Auth<S>> {
+        self.inner
+            .as_ref()?
+            .sessions
+            .as_any()
+            .downcast_ref::<Auth<S>>()
     }
 
-    pub(crate) fn verifier(&self) -> Option<(&dyn Verifier, &HttpConfig)> {
-        self.inner.as_ref().map(|i| (i.auth.as_ref(), &i.config))
+    pub(crate) fn inner(&self) -> Option<&Inner> {
+        self.inner.as_deref()
+    }
+}
+
+/// Builds an [`AuthState`] domain by domain; see [`AuthState::builder`].
+pub struct AuthStateBuilder<S> {
+    auth: Auth<S>,
+    config: HttpConfig,
+    domains: Vec<Domain>,
+    keys: Option<Arc<dyn Keys>>,
+    organizations: Option<Arc<dyn Organizations>>,
+}
+
+impl<S: CoreStore> AuthStateBuilder<S> {
+    /// The state.
+    pub fn build(self) -> AuthState {
+        AuthState {
+            inner: Some(Arc::new(Inner {
+                sessions: Arc::new(self.auth),
+                keys: self.keys,
+                organizations: self.organizations,
+                config: self.config,
+                domains: self.domains,
+            })),
+        }
+    }
+}
+
+impl<S: OrganizationStore> AuthStateBuilder<S> {
+    /// Serves organizations: `/auth/groups/...` and `/auth/invites/...`, and the
+    /// `require_member` and `require_permission` guards.
+    pub fn organizations(mut self) -> Self {
+        if self.organizations.is_none() {
+            self.organizations = Some(Arc::new(self.auth.clone()));
+            self.domains.push(crate::routes::groups::domain::<S>());
+        }
+        self
+    }
+}
+
+impl<S: ApiKeyDomain> AuthStateBuilder<S> {
+    /// Serves API keys: `/auth/api-keys/...`, and keys as credentials (`x-api-key`, or a
+    /// key as the bearer token). Organizations come with it (a key may be a group's).
+    pub fn api_keys(mut self) -> Self {
+        self = self.organizations();
+        if self.keys.is_none() {
+            self.keys = Some(Arc::new(self.auth.clone()));
+            self.domains.push(crate::routes::api_keys::domain::<S>());
+        }
+        self
     }
 }
 

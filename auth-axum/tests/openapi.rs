@@ -1,5 +1,5 @@
-//! `/openapi.json`: valid, documents exactly the routes of `routes/mod.rs`, and every
-//! documented operation is really routed.
+//! `/openapi.json`: valid, documents exactly the routes of the domain routers (read from
+//! their sources), and every documented operation is really routed.
 
 mod common;
 
@@ -21,12 +21,25 @@ const ANONYMOUS: [&str; 6] = [
     "/auth/password/reset",
 ];
 
-/// (method, path) of every route `routes/mod.rs` registers, read from its source.
+/// The sources of the domain routers.
+const DOMAIN_ROUTERS: [&str; 3] = [
+    include_str!("../src/routes/core.rs"),
+    include_str!("../src/routes/groups.rs"),
+    include_str!("../src/routes/api_keys.rs"),
+];
+
+/// (method, path) of every route the domain routers register, read from their sources.
 fn registered_routes() -> BTreeSet<(String, String)> {
-    let source = include_str!("../src/routes/mod.rs");
+    let mut routes = BTreeSet::new();
+    for source in DOMAIN_ROUTERS {
+        registered_in(source, &mut routes);
+    }
+    routes
+}
+
+fn registered_in(source: &str, routes: &mut BTreeSet<(String, String)>) {
     let start = source.find("let routes = Router::new()").unwrap();
     let end = start + source[start..].find(".with_state(").unwrap();
-    let mut routes = BTreeSet::new();
     for segment in source[start..end].split(".route(").skip(1) {
         let path = segment.split('"').nth(1).unwrap();
         let bytes = segment.as_bytes();
@@ -40,7 +53,6 @@ fn registered_routes() -> BTreeSet<(String, String)> {
             }
         }
     }
-    routes
 }
 
 async fn document(app: &TestApp) -> Value {
@@ -87,8 +99,7 @@ async fn the_document_is_openapi_with_the_security_schemes() {
 async fn every_route_is_documented_and_nothing_else() {
     let app = TestApp::new();
     let doc = document(&app).await;
-    let mut registered = registered_routes();
-    assert!(registered.remove(&("get".to_owned(), "/openapi.json".to_owned())));
+    let registered = registered_routes();
     assert_eq!(registered.len(), 32, "{registered:#?}");
     assert_eq!(documented(&doc), registered);
 }

@@ -7,9 +7,11 @@ use time::OffsetDateTime;
 
 use crate::api_keys::KeyCache;
 use crate::audit::{AuditEvent, AuditSink, AuditStore, StoreAuditSink, TracingAuditSink};
+use crate::caller::Caller;
 use crate::clock::{self, Clock, SystemClock};
 use crate::config::AuthConfig;
-use crate::error::ConfigError;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, ConfigError};
 use crate::passwords::PasswordHasher;
 use crate::permissions::Policy;
 use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
@@ -120,6 +122,30 @@ impl<S> Auth<S> {
     /// Records an audit event.
     pub(crate) async fn record_audit(&self, event: AuditEvent) {
         self.inner.audit.record(event).await;
+    }
+
+    /// Passes `result` on, recording a failed `action` by `caller` first when it is an
+    /// authorization refusal (`FORBIDDEN`, `INSUFFICIENT_SCOPE`, or a record hidden as
+    /// not found).
+    pub(crate) async fn audit_refusal<T>(
+        &self,
+        action: &str,
+        caller: &Caller,
+        meta: &RequestMeta,
+        result: Result<T, AuthError>,
+    ) -> Result<T, AuthError> {
+        if let Err(error) = &result
+            && matches!(
+                error,
+                AuthError::Forbidden(_)
+                    | AuthError::InsufficientScope { .. }
+                    | AuthError::NotFound(_)
+            )
+        {
+            let event = AuditEvent::by(action, caller, self.now(), meta).failed(error);
+            self.record_audit(event).await;
+        }
+        result
     }
 }
 

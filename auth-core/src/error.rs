@@ -130,6 +130,16 @@ error_codes! {
     StoreUnavailable => "STORE_UNAVAILABLE",
     /// An internal error; details are in the server log only.
     Internal => "INTERNAL",
+    /// HTTP layer: the request body is not the JSON the route takes.
+    InvalidBody => "INVALID_BODY",
+    /// HTTP layer: the request body is larger than the configured limit.
+    PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+    /// HTTP layer: a cookie-authenticated unsafe request came from another origin.
+    CsrfRejected => "CSRF_REJECTED",
+    /// HTTP layer: no route has this path.
+    RouteNotFound => "NOT_FOUND",
+    /// HTTP layer: the route does not take this method.
+    MethodNotAllowed => "METHOD_NOT_ALLOWED",
 }
 
 impl fmt::Display for ErrorCode {
@@ -332,9 +342,10 @@ pub enum AuthError {
     /// The app did not configure what this needs.
     #[error("not configured: {0}")]
     NotConfigured(&'static str),
-    /// The store failed.
+    /// The store failed. (A store's `Conflict` and `MissingReference` become the typed
+    /// errors they stand for when converted with `From`.)
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// An internal error.
     #[error("internal error: {0}")]
     Internal(&'static str),
@@ -436,6 +447,23 @@ pub enum Conflict {
     Invite,
 }
 
+impl From<StoreError> for AuthError {
+    /// A refused constraint becomes the typed error it stands for (a taken email is
+    /// `EMAIL_IN_USE`, a missing group `GROUP_NOT_FOUND`); anything else is
+    /// [`AuthError::Store`].
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(Conflict::UserEmail) => AuthError::EmailInUse,
+            StoreError::Conflict(Conflict::Account) => AuthError::AccountAlreadyLinked,
+            StoreError::Conflict(Conflict::GroupSlug) => AuthError::SlugTaken,
+            StoreError::Conflict(Conflict::Membership) => AuthError::DuplicateMembership,
+            StoreError::Conflict(Conflict::Invite) => AuthError::DuplicateInvite,
+            StoreError::MissingReference(entity) => AuthError::NotFound(entity),
+            other => AuthError::Store(other),
+        }
+    }
+}
+
 impl fmt::Display for Conflict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -457,9 +485,15 @@ pub enum StoreError {
     /// surfaces as `STORE_UNAVAILABLE` (HTTP 503).
     #[error("store unavailable")]
     Unavailable(#[source] BoxError),
-    /// A unique constraint would be broken.
+    /// A unique constraint would be broken (a duplicate). Every store reports duplicates
+    /// this way, never as an outcome value.
     #[error("conflict on {0}")]
     Conflict(Conflict),
+    /// A record the write refers to does not exist (the group of a new membership, the
+    /// owner of a new key, a new parent). Every store reports missing references this
+    /// way, never as an outcome value or a `false`.
+    #[error("referenced {} does not exist", .0.name())]
+    MissingReference(Entity),
     /// A stored row could not be read back into the model (a bug or a manual edit).
     #[error("stored data is invalid: {0}")]
     Corrupt(Cow<'static, str>),

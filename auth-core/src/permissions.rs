@@ -54,6 +54,15 @@ impl Permission {
         })
     }
 
+    /// A permission from parts known to be valid (the library's own names).
+    pub(crate) fn new(resource: &str, action: &str) -> Self {
+        debug_assert!(valid_part(resource) && valid_part(action));
+        Self {
+            resource: resource.to_owned(),
+            action: action.to_owned(),
+        }
+    }
+
     /// The resource part.
     pub fn resource(&self) -> &str {
         &self.resource

@@ -1,28 +1,36 @@
-//! The union of every repository trait.
+//! What a store implements: a required core, and optional domains on top of it.
+//!
+//! | domain | traits | services it enables |
+//! | --- | --- | --- |
+//! | core (required) | [`UserStore`], [`AccountStore`], [`SessionStore`], [`VerificationStore`], [`AuditStore`], [`RateLimitStore`] | `users`, `accounts`, `sessions`, `password`, `email`, `audit` |
+//! | organizations | core + [`GroupStore`], [`MemberStore`], [`InviteStore`] | `groups`, `members`, `invites` |
+//! | API keys | organizations + [`ApiKeyStore`] (a key may belong to a group) | `api_keys` |
+//!
+//! Each domain is a marker trait implemented automatically for every type that implements
+//! its traits; a service's accessor on [`Auth`](crate::Auth) asks for its domain, so the
+//! compiler says which domain a backend still lacks. A backend starts with the core and
+//! grows domain by domain; the conformance suite runs per domain.
 
 use crate::accounts::AccountStore;
-use crate::api_keys::{ApiKeyStore, RateLimitStore};
+use crate::api_keys::ApiKeyStore;
 use crate::audit::AuditStore;
 use crate::groups::GroupStore;
 use crate::invites::InviteStore;
 use crate::members::MemberStore;
+use crate::rate_limit::RateLimitStore;
 use crate::sessions::SessionStore;
 use crate::users::UserStore;
 use crate::verification::VerificationStore;
 
-/// Every repository trait at once: what a complete storage adapter implements. Implemented
-/// automatically for any type that implements them all. Services ask only for the traits
-/// they use, so a partial backend can still use some of them.
-pub trait Store:
+/// The required core: users, accounts, sessions, one-time codes, the audit log and rate
+/// limits. Every store implements it; implemented automatically for any type that
+/// implements its traits.
+pub trait CoreStore:
     UserStore
     + AccountStore
     + SessionStore
     + VerificationStore
     + AuditStore
-    + GroupStore
-    + MemberStore
-    + InviteStore
-    + ApiKeyStore
     + RateLimitStore
     + Send
     + Sync
@@ -30,19 +38,34 @@ pub trait Store:
 {
 }
 
-impl<T> Store for T where
+impl<T> CoreStore for T where
     T: UserStore
         + AccountStore
         + SessionStore
         + VerificationStore
         + AuditStore
-        + GroupStore
-        + MemberStore
-        + InviteStore
-        + ApiKeyStore
         + RateLimitStore
         + Send
         + Sync
         + 'static
 {
 }
+
+/// The organizations domain: nested groups, members with roles, invites. Its stores
+/// delete a user's memberships with the user and refuse to delete a group's last owner.
+pub trait OrganizationStore: CoreStore + GroupStore + MemberStore + InviteStore {}
+
+impl<T> OrganizationStore for T where T: CoreStore + GroupStore + MemberStore + InviteStore {}
+
+/// The API-keys domain. Keys may belong to a group, so it builds on organizations. Its
+/// stores delete a user's keys with the user and a group's keys with the group.
+pub trait ApiKeyDomain: OrganizationStore + ApiKeyStore {}
+
+impl<T> ApiKeyDomain for T where T: OrganizationStore + ApiKeyStore {}
+
+/// Every domain at once: what a complete storage adapter implements (`auth-memory`,
+/// `auth-sqlx`). Grows as domains are added, so code that needs only some domains should
+/// ask for those ([`CoreStore`], [`OrganizationStore`], ...).
+pub trait Store: ApiKeyDomain {}
+
+impl<T> Store for T where T: ApiKeyDomain {}

@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use auth_core::accounts::{PasswordHash, RevokeSessions, UnlinkOutcome};
 use auth_core::{
-    Account, AccountId, AccountStore, Conflict, Provider, StoreError, TokenHash, UserId,
+    Account, AccountId, AccountStore, Conflict, Entity, Provider, StoreError, TokenHash, UserId,
 };
 use time::OffsetDateTime;
 
@@ -35,10 +35,10 @@ impl AccountStore for MemoryStore {
         Ok(accounts)
     }
 
-    async fn link_account(&self, account: &Account) -> Result<bool, StoreError> {
+    async fn link_account(&self, account: &Account) -> Result<(), StoreError> {
         let mut t = self.write();
         if !t.users.contains_key(&account.user_id) {
-            return Ok(false);
+            return Err(StoreError::MissingReference(Entity::User));
         }
         let key = Tables::account_key(account);
         if t.account_by_key.contains_key(&key) || t.accounts.contains_key(&account.id) {
@@ -46,7 +46,7 @@ impl AccountStore for MemoryStore {
         }
         t.account_by_key.insert(key, account.id);
         t.accounts.insert(account.id, account.clone());
-        Ok(true)
+        Ok(())
     }
 
     async fn unlink_account(

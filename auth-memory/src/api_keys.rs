@@ -4,28 +4,28 @@ use auth_core::api_keys::{
     RateLimit, RotateOutcome, Successor,
 };
 use auth_core::pagination::PageRequest;
-use auth_core::{ApiKeyId, ApiKeyStore, Conflict, RateLimitStore, StoreError, TokenHash};
+use auth_core::{ApiKeyId, ApiKeyStore, Conflict, Entity, RateLimitStore, StoreError, TokenHash};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
 
 #[async_trait]
 impl ApiKeyStore for MemoryStore {
-    async fn create_api_key(&self, key: &ApiKey) -> Result<bool, StoreError> {
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let mut t = self.write();
-        let owner_exists = match key.owner {
-            KeyOwner::User(id) => t.users.contains_key(&id),
-            KeyOwner::Group(id) => t.groups.contains_key(&id),
+        let missing = match key.owner {
+            KeyOwner::User(id) => (!t.users.contains_key(&id)).then_some(Entity::User),
+            KeyOwner::Group(id) => (!t.groups.contains_key(&id)).then_some(Entity::Group),
         };
-        if !owner_exists {
-            return Ok(false);
+        if let Some(entity) = missing {
+            return Err(StoreError::MissingReference(entity));
         }
         if t.api_keys.contains_key(&key.id) || t.api_key_by_hash.contains_key(&key.key_hash) {
             return Err(StoreError::Conflict(Conflict::Id));
         }
         t.api_key_by_hash.insert(key.key_hash, key.id);
         t.api_keys.insert(key.id, key.clone());
-        Ok(true)
+        Ok(())
     }
 
     async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {

@@ -3,11 +3,11 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 use auth_core::api_keys::KeyOwner;
 use auth_core::groups::{
-    ChainLink, CreateGroupOutcome, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome,
+    ChainLink, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome,
 };
 use auth_core::members::Member;
 use auth_core::pagination::PageRequest;
-use auth_core::{Conflict, GroupId, GroupStore, StoreError};
+use auth_core::{Conflict, Entity, GroupId, GroupStore, StoreError};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
@@ -69,17 +69,13 @@ impl Tables {
 
 #[async_trait]
 impl GroupStore for MemoryStore {
-    async fn create_group(
-        &self,
-        group: &Group,
-        owner: Option<&Member>,
-    ) -> Result<CreateGroupOutcome, StoreError> {
+    async fn create_group(&self, group: &Group, owner: Option<&Member>) -> Result<(), StoreError> {
         let mut t = self.write();
         if group.parent_id.is_some_and(|p| !t.groups.contains_key(&p)) {
-            return Ok(CreateGroupOutcome::ParentNotFound);
+            return Err(StoreError::MissingReference(Entity::Group));
         }
         if owner.is_some_and(|m| !t.users.contains_key(&m.user_id)) {
-            return Ok(CreateGroupOutcome::OwnerNotFound);
+            return Err(StoreError::MissingReference(Entity::User));
         }
         if let Some(slug) = &group.slug
             && t.group_by_slug.contains_key(slug)
@@ -96,7 +92,7 @@ impl GroupStore for MemoryStore {
         if let Some(owner) = owner {
             t.insert_member(owner.clone());
         }
-        Ok(CreateGroupOutcome::Created)
+        Ok(())
     }
 
     async fn get_group(&self, id: GroupId) -> Result<Option<Group>, StoreError> {
@@ -146,7 +142,7 @@ impl GroupStore for MemoryStore {
         patch.apply(&mut updated, now);
         if let Some(Some(parent)) = patch.parent_id {
             if !t.groups.contains_key(&parent) {
-                return Ok(UpdateGroupOutcome::ParentNotFound);
+                return Err(StoreError::MissingReference(Entity::Group));
             }
             if t.chain(parent, MOVE_CHECK_DEPTH).iter().any(|g| g.id == id) {
                 return Ok(UpdateGroupOutcome::WouldCycle);

@@ -4,17 +4,17 @@ use auth_core::invites::{
 };
 use auth_core::members::{Member, MemberStatus};
 use auth_core::pagination::PageRequest;
-use auth_core::{Conflict, InviteId, InviteStore, StoreError, TokenHash};
+use auth_core::{Conflict, Entity, InviteId, InviteStore, StoreError, TokenHash};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
 
 #[async_trait]
 impl InviteStore for MemoryStore {
-    async fn create_invite(&self, invite: &Invite) -> Result<bool, StoreError> {
+    async fn create_invite(&self, invite: &Invite) -> Result<(), StoreError> {
         let mut t = self.write();
         if invite.group_id.is_some_and(|g| !t.groups.contains_key(&g)) {
-            return Ok(false);
+            return Err(StoreError::MissingReference(Entity::Group));
         }
         if invite.email.is_some() {
             let now = invite.created_at;
@@ -41,7 +41,7 @@ impl InviteStore for MemoryStore {
         }
         t.invite_by_token.insert(invite.token_hash, invite.id);
         t.invites.insert(invite.id, invite.clone());
-        Ok(true)
+        Ok(())
     }
 
     async fn get_invite(&self, id: InviteId) -> Result<Option<Invite>, StoreError> {

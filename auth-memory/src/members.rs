@@ -1,9 +1,9 @@
 use async_trait::async_trait;
 use auth_core::members::{
-    AddMemberOutcome, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
+    KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
 };
 use auth_core::pagination::PageRequest;
-use auth_core::{Conflict, GroupId, MemberId, MemberStore, StoreError, UserId};
+use auth_core::{Conflict, Entity, GroupId, MemberId, MemberStore, StoreError, UserId};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
@@ -11,17 +11,18 @@ use crate::tables::Tables;
 
 impl Tables {
     /// Whether changing `member` into `after` (or removing it, `None`) would leave its group
-    /// without an active owner when it had one.
-    fn loses_last_owner(&self, member: &Member, after: Option<&Member>, owner_role: &str) -> bool {
-        let was_owner = member.is_active_with_role(owner_role);
-        let stays_owner = after.is_some_and(|m| m.is_active_with_role(owner_role));
+    /// without an active holder of the kept role when it had one.
+    fn loses_last_holder(&self, member: &Member, after: Option<&Member>, keep: &KeepRole) -> bool {
+        let role = keep.role.as_str();
+        let was_owner = member.is_active_with_role(role);
+        let stays_owner = after.is_some_and(|m| m.is_active_with_role(role));
         if !was_owner || stays_owner {
             return false;
         }
         let owners = self
             .members
             .values()
-            .filter(|m| m.group_id == member.group_id && m.is_active_with_role(owner_role))
+            .filter(|m| m.group_id == member.group_id && m.is_active_with_role(role))
             .count();
         owners <= 1
     }
@@ -29,13 +30,13 @@ impl Tables {
 
 #[async_trait]
 impl MemberStore for MemoryStore {
-    async fn add_member(&self, member: &Member) -> Result<AddMemberOutcome, StoreError> {
+    async fn add_member(&self, member: &Member) -> Result<(), StoreError> {
         let mut t = self.write();
         if !t.groups.contains_key(&member.group_id) {
-            return Ok(AddMemberOutcome::GroupNotFound);
+            return Err(StoreError::MissingReference(Entity::Group));
         }
         if !t.users.contains_key(&member.user_id) {
-            return Ok(AddMemberOutcome::UserNotFound);
+            return Err(StoreError::MissingReference(Entity::User));
         }
         if t.member_by_key
             .contains_key(&(member.group_id, member.user_id))
@@ -43,7 +44,7 @@ impl MemberStore for MemoryStore {
             return Err(StoreError::Conflict(Conflict::Membership));
         }
         t.insert_member(member.clone());
-        Ok(AddMemberOutcome::Added)
+        Ok(())
     }
 
     async fn get_member(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
@@ -80,7 +81,7 @@ impl MemberStore for MemoryStore {
         id: MemberId,
         patch: &MemberPatch,
         now: OffsetDateTime,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError> {
         let mut t = self.write();
         let Some(current) = t.members.get(&id) else {
@@ -88,8 +89,8 @@ impl MemberStore for MemoryStore {
         };
         let mut updated = current.clone();
         patch.apply(&mut updated, now);
-        if t.loses_last_owner(current, Some(&updated), owner_role) {
-            return Ok(MemberChange::LastOwner);
+        if t.loses_last_holder(current, Some(&updated), keep) {
+            return Ok(MemberChange::LastHolder);
         }
         t.members.insert(id, updated.clone());
         Ok(MemberChange::Done(updated))
@@ -98,14 +99,14 @@ impl MemberStore for MemoryStore {
     async fn remove_member(
         &self,
         id: MemberId,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError> {
         let mut t = self.write();
         let Some(current) = t.members.get(&id) else {
             return Ok(MemberChange::NotFound);
         };
-        if t.loses_last_owner(current, None, owner_role) {
-            return Ok(MemberChange::LastOwner);
+        if t.loses_last_holder(current, None, keep) {
+            return Ok(MemberChange::LastHolder);
         }
         Ok(t.remove_member(id)
             .map_or(MemberChange::NotFound, MemberChange::Done))

@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use auth_core::accounts::Account;
 use auth_core::api_keys::KeyOwner;
+use auth_core::members::KeepRole;
 use auth_core::pagination::PageRequest;
 use auth_core::users::{DeleteUserOutcome, Dependents, UserFilter, UserOrder, UserPatch};
 use auth_core::{Conflict, Email, StoreError, User, UserId, UserStore};
@@ -112,7 +113,7 @@ impl UserStore for MemoryStore {
         &self,
         id: UserId,
         cascade: bool,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<DeleteUserOutcome, StoreError> {
         let mut t = self.write();
         let Some(user) = t.users.get(&id) else {
@@ -122,17 +123,17 @@ impl UserStore for MemoryStore {
         let owned_alone = t
             .members
             .values()
-            .filter(|m| m.user_id == id && m.is_active_with_role(owner_role))
+            .filter(|m| m.user_id == id && m.is_active_with_role(&keep.role))
             .filter(|mine| {
                 !t.members.values().any(|m| {
                     m.group_id == mine.group_id
                         && m.user_id != id
-                        && m.is_active_with_role(owner_role)
+                        && m.is_active_with_role(&keep.role)
                 })
             })
             .count() as u64;
         if owned_alone > 0 {
-            return Ok(DeleteUserOutcome::SoleOwner(owned_alone));
+            return Ok(DeleteUserOutcome::LastHolder(owned_alone));
         }
         if !cascade {
             let mut dependents = Dependents::default();

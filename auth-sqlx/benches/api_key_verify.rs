@@ -12,7 +12,7 @@ use std::hint::black_box;
 
 use auth_core::api_keys::{KeyOwner, NewApiKey};
 use auth_core::users::NewUser;
-use auth_core::{Auth, AuthConfig, RequestMeta, Secret, SecretKey, Store, UserId};
+use auth_core::{Auth, AuthConfig, Caller, RequestMeta, Secret, SecretKey, Store, UserId};
 use criterion::{Criterion, criterion_group, criterion_main};
 use time::Duration;
 
@@ -34,6 +34,7 @@ async fn key<S: Store>(auth: &Auth<S>) -> Secret {
     let user = auth
         .users()
         .create(
+            &Caller::System,
             NewUser {
                 email: format!("bench-{}@example.com", UserId::new()),
                 ..NewUser::default()
@@ -44,6 +45,7 @@ async fn key<S: Store>(auth: &Auth<S>) -> Secret {
         .unwrap();
     auth.api_keys()
         .create(
+            &Caller::System,
             NewApiKey {
                 owner: KeyOwner::User(user.id),
                 name: "bench".into(),
@@ -53,7 +55,6 @@ async fn key<S: Store>(auth: &Auth<S>) -> Secret {
                 quota: None,
                 metadata: None,
             },
-            None,
             &meta,
         )
         .await

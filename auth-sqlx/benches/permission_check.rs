@@ -15,7 +15,7 @@ use std::hint::black_box;
 use auth_core::groups::NewGroup;
 use auth_core::members::NewMember;
 use auth_core::users::NewUser;
-use auth_core::{Auth, AuthConfig, GroupId, RequestMeta, SecretKey, Store, UserId};
+use auth_core::{Auth, AuthConfig, Caller, GroupId, RequestMeta, SecretKey, Store, UserId};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const DEPTHS: [usize; 3] = [1, 8, 32];
@@ -26,6 +26,7 @@ async fn seed<S: Store>(auth: &Auth<S>) -> (UserId, Vec<GroupId>) {
     let user = auth
         .users()
         .create(
+            &Caller::System,
             NewUser {
                 email: format!("bench-{}@example.com", UserId::new()),
                 ..NewUser::default()
@@ -39,12 +40,12 @@ async fn seed<S: Store>(auth: &Auth<S>) -> (UserId, Vec<GroupId>) {
         let group = auth
             .groups()
             .create(
+                &Caller::System,
                 NewGroup {
                     name: format!("level {level}"),
                     parent_id: chain.last().copied(),
                     ..NewGroup::default()
                 },
-                None,
                 &meta,
             )
             .await
@@ -53,6 +54,7 @@ async fn seed<S: Store>(auth: &Auth<S>) -> (UserId, Vec<GroupId>) {
     }
     auth.members()
         .add(
+            &Caller::System,
             NewMember {
                 group_id: chain[0],
                 user_id: user.id,

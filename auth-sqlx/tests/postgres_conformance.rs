@@ -5,8 +5,9 @@ mod common;
 
 auth_core::conformance_tests!(
     postgres,
-    skip_unless_env = "AUTH_TEST_POSTGRES_URL",
     common::postgres,
+    domains = [organizations, api_keys],
     peer = common::postgres_peer,
-    plant_parent = common::plant_parent_postgres
+    plant_parent = common::plant_parent_postgres,
+    skip_unless_env = "AUTH_TEST_POSTGRES_URL",
 );

@@ -6,6 +6,7 @@ mod common;
 auth_core::conformance_tests!(
     sqlite_file,
     common::sqlite_file,
+    domains = [organizations, api_keys],
     peer = common::sqlite_peer,
     plant_parent = common::plant_parent_sqlite
 );
@@ -13,5 +14,6 @@ auth_core::conformance_tests!(
 auth_core::conformance_tests!(
     sqlite_memory,
     common::sqlite_memory,
+    domains = [organizations, api_keys],
     plant_parent = common::plant_parent_sqlite
 );

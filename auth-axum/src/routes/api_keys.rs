@@ -5,55 +5,55 @@
 //! on the group (`404` for non-members, `403` for members without the permission).
 
 use auth_core::api_keys::{ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, NewApiKey};
-use auth_core::error::Entity;
-use auth_core::{ApiKeyId, AuthError, ListQuery, Page, Store, UserId};
-use axum::Json;
+use auth_core::{ApiKeyDomain, ApiKeyId, ListQuery, Page};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use utoipa::OpenApi;
 
-use super::{Api, CreateKeyBody, CreatedKeyResponse, KeyQuery, Meta, RotateBody};
+use super::{Api, CreateKeyBody, CreatedKeyResponse, Domain, KeyQuery, Meta, RotateBody};
 use crate::body::{ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::CurrentSession;
+use crate::state::AuthState;
 
-/// Checks that `user` may do `action` on `key`.
-async fn authorize<S: Store>(
-    api: &Api<S>,
-    user: UserId,
-    owner: KeyOwner,
-    action: &str,
-) -> Result<(), ApiError> {
-    match owner {
-        KeyOwner::User(owner) if owner == user => Ok(()),
-        KeyOwner::User(_) => Err(AuthError::NotFound(Entity::ApiKey).into()),
-        KeyOwner::Group(group) => {
-            let perms = api.auth.members().permissions(user, group).await?;
-            if !perms.is_member() {
-                Err(AuthError::NotFound(Entity::ApiKey).into())
-            } else if !perms.can("api_key", action) {
-                Err(
-                    AuthError::Forbidden(format!("missing permission api_key:{action}").into())
-                        .into(),
-                )
-            } else {
-                Ok(())
-            }
-        }
+/// The API-keys domain.
+pub(crate) fn domain<S: ApiKeyDomain>() -> Domain {
+    Domain {
+        name: "api_keys",
+        routes: routes::<S>,
+        doc: Doc::openapi,
     }
 }
 
-/// Loads a key by its path id and checks `action` on it.
-async fn load<S: Store>(
-    api: &Api<S>,
-    current: &CurrentSession,
-    id: &str,
-    action: &str,
-) -> Result<ApiKey, ApiError> {
-    let id: ApiKeyId = id.parse()?;
-    let key = api.auth.api_keys().get(id).await?;
-    authorize(api, current.user().id, key.owner, action).await?;
-    Ok(key)
+fn routes<S: ApiKeyDomain>(state: &AuthState) -> Option<Router> {
+    let api = Api::<S>::of(state)?;
+    let routes = Router::new()
+        .route("/auth/api-keys", post(create_key::<S>).get(list_keys::<S>))
+        .route(
+            "/auth/api-keys/{id}",
+            get(get_key::<S>)
+                .patch(update_key::<S>)
+                .delete(delete_key::<S>),
+        )
+        .route("/auth/api-keys/{id}/revoke", post(revoke_key::<S>))
+        .route("/auth/api-keys/{id}/rotate", post(rotate_key::<S>))
+        .with_state(api);
+    Some(routes)
+}
+
+/// The OpenAPI paths of the API-keys domain.
+#[derive(OpenApi)]
+#[openapi(
+    paths(create_key, list_keys, get_key, update_key, delete_key, revoke_key, rotate_key),
+    tags((name = "api-keys", description = "API keys"))
+)]
+pub(crate) struct Doc;
+
+fn key_id(raw: &str) -> Result<ApiKeyId, ApiError> {
+    Ok(raw.parse()?)
 }
 
 /// Creates a key (yours, or a group's) and returns it once.
@@ -65,33 +65,21 @@ async fn load<S: Store>(
         (status = 404, description = "GROUP_NOT_FOUND", body = ErrorBody),
         (status = 422, description = "INVALID_INPUT", body = ErrorBody),
     ))]
-pub(crate) async fn create_key<S: Store>(
+pub(crate) async fn create_key<S: ApiKeyDomain>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<CreateKeyBody>,
 ) -> Result<Response, ApiError> {
-    let me = current.user().id;
     let owner = match body.group_id {
-        Some(group) => {
-            // Non-members learn nothing: a group they are not in is "not found".
-            authorize(&api, me, KeyOwner::Group(group), "create")
-                .await
-                .map_err(|e| {
-                    if e.status() == StatusCode::NOT_FOUND {
-                        AuthError::NotFound(Entity::Group).into()
-                    } else {
-                        e
-                    }
-                })?;
-            KeyOwner::Group(group)
-        }
-        None => KeyOwner::User(me),
+        Some(group) => KeyOwner::Group(group),
+        None => KeyOwner::User(current.user().id),
     };
     let created = api
         .auth
         .api_keys()
         .create(
+            &current.caller(),
             NewApiKey {
                 owner,
                 name: body.name,
@@ -101,7 +89,6 @@ pub(crate) async fn create_key<S: Store>(
                 quota: body.quota,
                 metadata: body.metadata,
             },
-            Some(me),
             &meta,
         )
         .await?;
@@ -123,26 +110,14 @@ pub(crate) async fn create_key<S: Store>(
         (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody),
     ))]
-pub(crate) async fn list_keys<S: Store>(
+pub(crate) async fn list_keys<S: ApiKeyDomain>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiQuery(q): ApiQuery<KeyQuery>,
 ) -> Result<Json<Page<ApiKey>>, ApiError> {
-    let me = current.user().id;
     let owner = match q.group_id {
-        Some(group) => {
-            authorize(&api, me, KeyOwner::Group(group), "read")
-                .await
-                .map_err(|e| {
-                    if e.status() == StatusCode::NOT_FOUND {
-                        AuthError::NotFound(Entity::Group).into()
-                    } else {
-                        e
-                    }
-                })?;
-            KeyOwner::Group(group)
-        }
-        None => KeyOwner::User(me),
+        Some(group) => KeyOwner::Group(group),
+        None => KeyOwner::User(current.user().id),
     };
     let mut query = ListQuery::new(
         ApiKeyFilter {
@@ -154,7 +129,9 @@ pub(crate) async fn list_keys<S: Store>(
     );
     query.limit = q.limit;
     query.cursor = q.cursor;
-    Ok(Json(api.auth.api_keys().list(query).await?))
+    Ok(Json(
+        api.auth.api_keys().list(&current.caller(), query).await?,
+    ))
 }
 
 /// One key (never the key itself).
@@ -162,12 +139,17 @@ pub(crate) async fn list_keys<S: Store>(
     params(("id" = String, Path, description = "Key id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = ApiKey), (status = 404, body = ErrorBody)))]
-pub(crate) async fn get_key<S: Store>(
+pub(crate) async fn get_key<S: ApiKeyDomain>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
-    Ok(Json(load(&api, &current, &id, "read").await?))
+    Ok(Json(
+        api.auth
+            .api_keys()
+            .get(&current.caller(), key_id(&id)?)
+            .await?,
+    ))
 }
 
 /// Changes a key's name, scopes, rate limit or metadata.
@@ -175,18 +157,20 @@ pub(crate) async fn get_key<S: Store>(
     params(("id" = String, Path, description = "Key id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = ApiKey), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub(crate) async fn update_key<S: Store>(
+pub(crate) async fn update_key<S: ApiKeyDomain>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     ApiJson(patch): ApiJson<ApiKeyPatch>,
 ) -> Result<Json<ApiKey>, ApiError> {
-    let key = load(&api, &current, &id, "update").await?;
-    // A group key's new scopes must all be the caller's own (checked by the service).
-    let by = Some(current.user().id);
+    let id = key_id(&id)?;
+    let caller = current.caller();
     Ok(Json(
-        api.auth.api_keys().update(key.id, patch, by, &meta).await?,
+        api.auth
+            .api_keys()
+            .update(&caller, id, patch, &meta)
+            .await?,
     ))
 }
 
@@ -195,14 +179,17 @@ pub(crate) async fn update_key<S: Store>(
     params(("id" = String, Path, description = "Key id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-pub(crate) async fn delete_key<S: Store>(
+pub(crate) async fn delete_key<S: ApiKeyDomain>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let key = load(&api, &current, &id, "delete").await?;
-    api.auth.api_keys().remove(key.id, &meta).await?;
+    let id = key_id(&id)?;
+    api.auth
+        .api_keys()
+        .remove(&current.caller(), id, &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -211,14 +198,19 @@ pub(crate) async fn delete_key<S: Store>(
     params(("id" = String, Path, description = "Key id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = ApiKey), (status = 404, body = ErrorBody)))]
-pub(crate) async fn revoke_key<S: Store>(
+pub(crate) async fn revoke_key<S: ApiKeyDomain>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<ApiKey>, ApiError> {
-    let key = load(&api, &current, &id, "revoke").await?;
-    Ok(Json(api.auth.api_keys().revoke(key.id, &meta).await?))
+    let id = key_id(&id)?;
+    Ok(Json(
+        api.auth
+            .api_keys()
+            .revoke(&current.caller(), id, &meta)
+            .await?,
+    ))
 }
 
 /// Replaces a key with a new one; the old one works for `grace_seconds` more.
@@ -226,18 +218,20 @@ pub(crate) async fn revoke_key<S: Store>(
     params(("id" = String, Path, description = "Key id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 201, body = CreatedKeyResponse), (status = 403, description = "INSUFFICIENT_SCOPE", body = ErrorBody), (status = 409, description = "API_KEY_NOT_ACTIVE", body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub(crate) async fn rotate_key<S: Store>(
+pub(crate) async fn rotate_key<S: ApiKeyDomain>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RotateBody>,
 ) -> Result<Response, ApiError> {
-    let key = load(&api, &current, &id, "rotate").await?;
+    let id = key_id(&id)?;
     let grace = body.grace_seconds.map(time::Duration::seconds);
-    // The caller receives the new secret, so must hold every scope of the key.
-    let by = Some(current.user().id);
-    let created = api.auth.api_keys().rotate(key.id, grace, by, &meta).await?;
+    let created = api
+        .auth
+        .api_keys()
+        .rotate(&current.caller(), id, grace, &meta)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedKeyResponse {

@@ -3,7 +3,7 @@
 
 use auth_core::sessions::SessionView;
 use auth_core::verification::Answer;
-use auth_core::{AuthError, SignUp, SignUpOutcome, SignedIn, Store};
+use auth_core::{AuthError, CoreStore, SignUp, SignUpOutcome, SignedIn};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -92,7 +92,7 @@ fn answer(body: &AnswerBody) -> Result<Answer<'_>, ApiError> {
         (status = 409, description = "EMAIL_IN_USE", body = ErrorBody),
         (status = 422, description = "INVALID_EMAIL, WEAK_PASSWORD, INVALID_BODY", body = ErrorBody),
     ))]
-pub(crate) async fn sign_up<S: Store>(
+pub(crate) async fn sign_up<S: CoreStore>(
     State(api): State<Api<S>>,
     Meta(meta): Meta,
     headers: axum::http::HeaderMap,
@@ -133,7 +133,7 @@ pub(crate) async fn sign_up<S: Store>(
         (status = 403, description = "EMAIL_NOT_VERIFIED", body = ErrorBody),
         (status = 429, description = "RATE_LIMITED (see Retry-After)", body = ErrorBody),
     ))]
-pub(crate) async fn sign_in<S: Store>(
+pub(crate) async fn sign_in<S: CoreStore>(
     State(api): State<Api<S>>,
     Meta(meta): Meta,
     headers: axum::http::HeaderMap,
@@ -157,7 +157,7 @@ pub(crate) async fn sign_in<S: Store>(
         (status = 401, description = "NOT_SIGNED_IN", body = ErrorBody),
         (status = 403, description = "FORBIDDEN (an API key), CSRF_REJECTED", body = ErrorBody),
     ))]
-pub(crate) async fn sign_out<S: Store>(
+pub(crate) async fn sign_out<S: CoreStore>(
     State(api): State<Api<S>>,
     headers: axum::http::HeaderMap,
     principal: Option<Principal>,
@@ -168,7 +168,7 @@ pub(crate) async fn sign_out<S: Store>(
         Some(current) => {
             api.auth
                 .sessions()
-                .revoke(current.user().id, current.session().id, &meta)
+                .revoke(&current.caller(), current.session().id, &meta)
                 .await?;
             current.via
         }
@@ -191,7 +191,7 @@ pub(crate) async fn sign_out<S: Store>(
         (status = 200, description = "New session token and refresh token", body = SessionResponse),
         (status = 401, description = "REFRESH_TOKEN_INVALID, REFRESH_TOKEN_REUSED, SESSION_EXPIRED, SESSION_REVOKED", body = ErrorBody),
     ))]
-pub(crate) async fn refresh<S: Store>(
+pub(crate) async fn refresh<S: CoreStore>(
     State(api): State<Api<S>>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<RefreshBody>,
@@ -211,7 +211,7 @@ pub(crate) async fn refresh<S: Store>(
         (status = 202, description = "Sent (or already verified)"),
         (status = 429, description = "RATE_LIMITED", body = ErrorBody),
     ))]
-pub(crate) async fn send_verification<S: Store>(
+pub(crate) async fn send_verification<S: CoreStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
@@ -230,7 +230,7 @@ pub(crate) async fn send_verification<S: Store>(
         (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
         (status = 429, description = "TOO_MANY_ATTEMPTS", body = ErrorBody),
     ))]
-pub(crate) async fn verify_email<S: Store>(
+pub(crate) async fn verify_email<S: CoreStore>(
     State(api): State<Api<S>>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<AnswerBody>,
@@ -245,7 +245,7 @@ pub(crate) async fn verify_email<S: Store>(
         (status = 202, description = "Sent if the address has an account"),
         (status = 422, description = "INVALID_EMAIL", body = ErrorBody),
     ))]
-pub(crate) async fn forgot_password<S: Store>(
+pub(crate) async fn forgot_password<S: CoreStore>(
     State(api): State<Api<S>>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<ForgotBody>,
@@ -261,7 +261,7 @@ pub(crate) async fn forgot_password<S: Store>(
         (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
         (status = 422, description = "WEAK_PASSWORD", body = ErrorBody),
     ))]
-pub(crate) async fn reset_password<S: Store>(
+pub(crate) async fn reset_password<S: CoreStore>(
     State(api): State<Api<S>>,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<ResetBody>,

@@ -7,59 +7,87 @@
 //! the permission `403`. Any signed-in user may leave a group (remove their own
 //! membership) and accept an invite.
 
-use auth_core::error::Entity;
 use auth_core::groups::{Group, GroupPatch, NewGroup};
 use auth_core::invites::{Invite, InviteFilter, InviteOrder, NewInvite};
 use auth_core::members::{Member, MemberFilter, MemberOrder, MemberPatch, NewMember};
-use auth_core::{AuthError, GroupId, InviteId, ListQuery, MemberId, Page, Store, UserId};
-use axum::Json;
+use auth_core::{GroupId, InviteId, ListQuery, MemberId, OrganizationStore, Page};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use utoipa::OpenApi;
 
 use super::{
-    AcceptBody, AcceptedResponse, AddMemberBody, Api, CreatedInviteResponse, InviteBody, Meta,
-    MyGroup, Paging,
+    AcceptBody, AcceptedResponse, AddMemberBody, Api, CreatedInviteResponse, Domain, InviteBody,
+    Meta, MyGroup, Paging,
 };
 use crate::body::{ApiJson, ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::CurrentSession;
+use crate::state::AuthState;
 
-/// Checks `user` holds `permission` (`resource:action`) on `group`: `404` for
-/// non-members (and missing groups), `403` for members without it.
-async fn allow<S: Store>(
-    api: &Api<S>,
-    user: UserId,
-    group: GroupId,
-    resource: &str,
-    action: &str,
-) -> Result<(), ApiError> {
-    let perms = api.auth.members().permissions(user, group).await?;
-    if !perms.is_member() {
-        return Err(AuthError::NotFound(Entity::Group).into());
+/// The organizations domain.
+pub(crate) fn domain<S: OrganizationStore>() -> Domain {
+    Domain {
+        name: "organizations",
+        routes: routes::<S>,
+        doc: Doc::openapi,
     }
-    if !perms.can(resource, action) {
-        return Err(
-            AuthError::Forbidden(format!("missing permission {resource}:{action}").into()).into(),
-        );
-    }
-    Ok(())
 }
 
-/// Checks `user` holds `role` (or a role including it) on `group`: nobody grants, changes
-/// or removes a role above their own.
-async fn outranks<S: Store>(
-    api: &Api<S>,
-    user: UserId,
-    group: GroupId,
-    role: &str,
-) -> Result<(), ApiError> {
-    if api.auth.members().has_role(user, group, role).await? {
-        Ok(())
-    } else {
-        Err(AuthError::Forbidden(format!("you do not hold the role {role}").into()).into())
-    }
+fn routes<S: OrganizationStore>(state: &AuthState) -> Option<Router> {
+    let api = Api::<S>::of(state)?;
+    let routes = Router::new()
+        .route(
+            "/auth/groups",
+            post(create_group::<S>).get(list_my_groups::<S>),
+        )
+        .route(
+            "/auth/groups/{id}",
+            get(get_group::<S>)
+                .patch(update_group::<S>)
+                .delete(delete_group::<S>),
+        )
+        .route(
+            "/auth/groups/{id}/members",
+            get(list_members::<S>).post(add_member::<S>),
+        )
+        .route(
+            "/auth/groups/{id}/members/{member_id}",
+            patch(update_member::<S>).delete(remove_member::<S>),
+        )
+        .route(
+            "/auth/groups/{id}/invites",
+            get(list_invites::<S>).post(create_invite::<S>),
+        )
+        .route("/auth/invites/{id}/revoke", post(revoke_invite::<S>))
+        .route("/auth/invites/accept", post(accept_invite::<S>))
+        .with_state(api);
+    Some(routes)
 }
+
+/// The OpenAPI paths of the organizations domain.
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        create_group,
+        list_my_groups,
+        get_group,
+        update_group,
+        delete_group,
+        list_members,
+        add_member,
+        update_member,
+        remove_member,
+        list_invites,
+        create_invite,
+        revoke_invite,
+        accept_invite,
+    ),
+    tags((name = "groups", description = "Organizations, members, invites"))
+)]
+pub(crate) struct Doc;
 
 fn group_id(raw: &str) -> Result<GroupId, ApiError> {
     Ok(raw.parse()?)
@@ -73,17 +101,17 @@ fn group_id(raw: &str) -> Result<GroupId, ApiError> {
         (status = 409, description = "SLUG_TAKEN", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ))]
-pub(crate) async fn create_group<S: Store>(
+pub(crate) async fn create_group<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiJson(body): ApiJson<NewGroup>,
 ) -> Result<Response, ApiError> {
-    let me = current.user().id;
-    if let Some(parent) = body.parent_id {
-        allow(&api, me, parent, "group", "create").await?;
-    }
-    let group = api.auth.groups().create(body, Some(me), &meta).await?;
+    let group = api
+        .auth
+        .groups()
+        .create(&current.caller(), body, &meta)
+        .await?;
     Ok((StatusCode::CREATED, Json(group)).into_response())
 }
 
@@ -91,7 +119,7 @@ pub(crate) async fn create_group<S: Store>(
 #[utoipa::path(get, path = "/auth/groups", tag = "groups", params(Paging),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Page<MyGroup>), (status = 401, body = ErrorBody)))]
-pub(crate) async fn list_my_groups<S: Store>(
+pub(crate) async fn list_my_groups<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiQuery(paging): ApiQuery<Paging>,
@@ -102,7 +130,7 @@ pub(crate) async fn list_my_groups<S: Store>(
     let page = api
         .auth
         .members()
-        .groups_of(current.user().id, query)
+        .groups_of(&current.caller(), current.user().id, query)
         .await?;
     Ok(Json(page.map(|m| MyGroup {
         group: m.group,
@@ -115,14 +143,13 @@ pub(crate) async fn list_my_groups<S: Store>(
     params(("id" = String, Path, description = "Group id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Group), (status = 404, body = ErrorBody)))]
-pub(crate) async fn get_group<S: Store>(
+pub(crate) async fn get_group<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Group>, ApiError> {
     let id = group_id(&id)?;
-    allow(&api, current.user().id, id, "group", "read").await?;
-    Ok(Json(api.auth.groups().get(id).await?))
+    Ok(Json(api.auth.groups().get(&current.caller(), id).await?))
 }
 
 /// Changes a group (`group:update`), or moves it: a move takes the group out of its
@@ -137,7 +164,7 @@ pub(crate) async fn get_group<S: Store>(
         (status = 404, body = ErrorBody),
         (status = 409, description = "SLUG_TAKEN, GROUP_CYCLE", body = ErrorBody),
     ))]
-pub(crate) async fn update_group<S: Store>(
+pub(crate) async fn update_group<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
@@ -145,15 +172,10 @@ pub(crate) async fn update_group<S: Store>(
     ApiJson(patch): ApiJson<GroupPatch>,
 ) -> Result<Json<Group>, ApiError> {
     let id = group_id(&id)?;
-    let me = current.user().id;
-    allow(&api, me, id, "group", "update").await?;
-    if let Some(new_parent) = patch.parent_id {
-        allow(&api, me, id, "group", "delete").await?;
-        if let Some(parent) = new_parent {
-            allow(&api, me, parent, "group", "create").await?;
-        }
-    }
-    Ok(Json(api.auth.groups().update(id, patch, &meta).await?))
+    let caller = current.caller();
+    Ok(Json(
+        api.auth.groups().update(&caller, id, patch, &meta).await?,
+    ))
 }
 
 /// How many groups a delete removed.
@@ -168,15 +190,18 @@ pub(crate) struct Deleted {
     params(("id" = String, Path, description = "Group id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Deleted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub(crate) async fn delete_group<S: Store>(
+pub(crate) async fn delete_group<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Deleted>, ApiError> {
     let id = group_id(&id)?;
-    allow(&api, current.user().id, id, "group", "delete").await?;
-    let groups_deleted = api.auth.groups().delete(id, &meta).await?;
+    let groups_deleted = api
+        .auth
+        .groups()
+        .delete(&current.caller(), id, &meta)
+        .await?;
     Ok(Json(Deleted { groups_deleted }))
 }
 
@@ -185,14 +210,13 @@ pub(crate) async fn delete_group<S: Store>(
     params(("id" = String, Path, description = "Group id"), Paging),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Page<Member>), (status = 404, body = ErrorBody)))]
-pub(crate) async fn list_members<S: Store>(
+pub(crate) async fn list_members<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiPath(id): ApiPath<String>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<Json<Page<Member>>, ApiError> {
     let id = group_id(&id)?;
-    allow(&api, current.user().id, id, "member", "read").await?;
     let mut query = ListQuery::new(
         MemberFilter {
             group_id: Some(id),
@@ -202,7 +226,9 @@ pub(crate) async fn list_members<S: Store>(
     );
     query.limit = paging.limit;
     query.cursor = paging.cursor;
-    Ok(Json(api.auth.members().list(query).await?))
+    Ok(Json(
+        api.auth.members().list(&current.caller(), query).await?,
+    ))
 }
 
 /// Adds a user to the group (`member:add`).
@@ -214,7 +240,7 @@ pub(crate) async fn list_members<S: Store>(
         (status = 404, description = "GROUP_NOT_FOUND, USER_NOT_FOUND", body = ErrorBody),
         (status = 409, description = "DUPLICATE_MEMBERSHIP", body = ErrorBody),
     ))]
-pub(crate) async fn add_member<S: Store>(
+pub(crate) async fn add_member<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
@@ -222,17 +248,11 @@ pub(crate) async fn add_member<S: Store>(
     ApiJson(body): ApiJson<AddMemberBody>,
 ) -> Result<Response, ApiError> {
     let id = group_id(&id)?;
-    let me = current.user().id;
-    allow(&api, me, id, "member", "add").await?;
-    let role = body
-        .role
-        .clone()
-        .unwrap_or_else(|| api.auth.policy().default_role().to_owned());
-    outranks(&api, me, id, &role).await?;
     let member = api
         .auth
         .members()
         .add(
+            &current.caller(),
             NewMember {
                 group_id: id,
                 user_id: body.user_id,
@@ -246,26 +266,12 @@ pub(crate) async fn add_member<S: Store>(
     Ok((StatusCode::CREATED, Json(member)).into_response())
 }
 
-/// Loads a membership of the group in the path.
-async fn member_of<S: Store>(
-    api: &Api<S>,
-    group: GroupId,
-    member: &str,
-) -> Result<Member, ApiError> {
-    let id: MemberId = member.parse()?;
-    let member = api.auth.members().get(id).await?;
-    if member.group_id != group {
-        return Err(AuthError::NotFound(Entity::Member).into());
-    }
-    Ok(member)
-}
-
 /// Changes a membership's role, status or data (`member:update`; `LAST_OWNER` guards).
 #[utoipa::path(patch, path = "/auth/groups/{id}/members/{member_id}", tag = "groups", request_body = MemberPatch,
     params(("id" = String, Path, description = "Group id"), ("member_id" = String, Path, description = "Membership id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Member), (status = 404, body = ErrorBody), (status = 409, description = "LAST_OWNER", body = ErrorBody)))]
-pub(crate) async fn update_member<S: Store>(
+pub(crate) async fn update_member<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
@@ -273,16 +279,13 @@ pub(crate) async fn update_member<S: Store>(
     ApiJson(patch): ApiJson<MemberPatch>,
 ) -> Result<Json<Member>, ApiError> {
     let id = group_id(&id)?;
-    let me = current.user().id;
-    allow(&api, me, id, "member", "update").await?;
-    let member = member_of(&api, id, &member_id).await?;
-    // An admin cannot touch an owner, nor make someone one.
-    outranks(&api, me, id, &member.role).await?;
-    if let Some(role) = &patch.role {
-        outranks(&api, me, id, role).await?;
-    }
+    let member_id: MemberId = member_id.parse()?;
+    let caller = current.caller();
     Ok(Json(
-        api.auth.members().update(member.id, patch, &meta).await?,
+        api.auth
+            .members()
+            .update(&caller, id, member_id, patch, &meta)
+            .await?,
     ))
 }
 
@@ -291,26 +294,18 @@ pub(crate) async fn update_member<S: Store>(
     params(("id" = String, Path, description = "Group id"), ("member_id" = String, Path, description = "Membership id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, description = "LAST_OWNER", body = ErrorBody)))]
-pub(crate) async fn remove_member<S: Store>(
+pub(crate) async fn remove_member<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiPath((id, member_id)): ApiPath<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = group_id(&id)?;
-    let me = current.user().id;
-    let member = member_of(&api, id, &member_id).await;
-    match member {
-        Ok(m) if m.user_id == me => {
-            api.auth.members().remove(m.id, &meta).await?;
-        }
-        _ => {
-            allow(&api, me, id, "member", "remove").await?;
-            let m = member?;
-            outranks(&api, me, id, &m.role).await?;
-            api.auth.members().remove(m.id, &meta).await?;
-        }
-    }
+    let member_id: MemberId = member_id.parse()?;
+    api.auth
+        .members()
+        .remove(&current.caller(), id, member_id, &meta)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -319,14 +314,13 @@ pub(crate) async fn remove_member<S: Store>(
     params(("id" = String, Path, description = "Group id"), Paging),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Page<Invite>), (status = 404, body = ErrorBody)))]
-pub(crate) async fn list_invites<S: Store>(
+pub(crate) async fn list_invites<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiPath(id): ApiPath<String>,
     ApiQuery(paging): ApiQuery<Paging>,
 ) -> Result<Json<Page<Invite>>, ApiError> {
     let id = group_id(&id)?;
-    allow(&api, current.user().id, id, "invite", "read").await?;
     let mut query = ListQuery::new(
         InviteFilter {
             group_id: Some(id),
@@ -336,7 +330,9 @@ pub(crate) async fn list_invites<S: Store>(
     );
     query.limit = paging.limit;
     query.cursor = paging.cursor;
-    Ok(Json(api.auth.invites().list(query).await?))
+    Ok(Json(
+        api.auth.invites().list(&current.caller(), query).await?,
+    ))
 }
 
 /// Invites someone into the group (`invite:create`; the role must be one you hold).
@@ -348,7 +344,7 @@ pub(crate) async fn list_invites<S: Store>(
         (status = 409, description = "DUPLICATE_INVITE", body = ErrorBody),
         (status = 422, body = ErrorBody),
     ))]
-pub(crate) async fn create_invite<S: Store>(
+pub(crate) async fn create_invite<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
@@ -356,20 +352,11 @@ pub(crate) async fn create_invite<S: Store>(
     ApiJson(body): ApiJson<InviteBody>,
 ) -> Result<Response, ApiError> {
     let id = group_id(&id)?;
-    let me = current.user().id;
-    allow(&api, me, id, "invite", "create").await?;
-    if let Some(role) = &body.role {
-        api.auth.policy().check_role(role)?;
-        if !api.auth.members().has_role(me, id, role).await? {
-            return Err(
-                AuthError::Forbidden("you cannot grant a role you do not hold".into()).into(),
-            );
-        }
-    }
     let created = api
         .auth
         .invites()
         .create(
+            &current.caller(),
             NewInvite {
                 group_id: Some(id),
                 email: body.email,
@@ -377,7 +364,6 @@ pub(crate) async fn create_invite<S: Store>(
                 expires_at: body.expires_at,
                 extend: body.extend,
             },
-            Some(me),
             &meta,
         )
         .await?;
@@ -397,29 +383,19 @@ pub(crate) async fn create_invite<S: Store>(
     params(("id" = String, Path, description = "Invite id")),
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Invite), (status = 404, body = ErrorBody), (status = 409, description = "INVITE_NOT_PENDING", body = ErrorBody)))]
-pub(crate) async fn revoke_invite<S: Store>(
+pub(crate) async fn revoke_invite<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
     ApiPath(id): ApiPath<String>,
 ) -> Result<Json<Invite>, ApiError> {
     let id: InviteId = id.parse()?;
-    let me = current.user().id;
-    let invite = api.auth.invites().get(id).await?;
-    match invite.group_id {
-        Some(group) => allow(&api, me, group, "invite", "revoke")
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::NOT_FOUND {
-                    AuthError::NotFound(Entity::Invite).into()
-                } else {
-                    e
-                }
-            })?,
-        None if invite.inviter_id == Some(me) => {}
-        None => return Err(AuthError::NotFound(Entity::Invite).into()),
-    }
-    Ok(Json(api.auth.invites().revoke(id, &meta).await?))
+    Ok(Json(
+        api.auth
+            .invites()
+            .revoke(&current.caller(), id, &meta)
+            .await?,
+    ))
 }
 
 /// Accepts an invite as the signed-in user.
@@ -432,7 +408,7 @@ pub(crate) async fn revoke_invite<S: Store>(
         (status = 409, description = "INVITE_NOT_PENDING, DUPLICATE_MEMBERSHIP", body = ErrorBody),
         (status = 410, description = "INVITE_EXPIRED", body = ErrorBody),
     ))]
-pub(crate) async fn accept_invite<S: Store>(
+pub(crate) async fn accept_invite<S: OrganizationStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
@@ -441,7 +417,7 @@ pub(crate) async fn accept_invite<S: Store>(
     let (invite, member) = api
         .auth
         .invites()
-        .accept(body.token.expose(), current.user(), &meta)
+        .accept(&current.caller(), body.token.expose(), &meta)
         .await?;
     Ok(Json(AcceptedResponse { invite, member }))
 }

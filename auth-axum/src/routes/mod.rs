@@ -1,19 +1,25 @@
-//! The ready JSON API under `/auth`, and `/openapi.json` generated from the handlers.
+//! The ready JSON API under `/auth`, one router per domain, and `/openapi.json` generated
+//! from the handlers of the domains served.
+//!
+//! Handlers are thin: they parse the request, call one service with the caller, and map
+//! the result; every decision (who may do what) is the service's.
 
-mod api_keys;
+pub(crate) mod api_keys;
 mod auth;
+pub(crate) mod core;
 mod dto;
-mod groups;
+pub(crate) mod groups;
 mod sessions;
 
 use std::time::Duration;
 
-use auth_core::{Auth, RequestMeta, Store};
+use auth_core::{Auth, CoreStore, RequestMeta};
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRef, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, header};
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
@@ -25,10 +31,30 @@ use crate::meta::{REQUEST_ID, request_meta};
 use crate::principal::{auth_state, resolved};
 use crate::state::AuthState;
 
+/// One domain of the JSON API: its routes (with their state) and its OpenAPI paths.
+pub(crate) struct Domain {
+    /// The domain's name (`core`, `organizations`, `api_keys`).
+    pub(crate) name: &'static str,
+    /// The routes over the state's `Auth`; `None` if the state is over another store.
+    pub(crate) routes: fn(&AuthState) -> Option<Router>,
+    /// The OpenAPI paths of those routes.
+    pub(crate) doc: fn() -> utoipa::openapi::OpenApi,
+}
+
 /// The state of the API's handlers: the typed `Auth` and the erased state.
 pub(crate) struct Api<S> {
     pub(crate) auth: Auth<S>,
     pub(crate) state: AuthState,
+}
+
+impl<S: CoreStore> Api<S> {
+    /// The handlers' state over `state`, if it was built over store `S`.
+    pub(crate) fn of(state: &AuthState) -> Option<Self> {
+        Some(Self {
+            auth: state.auth::<S>()?.clone(),
+            state: state.clone(),
+        })
+    }
 }
 
 impl<S> Clone for Api<S> {
@@ -64,170 +90,98 @@ where
         // session, or audit a failure on routes that take no credential).
         let meta = request_meta(parts, config);
         Ok(Meta(match resolved(parts) {
-            Some(p) => meta.with_actor(p.actor()),
+            Some(p) => meta.with_actor(p.caller().actor()),
             None => meta,
         }))
     }
 }
 
-/// The OpenAPI document of the JSON API.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "auth-rs JSON API",
-        description = "Sign-up, sign-in, sessions, API keys, organizations and invites. \
-            Errors are `{\"error\": {\"code\", \"message\"}}` with a stable code."
-    ),
-    paths(
-        auth::sign_up,
-        auth::sign_in,
-        auth::sign_out,
-        auth::refresh,
-        auth::send_verification,
-        auth::verify_email,
-        auth::forgot_password,
-        auth::reset_password,
-        auth::me,
-        sessions::list_sessions,
-        sessions::revoke_session,
-        sessions::revoke_others,
-        api_keys::create_key,
-        api_keys::list_keys,
-        api_keys::get_key,
-        api_keys::update_key,
-        api_keys::delete_key,
-        api_keys::revoke_key,
-        api_keys::rotate_key,
-        groups::create_group,
-        groups::list_my_groups,
-        groups::get_group,
-        groups::update_group,
-        groups::delete_group,
-        groups::list_members,
-        groups::add_member,
-        groups::update_member,
-        groups::remove_member,
-        groups::list_invites,
-        groups::create_invite,
-        groups::revoke_invite,
-        groups::accept_invite,
-    ),
-    components(schemas(crate::error::ErrorBody)),
-    modifiers(&Security),
-    tags(
-        (name = "auth", description = "Sign-up, sign-in, email codes, passwords"),
-        (name = "sessions", description = "Your sessions"),
-        (name = "api-keys", description = "API keys"),
-        (name = "groups", description = "Organizations, members, invites"),
-    )
-)]
+/// The OpenAPI document of the whole JSON API (every domain), as served for a complete
+/// store; [`AuthState::openapi`] gives the document of what a state serves.
 pub struct ApiDoc;
 
-/// Declares the two ways to authenticate.
-struct Security;
-
-impl utoipa::Modify for Security {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
-                crate::principal::API_KEY_HEADER,
-            ))),
-        );
-        components.add_security_scheme(
-            "cookie",
-            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("__Host-session"))),
-        );
+impl OpenApi for ApiDoc {
+    fn openapi() -> utoipa::openapi::OpenApi {
+        let mut doc = core::Doc::openapi();
+        doc.merge(groups::Doc::openapi());
+        doc.merge(api_keys::Doc::openapi());
+        secure(&mut doc, "__Host-session");
+        doc
     }
 }
 
-/// Builds the JSON API over `Auth<S>` (called through [`AuthState::router`]).
-pub(crate) fn router<S: Store>(state: &AuthState) -> Router {
-    let Some(auth) = state.auth::<S>().cloned() else {
+/// The OpenAPI document of the domains `state` serves.
+pub(crate) fn openapi(state: &AuthState) -> utoipa::openapi::OpenApi {
+    let Some(inner) = state.inner() else {
+        return core::Doc::openapi();
+    };
+    let mut domains = inner.domains.iter();
+    let mut doc = domains
+        .next()
+        .map_or_else(core::Doc::openapi, |first| (first.doc)());
+    for domain in domains {
+        doc.merge((domain.doc)());
+    }
+    secure(&mut doc, inner.config.cookie_name());
+    doc
+}
+
+/// Declares the three ways to authenticate (the cookie under the name this state uses).
+fn secure(doc: &mut utoipa::openapi::OpenApi, cookie_name: &str) {
+    use utoipa::openapi::security::{
+        ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+    };
+    doc.info.title = "auth-rs JSON API".into();
+    doc.info.description = Some(
+        "Sign-up, sign-in, sessions, your account, and (where served) API keys, \
+         organizations and invites. Errors are `{\"error\": {\"code\", \"message\"}}` with a \
+         stable code."
+            .into(),
+    );
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    components.add_security_scheme(
+        "api_key",
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
+            crate::principal::API_KEY_HEADER,
+        ))),
+    );
+    components.add_security_scheme(
+        "cookie",
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(cookie_name))),
+    );
+    components.schemas.insert(
+        "ErrorBody".into(),
+        <crate::error::ErrorBody as utoipa::PartialSchema>::schema(),
+    );
+}
+
+/// The JSON API of the domains `state` serves, with `/openapi.json`, the request-id,
+/// body-limit, no-store and CORS layers, and the state's [`AuthLayer`](crate::AuthLayer).
+pub(crate) fn router(state: &AuthState) -> Router {
+    let Some(inner) = state.inner() else {
         return Router::new();
     };
-    let Some(config) = state.config() else {
-        return Router::new();
-    };
-    let api = Api {
-        auth,
-        state: state.clone(),
-    };
-    let routes = Router::new()
-        .route("/auth/sign-up", post(auth::sign_up::<S>))
-        .route("/auth/sign-in", post(auth::sign_in::<S>))
-        .route("/auth/sign-out", post(auth::sign_out::<S>))
-        .route("/auth/refresh", post(auth::refresh::<S>))
-        .route("/auth/verify-email", post(auth::verify_email::<S>))
+    let config = &inner.config;
+    let mut routes = Router::new();
+    for domain in &inner.domains {
+        if let Some(domain_routes) = (domain.routes)(state) {
+            routes = routes.merge(domain_routes);
+        }
+    }
+    let document = Bytes::from(serde_json::to_vec(&openapi(state)).unwrap_or_default());
+    let routes = routes
         .route(
-            "/auth/verify-email/send",
-            post(auth::send_verification::<S>),
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+            }),
         )
-        .route("/auth/password/forgot", post(auth::forgot_password::<S>))
-        .route("/auth/password/reset", post(auth::reset_password::<S>))
-        .route("/auth/me", get(auth::me))
-        .route("/auth/sessions", get(sessions::list_sessions::<S>))
-        .route(
-            "/auth/sessions/revoke-others",
-            post(sessions::revoke_others::<S>),
-        )
-        .route("/auth/sessions/{id}", delete(sessions::revoke_session::<S>))
-        .route(
-            "/auth/api-keys",
-            post(api_keys::create_key::<S>).get(api_keys::list_keys::<S>),
-        )
-        .route(
-            "/auth/api-keys/{id}",
-            get(api_keys::get_key::<S>)
-                .patch(api_keys::update_key::<S>)
-                .delete(api_keys::delete_key::<S>),
-        )
-        .route(
-            "/auth/api-keys/{id}/revoke",
-            post(api_keys::revoke_key::<S>),
-        )
-        .route(
-            "/auth/api-keys/{id}/rotate",
-            post(api_keys::rotate_key::<S>),
-        )
-        .route(
-            "/auth/groups",
-            post(groups::create_group::<S>).get(groups::list_my_groups::<S>),
-        )
-        .route(
-            "/auth/groups/{id}",
-            get(groups::get_group::<S>)
-                .patch(groups::update_group::<S>)
-                .delete(groups::delete_group::<S>),
-        )
-        .route(
-            "/auth/groups/{id}/members",
-            get(groups::list_members::<S>).post(groups::add_member::<S>),
-        )
-        .route(
-            "/auth/groups/{id}/members/{member_id}",
-            axum::routing::patch(groups::update_member::<S>).delete(groups::remove_member::<S>),
-        )
-        .route(
-            "/auth/groups/{id}/invites",
-            get(groups::list_invites::<S>).post(groups::create_invite::<S>),
-        )
-        .route(
-            "/auth/invites/{id}/revoke",
-            post(groups::revoke_invite::<S>),
-        )
-        .route("/auth/invites/accept", post(groups::accept_invite::<S>))
-        .route("/openapi.json", get(openapi))
-        .method_not_allowed_fallback(crate::error::method_not_allowed)
-        .with_state(api);
+        .method_not_allowed_fallback(crate::error::method_not_allowed);
     let router = routes
         .layer(DefaultBodyLimit::max(config.body_limit))
         // Responses are per user (and some carry tokens): never cached.
@@ -258,9 +212,4 @@ pub(crate) fn router<S: Store>(state: &AuthState) -> Router {
         );
     }
     router
-}
-
-/// `GET /openapi.json`.
-async fn openapi() -> axum::Json<utoipa::openapi::OpenApi> {
-    axum::Json(ApiDoc::openapi())
 }

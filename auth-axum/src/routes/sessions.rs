@@ -1,7 +1,7 @@
 //! `/auth/sessions`: the caller's own sessions.
 
 use auth_core::sessions::{SessionOrder, SessionView};
-use auth_core::{ListQuery, Page, SessionId, Store};
+use auth_core::{CoreStore, ListQuery, Page, SessionId};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,7 +19,7 @@ use crate::principal::CurrentSession;
         (status = 401, body = ErrorBody),
         (status = 422, description = "INVALID_INPUT (limit), INVALID_CURSOR", body = ErrorBody),
     ))]
-pub(crate) async fn list_sessions<S: Store>(
+pub(crate) async fn list_sessions<S: CoreStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiQuery(paging): ApiQuery<Paging>,
@@ -27,7 +27,11 @@ pub(crate) async fn list_sessions<S: Store>(
     let mut query = ListQuery::new((), SessionOrder::CreatedAt);
     query.limit = paging.limit;
     query.cursor = paging.cursor;
-    let page = api.auth.sessions().list(current.user().id, query).await?;
+    let page = api
+        .auth
+        .sessions()
+        .list(&current.caller(), current.user().id, query)
+        .await?;
     let me = Some(current.session().id);
     Ok(Json(page.map(|s| SessionView::of(&s, me))))
 }
@@ -41,7 +45,7 @@ pub(crate) async fn list_sessions<S: Store>(
         (status = 404, description = "SESSION_NOT_FOUND (also for other users' sessions)", body = ErrorBody),
         (status = 422, description = "INVALID_INPUT (malformed id)", body = ErrorBody),
     ))]
-pub(crate) async fn revoke_session<S: Store>(
+pub(crate) async fn revoke_session<S: CoreStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,
@@ -50,7 +54,7 @@ pub(crate) async fn revoke_session<S: Store>(
     let id: SessionId = id.parse()?;
     api.auth
         .sessions()
-        .revoke(current.user().id, id, &meta)
+        .revoke(&current.caller(), id, &meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -66,7 +70,7 @@ pub(crate) struct Revoked {
 #[utoipa::path(post, path = "/auth/sessions/revoke-others", tag = "sessions",
     security(("cookie" = []), ("bearer" = [])),
     responses((status = 200, body = Revoked), (status = 401, body = ErrorBody)))]
-pub(crate) async fn revoke_others<S: Store>(
+pub(crate) async fn revoke_others<S: CoreStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     Meta(meta): Meta,

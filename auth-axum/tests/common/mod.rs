@@ -242,7 +242,7 @@ pub fn probe_routes(state: &AuthState) -> Router {
         .merge(
             Router::new()
                 .route("/scoped", routing::get(who))
-                .route_layer(require_scope("data", "read")),
+                .route_layer(require_scope("data", "read").unwrap()),
         )
         .merge(
             Router::new()
@@ -257,7 +257,7 @@ pub fn probe_routes(state: &AuthState) -> Router {
         .merge(
             Router::new()
                 .route("/groups/{gid}/data", routing::post(who))
-                .route_layer(require_permission("gid", "data:write")),
+                .route_layer(require_permission("gid", "data:write").unwrap()),
         )
         .merge(
             Router::new()

@@ -160,6 +160,7 @@ impl Account {
 
 /// The result of [`AccountStore::unlink_account`](super::AccountStore::unlink_account).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UnlinkOutcome {
     /// Removed.
     Unlinked,

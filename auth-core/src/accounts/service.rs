@@ -1,8 +1,9 @@
 use super::{Account, AccountStore, Provider, UnlinkOutcome};
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::AuditEvent;
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::context::RequestMeta;
-use crate::error::{AuthError, Conflict, Entity, StoreError};
+use crate::error::{AuthError, Entity};
 use crate::ids::{AccountId, UserId};
 use crate::users::{User, UserStore};
 
@@ -22,8 +23,11 @@ impl<S: AccountStore + UserStore + 'static> Auth<S> {
 }
 
 impl<S: AccountStore + UserStore + 'static> Accounts<'_, S> {
-    /// A user's accounts, oldest first.
-    pub async fn list(&self, user_id: UserId) -> Result<Vec<Account>, AuthError> {
+    /// A user's accounts, oldest first (the user themselves, or the app).
+    pub async fn list(&self, caller: &Caller, user_id: UserId) -> Result<Vec<Account>, AuthError> {
+        if !caller.is_self_or_system(user_id) {
+            return Err(AuthError::NotFound(Entity::User));
+        }
         Ok(self.auth.store().list_accounts(user_id).await?)
     }
 
@@ -41,16 +45,24 @@ impl<S: AccountStore + UserStore + 'static> Accounts<'_, S> {
     }
 
     /// Links an external identity (`oidc:...`, `saml:...`, an app-defined provider) to a
-    /// user. `ACCOUNT_ALREADY_LINKED` if that identity belongs to someone already. Passwords
-    /// are set through `auth.password()`, not linked.
+    /// user. Only the app links, once it has proof of the identity (an SSO flow that
+    /// verified it): a user claiming an identity is not proof. `ACCOUNT_ALREADY_LINKED` if
+    /// that identity belongs to someone already. Passwords are set through
+    /// `auth.password()`, not linked.
     #[tracing::instrument(name = "accounts.link", skip_all, fields(user = %user_id, provider = %provider))]
     pub async fn link(
         &self,
+        caller: &Caller,
         user_id: UserId,
         provider: Provider,
         provider_account_id: &str,
         meta: &RequestMeta,
     ) -> Result<Account, AuthError> {
+        if !caller.is_system() {
+            return Err(AuthError::Forbidden(
+                "identities are linked by the app once proved".into(),
+            ));
+        }
         if provider.is_local() {
             return Err(AuthError::invalid(
                 "provider",
@@ -77,37 +89,30 @@ impl<S: AccountStore + UserStore + 'static> Accounts<'_, S> {
             created_at: now,
             updated_at: now,
         };
-        match self.auth.store().link_account(&account).await {
-            Ok(true) => {}
-            Ok(false) => return Err(AuthError::NotFound(Entity::User)),
-            Err(StoreError::Conflict(Conflict::Account)) => {
-                return Err(AuthError::AccountAlreadyLinked);
-            }
-            Err(other) => return Err(other.into()),
-        }
+        self.auth.store().link_account(&account).await?;
         self.auth
             .record_audit(
-                AuditEvent::new(
-                    "account.link",
-                    meta.actor_or(Actor::User { id: user_id }),
-                    now,
-                    meta,
-                )
-                .subject("user", user_id)
-                .detail(serde_json::json!({ "provider": account.provider.as_str() })),
+                AuditEvent::by("account.link", caller, now, meta)
+                    .subject("user", user_id)
+                    .detail(serde_json::json!({ "provider": account.provider.as_str() })),
             )
             .await;
         Ok(account)
     }
 
-    /// Removes one of a user's accounts; `LAST_SIGN_IN_METHOD` if it is their last.
+    /// Removes one of a user's accounts (the user themselves, or the app);
+    /// `LAST_SIGN_IN_METHOD` if it is their last.
     #[tracing::instrument(name = "accounts.unlink", skip_all, fields(user = %user_id))]
     pub async fn unlink(
         &self,
+        caller: &Caller,
         user_id: UserId,
         account_id: AccountId,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
+        if !caller.is_self_or_system(user_id) {
+            return Err(AuthError::NotFound(Entity::Account));
+        }
         match self
             .auth
             .store()
@@ -120,13 +125,8 @@ impl<S: AccountStore + UserStore + 'static> Accounts<'_, S> {
         }
         self.auth
             .record_audit(
-                AuditEvent::new(
-                    "account.unlink",
-                    meta.actor_or(Actor::User { id: user_id }),
-                    self.auth.now(),
-                    meta,
-                )
-                .subject("account", account_id),
+                AuditEvent::by("account.unlink", caller, self.auth.now(), meta)
+                    .subject("account", account_id),
             )
             .await;
         Ok(())

@@ -19,10 +19,11 @@ pub trait AccountStore: Send + Sync {
     /// All of a user's accounts, oldest first.
     async fn list_accounts(&self, user_id: UserId) -> Result<Vec<Account>, StoreError>;
 
-    /// Links an account to an existing user. Returns `false` if the user does not exist;
-    /// fails with [`Conflict::Account`](crate::Conflict::Account) if the provider identity is
-    /// linked already.
-    async fn link_account(&self, account: &Account) -> Result<bool, StoreError>;
+    /// Links an account to an existing user. Fails with
+    /// [`StoreError::MissingReference`]`(Entity::User)` if the user does not exist, and with
+    /// [`Conflict::Account`](crate::Conflict::Account) if the provider identity is linked
+    /// already.
+    async fn link_account(&self, account: &Account) -> Result<(), StoreError>;
 
     /// Removes one of a user's accounts, refusing (atomically) to remove the last one.
     async fn unlink_account(

@@ -15,9 +15,11 @@ mod store;
 pub use format::KeyFormat;
 pub use model::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, NewApiKey, Quota, QuotaOutcome,
-    QuotaSpec, RateDecision, RateLimit, RotateOutcome, Successor, VerifiedKey,
+    QuotaSpec, RotateOutcome, Successor, VerifiedKey,
 };
-pub use service::{ApiKeyConfig, ApiKeyServiceStore, ApiKeys, CreatedKey};
-pub use store::{ApiKeyStore, RateLimitStore};
+pub use service::{ApiKeyConfig, ApiKeys, CreatedKey};
+pub use store::ApiKeyStore;
+
+pub use crate::rate_limit::{RateDecision, RateLimit, RateLimitStore};
 
 pub(crate) use service::KeyCache;

@@ -6,10 +6,10 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::error::AuthError;
 use crate::ids::{ApiKeyId, GroupId, UserId};
 use crate::pagination::{SortField, SortValue, Sortable};
 use crate::permissions::{Permission, PermissionSet};
+use crate::rate_limit::{RateDecision, RateLimit};
 use crate::secret::TokenHash;
 
 /// Who a key acts for.
@@ -21,54 +21,6 @@ pub enum KeyOwner {
     User(UserId),
     /// A group: the key acts for the organization, limited by its scopes.
     Group(GroupId),
-}
-
-/// At most `max` requests per fixed window of `window`, windows aligned to the Unix epoch
-/// (so every node agrees where a window starts). A window's count resets when the next
-/// window starts, whatever the traffic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct RateLimit {
-    /// Requests allowed per window.
-    pub max: u32,
-    /// Window length in seconds, 1 second to 1 day.
-    #[serde(with = "crate::serde_util::seconds")]
-    #[cfg_attr(feature = "openapi", schema(value_type = i64))]
-    pub window: Duration,
-}
-
-impl RateLimit {
-    /// Checks the ranges.
-    pub fn validate(&self) -> Result<(), AuthError> {
-        if self.max == 0 || self.max > 1_000_000_000 {
-            return Err(AuthError::invalid("rate_limit.max", "must be 1 to 10^9"));
-        }
-        if self.window < Duration::SECOND || self.window > Duration::DAY {
-            return Err(AuthError::invalid(
-                "rate_limit.window",
-                "must be 1 second to 1 day",
-            ));
-        }
-        Ok(())
-    }
-
-    /// The start of the window containing `now`.
-    pub fn window_start(&self, now: OffsetDateTime) -> OffsetDateTime {
-        let window = self.window.whole_seconds().max(1);
-        let start = now.unix_timestamp() - now.unix_timestamp().rem_euclid(window);
-        OffsetDateTime::from_unix_timestamp(start).unwrap_or(now)
-    }
-}
-
-/// The answer of a rate limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateDecision {
-    /// Whether this request may proceed (and was counted).
-    pub allowed: bool,
-    /// Requests left in the window after this one.
-    pub remaining: u32,
-    /// When the window ends.
-    pub reset_at: OffsetDateTime,
 }
 
 /// How a key's usage quota is given.
@@ -139,6 +91,7 @@ impl Quota {
 
 /// The answer of a quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum QuotaOutcome {
     /// One unit was taken.
     Allowed {
@@ -401,6 +354,7 @@ impl Successor {
 // Returned once per call, never stored in bulk: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum RotateOutcome {
     /// The new key is stored; the old one is revoked at the given time.
     Rotated {

@@ -7,20 +7,21 @@ use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
 use super::{
-    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, ApiKeyStore, KeyFormat, KeyOwner, NewApiKey,
-    Quota, QuotaOutcome, RateLimitStore, RotateOutcome, Successor, VerifiedKey,
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyFormat, KeyOwner, NewApiKey, Quota,
+    QuotaOutcome, RotateOutcome, Successor, VerifiedKey,
 };
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError, Entity};
 use crate::fenced_cache::FencedCache;
-use crate::groups::GroupStore;
-use crate::ids::{ApiKeyId, UserId};
-use crate::members::{MemberStore, MembershipStore};
+use crate::ids::ApiKeyId;
+use crate::members::Access;
 use crate::pagination::{ListQuery, Page};
 use crate::permissions::{Permission, PermissionSet};
 use crate::secret::{Secret, TokenHash};
+use crate::store::ApiKeyDomain;
 use crate::validate;
 
 /// Longest key name.
@@ -168,19 +169,26 @@ impl fmt::Debug for CreatedKey {
     }
 }
 
-/// The store traits the API-key service needs.
-pub trait ApiKeyServiceStore: ApiKeyStore + RateLimitStore + MembershipStore {}
-impl<S: ApiKeyStore + RateLimitStore + MemberStore + GroupStore> ApiKeyServiceStore for S {}
-
 /// API keys: `auth.api_keys()`.
 pub struct ApiKeys<'a, S> {
     auth: &'a Auth<S>,
 }
 
-impl<S: ApiKeyServiceStore + 'static> Auth<S> {
+impl<S: ApiKeyDomain> Auth<S> {
     /// API keys.
     pub fn api_keys(&self) -> ApiKeys<'_, S> {
         ApiKeys { auth: self }
+    }
+}
+
+/// Nobody gives a key more than they hold: with `access` to the owning group (a group's
+/// key, created by a user), every one of `scopes` must be the caller's own there.
+fn within_held(access: Option<&Access>, scopes: &[Permission]) -> Result<(), AuthError> {
+    match access.and_then(|a| a.first_not_held(scopes)) {
+        Some(missing) => Err(AuthError::InsufficientScope {
+            required: missing.to_string(),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -205,22 +213,27 @@ fn parse_scopes(scopes: &[String], max: usize) -> Result<Vec<Permission>, AuthEr
     Ok(PermissionSet::new(parsed).patterns().to_vec())
 }
 
-impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
+impl<S: ApiKeyDomain> ApiKeys<'_, S> {
     fn cache(&self) -> &KeyCache {
         &self.auth.inner().api_key_cache
     }
 
-    /// Creates a key and returns it once. A group-owned key may only carry scopes its
-    /// creator holds on the group; a user-owned key is created by its own user (or by the
-    /// app, with no creator).
+    /// Creates a key and returns it once. Keys are managed from a session or by the app,
+    /// never with another key. A user's key is created by that user; a group's key needs
+    /// `api_key:create` on the group, and may only carry scopes its creator holds there.
     #[tracing::instrument(name = "api_keys.create", skip_all)]
     pub async fn create(
         &self,
+        caller: &Caller,
         input: NewApiKey,
-        creator: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<CreatedKey, AuthError> {
         let config = &self.auth.config().api_keys;
+        let allowed = self.check_owner(caller, input.owner, "create").await;
+        let access = self
+            .auth
+            .audit_refusal("api_key.create", caller, meta, allowed)
+            .await?;
         let name = validate::text("name", &input.name, MAX_KEY_NAME)?;
         let scopes = parse_scopes(&input.scopes, config.max_scopes)?;
         let now = self.auth.now();
@@ -243,7 +256,10 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         }
         let metadata = input.metadata.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("metadata", &metadata)?;
-        self.check_creator(input.owner, creator, &scopes).await?;
+        let held = within_held(access.as_ref(), &scopes);
+        self.auth
+            .audit_refusal("api_key.create", caller, meta, held)
+            .await?;
         let (secret, start) = self
             .cache()
             .format
@@ -251,7 +267,7 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         let key = ApiKey {
             id: ApiKeyId::new(),
             owner: input.owner,
-            created_by: creator,
+            created_by: caller.user_id(),
             name,
             start,
             key_hash: TokenHash::of(secret.expose()),
@@ -265,61 +281,104 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
             created_at: now,
             updated_at: now,
         };
-        if !self.auth.store().create_api_key(&key).await? {
-            return Err(match key.owner {
-                KeyOwner::User(_) => AuthError::NotFound(Entity::User),
-                KeyOwner::Group(_) => AuthError::NotFound(Entity::Group),
-            });
-        }
-        self.audit("api_key.create", &key, creator, meta, None)
-            .await;
+        self.auth.store().create_api_key(&key).await?;
+        self.audit("api_key.create", &key, caller, meta, None).await;
         Ok(CreatedKey { key, secret })
     }
 
-    /// Nobody may give a key more than they have: `by` (the acting user, `None` for the
-    /// app itself) must be the owner of a user-owned key, or a member of the owning group
-    /// holding every one of `scopes` there.
-    async fn check_creator(
+    /// Checks that `caller` may `action` (`create`, `read`, `update`, ...) the keys of
+    /// `owner`. Returns the caller's access to the owning group for a group's key (to
+    /// check scopes against), `None` otherwise. A user's keys are their own (others get
+    /// `API_KEY_NOT_FOUND`); a group's keys need `api_key:<action>` there (`GROUP_NOT_FOUND`
+    /// for outsiders when creating or listing, `API_KEY_NOT_FOUND` otherwise).
+    async fn check_owner(
         &self,
+        caller: &Caller,
         owner: KeyOwner,
-        creator: Option<UserId>,
-        scopes: &[Permission],
-    ) -> Result<(), AuthError> {
-        let Some(creator) = creator else {
-            return Ok(());
+        action: &str,
+    ) -> Result<Option<Access>, AuthError> {
+        let hidden = if matches!(action, "create" | "list") {
+            Entity::Group
+        } else {
+            Entity::ApiKey
         };
-        match owner {
-            KeyOwner::User(user) if user == creator => Ok(()),
-            KeyOwner::User(_) => Err(AuthError::Forbidden(
-                "a user-owned key is created by its own user".into(),
+        match (caller, owner) {
+            (Caller::System, _) => Ok(None),
+            (Caller::ApiKey(_), _) => Err(AuthError::Forbidden(
+                "API keys are managed from a signed-in session, never with a key".into(),
             )),
-            KeyOwner::Group(group) => {
-                let held = self.auth.members().permissions(creator, group).await?;
-                match scopes.iter().find(|s| !held.allows(s)) {
-                    Some(missing) => Err(AuthError::InsufficientScope {
-                        required: missing.to_string(),
-                    }),
-                    None if held.is_member() => Ok(()),
-                    None => Err(AuthError::Forbidden("not a member of this group".into())),
-                }
+            (_, KeyOwner::User(user)) if caller.is_self_or_system(user) => Ok(None),
+            (_, KeyOwner::User(_)) if action == "create" => Err(AuthError::Forbidden(
+                "a user's key is created by that user".into(),
+            )),
+            (_, KeyOwner::User(_)) => Err(AuthError::NotFound(Entity::ApiKey)),
+            (_, KeyOwner::Group(group)) => {
+                let access = match self.auth.members().access(caller, group).await {
+                    Err(AuthError::NotFound(_)) => return Err(AuthError::NotFound(hidden)),
+                    other => other?,
+                };
+                let wanted =
+                    Permission::new("api_key", if action == "list" { "read" } else { action });
+                access.require(&wanted, hidden)?;
+                Ok(Some(access))
             }
         }
     }
 
-    /// The key with this id, or `API_KEY_NOT_FOUND`.
-    pub async fn get(&self, id: ApiKeyId) -> Result<ApiKey, AuthError> {
-        self.auth
+    /// Loads key `id` and checks `action` on it (see [`Self::check_owner`]), auditing a
+    /// refusal as a failed `api_key.<action>`.
+    async fn load(
+        &self,
+        caller: &Caller,
+        id: ApiKeyId,
+        action: &str,
+        meta: &RequestMeta,
+    ) -> Result<(ApiKey, Option<Access>), AuthError> {
+        let key = self
+            .auth
             .store()
             .get_api_key(id)
             .await?
-            .ok_or(AuthError::NotFound(Entity::ApiKey))
+            .ok_or(AuthError::NotFound(Entity::ApiKey))?;
+        let allowed = self.check_owner(caller, key.owner, action).await;
+        let access = self
+            .auth
+            .audit_refusal(&format!("api_key.{action}"), caller, meta, allowed)
+            .await?;
+        Ok((key, access))
     }
 
-    /// Lists keys (never the keys themselves).
+    /// The key with this id (never the key itself), if the caller may read it; else
+    /// `API_KEY_NOT_FOUND`.
+    pub async fn get(&self, caller: &Caller, id: ApiKeyId) -> Result<ApiKey, AuthError> {
+        let key = self
+            .auth
+            .store()
+            .get_api_key(id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::ApiKey))?;
+        self.check_owner(caller, key.owner, "read").await?;
+        Ok(key)
+    }
+
+    /// Lists keys (never the keys themselves): the caller's own (`filter.owner` their
+    /// user) or a group's (`api_key:read` there); the app lists anything.
     pub async fn list(
         &self,
+        caller: &Caller,
         query: ListQuery<ApiKeyFilter, ApiKeyOrder>,
     ) -> Result<Page<ApiKey>, AuthError> {
+        match query.filter.owner {
+            Some(owner) => {
+                self.check_owner(caller, owner, "list").await?;
+            }
+            None if caller.is_system() => {}
+            None => {
+                return Err(AuthError::Forbidden(
+                    "list your own keys or a group's (filter by owner)".into(),
+                ));
+            }
+        }
         if let Some(name) = &query.filter.name_contains {
             validate::text("name_contains", name, MAX_KEY_NAME)?;
         }
@@ -335,16 +394,17 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         Ok(Page::from_fetched(rows, &request))
     }
 
-    /// Changes a key's name, scopes, rate limit or metadata. New scopes are checked like
-    /// [`Self::create`]'s against `by`, the acting user (`None` for the app itself).
+    /// Changes a key's name, scopes, rate limit or metadata (`api_key:update` for a group's
+    /// key). New scopes must be ones the caller holds, like [`Self::create`]'s.
     #[tracing::instrument(name = "api_keys.update", skip_all, fields(key = %id))]
     pub async fn update(
         &self,
+        caller: &Caller,
         id: ApiKeyId,
         patch: ApiKeyPatch,
-        by: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<ApiKey, AuthError> {
+        let (_, access) = self.load(caller, id, "update", meta).await?;
         let config = &self.auth.config().api_keys;
         let patch = ApiKeyPatch {
             name: patch
@@ -366,11 +426,10 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         if let Some(metadata) = &patch.metadata {
             validate::extend("metadata", metadata)?;
         }
-        if by.is_some() {
-            let owner = self.get(id).await?.owner;
-            let scopes = patch.scopes.as_deref().unwrap_or_default();
-            self.check_creator(owner, by, scopes).await?;
-        }
+        let held = within_held(access.as_ref(), patch.scopes.as_deref().unwrap_or_default());
+        self.auth
+            .audit_refusal("api_key.update", caller, meta, held)
+            .await?;
         let key = self
             .auth
             .store()
@@ -378,13 +437,19 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
             .await?
             .ok_or(AuthError::NotFound(Entity::ApiKey))?;
         self.cache().evict(&key);
-        self.audit("api_key.update", &key, by, meta, None).await;
+        self.audit("api_key.update", &key, caller, meta, None).await;
         Ok(key)
     }
 
     /// Revokes a key now (kept for the audit trail; see [`Self::remove`] to delete it).
     #[tracing::instrument(name = "api_keys.revoke", skip_all, fields(key = %id))]
-    pub async fn revoke(&self, id: ApiKeyId, meta: &RequestMeta) -> Result<ApiKey, AuthError> {
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        id: ApiKeyId,
+        meta: &RequestMeta,
+    ) -> Result<ApiKey, AuthError> {
+        self.load(caller, id, "revoke", meta).await?;
         let key = self
             .auth
             .store()
@@ -392,43 +457,49 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
             .await?
             .ok_or(AuthError::NotFound(Entity::ApiKey))?;
         self.cache().evict(&key);
-        self.audit("api_key.revoke", &key, None, meta, None).await;
+        self.audit("api_key.revoke", &key, caller, meta, None).await;
         Ok(key)
     }
 
     /// Deletes a key for good.
     #[tracing::instrument(name = "api_keys.remove", skip_all, fields(key = %id))]
-    pub async fn remove(&self, id: ApiKeyId, meta: &RequestMeta) -> Result<(), AuthError> {
-        let key = self.get(id).await?;
+    pub async fn remove(
+        &self,
+        caller: &Caller,
+        id: ApiKeyId,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let (key, _) = self.load(caller, id, "delete", meta).await?;
         if !self.auth.store().delete_api_key(id).await? {
             return Err(AuthError::NotFound(Entity::ApiKey));
         }
         self.cache().evict(&key);
-        self.audit("api_key.remove", &key, None, meta, None).await;
+        self.audit("api_key.remove", &key, caller, meta, None).await;
         Ok(())
     }
 
     /// Replaces a key with a new one with the same owner, name, scopes, limits, metadata
     /// and what remains of its quota. The old key stops working at once, or after `grace`
     /// (both work meanwhile). Only an active key not already being replaced can be rotated
-    /// (`API_KEY_NOT_ACTIVE`). `by`, the acting user (`None` for the app itself), receives
-    /// the new secret, so must hold every scope of the key like [`Self::create`]'s creator.
+    /// (`API_KEY_NOT_ACTIVE`). The caller receives the new secret, so must hold every scope
+    /// of the key like [`Self::create`]'s creator (`api_key:rotate` for a group's key).
     #[tracing::instrument(name = "api_keys.rotate", skip_all, fields(key = %id))]
     pub async fn rotate(
         &self,
+        caller: &Caller,
         id: ApiKeyId,
         grace: Option<Duration>,
-        by: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<CreatedKey, AuthError> {
+        let (old, access) = self.load(caller, id, "rotate", meta).await?;
         let grace = grace.unwrap_or(Duration::ZERO);
         if grace < Duration::ZERO || grace > Duration::days(30) {
             return Err(AuthError::invalid("grace", "must be 0 to 30 days"));
         }
-        if by.is_some() {
-            let old = self.get(id).await?;
-            self.check_creator(old.owner, by, &old.scopes).await?;
-        }
+        let held = within_held(access.as_ref(), &old.scopes);
+        self.auth
+            .audit_refusal("api_key.rotate", caller, meta, held)
+            .await?;
         let now = self.auth.now();
         let (secret, start) = self
             .cache()
@@ -456,7 +527,7 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         self.audit(
             "api_key.rotate",
             &new,
-            by,
+            caller,
             meta,
             Some(serde_json::json!({ "replaces": id, "grace_seconds": grace.whole_seconds() })),
         )
@@ -666,17 +737,16 @@ impl<S: ApiKeyServiceStore + 'static> ApiKeys<'_, S> {
         &self,
         action: &str,
         key: &ApiKey,
-        creator: Option<UserId>,
+        caller: &Caller,
         meta: &RequestMeta,
         detail: Option<serde_json::Value>,
     ) {
-        let default = creator.map_or(Actor::System, |id| Actor::User { id });
         let detail = detail.unwrap_or_else(
             || serde_json::json!({ "owner": key.owner, "scopes": key.scopes, "start": key.start }),
         );
         self.auth
             .record_audit(
-                AuditEvent::new(action, meta.actor_or(default), self.auth.now(), meta)
+                AuditEvent::by(action, caller, self.auth.now(), meta)
                     .subject("api_key", key.id)
                     .detail(detail),
             )

@@ -2,8 +2,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, QuotaOutcome, RateDecision, RateLimit,
-    RotateOutcome, Successor,
+    ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, QuotaOutcome, RotateOutcome, Successor,
 };
 use crate::error::StoreError;
 use crate::ids::ApiKeyId;
@@ -13,8 +12,9 @@ use crate::secret::TokenHash;
 /// Storage of API keys.
 #[async_trait]
 pub trait ApiKeyStore: Send + Sync {
-    /// Inserts a key. Returns `false` if its owner (user or group) does not exist.
-    async fn create_api_key(&self, key: &ApiKey) -> Result<bool, StoreError>;
+    /// Inserts a key. Fails with [`StoreError::MissingReference`] `(Entity::User)` or
+    /// `(Entity::Group)` if its owner does not exist.
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError>;
 
     /// The key with this id.
     async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError>;
@@ -71,21 +71,4 @@ pub trait ApiKeyStore: Send + Sync {
         id: ApiKeyId,
         now: OffsetDateTime,
     ) -> Result<QuotaOutcome, StoreError>;
-}
-
-/// Fixed-window counters shared by every app node: API-key rate limits, sign-in throttling.
-#[async_trait]
-pub trait RateLimitStore: Send + Sync {
-    /// Counts one request against `bucket` in the window of `limit` containing `now`, if the
-    /// window's count is below `limit.max`; atomic, so concurrent callers on any number of
-    /// nodes are admitted at most `limit.max` times per window.
-    async fn take_rate_limit(
-        &self,
-        bucket: &str,
-        limit: &RateLimit,
-        now: OffsetDateTime,
-    ) -> Result<RateDecision, StoreError>;
-
-    /// Deletes counters of windows that ended before `before`; returns how many.
-    async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError>;
 }

@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use crate::context::RequestMeta;
 use crate::error::AuthError;
-use crate::ids::{AuditEventId, SessionId, UserId};
+use crate::ids::{ApiKeyId, AuditEventId, SessionId, UserId};
 use crate::pagination::{SortField, SortValue, Sortable};
 
 /// Who did something.
@@ -20,6 +20,11 @@ pub enum Actor {
     },
     /// The app itself (admin calls, background jobs).
     System,
+    /// An API key acting for its group (a user's key acts as its user).
+    ApiKey {
+        /// The key.
+        id: ApiKeyId,
+    },
     /// Nobody identified (a failed sign-in for an unknown email, say).
     Anonymous,
 }

@@ -1,21 +1,36 @@
-//! The behaviour suite every storage adapter must pass.
+//! The behaviour suite every storage adapter must pass, one module per domain.
 //!
-//! Each behaviour is one `async fn` generic over any [`Store`]; the
-//! [`conformance_tests!`](crate::conformance_tests) macro expands to one `#[tokio::test]` per
-//! behaviour, so `cargo test` names each behaviour per store:
+//! Each behaviour is one `pub async fn` of `src/conformance/<domain>/<module>.rs`, generic
+//! over the stores of its domain ([`core`]: any [`CoreStore`]; [`organizations`]: any
+//! [`OrganizationStore`](crate::OrganizationStore); [`api_keys`]: any [`ApiKeyDomain`](crate::ApiKeyDomain)). The
+//! list of behaviours is generated from the sources at build time, so a new behaviour runs
+//! everywhere without being registered. The [`conformance_tests!`](crate::conformance_tests)
+//! macro expands to one `#[tokio::test]` per behaviour of the core and of each domain it is
+//! given, so `cargo test` names each behaviour per store (`memory::core::sessions::...`):
 //!
 //! ```ignore
 //! // tests/conformance.rs of a storage adapter (needs tokio as a dev-dependency and
 //! // auth-core with feature "conformance"):
-//! auth_core::conformance_tests!(memory, || async { auth_memory::MemoryStore::new() });
+//! auth_core::conformance_tests!(memory, || async { auth_memory::MemoryStore::new() },
+//!     domains = [organizations, api_keys]);
 //!
-//! // A store whose nodes need separate connections passes how to open a second one:
+//! // A store with the core only:
+//! auth_core::conformance_tests!(redis, || async { RedisStore::fresh().await });
+//!
+//! // A store whose nodes need separate connections passes how to open a second one, and
+//! // a store that needs a server is skipped, saying so, without its variable:
 //! auth_core::conformance_tests!(postgres, || async { fresh_pg().await },
-//!     peer = |store: PgStore| async move { store.reconnect().await });
+//!     domains = [organizations, api_keys],
+//!     peer = |store: PgStore| async move { store.reconnect().await },
+//!     skip_unless_env = "AUTH_TEST_POSTGRES_URL");
 //! ```
 //!
-//! The `peer` is a second handle on the same data, as another app node would hold; the
-//! concurrency behaviours split their calls across both. Without it, the store is cloned.
+//! Options, each optional, in this order: `domains = [...]` (the optional domains the store
+//! implements; the core always runs), `peer = ...` (a second handle on the same data, as
+//! another app node would hold; the concurrency behaviours split their calls across both;
+//! default: a clone), `plant_parent = ...` (a test-only hook writing a group's parent
+//! without checks; the behaviours that need it are skipped, loudly, without it), and
+//! `skip_unless_env = "VAR"`.
 
 #![allow(
     clippy::unwrap_used,
@@ -25,19 +40,11 @@
     missing_docs
 )]
 
-pub mod accounts;
 pub mod api_keys;
-pub mod audit;
-pub mod groups;
-pub mod invites;
-pub mod members;
-pub mod pagination;
-pub mod passwords;
-pub mod permissions;
-pub mod refresh;
-pub mod sessions;
-pub mod users;
-pub mod verification;
+pub mod core;
+pub mod organizations;
+
+include!(concat!(env!("OUT_DIR"), "/conformance_behaviours.rs"));
 
 use std::future::Future;
 use std::pin::Pin;
@@ -46,8 +53,8 @@ use std::sync::Arc;
 use time::Duration;
 
 use crate::{
-    Auth, AuthConfig, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome,
-    SignedIn, Store, TestClock,
+    Auth, AuthConfig, Caller, CoreStore, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp,
+    SignUpOutcome, SignedIn, TestClock,
 };
 
 /// Sets a group's parent directly in the store, bypassing the cycle check: how the suite
@@ -69,7 +76,20 @@ pub struct Harness<S> {
 }
 
 impl<S> Harness<S> {
-    /// Plants `parent` as `group`'s parent without any check.
+    /// Whether the store gave the `plant_parent` hook; without it, says loudly that
+    /// `behaviour` is skipped (a third-party store need not offer test-only hooks).
+    pub fn can_plant_parent(&self, behaviour: &str) -> bool {
+        if self.plant_parent.is_none() {
+            eprintln!(
+                "SKIPPED {behaviour}: needs `plant_parent = ...` in conformance_tests! \
+                 (a hook writing a group's parent without checks)"
+            );
+        }
+        self.plant_parent.is_some()
+    }
+
+    /// Plants `parent` as `group`'s parent without any check (see
+    /// [`Self::can_plant_parent`]).
     pub async fn plant_parent(&self, group: crate::GroupId, parent: Option<crate::GroupId>)
     where
         S: Clone,
@@ -77,7 +97,7 @@ impl<S> Harness<S> {
         let plant = self
             .plant_parent
             .as_ref()
-            .expect("this behaviour needs `plant_parent = ...` in conformance_tests!");
+            .expect("checked with can_plant_parent first");
         plant(self.store.clone(), group, parent).await;
     }
 }
@@ -104,7 +124,7 @@ pub struct Env<S> {
     config: AuthConfig,
 }
 
-impl<S: Store + Clone> Env<S> {
+impl<S: CoreStore + Clone> Env<S> {
     /// An environment with the test defaults (cheap hashing, audit into the store).
     pub fn new(store: S) -> Self {
         Self::with_config(store, |_| {})
@@ -201,6 +221,22 @@ impl<S: Store + Clone> Env<S> {
             .expect("sign-in succeeds")
     }
 
+    /// A new session of the user `id`, as a [`Caller`]: how the suite acts as a user.
+    pub async fn caller(&self, id: crate::UserId) -> Caller {
+        let user = self
+            .auth
+            .users()
+            .get(&Caller::System, id)
+            .await
+            .expect("the user exists");
+        self.auth
+            .sessions()
+            .start(user, crate::Aal::Aal1, &meta())
+            .await
+            .expect("a session starts")
+            .caller()
+    }
+
     /// Moves the test clock.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
@@ -227,215 +263,59 @@ pub fn assert_code<T: std::fmt::Debug>(
     }
 }
 
-/// Expands to one `#[tokio::test]` per conformance behaviour for a store; see the
-/// [module docs](crate::conformance).
+/// Expands to one `#[tokio::test]` per conformance behaviour of the core and of the
+/// optional domains given, for a store; see the [module docs](crate::conformance).
 #[macro_export]
 macro_rules! conformance_tests {
-    ($name:ident, $factory:expr $(,)?) => {
-        $crate::conformance_tests!(@go $name, None::<&str>, $factory,
-            |store| async move { ::std::clone::Clone::clone(&store) }, None);
-    };
-    ($name:ident, $factory:expr, plant_parent = $plant:expr $(,)?) => {
-        $crate::conformance_tests!(@go $name, None::<&str>, $factory,
-            |store| async move { ::std::clone::Clone::clone(&store) },
-            $crate::conformance::planter($plant));
-    };
-    ($name:ident, $factory:expr, peer = $peer:expr, plant_parent = $plant:expr $(,)?) => {
-        $crate::conformance_tests!(@go $name, None::<&str>, $factory, $peer,
-            $crate::conformance::planter($plant));
-    };
-    // Stores that need a service: every test is skipped, saying so, unless `$var` is set.
-    ($name:ident, skip_unless_env = $var:literal, $factory:expr, peer = $peer:expr,
-        plant_parent = $plant:expr $(,)?) => {
-        $crate::conformance_tests!(@go $name, Some($var), $factory, $peer,
-            $crate::conformance::planter($plant));
-    };
-    (@go $name:ident, $skip:expr, $factory:expr, $peer:expr, $plant:expr) => {
-        $crate::__conformance_list!(@cases $name, $factory, $peer, $skip, $plant);
+    ($name:ident, $factory:expr
+        $(, domains = [$($domain:ident),* $(,)?])?
+        $(, peer = $peer:expr)?
+        $(, plant_parent = $plant:expr)?
+        $(, skip_unless_env = $var:literal)?
+        $(,)?) => {
+        $crate::__conformance_suite!($name, $factory,
+            $crate::__conformance_or!($($peer)?; |store| async move {
+                ::std::clone::Clone::clone(&store)
+            }),
+            $crate::__conformance_or!($(Some($var))?; None::<&str>),
+            $crate::__conformance_or!($($crate::conformance::planter($plant))?; None);
+            core $($(, $domain)*)?);
     };
 }
 
-/// The list of conformance behaviours, by module; expanded by [`conformance_tests!`].
+/// One module of tests per store, one submodule per domain; used by [`conformance_tests!`].
 #[doc(hidden)]
 #[macro_export]
-macro_rules! __conformance_list {
-    (@cases $name:ident, $factory:expr, $peer:expr, $skip:expr, $plant:expr) => {
-        $crate::__conformance_cases!($name, $factory, $peer, $skip, $plant;
-            users: [
-                create_and_get,
-                get_by_email_is_case_insensitive,
-                duplicate_email_is_email_in_use,
-                unknown_ids_are_not_found,
-                update_changes_fields_and_email_clears_verification,
-                update_to_a_taken_email_is_email_in_use,
-                bad_input_is_refused,
-                list_filters,
-                list_orders,
-                delete_cascades,
-                delete_without_cascade_refuses_with_dependents,
-                delete_without_cascade_succeeds_without_dependents,
-            ],
-            pagination: [
-                empty_list,
-                exactly_limit_has_no_next_cursor,
-                pages_cover_every_row_once_with_equal_timestamps,
-                descending_pages_cover_every_row_once,
-                cursor_past_the_end_gives_an_empty_page,
-                bad_limits_and_cursors_are_typed_errors,
-            ],
-            accounts: [
-                link_and_find_user,
-                linked_identity_cannot_be_linked_twice,
-                link_needs_an_existing_user_and_an_external_provider,
-                unlink_refuses_the_last_sign_in_method,
-                unlink_of_someone_elses_account_is_not_found,
-            ],
-            passwords: [
-                sign_up_signs_in,
-                sign_up_with_taken_email_is_email_in_use,
-                sign_up_rejects_bad_input,
-                unknown_email_and_wrong_password_look_the_same,
-                oversized_password_is_refused_without_hashing,
-                verified_email_required_when_configured,
-                sign_in_rehashes_when_parameters_change,
-                rehash_never_undoes_a_password_change,
-                change_revokes_every_session_and_starts_a_new_one,
-                change_requires_the_current_password,
-                reset_with_code_replaces_password_and_revokes_sessions,
-                reset_with_link,
-                forgot_for_unknown_email_sends_nothing,
-                sign_in_is_throttled_per_address_and_client,
-            ],
-            sessions: [
-                validate_returns_session_and_user,
-                malformed_and_unknown_tokens,
-                idle_expiry_slides_with_use,
-                absolute_expiry_holds_despite_use,
-                expired_session_is_refused_even_when_cached,
-                cached_validation_answers_only_what_validate_would,
-                use_is_written_at_most_once_per_touch_interval,
-                sign_out_revokes,
-                list_shows_only_the_users_active_sessions,
-                revoke_one_and_revoke_others,
-                revoke_of_another_users_session_is_not_found,
-                revocation_on_one_node_is_seen_by_an_uncached_node,
-                purge_deletes_ended_sessions,
-                every_sign_in_gets_a_new_session,
-            ],
-            refresh: [
-                refresh_rotates_both_tokens,
-                reused_refresh_token_revokes_the_session,
-                refresh_after_expiry_fails,
-                refresh_of_revoked_session_fails,
-                unknown_and_malformed_refresh_tokens,
-                concurrent_refreshes_exactly_one_wins,
-            ],
-            verification: [
-                verify_email_with_code,
-                verify_email_with_link,
-                wrong_codes_count_attempts_until_locked,
-                concurrent_wrong_codes_never_exceed_the_attempt_limit,
-                codes_expire,
-                codes_are_single_use,
-                a_new_code_replaces_the_old,
-                verification_after_email_change_fails,
-                sign_in_with_code_for_existing_user,
-                sign_in_with_link,
-                passwordless_sign_up_only_when_enabled,
-                without_mailer_flows_are_not_configured,
-                purge_deletes_old_verifications,
-                emails_per_address_are_limited,
-            ],
-            audit: [
-                sign_ins_and_failures_are_audited,
-                audit_list_filters_and_paginates,
-            ],
-            groups: [
-                create_get_and_get_by_slug,
-                slugs_are_unique,
-                create_validates_input,
-                create_with_owner_adds_the_owner_atomically,
-                update_renames_retags_and_moves,
-                moves_that_would_make_a_cycle_are_refused,
-                concurrent_opposite_moves_never_make_a_cycle,
-                delete_cascades_to_descendants_members_and_invites,
-                list_filters,
-                list_orders_and_paginates,
-                ancestors_nearest_first,
-                ancestors_stop_at_max_depth,
-                planted_cycle_is_reported_not_looped,
-                descendants_breadth_first,
-                a_64_level_chain_resolves,
-            ],
-            members: [
-                add_get_and_list,
-                duplicate_membership_is_refused,
-                add_validates_group_user_and_role,
-                update_and_remove,
-                last_owner_cannot_be_removed_demoted_or_suspended,
-                concurrent_owner_removals_keep_one_owner,
-                groups_of_a_user,
-                direct_membership_resolves_at_depth_zero,
-                membership_is_inherited_from_the_nearest_ancestor,
-                resolution_filters_by_role_and_status,
-                require_refuses_non_members,
-                user_deletion_respects_memberships,
-                the_only_owner_cannot_be_deleted,
-            ],
-            permissions: [
-                roles_grant_their_permissions_with_inheritance,
-                permissions_union_along_the_chain,
-                has_role_follows_role_includes,
-                custom_policy_with_wildcards,
-                bad_permission_strings_are_refused,
-            ],
-            invites: [
-                create_returns_the_token_once,
-                duplicate_pending_invite_is_refused,
-                create_validates_input,
-                accept_adds_the_membership,
-                accept_twice_is_not_pending,
-                revoked_invite_cannot_be_accepted,
-                expired_invite_cannot_be_accepted,
-                expired_invite_frees_the_email_for_a_new_one,
-                email_bound_invite_needs_that_verified_email,
-                accept_by_existing_member_is_duplicate,
-                invite_without_group,
-                list_filters_by_status_group_email_inviter_role,
-                concurrent_accepts_make_exactly_one_membership,
-                unknown_and_malformed_tokens,
-            ],
-            api_keys: [
-                create_returns_the_key_once,
-                verify_returns_owner_and_scopes,
-                create_validates_input,
-                keys_never_exceed_their_creator,
-                malformed_and_unknown_keys_are_invalid,
-                revoked_and_expired_keys_have_distinct_errors,
-                revocation_on_one_node_is_seen_by_an_uncached_node,
-                rotation_with_and_without_grace,
-                rate_limit_holds_exactly_across_nodes,
-                quota_is_used_up_and_refills,
-                use_is_recorded_at_most_once_per_interval,
-                cached_verification_answers_only_what_verify_would,
-                list_filters_and_orders,
-                update_takes_effect_at_once,
-                remove_deletes_for_good,
-                owners_deletion_deletes_their_keys,
-                group_keys_survive_their_creator,
-                changes_and_failures_are_audited,
-                purge_removes_ended_rate_windows,
-            ],
-        );
+macro_rules! __conformance_suite {
+    ($name:ident, $factory:expr, $peer:expr, $skip:expr, $plant:expr; $($domain:ident),*) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $(
+                $crate::__conformance_domain!($domain, $name, $factory, $peer, $skip, $plant);
+            )*
+        }
+    };
+}
+
+/// The given value, or the default when none was given; used by [`conformance_tests!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_or {
+    (; $default:expr) => {
+        $default
+    };
+    ($value:expr; $default:expr) => {
+        $value
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_cases {
-    ($name:ident, $factory:expr, $peer:expr, $skip:expr, $plant:expr;
+    ($name:ident, $domain:ident, $factory:expr, $peer:expr, $skip:expr, $plant:expr;
         $($module:ident : [$($case:ident),* $(,)?]),* $(,)?) => {
-        mod $name {
+        mod $domain {
             $(
                 mod $module {
                     // The factory and peer expressions may name items of the invoking scope.
@@ -448,8 +328,10 @@ macro_rules! __conformance_cases {
                             if let ::std::option::Option::Some(var) = $skip {
                                 if ::std::env::var_os(var).is_none() {
                                     ::std::eprintln!(
-                                        "SKIPPED {}::{}: set {} to run it",
+                                        "SKIPPED {}::{}::{}::{}: set {} to run it",
                                         ::std::stringify!($name),
+                                        ::std::stringify!($domain),
+                                        ::std::stringify!($module),
                                         ::std::stringify!($case),
                                         var
                                     );
@@ -458,7 +340,7 @@ macro_rules! __conformance_cases {
                             }
                             let store = ($factory)().await;
                             let peer = ($peer)(::std::clone::Clone::clone(&store)).await;
-                            $crate::conformance::$module::$case(
+                            $crate::conformance::$domain::$module::$case(
                                 $crate::conformance::Harness {
                                     store,
                                     peer,

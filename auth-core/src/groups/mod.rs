@@ -8,8 +8,8 @@ pub(crate) mod service;
 mod store;
 
 pub use model::{
-    Ancestry, ChainLink, CreateGroupOutcome, DEFAULT_MAX_DEPTH, Group, GroupFilter, GroupOrder,
-    GroupPatch, MAX_DEPTH_LIMIT, NewGroup, Subtree, Tag, UpdateGroupOutcome,
+    Ancestry, ChainLink, DEFAULT_MAX_DEPTH, Group, GroupFilter, GroupOrder, GroupPatch,
+    MAX_DEPTH_LIMIT, NewGroup, Subtree, Tag, UpdateGroupOutcome,
 };
 pub use service::Groups;
 pub use store::GroupStore;

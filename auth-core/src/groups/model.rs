@@ -214,26 +214,14 @@ impl Sortable<GroupOrder> for Group {
     }
 }
 
-/// The result of [`GroupStore::create_group`](super::GroupStore::create_group).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CreateGroupOutcome {
-    /// Created.
-    Created,
-    /// The parent does not exist.
-    ParentNotFound,
-    /// The owner's user does not exist.
-    OwnerNotFound,
-}
-
 /// The result of [`GroupStore::update_group`](super::GroupStore::update_group).
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum UpdateGroupOutcome {
     /// Updated.
     Updated(Group),
     /// No such group.
     NotFound,
-    /// The new parent does not exist.
-    ParentNotFound,
     /// The new parent is the group itself or one of its descendants.
     WouldCycle,
 }

@@ -1,16 +1,19 @@
 use std::collections::{BTreeMap, HashSet};
 
 use super::{
-    Ancestry, ChainLink, CreateGroupOutcome, DEFAULT_MAX_DEPTH, Group, GroupFilter, GroupOrder,
-    GroupPatch, GroupStore, MAX_DEPTH_LIMIT, NewGroup, Subtree, UpdateGroupOutcome,
+    Ancestry, ChainLink, DEFAULT_MAX_DEPTH, Group, GroupFilter, GroupOrder, GroupPatch,
+    MAX_DEPTH_LIMIT, NewGroup, Subtree, UpdateGroupOutcome,
 };
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::AuditEvent;
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::context::RequestMeta;
-use crate::error::{AuthError, Conflict, Entity, StoreError};
+use crate::error::{AuthError, Entity, StoreError};
 use crate::ids::{GroupId, MemberId, UserId};
 use crate::members::{Member, MemberStatus};
 use crate::pagination::{ListQuery, Page};
+use crate::permissions::Permission;
+use crate::store::OrganizationStore;
 use crate::validate;
 
 /// Longest group name.
@@ -33,7 +36,7 @@ pub struct Groups<'a, S> {
     auth: &'a Auth<S>,
 }
 
-impl<S: GroupStore + 'static> Auth<S> {
+impl<S: OrganizationStore> Auth<S> {
     /// Groups.
     pub fn groups(&self) -> Groups<'_, S> {
         Groups { auth: self }
@@ -73,27 +76,77 @@ fn check_depth(max_depth: Option<u32>) -> Result<u32, AuthError> {
     }
 }
 
-fn slug_conflict(error: StoreError) -> AuthError {
-    match error {
-        StoreError::Conflict(Conflict::GroupSlug) => AuthError::SlugTaken,
-        other => other.into(),
-    }
-}
-
 fn no_parent() -> AuthError {
     AuthError::invalid("parent_id", "no such group")
 }
 
-impl<S: GroupStore + 'static> Groups<'_, S> {
-    /// Creates a group. With `owner`, that user becomes its first member with the policy's
-    /// owner role, in the same store call.
+impl<S: OrganizationStore> Groups<'_, S> {
+    /// Creates a group; the caller's user becomes its owner (the app's own groups have
+    /// none: see [`Self::create_owned_by`]). A subgroup needs `group:create` on its parent;
+    /// a root group needs a user (an API key also needs the scope `group:create`).
     #[tracing::instrument(name = "groups.create", skip_all)]
     pub async fn create(
         &self,
+        caller: &Caller,
+        input: NewGroup,
+        meta: &RequestMeta,
+    ) -> Result<Group, AuthError> {
+        self.create_with(caller, input, caller.user_id(), meta)
+            .await
+    }
+
+    /// Creates a group owned by `owner`: the app creating an organization for a user
+    /// (a caller other than the app may only name itself).
+    #[tracing::instrument(name = "groups.create", skip_all)]
+    pub async fn create_owned_by(
+        &self,
+        caller: &Caller,
+        input: NewGroup,
+        owner: UserId,
+        meta: &RequestMeta,
+    ) -> Result<Group, AuthError> {
+        if !caller.is_system() && caller.user_id() != Some(owner) {
+            let refused = Err(AuthError::Forbidden(
+                "only the app creates a group for someone else".into(),
+            ));
+            return self
+                .auth
+                .audit_refusal("group.create", caller, meta, refused)
+                .await;
+        }
+        self.create_with(caller, input, Some(owner), meta).await
+    }
+
+    async fn create_with(
+        &self,
+        caller: &Caller,
         input: NewGroup,
         owner: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<Group, AuthError> {
+        let create = Permission::new("group", "create");
+        match input.parent_id {
+            Some(parent) => {
+                self.auth
+                    .members()
+                    .authorize(caller, parent, &create, Entity::Group, "group.create", meta)
+                    .await?;
+            }
+            None => {
+                let allowed = match caller.api_key() {
+                    Some(_) if caller.user_id().is_none() => Err(AuthError::Forbidden(
+                        "a group's key creates groups only inside its group".into(),
+                    )),
+                    Some(key) if !key.scopes.allows(&create) => Err(AuthError::InsufficientScope {
+                        required: create.to_string(),
+                    }),
+                    _ => Ok(()),
+                };
+                self.auth
+                    .audit_refusal("group.create", caller, meta, allowed)
+                    .await?;
+            }
+        }
         let now = self.auth.now();
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
@@ -119,32 +172,24 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
             created_at: now,
             updated_at: now,
         });
-        match self
-            .auth
-            .store()
-            .create_group(&group, owner.as_ref())
-            .await
-            .map_err(slug_conflict)?
-        {
-            CreateGroupOutcome::Created => {}
-            CreateGroupOutcome::ParentNotFound => return Err(no_parent()),
-            CreateGroupOutcome::OwnerNotFound => return Err(AuthError::NotFound(Entity::User)),
+        match self.auth.store().create_group(&group, owner.as_ref()).await {
+            Ok(()) => {}
+            Err(StoreError::MissingReference(Entity::Group)) => return Err(no_parent()),
+            Err(other) => return Err(other.into()),
         }
-        let actor = meta.actor_or(
-            owner
-                .as_ref()
-                .map_or(Actor::System, |m| Actor::User { id: m.user_id }),
-        );
-        self.auth
-            .record_audit(
-                AuditEvent::new("group.create", actor, now, meta).subject("group", group.id),
-            )
-            .await;
+        let mut event =
+            AuditEvent::by("group.create", caller, now, meta).subject("group", group.id);
+        if let Some(owner) = &owner {
+            event = event.detail(serde_json::json!({ "owner": owner.user_id }));
+        }
+        self.auth.record_audit(event).await;
         Ok(group)
     }
 
-    /// The group with this id, or `GROUP_NOT_FOUND`.
-    pub async fn get(&self, id: GroupId) -> Result<Group, AuthError> {
+    /// The group with this id: `group:read` on it (members have it by default); a group
+    /// the caller has no standing in is `GROUP_NOT_FOUND`.
+    pub async fn get(&self, caller: &Caller, id: GroupId) -> Result<Group, AuthError> {
+        self.check_read(caller, id).await?;
         self.auth
             .store()
             .get_group(id)
@@ -152,22 +197,40 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
             .ok_or(AuthError::NotFound(Entity::Group))
     }
 
-    /// The group with this slug, or `GROUP_NOT_FOUND`.
-    pub async fn get_by_slug(&self, slug: &str) -> Result<Group, AuthError> {
+    /// The group with this slug, like [`Self::get`].
+    pub async fn get_by_slug(&self, caller: &Caller, slug: &str) -> Result<Group, AuthError> {
         let slug = check_slug(slug)?;
-        self.auth
+        let group = self
+            .auth
             .store()
             .get_group_by_slug(&slug)
             .await?
-            .ok_or(AuthError::NotFound(Entity::Group))
+            .ok_or(AuthError::NotFound(Entity::Group))?;
+        self.check_read(caller, group.id).await?;
+        Ok(group)
     }
 
-    /// Lists groups.
+    async fn check_read(&self, caller: &Caller, id: GroupId) -> Result<(), AuthError> {
+        if caller.is_system() {
+            return Ok(());
+        }
+        let access = self.auth.members().access(caller, id).await?;
+        access.require(&Permission::new("group", "read"), Entity::Group)
+    }
+
+    /// Lists every group (an administrative view: the app only; users list their own
+    /// groups with [`Members::groups_of`](crate::members::Members::groups_of)).
     #[tracing::instrument(name = "groups.list", skip_all)]
     pub async fn list(
         &self,
+        caller: &Caller,
         query: ListQuery<GroupFilter, GroupOrder>,
     ) -> Result<Page<Group>, AuthError> {
+        if !caller.is_system() {
+            return Err(AuthError::Forbidden(
+                "listing every group is for the app; list your own groups".into(),
+            ));
+        }
         let f = &query.filter;
         if let Some(slug) = &f.slug {
             check_slug(slug)?;
@@ -186,14 +249,47 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
         Ok(Page::from_fetched(rows, &request))
     }
 
-    /// Changes a group; moving it under itself or a descendant is `GROUP_CYCLE`.
+    /// Changes a group (`group:update`). A move takes the group out of its tree, so it
+    /// also needs `group:delete` on the group (an owner's right: an admin must not carry a
+    /// group off to an organization they own) and `group:create` on the new parent. Moving
+    /// it under itself or a descendant is `GROUP_CYCLE`.
     #[tracing::instrument(name = "groups.update", skip_all, fields(group = %id))]
     pub async fn update(
         &self,
+        caller: &Caller,
         id: GroupId,
         patch: GroupPatch,
         meta: &RequestMeta,
     ) -> Result<Group, AuthError> {
+        let members = self.auth.members();
+        let access = members
+            .authorize(
+                caller,
+                id,
+                &Permission::new("group", "update"),
+                Entity::Group,
+                "group.update",
+                meta,
+            )
+            .await?;
+        if let Some(new_parent) = patch.parent_id {
+            let moving = access.require(&Permission::new("group", "delete"), Entity::Group);
+            self.auth
+                .audit_refusal("group.update", caller, meta, moving)
+                .await?;
+            if let Some(parent) = new_parent {
+                members
+                    .authorize(
+                        caller,
+                        parent,
+                        &Permission::new("group", "create"),
+                        Entity::Group,
+                        "group.update",
+                        meta,
+                    )
+                    .await?;
+            }
+        }
         if patch.parent_id == Some(Some(id)) {
             return Err(AuthError::GroupCycle);
         }
@@ -216,31 +312,39 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
             ..patch
         };
         let now = self.auth.now();
-        let group = match self
-            .auth
-            .store()
-            .update_group(id, &patch, now)
-            .await
-            .map_err(slug_conflict)?
-        {
-            UpdateGroupOutcome::Updated(group) => group,
-            UpdateGroupOutcome::NotFound => return Err(AuthError::NotFound(Entity::Group)),
-            UpdateGroupOutcome::ParentNotFound => return Err(no_parent()),
-            UpdateGroupOutcome::WouldCycle => return Err(AuthError::GroupCycle),
+        let group = match self.auth.store().update_group(id, &patch, now).await {
+            Ok(UpdateGroupOutcome::Updated(group)) => group,
+            Ok(UpdateGroupOutcome::NotFound) => return Err(AuthError::NotFound(Entity::Group)),
+            Ok(UpdateGroupOutcome::WouldCycle) => return Err(AuthError::GroupCycle),
+            Err(StoreError::MissingReference(Entity::Group)) => return Err(no_parent()),
+            Err(other) => return Err(other.into()),
         };
         self.auth
-            .record_audit(
-                AuditEvent::new("group.update", meta.actor_or(Actor::System), now, meta)
-                    .subject("group", id),
-            )
+            .record_audit(AuditEvent::by("group.update", caller, now, meta).subject("group", id))
             .await;
         Ok(group)
     }
 
-    /// Deletes a group with its descendants and their members and invites. Returns how
-    /// many groups were deleted.
+    /// Deletes a group with its descendants and their members and invites
+    /// (`group:delete`). Returns how many groups were deleted.
     #[tracing::instrument(name = "groups.delete", skip_all, fields(group = %id))]
-    pub async fn delete(&self, id: GroupId, meta: &RequestMeta) -> Result<u64, AuthError> {
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        id: GroupId,
+        meta: &RequestMeta,
+    ) -> Result<u64, AuthError> {
+        self.auth
+            .members()
+            .authorize(
+                caller,
+                id,
+                &Permission::new("group", "delete"),
+                Entity::Group,
+                "group.delete",
+                meta,
+            )
+            .await?;
         let deleted = self
             .auth
             .store()
@@ -251,17 +355,28 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
         self.auth.inner().api_key_cache.evict_all();
         self.auth
             .record_audit(
-                AuditEvent::new(
-                    "group.delete",
-                    meta.actor_or(Actor::System),
-                    self.auth.now(),
-                    meta,
-                )
-                .subject("group", id)
-                .detail(serde_json::json!({ "groups_deleted": deleted })),
+                AuditEvent::by("group.delete", caller, self.auth.now(), meta)
+                    .subject("group", id)
+                    .detail(serde_json::json!({ "groups_deleted": deleted })),
             )
             .await;
         Ok(deleted)
+    }
+
+    /// Whether `group` is `ancestor` or lies below it (walking at most the default depth;
+    /// a cycle ends the walk). A structural question, asked by the authorization of group
+    /// keys; `GROUP_NOT_FOUND` if `group` does not exist.
+    pub async fn is_within(&self, group: GroupId, ancestor: GroupId) -> Result<bool, AuthError> {
+        let chain = self
+            .auth
+            .store()
+            .group_chain(group, DEFAULT_MAX_DEPTH + 1)
+            .await?;
+        if chain.is_empty() {
+            return Err(AuthError::NotFound(Entity::Group));
+        }
+        let walk = walk(chain, DEFAULT_MAX_DEPTH);
+        Ok(walk.links.iter().any(|l| l.group.id == ancestor))
     }
 
     /// The group's ancestors, nearest first (with the group itself first when
@@ -269,10 +384,12 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
     /// Reports a cycle or the depth limit instead of looping.
     pub async fn ancestors(
         &self,
+        caller: &Caller,
         id: GroupId,
         include_self: bool,
         max_depth: Option<u32>,
     ) -> Result<Ancestry, AuthError> {
+        self.check_read(caller, id).await?;
         let max_depth = check_depth(max_depth)?;
         // One level more than asked, to learn whether the chain goes on.
         let chain = self.auth.store().group_chain(id, max_depth + 1).await?;
@@ -297,9 +414,11 @@ impl<S: GroupStore + 'static> Groups<'_, S> {
     /// and at most 10,000 groups. Reports a cycle or the depth limit instead of looping.
     pub async fn descendants(
         &self,
+        caller: &Caller,
         id: GroupId,
         max_depth: Option<u32>,
     ) -> Result<Subtree, AuthError> {
+        self.check_read(caller, id).await?;
         let max_depth = check_depth(max_depth)?;
         let rows = self
             .auth

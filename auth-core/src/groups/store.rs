@@ -1,9 +1,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use super::{
-    ChainLink, CreateGroupOutcome, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome,
-};
+use super::{ChainLink, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome};
 use crate::error::StoreError;
 use crate::ids::GroupId;
 use crate::members::Member;
@@ -14,12 +12,9 @@ use crate::pagination::PageRequest;
 pub trait GroupStore: Send + Sync {
     /// Inserts a group (with its tags) and, when given, its first member (the owner),
     /// atomically. Fails with [`Conflict::GroupSlug`](crate::Conflict::GroupSlug) if the
-    /// slug is taken.
-    async fn create_group(
-        &self,
-        group: &Group,
-        owner: Option<&Member>,
-    ) -> Result<CreateGroupOutcome, StoreError>;
+    /// slug is taken, with [`StoreError::MissingReference`] `(Entity::Group)` if the parent
+    /// does not exist and `(Entity::User)` if the first member's user does not.
+    async fn create_group(&self, group: &Group, owner: Option<&Member>) -> Result<(), StoreError>;
 
     /// The group with this id.
     async fn get_group(&self, id: GroupId) -> Result<Option<Group>, StoreError>;
@@ -37,9 +32,10 @@ pub trait GroupStore: Send + Sync {
         request: &PageRequest<GroupFilter, GroupOrder>,
     ) -> Result<Vec<Group>, StoreError>;
 
-    /// Applies `patch` atomically. A new parent must exist and must not be the group or
-    /// one of its descendants; concurrent moves are serialised so that two moves cannot
-    /// together make a cycle.
+    /// Applies `patch` atomically. A new parent must exist (else
+    /// [`StoreError::MissingReference`] `(Entity::Group)`) and must not be the group or one
+    /// of its descendants ([`UpdateGroupOutcome::WouldCycle`]); concurrent moves are
+    /// serialised so that two moves cannot together make a cycle.
     async fn update_group(
         &self,
         id: GroupId,

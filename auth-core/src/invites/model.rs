@@ -183,6 +183,7 @@ impl Sortable<InviteOrder> for Invite {
 // Returned once per call, never stored in bulk: boxing would only add an allocation.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum InviteChange {
     /// Done; the invite as it is now.
     Done(Invite),
@@ -214,6 +215,7 @@ pub struct Acceptance {
 /// The result of accepting an invite.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum AcceptOutcome {
     /// Accepted; the membership was added when the invite has a group.
     Accepted {

@@ -2,17 +2,19 @@ use std::fmt;
 
 use super::{
     AcceptOutcome, Acceptance, Invite, InviteChange, InviteFilter, InviteOrder, InviteStatus,
-    InviteStore, NewInvite,
+    NewInvite,
 };
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::AuditEvent;
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::context::RequestMeta;
-use crate::error::{AuthError, Conflict, Entity, StoreError};
-use crate::ids::{InviteId, MemberId, UserId};
+use crate::error::{AuthError, Entity};
+use crate::ids::{InviteId, MemberId};
 use crate::members::Member;
 use crate::pagination::{ListQuery, Page};
+use crate::permissions::Permission;
 use crate::secret::{Secret, TokenHash, generate_token, is_token};
-use crate::users::User;
+use crate::store::OrganizationStore;
 use crate::validate::{self, Email};
 
 /// A new invite and its token, shown once.
@@ -37,7 +39,7 @@ pub struct Invites<'a, S> {
     auth: &'a Auth<S>,
 }
 
-impl<S: InviteStore + 'static> Auth<S> {
+impl<S: OrganizationStore> Auth<S> {
     /// Invitations.
     pub fn invites(&self) -> Invites<'_, S> {
         Invites { auth: self }
@@ -51,17 +53,54 @@ fn not_pending(status: InviteStatus) -> AuthError {
     }
 }
 
-impl<S: InviteStore + 'static> Invites<'_, S> {
-    /// Creates an invite and returns its token once. Without an `expires_at` it expires
-    /// after the configured `invite_ttl` (7 days by default). A second pending invite for
-    /// the same email and group is `DUPLICATE_INVITE`.
+impl<S: OrganizationStore> Invites<'_, S> {
+    /// Creates an invite and returns its token once. An invite into a group needs
+    /// `invite:create` there, and a role the caller holds; one without a group is a
+    /// user's (or the app's) own. Without an `expires_at` it expires after the configured
+    /// `invite_ttl` (7 days by default). A second pending invite for the same email and
+    /// group is `DUPLICATE_INVITE`.
     #[tracing::instrument(name = "invites.create", skip_all)]
     pub async fn create(
         &self,
+        caller: &Caller,
         input: NewInvite,
-        inviter: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<CreatedInvite, AuthError> {
+        match input.group_id {
+            Some(group) => {
+                let access = self
+                    .auth
+                    .members()
+                    .authorize(
+                        caller,
+                        group,
+                        &Permission::new("invite", "create"),
+                        Entity::Group,
+                        "invite.create",
+                        meta,
+                    )
+                    .await?;
+                if let Some(role) = &input.role {
+                    self.auth.policy().check_role(role)?;
+                    let held = access.require_role(role).map_err(|_| {
+                        AuthError::Forbidden("you cannot grant a role you do not hold".into())
+                    });
+                    self.auth
+                        .audit_refusal("invite.create", caller, meta, held)
+                        .await?;
+                }
+            }
+            None if caller.is_system() || caller.session().is_some() => {}
+            None => {
+                let refused = Err(AuthError::Forbidden(
+                    "an invite without a group is sent by a signed-in user or the app".into(),
+                ));
+                return self
+                    .auth
+                    .audit_refusal("invite.create", caller, meta, refused)
+                    .await;
+            }
+        }
         let now = self.auth.now();
         let email = input.email.as_deref().map(Email::parse).transpose()?;
         if let Some(role) = &input.role {
@@ -80,7 +119,7 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
             role: input.role,
             status: InviteStatus::Pending,
             token_hash: TokenHash::of(token.expose()),
-            inviter_id: inviter,
+            inviter_id: caller.user_id(),
             expires_at: input
                 .expires_at
                 .or_else(|| self.auth.config().invite_ttl.map(|ttl| now + ttl))
@@ -92,16 +131,10 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
             created_at: now,
             updated_at: now,
         };
-        match self.auth.store().create_invite(&invite).await {
-            Ok(true) => {}
-            Ok(false) => return Err(AuthError::NotFound(Entity::Group)),
-            Err(StoreError::Conflict(Conflict::Invite)) => return Err(AuthError::DuplicateInvite),
-            Err(other) => return Err(other.into()),
-        }
-        let actor = meta.actor_or(inviter.map_or(Actor::System, |id| Actor::User { id }));
+        self.auth.store().create_invite(&invite).await?;
         self.auth
             .record_audit(
-                AuditEvent::new("invite.create", actor, now, meta)
+                AuditEvent::by("invite.create", caller, now, meta)
                     .subject("invite", invite.id)
                     .detail(
                         serde_json::json!({ "group_id": invite.group_id, "role": invite.role }),
@@ -111,18 +144,41 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
         Ok(CreatedInvite { invite, token })
     }
 
-    /// The invite with this id (status as of now), or `INVITE_NOT_FOUND`.
-    pub async fn get(&self, id: InviteId) -> Result<Invite, AuthError> {
+    /// The invite with this id (status as of now): `invite:read` on its group, or its
+    /// sender for an invite without one; anything else is `INVITE_NOT_FOUND`.
+    pub async fn get(&self, caller: &Caller, id: InviteId) -> Result<Invite, AuthError> {
         let invite = self
             .auth
             .store()
             .get_invite(id)
             .await?
             .ok_or(AuthError::NotFound(Entity::Invite))?;
+        self.check(caller, &invite, "read").await?;
         Ok(self.effective(invite))
     }
 
-    /// The invite with this raw token (status as of now), or `INVITE_NOT_FOUND`.
+    /// Checks `caller` may `action` (`read`, `revoke`) `invite`: `invite:<action>` on its
+    /// group, or being its sender when it has none. Refusals hide the invite.
+    async fn check(&self, caller: &Caller, invite: &Invite, action: &str) -> Result<(), AuthError> {
+        if caller.is_system() {
+            return Ok(());
+        }
+        match invite.group_id {
+            Some(group) => {
+                let access = self.auth.members().access(caller, group).await;
+                let access = access.map_err(|e| match e {
+                    AuthError::NotFound(_) => AuthError::NotFound(Entity::Invite),
+                    other => other,
+                })?;
+                access.require(&Permission::new("invite", action), Entity::Invite)
+            }
+            None if caller.session().is_some() && invite.inviter_id == caller.user_id() => Ok(()),
+            None => Err(AuthError::NotFound(Entity::Invite)),
+        }
+    }
+
+    /// The invite with this raw token (status as of now), or `INVITE_NOT_FOUND`. The token
+    /// is the proof: whoever holds it may see the invite it opens.
     pub async fn get_by_token(&self, token: &str) -> Result<Invite, AuthError> {
         if !is_token(token) {
             return Err(AuthError::NotFound(Entity::Invite));
@@ -136,11 +192,27 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
         Ok(self.effective(invite))
     }
 
-    /// Lists invites (statuses as of now).
+    /// Lists invites (statuses as of now): of one group (`filter.group_id`, with
+    /// `invite:read` there), or those the caller sent (`filter.inviter_id`); the app lists
+    /// anything.
     pub async fn list(
         &self,
+        caller: &Caller,
         query: ListQuery<InviteFilter, InviteOrder>,
     ) -> Result<Page<Invite>, AuthError> {
+        match (query.filter.group_id, query.filter.inviter_id) {
+            _ if caller.is_system() => {}
+            (Some(group), _) => {
+                let access = self.auth.members().access(caller, group).await?;
+                access.require(&Permission::new("invite", "read"), Entity::Group)?;
+            }
+            (None, Some(inviter)) if caller.is_self_or_system(inviter) => {}
+            (None, _) => {
+                return Err(AuthError::Forbidden(
+                    "list the invites of a group, or those you sent".into(),
+                ));
+            }
+        }
         if let Some(role) = &query.filter.role {
             validate::identifier("role", role, 64, true)?;
         }
@@ -150,10 +222,25 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
         Ok(Page::from_fetched(rows, &request).map(|i| self.effective(i)))
     }
 
-    /// Revokes a pending invite; anything else is `INVITE_NOT_PENDING` (or
-    /// `INVITE_EXPIRED`).
+    /// Revokes a pending invite (`invite:revoke` on its group; its sender for an invite
+    /// without one); anything else is `INVITE_NOT_PENDING` (or `INVITE_EXPIRED`).
     #[tracing::instrument(name = "invites.revoke", skip_all, fields(invite = %id))]
-    pub async fn revoke(&self, id: InviteId, meta: &RequestMeta) -> Result<Invite, AuthError> {
+    pub async fn revoke(
+        &self,
+        caller: &Caller,
+        id: InviteId,
+        meta: &RequestMeta,
+    ) -> Result<Invite, AuthError> {
+        let invite = self
+            .auth
+            .store()
+            .get_invite(id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::Invite))?;
+        let allowed = self.check(caller, &invite, "revoke").await;
+        self.auth
+            .audit_refusal("invite.revoke", caller, meta, allowed)
+            .await?;
         let now = self.auth.now();
         let invite = match self.auth.store().revoke_invite(id, now).await? {
             InviteChange::Done(invite) => invite,
@@ -161,26 +248,32 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
             InviteChange::NotPending(status) => return Err(not_pending(status)),
         };
         self.auth
-            .record_audit(
-                AuditEvent::new("invite.revoke", meta.actor_or(Actor::System), now, meta)
-                    .subject("invite", id),
-            )
+            .record_audit(AuditEvent::by("invite.revoke", caller, now, meta).subject("invite", id))
             .await;
         Ok(invite)
     }
 
-    /// Accepts an invite for `user`: marks it accepted and, for a group invite, adds the
-    /// membership, in one store call. An invite bound to an email needs that address,
-    /// verified (`INVITE_EMAIL_MISMATCH`); accepted or revoked invites are
-    /// `INVITE_NOT_PENDING`, expired ones `INVITE_EXPIRED`; a member already is
-    /// `DUPLICATE_MEMBERSHIP`.
-    #[tracing::instrument(name = "invites.accept", skip_all, fields(user = %user.id))]
+    /// Accepts an invite as the caller's user (a session, or a user's key): marks it
+    /// accepted and, for a group invite, adds the membership, in one store call. An invite
+    /// bound to an email needs that address, verified (`INVITE_EMAIL_MISMATCH`); accepted
+    /// or revoked invites are `INVITE_NOT_PENDING`, expired ones `INVITE_EXPIRED`; a member
+    /// already is `DUPLICATE_MEMBERSHIP`.
+    #[tracing::instrument(name = "invites.accept", skip_all)]
     pub async fn accept(
         &self,
+        caller: &Caller,
         token: &str,
-        user: &User,
         meta: &RequestMeta,
     ) -> Result<(Invite, Option<Member>), AuthError> {
+        let user = match (caller.session(), caller.user_id()) {
+            (Some(auth), _) => auth.user.clone(),
+            (None, Some(id)) => self.auth.users().get(&Caller::System, id).await?,
+            (None, None) => {
+                return Err(AuthError::Forbidden(
+                    "an invite is accepted by a user".into(),
+                ));
+            }
+        };
         if !is_token(token) {
             return Err(AuthError::NotFound(Entity::Invite));
         }
@@ -202,12 +295,7 @@ impl<S: InviteStore + 'static> Invites<'_, S> {
             AcceptOutcome::EmailMismatch => Err(AuthError::InviteEmailMismatch),
             AcceptOutcome::AlreadyMember => Err(AuthError::DuplicateMembership),
         };
-        let mut event = AuditEvent::new(
-            "invite.accept",
-            meta.actor_or(Actor::User { id: user.id }),
-            now,
-            meta,
-        );
+        let mut event = AuditEvent::by("invite.accept", caller, now, meta);
         match &result {
             Ok((invite, _)) => event = event.subject("invite", invite.id),
             Err(error) => event = event.failed(error),

@@ -12,9 +12,10 @@ use crate::secret::TokenHash;
 pub trait InviteStore: Send + Sync {
     /// Inserts an invite. Pending invites for the same email and group that expired by
     /// `invite.created_at` are marked expired first; a live one makes this fail with
-    /// [`Conflict::Invite`](crate::Conflict::Invite). Returns `false` if the group does
-    /// not exist. Atomic.
-    async fn create_invite(&self, invite: &Invite) -> Result<bool, StoreError>;
+    /// [`Conflict::Invite`](crate::Conflict::Invite). Fails with
+    /// [`StoreError::MissingReference`] `(Entity::Group)` if the group does not exist.
+    /// Atomic.
+    async fn create_invite(&self, invite: &Invite) -> Result<(), StoreError>;
 
     /// The invite with this id.
     async fn get_invite(&self, id: InviteId) -> Result<Option<Invite>, StoreError>;

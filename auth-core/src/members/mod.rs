@@ -2,13 +2,15 @@
 //! inherited down the group tree: a member of an organization is, for permission checks,
 //! a member of its teams. Resolution walks the ancestor chain in ONE store query.
 
+pub(crate) mod access;
 mod model;
 mod service;
 mod store;
 
+pub use access::Access;
 pub use model::{
-    AddMemberOutcome, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
+    KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
     MembershipLink, NewMember, Permissions, Resolution,
 };
-pub use service::{Members, Membership, MembershipStore};
+pub use service::{Members, Membership};
 pub use store::MemberStore;

@@ -171,26 +171,34 @@ impl Sortable<MemberOrder> for Member {
     }
 }
 
-/// The result of [`MemberStore::add_member`](super::MemberStore::add_member).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AddMemberOutcome {
-    /// Added.
-    Added,
-    /// No such group.
-    GroupNotFound,
-    /// No such user.
-    UserNotFound,
+/// A role every group must keep an active holder of, passed to the store methods that
+/// change or end memberships so they check it in the same transaction: a change that
+/// leaves a group that has an active member with this role without one is refused. The
+/// services pass the policy's owner role; the store knows no role by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeepRole {
+    /// The role.
+    pub role: String,
+}
+
+impl KeepRole {
+    /// Keep an active holder of `role`.
+    pub fn new(role: impl Into<String>) -> Self {
+        Self { role: role.into() }
+    }
 }
 
 /// The result of changing or removing a membership.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum MemberChange {
     /// Done; the membership as it is now (or was, when removed).
     Done(Member),
     /// No such membership.
     NotFound,
-    /// Refused: the group's last active owner would be removed, demoted or suspended.
-    LastOwner,
+    /// Refused: the group's last active holder of the [`KeepRole`] role would be removed,
+    /// given another role, or suspended.
+    LastHolder,
 }
 
 /// One level of the ancestor chain with the user's membership there, if any:

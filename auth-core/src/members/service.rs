@@ -1,18 +1,23 @@
 use std::collections::{BTreeSet, HashMap};
 
+use std::sync::Arc;
+
 use super::{
-    AddMemberOutcome, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
-    MemberStore, MembershipLink, NewMember, Permissions, Resolution,
+    Access, KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
+    MembershipLink, NewMember, Permissions, Resolution,
 };
-use crate::audit::{Actor, AuditEvent};
+use crate::api_keys::KeyOwner;
+use crate::audit::AuditEvent;
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::context::RequestMeta;
-use crate::error::{AuthError, Conflict, Entity, StoreError};
+use crate::error::{AuthError, Entity};
 use crate::groups::service::{Link, walk};
-use crate::groups::{DEFAULT_MAX_DEPTH, Group, GroupStore};
+use crate::groups::{DEFAULT_MAX_DEPTH, Group};
 use crate::ids::{GroupId, MemberId, UserId};
 use crate::pagination::{ListQuery, Page, PageRequest};
 use crate::permissions::{Permission, PermissionSet};
+use crate::store::OrganizationStore;
 use crate::validate;
 
 /// Memberships, inheritance and permission checks: `auth.members()`.
@@ -20,11 +25,7 @@ pub struct Members<'a, S> {
     auth: &'a Auth<S>,
 }
 
-/// The store traits the member service needs.
-pub trait MembershipStore: MemberStore + GroupStore {}
-impl<S: MemberStore + GroupStore> MembershipStore for S {}
-
-impl<S: MembershipStore + 'static> Auth<S> {
+impl<S: OrganizationStore> Auth<S> {
     /// Memberships, inheritance and permission checks.
     pub fn members(&self) -> Members<'_, S> {
         Members { auth: self }
@@ -49,15 +50,75 @@ pub struct Membership {
     pub group: Group,
 }
 
-impl<S: MembershipStore + 'static> Members<'_, S> {
-    /// Adds a user to a group. `DUPLICATE_MEMBERSHIP` if they are a member already.
+impl<S: OrganizationStore> Members<'_, S> {
+    /// What `caller` holds on `group_id` (one store query; none for the app). A missing
+    /// group is `GROUP_NOT_FOUND`.
+    pub async fn access(&self, caller: &Caller, group_id: GroupId) -> Result<Access, AuthError> {
+        Ok(match caller {
+            Caller::System => Access::system(group_id),
+            Caller::Session(auth) => {
+                Access::user(self.permissions(auth.user.id, group_id).await?, None)
+            }
+            Caller::ApiKey(key) => match key.key.owner {
+                KeyOwner::User(user) => Access::user(
+                    self.permissions(user, group_id).await?,
+                    Some(Arc::clone(&key.scopes)),
+                ),
+                KeyOwner::Group(owner) => Access::group_key(
+                    group_id,
+                    self.auth.groups().is_within(group_id, owner).await?,
+                    Arc::clone(&key.scopes),
+                ),
+            },
+        })
+    }
+
+    /// [`Self::access`], then [`Access::require`]`(permission, hidden_as)`; a refusal is
+    /// audited as a failed `action`.
+    pub(crate) async fn authorize(
+        &self,
+        caller: &Caller,
+        group_id: GroupId,
+        permission: &Permission,
+        hidden_as: Entity,
+        action: &str,
+        meta: &RequestMeta,
+    ) -> Result<Access, AuthError> {
+        let result = match self.access(caller, group_id).await {
+            Ok(access) => access.require(permission, hidden_as).map(|()| access),
+            Err(error) => Err(error),
+        };
+        self.auth.audit_refusal(action, caller, meta, result).await
+    }
+
+    /// Adds a user to a group: the caller needs `member:add` there and must hold the role
+    /// they grant (default: the policy's default role). `DUPLICATE_MEMBERSHIP` if the user
+    /// is a member already.
     #[tracing::instrument(name = "members.add", skip_all)]
-    pub async fn add(&self, input: NewMember, meta: &RequestMeta) -> Result<Member, AuthError> {
+    pub async fn add(
+        &self,
+        caller: &Caller,
+        input: NewMember,
+        meta: &RequestMeta,
+    ) -> Result<Member, AuthError> {
+        let access = self
+            .authorize(
+                caller,
+                input.group_id,
+                &Permission::new("member", "add"),
+                Entity::Group,
+                "member.add",
+                meta,
+            )
+            .await?;
         let policy = self.auth.policy();
         let role = input
             .role
             .unwrap_or_else(|| policy.default_role().to_owned());
         policy.check_role(&role)?;
+        self.auth
+            .audit_refusal("member.add", caller, meta, access.require_role(&role))
+            .await?;
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
         let now = self.auth.now();
@@ -71,34 +132,39 @@ impl<S: MembershipStore + 'static> Members<'_, S> {
             created_at: now,
             updated_at: now,
         };
-        match self.auth.store().add_member(&member).await {
-            Ok(AddMemberOutcome::Added) => {}
-            Ok(AddMemberOutcome::GroupNotFound) => return Err(AuthError::NotFound(Entity::Group)),
-            Ok(AddMemberOutcome::UserNotFound) => return Err(AuthError::NotFound(Entity::User)),
-            Err(StoreError::Conflict(Conflict::Membership)) => {
-                return Err(AuthError::DuplicateMembership);
-            }
-            Err(other) => return Err(other.into()),
-        }
-        self.audit("member.add", &member, meta).await;
+        self.auth.store().add_member(&member).await?;
+        self.audit("member.add", &member, caller, meta).await;
         Ok(member)
     }
 
-    /// The membership with this id, or `MEMBER_NOT_FOUND`.
-    pub async fn get(&self, id: MemberId) -> Result<Member, AuthError> {
-        self.auth
+    /// The membership with this id: the caller's own, or one of a group where the caller
+    /// has `member:read`; anything else is `MEMBER_NOT_FOUND`.
+    pub async fn get(&self, caller: &Caller, id: MemberId) -> Result<Member, AuthError> {
+        let member = self
+            .auth
             .store()
             .get_member(id)
             .await?
-            .ok_or(AuthError::NotFound(Entity::Member))
+            .ok_or(AuthError::NotFound(Entity::Member))?;
+        if !caller.is_self_or_system(member.user_id) {
+            let access = self.access(caller, member.group_id).await?;
+            access.require(&Permission::new("member", "read"), Entity::Member)?;
+        }
+        Ok(member)
     }
 
-    /// The user's direct membership of the group, if any.
+    /// The user's direct membership of the group, if any (the caller's own, or with
+    /// `member:read` on the group).
     pub async fn find(
         &self,
+        caller: &Caller,
         group_id: GroupId,
         user_id: UserId,
     ) -> Result<Option<Member>, AuthError> {
+        if !caller.is_self_or_system(user_id) {
+            let access = self.access(caller, group_id).await?;
+            access.require(&Permission::new("member", "read"), Entity::Group)?;
+        }
         Ok(self
             .auth
             .store()
@@ -106,11 +172,26 @@ impl<S: MembershipStore + 'static> Members<'_, S> {
             .await?)
     }
 
-    /// Lists memberships.
+    /// Lists memberships: of one group (`filter.group_id`, with `member:read` there), or
+    /// the caller's own (`filter.user_id`); the app lists anything.
     pub async fn list(
         &self,
+        caller: &Caller,
         query: ListQuery<MemberFilter, MemberOrder>,
     ) -> Result<Page<Member>, AuthError> {
+        match (query.filter.group_id, query.filter.user_id) {
+            _ if caller.is_system() => {}
+            (Some(group), _) => {
+                let access = self.access(caller, group).await?;
+                access.require(&Permission::new("member", "read"), Entity::Group)?;
+            }
+            (None, Some(user)) if caller.is_self_or_system(user) => {}
+            (None, _) => {
+                return Err(AuthError::Forbidden(
+                    "list the members of a group, or your own memberships".into(),
+                ));
+            }
+        }
         if let Some(role) = &query.filter.role {
             validate::identifier("role", role, 64, true)?;
         }
@@ -119,12 +200,19 @@ impl<S: MembershipStore + 'static> Members<'_, S> {
         Ok(Page::from_fetched(rows, &request))
     }
 
-    /// The groups a user is a direct member of, with the memberships.
+    /// The groups `user_id` is a direct member of, with the memberships (the user's own
+    /// session, or the app).
     pub async fn groups_of(
         &self,
+        caller: &Caller,
         user_id: UserId,
         query: ListQuery<(), MemberOrder>,
     ) -> Result<Page<Membership>, AuthError> {
+        if !caller.is_self_or_system(user_id) {
+            return Err(AuthError::Forbidden(
+                "only the user themselves lists their groups".into(),
+            ));
+        }
         let PageRequest {
             order,
             direction,
@@ -166,42 +254,109 @@ impl<S: MembershipStore + 'static> Members<'_, S> {
         })
     }
 
-    /// Changes a membership. Demoting or suspending the group's last active owner is
-    /// `LAST_OWNER`.
+    /// Changes a membership of `group_id`: the caller needs `member:update` and must hold
+    /// both the member's role and any new role. Demoting or suspending the group's last
+    /// active owner is `LAST_OWNER`.
     #[tracing::instrument(name = "members.update", skip_all, fields(member = %id))]
     pub async fn update(
         &self,
+        caller: &Caller,
+        group_id: GroupId,
         id: MemberId,
         patch: MemberPatch,
         meta: &RequestMeta,
     ) -> Result<Member, AuthError> {
-        if let Some(role) = &patch.role {
-            self.auth.policy().check_role(role)?;
-        }
+        let access = self
+            .authorize(
+                caller,
+                group_id,
+                &Permission::new("member", "update"),
+                Entity::Group,
+                "member.update",
+                meta,
+            )
+            .await?;
+        let current = self.member_of(group_id, id).await?;
+        let outranked = access
+            .require_role(&current.role)
+            .and_then(|()| match &patch.role {
+                Some(role) => {
+                    self.auth.policy().check_role(role)?;
+                    access.require_role(role)
+                }
+                None => Ok(()),
+            });
+        self.auth
+            .audit_refusal("member.update", caller, meta, outranked)
+            .await?;
         if let Some(extend) = &patch.extend {
             validate::extend("extend", extend)?;
         }
         let change = self
             .auth
             .store()
-            .update_member(id, &patch, self.auth.now(), self.auth.policy().owner_role())
+            .update_member(id, &patch, self.auth.now(), &self.keep_owner())
             .await?;
         let member = changed(change)?;
-        self.audit("member.update", &member, meta).await;
+        self.audit("member.update", &member, caller, meta).await;
         Ok(member)
     }
 
-    /// Removes a membership. Removing the group's last active owner is `LAST_OWNER`.
+    /// Removes a membership of `group_id`: one's own (leaving), or with `member:remove` and
+    /// the member's role. Removing the group's last active owner is `LAST_OWNER`.
     #[tracing::instrument(name = "members.remove", skip_all, fields(member = %id))]
-    pub async fn remove(&self, id: MemberId, meta: &RequestMeta) -> Result<Member, AuthError> {
+    pub async fn remove(
+        &self,
+        caller: &Caller,
+        group_id: GroupId,
+        id: MemberId,
+        meta: &RequestMeta,
+    ) -> Result<Member, AuthError> {
+        let found = self.member_of(group_id, id).await;
+        let leaving =
+            matches!(&found, Ok(m) if caller.session().is_some_and(|s| s.user.id == m.user_id));
+        if !leaving {
+            let access = self
+                .authorize(
+                    caller,
+                    group_id,
+                    &Permission::new("member", "remove"),
+                    Entity::Group,
+                    "member.remove",
+                    meta,
+                )
+                .await?;
+            let role = &found
+                .as_ref()
+                .map_err(|_| AuthError::NotFound(Entity::Member))?
+                .role;
+            self.auth
+                .audit_refusal("member.remove", caller, meta, access.require_role(role))
+                .await?;
+        }
         let change = self
             .auth
             .store()
-            .remove_member(id, self.auth.policy().owner_role())
+            .remove_member(found?.id, &self.keep_owner())
             .await?;
         let member = changed(change)?;
-        self.audit("member.remove", &member, meta).await;
+        self.audit("member.remove", &member, caller, meta).await;
         Ok(member)
+    }
+
+    /// The membership `id` if it is one of `group_id`'s, else `MEMBER_NOT_FOUND`.
+    async fn member_of(&self, group_id: GroupId, id: MemberId) -> Result<Member, AuthError> {
+        self.auth
+            .store()
+            .get_member(id)
+            .await?
+            .filter(|m| m.group_id == group_id)
+            .ok_or(AuthError::NotFound(Entity::Member))
+    }
+
+    /// The guard every membership change keeps: a group never loses its last owner.
+    fn keep_owner(&self) -> KeepRole {
+        KeepRole::new(self.auth.policy().owner_role())
     }
 
     /// How `user_id` belongs to `group_id`: the nearest active membership on the group or an
@@ -374,10 +529,10 @@ impl<S: MembershipStore + 'static> Members<'_, S> {
         Ok((walk.links, walk.cycle_detected, walk.max_depth_reached))
     }
 
-    async fn audit(&self, action: &str, member: &Member, meta: &RequestMeta) {
+    async fn audit(&self, action: &str, member: &Member, caller: &Caller, meta: &RequestMeta) {
         self.auth
             .record_audit(
-                AuditEvent::new(action, meta.actor_or(Actor::System), self.auth.now(), meta)
+                AuditEvent::by(action, caller, self.auth.now(), meta)
                     .subject("member", member.id)
                     .detail(serde_json::json!({
                         "group_id": member.group_id,
@@ -394,7 +549,7 @@ fn changed(change: MemberChange) -> Result<Member, AuthError> {
     match change {
         MemberChange::Done(member) => Ok(member),
         MemberChange::NotFound => Err(AuthError::NotFound(Entity::Member)),
-        MemberChange::LastOwner => Err(AuthError::LastOwner),
+        MemberChange::LastHolder => Err(AuthError::LastOwner),
     }
 }
 

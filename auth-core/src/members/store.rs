@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    AddMemberOutcome, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
+    KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
 };
 use crate::error::StoreError;
 use crate::ids::{GroupId, MemberId, UserId};
@@ -12,8 +12,10 @@ use crate::pagination::PageRequest;
 #[async_trait]
 pub trait MemberStore: Send + Sync {
     /// Inserts a membership. Fails with [`Conflict::Membership`](crate::Conflict::Membership)
-    /// if the user is a member of the group already.
-    async fn add_member(&self, member: &Member) -> Result<AddMemberOutcome, StoreError>;
+    /// if the user is a member of the group already, and with
+    /// [`StoreError::MissingReference`] `(Entity::Group)` or `(Entity::User)` if the group or
+    /// the user does not exist.
+    async fn add_member(&self, member: &Member) -> Result<(), StoreError>;
 
     /// The membership with this id.
     async fn get_member(&self, id: MemberId) -> Result<Option<Member>, StoreError>;
@@ -32,21 +34,21 @@ pub trait MemberStore: Send + Sync {
         request: &PageRequest<MemberFilter, MemberOrder>,
     ) -> Result<Vec<Member>, StoreError>;
 
-    /// Applies `patch`, atomically refusing ([`MemberChange::LastOwner`]) if the group had
-    /// active members with role `owner_role` and would have none after it.
+    /// Applies `patch`, atomically refusing ([`MemberChange::LastHolder`]) if the group had
+    /// active members with the role `keep` names and would have none after it.
     async fn update_member(
         &self,
         id: MemberId,
         patch: &MemberPatch,
         now: OffsetDateTime,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError>;
 
-    /// Removes a membership, with the same last-owner guard as [`Self::update_member`].
+    /// Removes a membership, with the same guard as [`Self::update_member`].
     async fn remove_member(
         &self,
         id: MemberId,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError>;
 
     /// The chain from `group_id` up through its parents (depth 0 first, at most

@@ -169,6 +169,7 @@ pub struct RotationPlan {
 
 /// The result of [`SessionStore::rotate_refresh_token`](super::SessionStore::rotate_refresh_token).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum RotationOutcome {
     /// Rotated: the updated session, and the token hash it had before.
     Rotated {

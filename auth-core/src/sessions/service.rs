@@ -8,6 +8,7 @@ use super::{
 };
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity};
 use crate::ids::{SessionId, UserId};
@@ -295,13 +296,17 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         Ok(())
     }
 
-    /// A user's active sessions, newest last by default.
+    /// A user's active sessions, newest last by default (the user themselves, or the app).
     #[tracing::instrument(name = "sessions.list", skip_all, fields(user = %user_id))]
     pub async fn list(
         &self,
+        caller: &Caller,
         user_id: UserId,
         query: ListQuery<(), SessionOrder>,
     ) -> Result<Page<Session>, AuthError> {
+        if !caller.is_self_or_system(user_id) {
+            return Err(AuthError::NotFound(Entity::User));
+        }
         let PageRequest {
             order,
             direction,
@@ -323,11 +328,12 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         Ok(Page::from_fetched(rows, &request))
     }
 
-    /// Revokes one of `user_id`'s sessions. Another user's session is `SESSION_NOT_FOUND`.
+    /// Revokes a session: one of the caller's own (another user's is `SESSION_NOT_FOUND`),
+    /// or any for the app.
     #[tracing::instrument(name = "sessions.revoke", skip_all, fields(session = %session_id))]
     pub async fn revoke(
         &self,
-        user_id: UserId,
+        caller: &Caller,
         session_id: SessionId,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
@@ -335,17 +341,16 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         let session = store
             .get_session(session_id)
             .await?
-            .filter(|s| s.user_id == user_id)
+            .filter(|s| caller.is_self_or_system(s.user_id))
             .ok_or(AuthError::NotFound(Entity::Session))?;
         let now = self.auth.now();
         let revoked = store.revoke_session(session.id, now).await?;
         // Evict even when another node revoked it first.
         self.auth.inner().session_cache.evict(&session.token_hash);
         if revoked.is_some() {
-            let actor = meta.actor_or(Actor::User { id: user_id });
             self.auth
                 .record_audit(
-                    AuditEvent::new("session.revoke", actor, now, meta)
+                    AuditEvent::by("session.revoke", caller, now, meta)
                         .subject("session", session_id),
                 )
                 .await;
@@ -367,16 +372,19 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             .await
     }
 
-    /// Revokes all of a user's sessions (an admin action, or after a compromise). Returns
-    /// how many were revoked.
+    /// Revokes all of a user's sessions (the user themselves, or the app: an admin
+    /// action, or after a compromise). Returns how many were revoked.
     #[tracing::instrument(name = "sessions.revoke_all", skip_all, fields(user = %user_id))]
     pub async fn revoke_all(
         &self,
+        caller: &Caller,
         user_id: UserId,
         meta: &RequestMeta,
     ) -> Result<usize, AuthError> {
-        self.revoke_many(user_id, None, meta.actor_or(Actor::System), meta)
-            .await
+        if !caller.is_self_or_system(user_id) {
+            return Err(AuthError::NotFound(Entity::User));
+        }
+        self.revoke_many(user_id, None, caller.actor(), meta).await
     }
 
     async fn revoke_many(

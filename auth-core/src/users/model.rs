@@ -199,6 +199,7 @@ impl Dependents {
 
 /// The result of [`UserStore::delete_user`](super::UserStore::delete_user).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DeleteUserOutcome {
     /// The user and everything that belonged to it are gone. Carries the token hashes of
     /// the deleted sessions, so caches can forget them.
@@ -210,7 +211,8 @@ pub enum DeleteUserOutcome {
     NotFound,
     /// Not deleted: `cascade` was off and these still refer to the user.
     HasDependents(Dependents),
-    /// Not deleted: the user is the only active owner of this many groups (deleting them
-    /// would leave the groups without one, whatever `cascade` says).
-    SoleOwner(u64),
+    /// Not deleted: the user is the only active holder of the
+    /// [`KeepRole`](crate::members::KeepRole) role in this many groups (deleting them would
+    /// leave the groups without one, whatever `cascade` says).
+    LastHolder(u64),
 }

@@ -1,9 +1,11 @@
 use super::{DeleteUserOutcome, NewUser, User, UserFilter, UserOrder, UserPatch, UserStore};
-use crate::audit::{Actor, AuditEvent};
+use crate::audit::AuditEvent;
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::context::RequestMeta;
-use crate::error::{AuthError, Conflict, Entity, StoreError};
+use crate::error::{AuthError, Entity};
 use crate::ids::UserId;
+use crate::members::KeepRole;
 use crate::pagination::{ListQuery, Page};
 use crate::validate::{self, Email};
 
@@ -19,11 +21,37 @@ impl<S: UserStore + 'static> Auth<S> {
     }
 }
 
+/// Refuses anyone but the app: user administration.
+fn app_only(caller: &Caller) -> Result<(), AuthError> {
+    if caller.is_system() {
+        Ok(())
+    } else {
+        Err(AuthError::Forbidden(
+            "user administration is for the app".into(),
+        ))
+    }
+}
+
+/// Refuses anyone but the user's own session and the app; others learn nothing.
+fn self_or_app(caller: &Caller, id: UserId) -> Result<(), AuthError> {
+    if caller.is_self_or_system(id) {
+        Ok(())
+    } else {
+        Err(AuthError::NotFound(Entity::User))
+    }
+}
+
 impl<S: UserStore + 'static> Users<'_, S> {
     /// Creates a user without any way to sign in yet (an admin invite, a provisioning
-    /// call). `EMAIL_IN_USE` if the address is taken.
+    /// call; the app only). `EMAIL_IN_USE` if the address is taken.
     #[tracing::instrument(name = "users.create", skip_all)]
-    pub async fn create(&self, input: NewUser, meta: &RequestMeta) -> Result<User, AuthError> {
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        input: NewUser,
+        meta: &RequestMeta,
+    ) -> Result<User, AuthError> {
+        app_only(caller)?;
         let now = self.auth.now();
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
@@ -41,22 +69,16 @@ impl<S: UserStore + 'static> Users<'_, S> {
             created_at: now,
             updated_at: now,
         };
+        self.auth.store().create_user(&user, &[]).await?;
         self.auth
-            .store()
-            .create_user(&user, &[])
-            .await
-            .map_err(email_conflict)?;
-        self.auth
-            .record_audit(
-                AuditEvent::new("user.create", meta.actor_or(Actor::System), now, meta)
-                    .subject("user", user.id),
-            )
+            .record_audit(AuditEvent::by("user.create", caller, now, meta).subject("user", user.id))
             .await;
         Ok(user)
     }
 
-    /// The user with this id, or `USER_NOT_FOUND`.
-    pub async fn get(&self, id: UserId) -> Result<User, AuthError> {
+    /// The user with this id (the user themselves, or the app), or `USER_NOT_FOUND`.
+    pub async fn get(&self, caller: &Caller, id: UserId) -> Result<User, AuthError> {
+        self_or_app(caller, id)?;
         self.auth
             .store()
             .get_user(id)
@@ -64,18 +86,25 @@ impl<S: UserStore + 'static> Users<'_, S> {
             .ok_or(AuthError::NotFound(Entity::User))
     }
 
-    /// The user with this email (case-insensitive), if any.
-    pub async fn find_by_email(&self, email: &str) -> Result<Option<User>, AuthError> {
+    /// The user with this email (case-insensitive), if any (the app only).
+    pub async fn find_by_email(
+        &self,
+        caller: &Caller,
+        email: &str,
+    ) -> Result<Option<User>, AuthError> {
+        app_only(caller)?;
         let email = Email::parse(email)?;
         Ok(self.auth.store().get_user_by_email(&email).await?)
     }
 
-    /// Lists users.
+    /// Lists users (the app only).
     #[tracing::instrument(name = "users.list", skip_all)]
     pub async fn list(
         &self,
+        caller: &Caller,
         query: ListQuery<UserFilter, UserOrder>,
     ) -> Result<Page<User>, AuthError> {
+        app_only(caller)?;
         if let Some(needle) = &query.filter.name_contains {
             validate::text("name_contains", needle, validate::MAX_NAME_CHARS)?;
         }
@@ -84,14 +113,24 @@ impl<S: UserStore + 'static> Users<'_, S> {
         Ok(Page::from_fetched(rows, &request))
     }
 
-    /// Changes a user. Changing the email clears `email_verified`.
+    /// Changes a user: their own profile (name, image, data), or anything for the app.
+    /// Only the app sets the email directly (and that clears `email_verified`); a user
+    /// changes theirs through the verified change-of-address flow.
     #[tracing::instrument(name = "users.update", skip_all, fields(user = %id))]
     pub async fn update(
         &self,
+        caller: &Caller,
         id: UserId,
         patch: UserPatch,
         meta: &RequestMeta,
     ) -> Result<User, AuthError> {
+        self_or_app(caller, id)?;
+        if patch.email.is_some() && !caller.is_system() {
+            return Err(AuthError::invalid(
+                "email",
+                "is changed through the verified change of address",
+            ));
+        }
         let patch = UserPatch {
             name: patch
                 .name
@@ -112,8 +151,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
             .auth
             .store()
             .update_user(id, &patch, now)
-            .await
-            .map_err(email_conflict)?
+            .await?
             .ok_or(AuthError::NotFound(Entity::User))?;
         self.auth.inner().session_cache.evict_user(id);
         let fields: Vec<&str> = [
@@ -127,7 +165,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
         .collect();
         self.auth
             .record_audit(
-                AuditEvent::new("user.update", meta.actor_or(Actor::User { id }), now, meta)
+                AuditEvent::by("user.update", caller, now, meta)
                     .subject("user", id)
                     .detail(serde_json::json!({ "fields": fields })),
             )
@@ -139,19 +177,20 @@ impl<S: UserStore + 'static> Users<'_, S> {
     /// user is the only owner of a group (transfer it or delete the group first); with
     /// `cascade` off, with `HAS_DEPENDENTS` while sessions, linked identities, memberships
     /// or keys remain.
+    ///
+    /// The user themselves or the app; a user deleting their own account from a session
+    /// should have proved it is them again first (the HTTP route asks for the password).
     #[tracing::instrument(name = "users.delete", skip_all, fields(user = %id))]
     pub async fn delete(
         &self,
+        caller: &Caller,
         id: UserId,
         cascade: bool,
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
-        let owner_role = self.auth.policy().owner_role();
-        let outcome = self
-            .auth
-            .store()
-            .delete_user(id, cascade, owner_role)
-            .await?;
+        self_or_app(caller, id)?;
+        let keep = KeepRole::new(self.auth.policy().owner_role());
+        let outcome = self.auth.store().delete_user(id, cascade, &keep).await?;
         match outcome {
             DeleteUserOutcome::Deleted {
                 session_token_hashes,
@@ -163,14 +202,9 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 self.auth.inner().api_key_cache.evict_all();
                 self.auth
                     .record_audit(
-                        AuditEvent::new(
-                            "user.delete",
-                            meta.actor_or(Actor::System),
-                            self.auth.now(),
-                            meta,
-                        )
-                        .subject("user", id)
-                        .detail(serde_json::json!({ "cascade": cascade })),
+                        AuditEvent::by("user.delete", caller, self.auth.now(), meta)
+                            .subject("user", id)
+                            .detail(serde_json::json!({ "cascade": cascade })),
                     )
                     .await;
                 Ok(())
@@ -180,14 +214,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 entity: "user",
                 dependents: dependents.describe(),
             }),
-            DeleteUserOutcome::SoleOwner(_) => Err(AuthError::LastOwner),
+            DeleteUserOutcome::LastHolder(_) => Err(AuthError::LastOwner),
         }
-    }
-}
-
-fn email_conflict(error: StoreError) -> AuthError {
-    match error {
-        StoreError::Conflict(Conflict::UserEmail) => AuthError::EmailInUse,
-        other => other.into(),
     }
 }

@@ -5,6 +5,7 @@ use super::{DeleteUserOutcome, User, UserFilter, UserOrder, UserPatch};
 use crate::accounts::Account;
 use crate::error::StoreError;
 use crate::ids::UserId;
+use crate::members::KeepRole;
 use crate::pagination::PageRequest;
 use crate::validate::Email;
 
@@ -46,16 +47,18 @@ pub trait UserStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
-    /// Deletes the user with everything that is theirs (accounts, sessions, refresh tokens,
-    /// verification codes, memberships, and every later domain's records), in one
-    /// transaction; invites they sent or accepted stay, without the reference. Refuses
-    /// (`SoleOwner`) if the user is the only active `owner_role` member of any group,
-    /// serialised with owner changes of those groups like the members' last-owner guard.
-    /// With `cascade` off, also refuses if [`Dependents`](super::Dependents) exist.
+    /// Deletes the user with everything that is theirs, in one transaction: accounts,
+    /// sessions, refresh tokens, verification codes, and the records of every optional
+    /// domain the store implements (memberships, API keys, ...; each domain's conformance
+    /// module checks its part). Invites they sent or accepted stay, without the reference.
+    /// A store with organizations refuses ([`DeleteUserOutcome::LastHolder`]) if the user
+    /// is the only active member with the role `keep` names in any group, serialised with
+    /// membership changes of those groups; a store without them ignores `keep`. With
+    /// `cascade` off, also refuses if [`Dependents`](super::Dependents) exist.
     async fn delete_user(
         &self,
         id: UserId,
         cascade: bool,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<DeleteUserOutcome, StoreError>;
 }

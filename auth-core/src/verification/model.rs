@@ -67,6 +67,7 @@ pub struct Verification {
 
 /// The result of [`VerificationStore::reserve_code_attempt`](super::VerificationStore::reserve_code_attempt).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AttemptReservation {
     /// One attempt was counted; compare the code against this record.
     Reserved(Verification),
@@ -80,6 +81,7 @@ pub enum AttemptReservation {
 
 /// The result of [`VerificationStore::consume_link`](super::VerificationStore::consume_link).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LinkConsumption {
     /// The link was valid and is now used.
     Consumed(Verification),

@@ -1,7 +1,7 @@
 // AccountStore for both backends (included from `sqlite.rs` and `postgres.rs`).
 
 use auth_core::accounts::{Account, PasswordHash, RevokeSessions, UnlinkOutcome};
-use auth_core::{AccountId, AccountStore, Provider, UserId};
+use auth_core::{AccountId, AccountStore, Entity, Provider, UserId};
 
 use super::sessions::revoke_sessions;
 use super::users::{insert_account, lock_user};
@@ -39,14 +39,13 @@ impl AccountStore for Backend {
         convert(rows)
     }
 
-    async fn link_account(&self, account: &Account) -> Result<bool, StoreError> {
+    async fn link_account(&self, account: &Account) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if !lock_user(&mut tx, account.user_id).await? {
-            return Ok(false);
+            return Err(StoreError::MissingReference(Entity::User));
         }
         insert_account(&mut tx, account).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        tx.commit().await.map_err(store_error)
     }
 
     async fn unlink_account(

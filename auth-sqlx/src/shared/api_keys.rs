@@ -5,7 +5,7 @@ use auth_core::api_keys::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, QuotaOutcome, RateDecision,
     RateLimit, RotateOutcome, Successor,
 };
-use auth_core::{ApiKeyId, ApiKeyStore, RateLimitStore};
+use auth_core::{ApiKeyId, ApiKeyStore, Entity, RateLimitStore};
 
 use crate::rows::{ApiKeyRow, owner_columns, quota_columns};
 
@@ -85,14 +85,16 @@ async fn lock_owner(conn: &mut Connection, owner: KeyOwner) -> Result<bool, Stor
 
 #[async_trait::async_trait]
 impl ApiKeyStore for Backend {
-    async fn create_api_key(&self, key: &ApiKey) -> Result<bool, StoreError> {
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if !lock_owner(&mut tx, key.owner).await? {
-            return Ok(false);
+            return Err(StoreError::MissingReference(match key.owner {
+                KeyOwner::User(_) => Entity::User,
+                KeyOwner::Group(_) => Entity::Group,
+            }));
         }
         insert_key(&mut tx, key).await?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        tx.commit().await.map_err(store_error)
     }
 
     async fn get_api_key(&self, id: ApiKeyId) -> Result<Option<ApiKey>, StoreError> {

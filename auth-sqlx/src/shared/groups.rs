@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use auth_core::groups::{
-    ChainLink, CreateGroupOutcome, GroupFilter, GroupOrder, GroupPatch, Tag, UpdateGroupOutcome,
+    ChainLink, GroupFilter, GroupOrder, GroupPatch, Tag, UpdateGroupOutcome,
 };
-use auth_core::{Group, GroupId, GroupStore, Member};
+use auth_core::{Entity, Group, GroupId, GroupStore, Member};
 
 use super::members::insert_member;
 use super::users::lock_user;
@@ -99,7 +99,7 @@ async fn check_move(
     parent: GroupId,
 ) -> Result<Option<UpdateGroupOutcome>, StoreError> {
     if !lock_group(conn, parent).await? {
-        return Ok(Some(UpdateGroupOutcome::ParentNotFound));
+        return Err(StoreError::MissingReference(Entity::Group));
     }
     let (hits,): (i64,) = sqlx::query_as(&format!(
         "{CHAIN_CTE} SELECT count(*) FROM chain WHERE id = $3"
@@ -136,17 +136,17 @@ impl GroupStore for Backend {
         &self,
         group: &Group,
         owner: Option<&Member>,
-    ) -> Result<CreateGroupOutcome, StoreError> {
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if let Some(parent) = group.parent_id
             && !lock_group(&mut tx, parent).await?
         {
-            return Ok(CreateGroupOutcome::ParentNotFound);
+            return Err(StoreError::MissingReference(Entity::Group));
         }
         if let Some(owner) = owner
             && !lock_user(&mut tx, owner.user_id).await?
         {
-            return Ok(CreateGroupOutcome::OwnerNotFound);
+            return Err(StoreError::MissingReference(Entity::User));
         }
         sqlx::query(
             "INSERT INTO groups (id, name, slug, kind, parent_id, extend, created_at, updated_at) \
@@ -168,8 +168,7 @@ impl GroupStore for Backend {
             // The group is new, so its first member cannot exist yet.
             insert_member(&mut tx, owner).await?;
         }
-        tx.commit().await.map_err(store_error)?;
-        Ok(CreateGroupOutcome::Created)
+        tx.commit().await.map_err(store_error)
     }
 
     async fn get_group(&self, id: GroupId) -> Result<Option<Group>, StoreError> {

@@ -4,7 +4,7 @@ use auth_core::invites::{
     AcceptOutcome, Acceptance, InviteChange, InviteFilter, InviteOrder, InviteStatus,
 };
 use auth_core::members::MemberStatus;
-use auth_core::{Invite, InviteId, InviteStore, Member};
+use auth_core::{Entity, Invite, InviteId, InviteStore, Member};
 
 use super::groups::lock_group;
 use super::members::insert_member;
@@ -76,12 +76,12 @@ fn push_status(query: &mut QueryBuilder<'_, Db>, status: InviteStatus, now: Offs
 
 #[async_trait::async_trait]
 impl InviteStore for Backend {
-    async fn create_invite(&self, invite: &Invite) -> Result<bool, StoreError> {
+    async fn create_invite(&self, invite: &Invite) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if let Some(group) = invite.group_id
             && !lock_group(&mut tx, group).await?
         {
-            return Ok(false);
+            return Err(StoreError::MissingReference(Entity::Group));
         }
         if let Some(email) = &invite.email {
             // Pending invites for this email and group that have run out make way.
@@ -124,8 +124,7 @@ impl InviteStore for Backend {
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        Ok(true)
+        tx.commit().await.map_err(store_error)
     }
 
     async fn get_invite(&self, id: InviteId) -> Result<Option<Invite>, StoreError> {

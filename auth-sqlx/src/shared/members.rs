@@ -1,10 +1,10 @@
 // MemberStore for both backends (included from `sqlite.rs` and `postgres.rs`).
 
 use auth_core::members::{
-    AddMemberOutcome, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
+    KeepRole, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
     MembershipLink,
 };
-use auth_core::{Conflict, GroupId, Member, MemberId, MemberStore, UserId};
+use auth_core::{Conflict, Entity, GroupId, Member, MemberId, MemberStore, UserId};
 
 use super::groups::{ID_CHAIN_CTE, lock_group};
 use super::users::lock_user;
@@ -66,23 +66,22 @@ async fn lock_member(conn: &mut Connection, id: MemberId) -> Result<Option<Membe
 }
 
 /// Whether taking `before` to `after` (`None`: removing it) would leave a group that had
-/// active `owner_role` members without any.
-async fn removes_last_owner(
+/// active members with the kept role without any.
+async fn removes_last_holder(
     conn: &mut Connection,
     before: &Member,
     after: Option<&Member>,
-    owner_role: &str,
+    keep: &KeepRole,
 ) -> Result<bool, StoreError> {
-    if !before.is_active_with_role(owner_role)
-        || after.is_some_and(|m| m.is_active_with_role(owner_role))
-    {
+    let role = keep.role.as_str();
+    if !before.is_active_with_role(role) || after.is_some_and(|m| m.is_active_with_role(role)) {
         return Ok(false);
     }
     let (owners,): (i64,) = sqlx::query_as(
         "SELECT count(*) FROM members WHERE group_id = $1 AND role = $2 AND status = $3",
     )
     .bind(before.group_id.as_uuid())
-    .bind(owner_role)
+    .bind(role)
     .bind(MemberStatus::Active.as_str())
     .fetch_one(&mut *conn)
     .await
@@ -92,19 +91,18 @@ async fn removes_last_owner(
 
 #[async_trait::async_trait]
 impl MemberStore for Backend {
-    async fn add_member(&self, member: &Member) -> Result<AddMemberOutcome, StoreError> {
+    async fn add_member(&self, member: &Member) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if !lock_group(&mut tx, member.group_id).await? {
-            return Ok(AddMemberOutcome::GroupNotFound);
+            return Err(StoreError::MissingReference(Entity::Group));
         }
         if !lock_user(&mut tx, member.user_id).await? {
-            return Ok(AddMemberOutcome::UserNotFound);
+            return Err(StoreError::MissingReference(Entity::User));
         }
         if !insert_member(&mut tx, member).await? {
             return Err(StoreError::Conflict(Conflict::Membership));
         }
-        tx.commit().await.map_err(store_error)?;
-        Ok(AddMemberOutcome::Added)
+        tx.commit().await.map_err(store_error)
     }
 
     async fn get_member(&self, id: MemberId) -> Result<Option<Member>, StoreError> {
@@ -161,7 +159,7 @@ impl MemberStore for Backend {
         id: MemberId,
         patch: &MemberPatch,
         now: OffsetDateTime,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError> {
         let mut tx = self.begin().await?;
         let Some(before) = lock_member(&mut tx, id).await? else {
@@ -169,8 +167,8 @@ impl MemberStore for Backend {
         };
         let mut member = before.clone();
         patch.apply(&mut member, now);
-        if removes_last_owner(&mut tx, &before, Some(&member), owner_role).await? {
-            return Ok(MemberChange::LastOwner);
+        if removes_last_holder(&mut tx, &before, Some(&member), keep).await? {
+            return Ok(MemberChange::LastHolder);
         }
         sqlx::query(
             "UPDATE members SET role = $2, status = $3, extend = $4, updated_at = $5 WHERE id = $1",
@@ -190,14 +188,14 @@ impl MemberStore for Backend {
     async fn remove_member(
         &self,
         id: MemberId,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError> {
         let mut tx = self.begin().await?;
         let Some(member) = lock_member(&mut tx, id).await? else {
             return Ok(MemberChange::NotFound);
         };
-        if removes_last_owner(&mut tx, &member, None, owner_role).await? {
-            return Ok(MemberChange::LastOwner);
+        if removes_last_holder(&mut tx, &member, None, keep).await? {
+            return Ok(MemberChange::LastHolder);
         }
         sqlx::query("DELETE FROM members WHERE id = $1")
             .bind(id.as_uuid())

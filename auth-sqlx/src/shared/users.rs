@@ -1,7 +1,7 @@
 // UserStore for both backends (included from `sqlite.rs` and `postgres.rs`).
 
 use auth_core::accounts::Account;
-use auth_core::members::MemberStatus;
+use auth_core::members::{KeepRole, MemberStatus};
 use auth_core::users::{DeleteUserOutcome, Dependents, UserFilter, UserOrder, UserPatch};
 use auth_core::{Email, User, UserId, UserStore};
 
@@ -192,7 +192,7 @@ impl UserStore for Backend {
         &self,
         id: UserId,
         cascade: bool,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<DeleteUserOutcome, StoreError> {
         let mut tx = self.begin().await?;
         // The groups the user owns, locked first (in id order) like any change to a
@@ -202,7 +202,7 @@ impl UserStore for Backend {
              WHERE user_id = $1 AND role = $2 AND status = $3) ORDER BY id{FOR_UPDATE}"
         ))
         .bind(id.as_uuid())
-        .bind(owner_role)
+        .bind(keep.role.as_str())
         .bind(MemberStatus::Active.as_str())
         .fetch_all(&mut *tx)
         .await
@@ -218,13 +218,13 @@ impl UserStore for Backend {
                  AND o.status = $3)",
             )
             .bind(id.as_uuid())
-            .bind(owner_role)
+            .bind(keep.role.as_str())
             .bind(MemberStatus::Active.as_str())
             .fetch_one(&mut *tx)
             .await
             .map_err(store_error)?;
             if alone > 0 {
-                return Ok(DeleteUserOutcome::SoleOwner(
+                return Ok(DeleteUserOutcome::LastHolder(
                     u64::try_from(alone).unwrap_or(0),
                 ));
             }

@@ -22,13 +22,13 @@ use auth_core::api_keys::{
 };
 use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};
 use auth_core::groups::{
-    ChainLink, CreateGroupOutcome, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome,
+    ChainLink, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome,
 };
 use auth_core::invites::{
     AcceptOutcome, Acceptance, Invite, InviteChange, InviteFilter, InviteOrder,
 };
 use auth_core::members::{
-    AddMemberOutcome, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
+    KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
 };
 use auth_core::pagination::PageRequest;
 use auth_core::sessions::{
@@ -146,13 +146,10 @@ impl<S: UserStore> UserStore for MeteredStore<S> {
         &self,
         id: UserId,
         cascade: bool,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<DeleteUserOutcome, StoreError> {
-        self.observe(
-            "delete_user",
-            self.inner.delete_user(id, cascade, owner_role),
-        )
-        .await
+        self.observe("delete_user", self.inner.delete_user(id, cascade, keep))
+            .await
     }
 }
 
@@ -173,7 +170,7 @@ impl<S: AccountStore> AccountStore for MeteredStore<S> {
         self.observe("list_accounts", self.inner.list_accounts(user_id))
             .await
     }
-    async fn link_account(&self, account: &Account) -> Result<bool, StoreError> {
+    async fn link_account(&self, account: &Account) -> Result<(), StoreError> {
         self.observe("link_account", self.inner.link_account(account))
             .await
     }
@@ -369,11 +366,7 @@ impl<S: AuditStore> AuditStore for MeteredStore<S> {
 
 #[async_trait]
 impl<S: GroupStore> GroupStore for MeteredStore<S> {
-    async fn create_group(
-        &self,
-        group: &Group,
-        owner: Option<&Member>,
-    ) -> Result<CreateGroupOutcome, StoreError> {
+    async fn create_group(&self, group: &Group, owner: Option<&Member>) -> Result<(), StoreError> {
         self.observe("create_group", self.inner.create_group(group, owner))
             .await
     }
@@ -427,7 +420,7 @@ impl<S: GroupStore> GroupStore for MeteredStore<S> {
 
 #[async_trait]
 impl<S: MemberStore> MemberStore for MeteredStore<S> {
-    async fn add_member(&self, member: &Member) -> Result<AddMemberOutcome, StoreError> {
+    async fn add_member(&self, member: &Member) -> Result<(), StoreError> {
         self.observe("add_member", self.inner.add_member(member))
             .await
     }
@@ -457,20 +450,20 @@ impl<S: MemberStore> MemberStore for MeteredStore<S> {
         id: MemberId,
         patch: &MemberPatch,
         now: OffsetDateTime,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError> {
         self.observe(
             "update_member",
-            self.inner.update_member(id, patch, now, owner_role),
+            self.inner.update_member(id, patch, now, keep),
         )
         .await
     }
     async fn remove_member(
         &self,
         id: MemberId,
-        owner_role: &str,
+        keep: &KeepRole,
     ) -> Result<MemberChange, StoreError> {
-        self.observe("remove_member", self.inner.remove_member(id, owner_role))
+        self.observe("remove_member", self.inner.remove_member(id, keep))
             .await
     }
     async fn membership_chain(
@@ -489,7 +482,7 @@ impl<S: MemberStore> MemberStore for MeteredStore<S> {
 
 #[async_trait]
 impl<S: InviteStore> InviteStore for MeteredStore<S> {
-    async fn create_invite(&self, invite: &Invite) -> Result<bool, StoreError> {
+    async fn create_invite(&self, invite: &Invite) -> Result<(), StoreError> {
         self.observe("create_invite", self.inner.create_invite(invite))
             .await
     }
@@ -530,7 +523,7 @@ impl<S: InviteStore> InviteStore for MeteredStore<S> {
 
 #[async_trait]
 impl<S: ApiKeyStore> ApiKeyStore for MeteredStore<S> {
-    async fn create_api_key(&self, key: &ApiKey) -> Result<bool, StoreError> {
+    async fn create_api_key(&self, key: &ApiKey) -> Result<(), StoreError> {
         self.observe("create_api_key", self.inner.create_api_key(key))
             .await
     }

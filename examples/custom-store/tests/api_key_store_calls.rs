@@ -2,7 +2,7 @@
 
 use auth_core::api_keys::{KeyOwner, NewApiKey};
 use auth_core::users::NewUser;
-use auth_core::{Auth, AuthConfig, ErrorCode, RequestMeta, SecretKey};
+use auth_core::{Auth, AuthConfig, Caller, ErrorCode, RequestMeta, SecretKey};
 use auth_memory::MemoryStore;
 use example_custom_store::MeteredStore;
 
@@ -22,6 +22,7 @@ async fn a_corrupted_key_is_rejected_without_a_store_call() {
     let user = auth
         .users()
         .create(
+            &Caller::System,
             NewUser {
                 email: "ci@example.com".into(),
                 ..NewUser::default()
@@ -33,6 +34,7 @@ async fn a_corrupted_key_is_rejected_without_a_store_call() {
     let created = auth
         .api_keys()
         .create(
+            &Caller::System,
             NewApiKey {
                 owner: KeyOwner::User(user.id),
                 name: "ci".into(),
@@ -42,7 +44,6 @@ async fn a_corrupted_key_is_rejected_without_a_store_call() {
                 quota: None,
                 metadata: None,
             },
-            None,
             &meta,
         )
         .await

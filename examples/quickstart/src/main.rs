@@ -7,7 +7,8 @@
 use auth_core::sessions::SessionOrder;
 use auth_core::verification::Purpose;
 use auth_core::{
-    Answer, Auth, ListQuery, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome,
+    Answer, Auth, Caller, ListQuery, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp,
+    SignUpOutcome,
 };
 use auth_memory::MemoryStore;
 
@@ -107,10 +108,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
     println!("   newest phone token now: {}", after.unwrap_err().code());
 
-    println!("6. Ada's active sessions:");
+    println!("6. Ada's active sessions (she asks, with her laptop session):");
+    let ada = first.caller();
     let page = auth
         .sessions()
-        .list(first.user.id, ListQuery::new((), SessionOrder::CreatedAt))
+        .list(
+            &ada,
+            first.user.id,
+            ListQuery::new((), SessionOrder::CreatedAt),
+        )
         .await?;
     for s in &page.items {
         println!(
@@ -142,14 +148,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         laptop_now.unwrap_err().code()
     );
 
-    println!("8. Delete the user with everything that was theirs.");
-    auth.users().delete(first.user.id, true, &laptop).await?;
-    let gone = auth.users().get(first.user.id).await.unwrap_err();
+    println!("8. The app (a trusted caller) deletes the user with everything that was theirs.");
+    let app = Caller::System;
+    auth.users()
+        .delete(&app, first.user.id, true, &laptop)
+        .await?;
+    let gone = auth.users().get(&app, first.user.id).await.unwrap_err();
     println!("   {}", gone.code());
 
     let events = auth
         .audit()
-        .list(ListQuery::new(Default::default(), Default::default()))
+        .list(&app, ListQuery::new(Default::default(), Default::default()))
         .await?;
     println!("The audit log recorded {} events:", events.items.len());
     for e in events.items {

@@ -13,8 +13,8 @@ use auth_core::error::BoxError;
 use auth_core::groups::NewGroup;
 use auth_core::verification::{Mailer, OutgoingEmail};
 use auth_core::{
-    Aal, ApiKeyId, Auth, AuthConfig, Email, GroupId, Permission, RequestMeta, Secret, SecretKey,
-    SessionId, SignUp, Store, UserId,
+    Aal, ApiKeyId, Auth, AuthConfig, Caller, Email, GroupId, Permission, RequestMeta, Secret,
+    SecretKey, SessionId, SignUp, Store, UserId,
 };
 use axum::Json;
 use axum::Router;
@@ -90,11 +90,12 @@ pub fn auth<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> Result<
         .build()?)
 }
 
-/// The whole app: the web page, the demo routes, the JSON API.
-pub fn app(state: AuthState) -> Router {
+/// The whole app: the web page, the demo routes, the JSON API. Fails (at start-up) only
+/// if a route guard is malformed.
+pub fn app(state: AuthState) -> Result<Router, BoxError> {
     let demo = Router::new()
         .route("/api/data", get(data))
-        .route_layer(require_scope("data", "read"))
+        .route_layer(require_scope("data", "read")?)
         .route("/api/whoami", get(whoami));
     let app = Router::new()
         .route(
@@ -122,7 +123,7 @@ pub fn app(state: AuthState) -> Router {
         .method_not_allowed_fallback(auth_axum::method_not_allowed);
     // Request ids (and spans) for the demo routes too, outside the auth layer so that its
     // audit events carry them.
-    auth_axum::with_request_ids(app.layer(state.layer()))
+    Ok(auth_axum::with_request_ids(app.layer(state.layer())))
 }
 
 /// The body of `GET /api/whoami`. Typed (not a `serde_json::Value`), so it is written
@@ -230,7 +231,9 @@ pub async fn seed_demo<S: Store>(auth: &Auth<S>) -> Result<(), BoxError> {
     let meta = RequestMeta::none();
     let email = "demo@example.com";
     let password = "demo password 123";
-    let user = match auth.users().find_by_email(email).await? {
+    // The app's own set-up code: trusted, so it acts as the system.
+    let system = Caller::System;
+    let user = match auth.users().find_by_email(&system, email).await? {
         Some(user) => user,
         None => match auth
             .password()
@@ -249,16 +252,22 @@ pub async fn seed_demo<S: Store>(auth: &Auth<S>) -> Result<(), BoxError> {
             auth_core::SignUpOutcome::VerificationRequired(user) => user,
         },
     };
-    if auth.groups().get_by_slug("demo-org").await.is_err() {
+    if auth
+        .groups()
+        .get_by_slug(&system, "demo-org")
+        .await
+        .is_err()
+    {
         auth.groups()
-            .create(
+            .create_owned_by(
+                &system,
                 NewGroup {
                     name: "Demo Org".into(),
                     slug: Some("demo-org".into()),
                     kind: Some("org".into()),
                     ..NewGroup::default()
                 },
-                Some(user.id),
+                user.id,
                 &meta,
             )
             .await?;

@@ -63,7 +63,7 @@ async fn main() -> Result<(), BoxError> {
         if args.seed_demo {
             seed_demo(&auth).await?;
         }
-        serve(app(AuthState::new(auth, http)), args.addr).await
+        serve(app(AuthState::new(auth, http))?, args.addr).await
     } else if args.database_url.starts_with("sqlite") {
         let store = SqliteStore::connect(&args.database_url).await?;
         store.migrate().await?;
@@ -71,7 +71,7 @@ async fn main() -> Result<(), BoxError> {
         if args.seed_demo {
             seed_demo(&auth).await?;
         }
-        serve(app(AuthState::new(auth, http)), args.addr).await
+        serve(app(AuthState::new(auth, http))?, args.addr).await
     } else {
         Err("--database-url must start with sqlite: or postgres://".into())
     }

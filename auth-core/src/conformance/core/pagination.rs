@@ -1,21 +1,23 @@
 //! Cursor pagination boundaries, exercised through the user list.
 
+use crate::Caller;
 use std::collections::HashSet;
 
 use time::Duration;
 
-use super::{Env, Harness, assert_code, meta};
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::pagination::{Position, SortValue, encode_cursor};
 use crate::users::{NewUser, UserFilter, UserOrder};
-use crate::{Direction, ErrorCode, ListQuery, Store, UserId};
+use crate::{CoreStore, Direction, ErrorCode, ListQuery, UserId};
 
-async fn seed<S: Store + Clone>(env: &Env<S>, n: usize, spread: bool) -> Vec<UserId> {
+async fn seed<S: CoreStore + Clone>(env: &Env<S>, n: usize, spread: bool) -> Vec<UserId> {
     let mut ids = Vec::new();
     for i in 0..n {
         let user = env
             .auth
             .users()
             .create(
+                &Caller::System,
                 NewUser {
                     email: format!("user{i:03}@example.com"),
                     ..NewUser::default()
@@ -32,7 +34,7 @@ async fn seed<S: Store + Clone>(env: &Env<S>, n: usize, spread: bool) -> Vec<Use
     ids
 }
 
-async fn walk<S: Store + Clone>(
+async fn walk<S: CoreStore + Clone>(
     env: &Env<S>,
     order: UserOrder,
     direction: Direction,
@@ -45,7 +47,7 @@ async fn walk<S: Store + Clone>(
             .direction(direction)
             .limit(limit);
         query.cursor = cursor;
-        let page = env.auth.users().list(query).await.unwrap();
+        let page = env.auth.users().list(&Caller::System, query).await.unwrap();
         assert!(page.items.len() <= limit as usize);
         seen.extend(page.items.iter().map(|u| u.id));
         match page.next_cursor {
@@ -58,25 +60,31 @@ async fn walk<S: Store + Clone>(
     }
 }
 
-pub async fn empty_list<S: Store + Clone>(h: Harness<S>) {
+pub async fn empty_list<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let page = env
         .auth
         .users()
-        .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt))
+        .list(
+            &Caller::System,
+            ListQuery::new(UserFilter::default(), UserOrder::CreatedAt),
+        )
         .await
         .unwrap();
     assert!(page.items.is_empty());
     assert_eq!(page.next_cursor, None);
 }
 
-pub async fn exactly_limit_has_no_next_cursor<S: Store + Clone>(h: Harness<S>) {
+pub async fn exactly_limit_has_no_next_cursor<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     seed(&env, 5, true).await;
     let page = env
         .auth
         .users()
-        .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(5))
+        .list(
+            &Caller::System,
+            ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(5),
+        )
         .await
         .unwrap();
     assert_eq!(page.items.len(), 5);
@@ -84,14 +92,17 @@ pub async fn exactly_limit_has_no_next_cursor<S: Store + Clone>(h: Harness<S>) {
     let page = env
         .auth
         .users()
-        .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(4))
+        .list(
+            &Caller::System,
+            ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(4),
+        )
         .await
         .unwrap();
     assert_eq!(page.items.len(), 4);
     assert!(page.next_cursor.is_some());
 }
 
-pub async fn pages_cover_every_row_once_with_equal_timestamps<S: Store + Clone>(h: Harness<S>) {
+pub async fn pages_cover_every_row_once_with_equal_timestamps<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     // The clock does not move: every row has the same created_at, so only the id
     // tie-breaker keeps pages apart.
@@ -107,7 +118,7 @@ pub async fn pages_cover_every_row_once_with_equal_timestamps<S: Store + Clone>(
     }
 }
 
-pub async fn descending_pages_cover_every_row_once<S: Store + Clone>(h: Harness<S>) {
+pub async fn descending_pages_cover_every_row_once<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let ids = seed(&env, 7, true).await;
     let mut expected = ids.clone();
@@ -120,26 +131,30 @@ pub async fn descending_pages_cover_every_row_once<S: Store + Clone>(h: Harness<
     assert_eq!(by_email, expected, "emails were created in order");
 }
 
-pub async fn cursor_past_the_end_gives_an_empty_page<S: Store + Clone>(h: Harness<S>) {
+pub async fn cursor_past_the_end_gives_an_empty_page<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let ids = seed(&env, 3, true).await;
     let first = env
         .auth
         .users()
-        .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(2))
+        .list(
+            &Caller::System,
+            ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(2),
+        )
         .await
         .unwrap();
     let cursor = first.next_cursor.unwrap();
     // The rows after the cursor disappear before the next page is asked for.
     env.auth
         .users()
-        .delete(ids[2], true, &meta())
+        .delete(&Caller::System, ids[2], true, &meta())
         .await
         .unwrap();
     let next = env
         .auth
         .users()
         .list(
+            &Caller::System,
             ListQuery::new(UserFilter::default(), UserOrder::CreatedAt)
                 .limit(2)
                 .after(cursor),
@@ -150,27 +165,36 @@ pub async fn cursor_past_the_end_gives_an_empty_page<S: Store + Clone>(h: Harnes
     assert_eq!(next.next_cursor, None);
 }
 
-pub async fn bad_limits_and_cursors_are_typed_errors<S: Store + Clone>(h: Harness<S>) {
+pub async fn bad_limits_and_cursors_are_typed_errors<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     seed(&env, 3, true).await;
     let users = env.auth.users();
     for limit in [0, 1001, 1_000_000_000] {
         assert_code(
             users
-                .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(limit))
+                .list(
+                    &Caller::System,
+                    ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(limit),
+                )
                 .await,
             ErrorCode::InvalidInput,
         );
     }
     let page = users
-        .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(1))
+        .list(
+            &Caller::System,
+            ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).limit(1),
+        )
         .await
         .unwrap();
     let cursor = page.next_cursor.unwrap();
     for bad in ["", "garbage!", "eyJvIjoxfQ", &"A".repeat(5000)] {
         assert_code(
             users
-                .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).after(bad))
+                .list(
+                    &Caller::System,
+                    ListQuery::new(UserFilter::default(), UserOrder::CreatedAt).after(bad),
+                )
                 .await,
             ErrorCode::InvalidCursor,
         );
@@ -178,7 +202,10 @@ pub async fn bad_limits_and_cursors_are_typed_errors<S: Store + Clone>(h: Harnes
     // A cursor from one order is refused by another.
     assert_code(
         users
-            .list(ListQuery::new(UserFilter::default(), UserOrder::Email).after(cursor))
+            .list(
+                &Caller::System,
+                ListQuery::new(UserFilter::default(), UserOrder::Email).after(cursor),
+            )
             .await,
         ErrorCode::InvalidCursor,
     );
@@ -197,7 +224,10 @@ pub async fn bad_limits_and_cursors_are_typed_errors<S: Store + Clone>(h: Harnes
     ] {
         assert_code(
             users
-                .list(ListQuery::new(UserFilter::default(), order).after(forged(order, value)))
+                .list(
+                    &Caller::System,
+                    ListQuery::new(UserFilter::default(), order).after(forged(order, value)),
+                )
                 .await,
             ErrorCode::InvalidCursor,
         );

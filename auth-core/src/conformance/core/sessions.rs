@@ -1,12 +1,13 @@
 //! Sessions: validation, expiry, revocation, listing.
 
+use crate::Caller;
 use time::Duration;
 
-use super::{Env, Harness, assert_code, meta};
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::sessions::SessionOrder;
-use crate::{Aal, ErrorCode, ListQuery, Store};
+use crate::{Aal, CoreStore, ErrorCode, ListQuery};
 
-pub async fn validate_returns_session_and_user<S: Store + Clone>(h: Harness<S>) {
+pub async fn validate_returns_session_and_user<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("v@example.com").await;
     let me = env
@@ -42,7 +43,7 @@ pub async fn validate_returns_session_and_user<S: Store + Clone>(h: Harness<S>) 
     );
 }
 
-pub async fn malformed_and_unknown_tokens<S: Store + Clone>(h: Harness<S>) {
+pub async fn malformed_and_unknown_tokens<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     env.user("m@example.com").await;
     let sessions = env.auth.sessions();
@@ -62,7 +63,7 @@ pub async fn malformed_and_unknown_tokens<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn idle_expiry_slides_with_use<S: Store + Clone>(h: Harness<S>) {
+pub async fn idle_expiry_slides_with_use<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.session.idle_timeout = Duration::hours(1);
         c.session.absolute_timeout = Duration::days(1);
@@ -83,7 +84,7 @@ pub async fn idle_expiry_slides_with_use<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn absolute_expiry_holds_despite_use<S: Store + Clone>(h: Harness<S>) {
+pub async fn absolute_expiry_holds_despite_use<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.session.idle_timeout = Duration::hours(1);
         c.session.absolute_timeout = Duration::hours(3);
@@ -101,7 +102,7 @@ pub async fn absolute_expiry_holds_despite_use<S: Store + Clone>(h: Harness<S>) 
     );
 }
 
-pub async fn expired_session_is_refused_even_when_cached<S: Store + Clone>(h: Harness<S>) {
+pub async fn expired_session_is_refused_even_when_cached<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.session.idle_timeout = Duration::minutes(10);
         c.session.touch_interval = Duration::minutes(5);
@@ -117,7 +118,9 @@ pub async fn expired_session_is_refused_even_when_cached<S: Store + Clone>(h: Ha
     );
 }
 
-pub async fn cached_validation_answers_only_what_validate_would<S: Store + Clone>(h: Harness<S>) {
+pub async fn cached_validation_answers_only_what_validate_would<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::with_config(h.store, |c| {
         c.session.idle_timeout = Duration::minutes(10);
         c.session.touch_interval = Duration::minutes(5);
@@ -145,7 +148,7 @@ pub async fn cached_validation_answers_only_what_validate_would<S: Store + Clone
     assert!(sessions.validate_cached(token).is_none());
 }
 
-pub async fn use_is_written_at_most_once_per_touch_interval<S: Store + Clone>(h: Harness<S>) {
+pub async fn use_is_written_at_most_once_per_touch_interval<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.session.touch_interval = Duration::minutes(5);
     });
@@ -169,7 +172,7 @@ pub async fn use_is_written_at_most_once_per_touch_interval<S: Store + Clone>(h:
     assert_eq!(me.session.last_seen_at, created + Duration::minutes(6));
 }
 
-pub async fn sign_out_revokes<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_out_revokes<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("out@example.com").await;
     let token = signed_in.session_token.expose();
@@ -187,7 +190,7 @@ pub async fn sign_out_revokes<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn list_shows_only_the_users_active_sessions<S: Store + Clone>(h: Harness<S>) {
+pub async fn list_shows_only_the_users_active_sessions<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| c.session.idle_timeout = Duration::hours(2));
     let a1 = env.user("a@example.com").await;
     env.advance(Duration::hours(1));
@@ -205,7 +208,11 @@ pub async fn list_shows_only_the_users_active_sessions<S: Store + Clone>(h: Harn
     let page = env
         .auth
         .sessions()
-        .list(a1.user.id, ListQuery::new((), SessionOrder::CreatedAt))
+        .list(
+            &Caller::System,
+            a1.user.id,
+            ListQuery::new((), SessionOrder::CreatedAt),
+        )
         .await
         .unwrap();
     assert_eq!(ids(page), [a1.session.id, a2.session.id]);
@@ -214,13 +221,17 @@ pub async fn list_shows_only_the_users_active_sessions<S: Store + Clone>(h: Harn
     let page = env
         .auth
         .sessions()
-        .list(a1.user.id, ListQuery::new((), SessionOrder::CreatedAt))
+        .list(
+            &Caller::System,
+            a1.user.id,
+            ListQuery::new((), SessionOrder::CreatedAt),
+        )
         .await
         .unwrap();
     assert_eq!(ids(page), [a2.session.id]);
 }
 
-pub async fn revoke_one_and_revoke_others<S: Store + Clone>(h: Harness<S>) {
+pub async fn revoke_one_and_revoke_others<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let s1 = env.user("r@example.com").await;
     let s2 = env.sign_in("r@example.com").await;
@@ -228,7 +239,7 @@ pub async fn revoke_one_and_revoke_others<S: Store + Clone>(h: Harness<S>) {
     let s4 = env.sign_in("r@example.com").await;
     let sessions = env.auth.sessions();
     sessions
-        .revoke(s1.user.id, s2.session.id, &meta())
+        .revoke(&s1.caller(), s2.session.id, &meta())
         .await
         .unwrap();
     assert_code(
@@ -245,28 +256,45 @@ pub async fn revoke_one_and_revoke_others<S: Store + Clone>(h: Harness<S>) {
         );
     }
     sessions.validate(s3.session_token.expose()).await.unwrap();
-    assert_eq!(sessions.revoke_all(s1.user.id, &meta()).await.unwrap(), 1);
+    assert_code(
+        sessions
+            .revoke_all(&b_caller(&env).await, s1.user.id, &meta())
+            .await,
+        ErrorCode::UserNotFound,
+    );
+    assert_eq!(
+        sessions
+            .revoke_all(&s3.caller(), s1.user.id, &meta())
+            .await
+            .unwrap(),
+        1
+    );
     assert_code(
         sessions.validate(s3.session_token.expose()).await,
         ErrorCode::SessionRevoked,
     );
 }
 
-pub async fn revoke_of_another_users_session_is_not_found<S: Store + Clone>(h: Harness<S>) {
+/// A session of another user, as a caller.
+async fn b_caller<S: CoreStore + Clone>(env: &Env<S>) -> Caller {
+    env.user("someone-else@example.com").await.caller()
+}
+
+pub async fn revoke_of_another_users_session_is_not_found<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env.user("a@example.com").await;
     let b = env.user("b@example.com").await;
     assert_code(
         env.auth
             .sessions()
-            .revoke(a.user.id, b.session.id, &meta())
+            .revoke(&a.caller(), b.session.id, &meta())
             .await,
         ErrorCode::SessionNotFound,
     );
     assert_code(
         env.auth
             .sessions()
-            .revoke(a.user.id, crate::SessionId::new(), &meta())
+            .revoke(&a.caller(), crate::SessionId::new(), &meta())
             .await,
         ErrorCode::SessionNotFound,
     );
@@ -277,7 +305,9 @@ pub async fn revoke_of_another_users_session_is_not_found<S: Store + Clone>(h: H
         .unwrap();
 }
 
-pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: Store + Clone>(h: Harness<S>) {
+pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
     let node_a = Env::new(h.store);
     let node_b = node_a.node_with(h.peer, |c| c.session.cache_ttl = Duration::ZERO);
     let signed_in = node_a.user("n@example.com").await;
@@ -295,7 +325,7 @@ pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: Store + Clone
     );
 }
 
-pub async fn purge_deletes_ended_sessions<S: Store + Clone>(h: Harness<S>) {
+pub async fn purge_deletes_ended_sessions<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.session.idle_timeout = Duration::hours(1);
     });
@@ -333,7 +363,7 @@ pub async fn purge_deletes_ended_sessions<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn every_sign_in_gets_a_new_session<S: Store + Clone>(h: Harness<S>) {
+pub async fn every_sign_in_gets_a_new_session<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env.user("s@example.com").await;
     let b = env.sign_in("s@example.com").await;

@@ -1,12 +1,13 @@
 //! Password sign-up, sign-in, change and reset.
 
+use crate::Caller;
 use time::Duration;
 
-use super::{Env, Harness, PASSWORD, assert_code, meta};
 use crate::accounts::{PasswordHash, RevokeSessions};
+use crate::conformance::{Env, Harness, PASSWORD, assert_code, meta};
 use crate::passwords::Argon2Config;
 use crate::verification::Purpose;
-use crate::{Answer, ErrorCode, Provider, Secret, SignUp, SignUpOutcome, Store};
+use crate::{Answer, CoreStore, ErrorCode, Provider, Secret, SignUp, SignUpOutcome};
 
 fn sign_up(email: &str, password: &str) -> SignUp {
     SignUp {
@@ -17,7 +18,7 @@ fn sign_up(email: &str, password: &str) -> SignUp {
     }
 }
 
-pub async fn sign_up_signs_in<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_up_signs_in<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("New@Example.com").await;
     assert_eq!(signed_in.user.email.as_str(), "new@example.com");
@@ -43,7 +44,7 @@ pub async fn sign_up_signs_in<S: Store + Clone>(h: Harness<S>) {
     assert!(!hash.as_str().contains(PASSWORD));
 }
 
-pub async fn sign_up_with_taken_email_is_email_in_use<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_up_with_taken_email_is_email_in_use<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     env.user("taken@example.com").await;
     assert_code(
@@ -58,7 +59,7 @@ pub async fn sign_up_with_taken_email_is_email_in_use<S: Store + Clone>(h: Harne
     );
 }
 
-pub async fn sign_up_rejects_bad_input<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_up_rejects_bad_input<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let megabyte = "p".repeat(1 << 20);
     let long_email = format!("{}@example.com", "a".repeat(300));
@@ -98,14 +99,14 @@ pub async fn sign_up_rejects_bad_input<S: Store + Clone>(h: Harness<S>) {
     assert!(
         env.auth
             .users()
-            .find_by_email("w@example.com")
+            .find_by_email(&Caller::System, "w@example.com")
             .await
             .unwrap()
             .is_none()
     );
 }
 
-pub async fn unknown_email_and_wrong_password_look_the_same<S: Store + Clone>(h: Harness<S>) {
+pub async fn unknown_email_and_wrong_password_look_the_same<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     env.user("known@example.com").await;
     let wrong = env
@@ -131,7 +132,7 @@ pub async fn unknown_email_and_wrong_password_look_the_same<S: Store + Clone>(h:
     env.sign_in("KNOWN@example.com").await;
 }
 
-pub async fn oversized_password_is_refused_without_hashing<S: Store + Clone>(h: Harness<S>) {
+pub async fn oversized_password_is_refused_without_hashing<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     env.user("big@example.com").await;
     let started = std::time::Instant::now();
@@ -151,7 +152,7 @@ pub async fn oversized_password_is_refused_without_hashing<S: Store + Clone>(h: 
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
-pub async fn verified_email_required_when_configured<S: Store + Clone>(h: Harness<S>) {
+pub async fn verified_email_required_when_configured<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| c.require_email_verification = true);
     let outcome = env
         .auth
@@ -197,7 +198,7 @@ pub async fn verified_email_required_when_configured<S: Store + Clone>(h: Harnes
 }
 
 /// The user's stored password hash.
-async fn stored_hash<S: Store + Clone>(env: &Env<S>, user: crate::UserId) -> PasswordHash {
+async fn stored_hash<S: CoreStore + Clone>(env: &Env<S>, user: crate::UserId) -> PasswordHash {
     env.store()
         .get_account(&Provider::password(), &user.to_string())
         .await
@@ -207,7 +208,7 @@ async fn stored_hash<S: Store + Clone>(env: &Env<S>, user: crate::UserId) -> Pas
         .unwrap()
 }
 
-pub async fn sign_in_rehashes_when_parameters_change<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_in_rehashes_when_parameters_change<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store.clone());
     let user = env.user("r@example.com").await.user;
     let before = stored_hash(&env, user.id).await.as_str().to_owned();
@@ -233,7 +234,7 @@ pub async fn sign_in_rehashes_when_parameters_change<S: Store + Clone>(h: Harnes
 
 /// A re-hash after sign-in replaces only the hash that sign-in verified: a password change
 /// that landed in between wins.
-pub async fn rehash_never_undoes_a_password_change<S: Store + Clone>(h: Harness<S>) {
+pub async fn rehash_never_undoes_a_password_change<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("rc@example.com").await.user;
     let store = env.store().clone();
@@ -270,7 +271,9 @@ pub async fn rehash_never_undoes_a_password_change<S: Store + Clone>(h: Harness<
     );
 }
 
-pub async fn change_revokes_every_session_and_starts_a_new_one<S: Store + Clone>(h: Harness<S>) {
+pub async fn change_revokes_every_session_and_starts_a_new_one<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let first = env.user("c@example.com").await;
     let second = env.sign_in("c@example.com").await;
@@ -316,7 +319,7 @@ pub async fn change_revokes_every_session_and_starts_a_new_one<S: Store + Clone>
         .unwrap();
 }
 
-pub async fn change_requires_the_current_password<S: Store + Clone>(h: Harness<S>) {
+pub async fn change_requires_the_current_password<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let first = env.user("c@example.com").await;
     let me = env
@@ -356,7 +359,7 @@ pub async fn change_requires_the_current_password<S: Store + Clone>(h: Harness<S
     env.sign_in("c@example.com").await;
 }
 
-pub async fn reset_with_code_replaces_password_and_revokes_sessions<S: Store + Clone>(
+pub async fn reset_with_code_replaces_password_and_revokes_sessions<S: CoreStore + Clone>(
     h: Harness<S>,
 ) {
     let env = Env::new(h.store);
@@ -436,7 +439,7 @@ pub async fn reset_with_code_replaces_password_and_revokes_sessions<S: Store + C
     );
 }
 
-pub async fn reset_with_link<S: Store + Clone>(h: Harness<S>) {
+pub async fn reset_with_link<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     env.user("link@example.com").await;
     env.auth
@@ -477,7 +480,7 @@ pub async fn reset_with_link<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn forgot_for_unknown_email_sends_nothing<S: Store + Clone>(h: Harness<S>) {
+pub async fn forgot_for_unknown_email_sends_nothing<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     env.auth
         .password()
@@ -499,7 +502,7 @@ pub async fn forgot_for_unknown_email_sends_nothing<S: Store + Clone>(h: Harness
     );
 }
 
-pub async fn sign_in_is_throttled_per_address_and_client<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_in_is_throttled_per_address_and_client<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.sign_in_limit = Some(crate::api_keys::RateLimit {
             max: 3,

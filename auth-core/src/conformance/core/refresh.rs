@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use super::{Env, Harness, assert_code, meta};
-use crate::{ErrorCode, Store};
+use crate::conformance::{Env, Harness, assert_code, meta};
+use crate::{CoreStore, ErrorCode};
 
-pub async fn refresh_rotates_both_tokens<S: Store + Clone>(h: Harness<S>) {
+pub async fn refresh_rotates_both_tokens<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let first = env.user("r@example.com").await;
     env.advance(Duration::minutes(10));
@@ -46,7 +46,7 @@ pub async fn refresh_rotates_both_tokens<S: Store + Clone>(h: Harness<S>) {
         .unwrap();
 }
 
-pub async fn reused_refresh_token_revokes_the_session<S: Store + Clone>(h: Harness<S>) {
+pub async fn reused_refresh_token_revokes_the_session<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let first = env.user("reuse@example.com").await;
     let second = env
@@ -93,7 +93,7 @@ pub async fn reused_refresh_token_revokes_the_session<S: Store + Clone>(h: Harne
         .unwrap();
 }
 
-pub async fn refresh_after_expiry_fails<S: Store + Clone>(h: Harness<S>) {
+pub async fn refresh_after_expiry_fails<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.session.idle_timeout = Duration::hours(1);
         c.session.absolute_timeout = Duration::hours(2);
@@ -129,7 +129,7 @@ pub async fn refresh_after_expiry_fails<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn refresh_of_revoked_session_fails<S: Store + Clone>(h: Harness<S>) {
+pub async fn refresh_of_revoked_session_fails<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("rev@example.com").await;
     env.auth
@@ -146,7 +146,7 @@ pub async fn refresh_of_revoked_session_fails<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn unknown_and_malformed_refresh_tokens<S: Store + Clone>(h: Harness<S>) {
+pub async fn unknown_and_malformed_refresh_tokens<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("u@example.com").await;
     let unknown = crate::secret::generate_token(&crate::secret::OsRandom);
@@ -166,7 +166,7 @@ pub async fn unknown_and_malformed_refresh_tokens<S: Store + Clone>(h: Harness<S
     );
 }
 
-pub async fn concurrent_refreshes_exactly_one_wins<S: Store + Clone>(h: Harness<S>) {
+pub async fn concurrent_refreshes_exactly_one_wins<S: CoreStore + Clone>(h: Harness<S>) {
     let node_a = Arc::new(Env::new(h.store));
     let node_b = Arc::new(node_a.node(h.peer));
     let signed_in = node_a.user("race@example.com").await;

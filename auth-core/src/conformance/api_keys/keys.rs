@@ -1,18 +1,19 @@
 //! API keys: create, verify, scopes, revoke, rotate, rate limits, quotas, lists.
 
+use crate::Caller;
 use std::sync::Arc;
 
 use time::Duration;
 
-use super::groups::{group, named};
-use super::members::add;
-use super::{Env, Harness, assert_code, meta};
 use crate::api_keys::{
     ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, NewApiKey, QuotaSpec, RateLimit,
 };
 use crate::audit::{AuditFilter, AuditOrder};
+use crate::conformance::organizations::groups::{group, named};
+use crate::conformance::organizations::members::add;
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::permissions::Permission;
-use crate::{ErrorCode, ListQuery, Store, TokenHash, UserId};
+use crate::{ApiKeyDomain, ErrorCode, ListQuery, TokenHash, UserId};
 
 pub(crate) fn new_key(owner: KeyOwner, scopes: &[&str]) -> NewApiKey {
     NewApiKey {
@@ -26,13 +27,14 @@ pub(crate) fn new_key(owner: KeyOwner, scopes: &[&str]) -> NewApiKey {
     }
 }
 
-pub async fn create_returns_the_key_once<S: Store + Clone>(h: Harness<S>) {
+pub async fn create_returns_the_key_once<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("k@example.com").await.user;
     let created = env
         .auth
         .api_keys()
         .create(
+            &env.caller(user.id).await,
             NewApiKey {
                 metadata: Some(serde_json::json!({"team": "infra"})),
                 ..new_key(
@@ -40,7 +42,6 @@ pub async fn create_returns_the_key_once<S: Store + Clone>(h: Harness<S>) {
                     &["data:read", "data:read", "reports:*"],
                 )
             },
-            Some(user.id),
             &meta(),
         )
         .await
@@ -52,7 +53,12 @@ pub async fn create_returns_the_key_once<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(created.key.scopes.len(), 2, "duplicate scopes collapse");
     assert_eq!(created.key.created_by, Some(user.id));
     assert!(!format!("{created:?}").contains(secret));
-    let stored = env.auth.api_keys().get(created.key.id).await.unwrap();
+    let stored = env
+        .auth
+        .api_keys()
+        .get(&Caller::System, created.key.id)
+        .await
+        .unwrap();
     assert_eq!(stored, created.key);
     assert!(
         !serde_json::to_string(&stored)
@@ -61,21 +67,21 @@ pub async fn create_returns_the_key_once<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn verify_returns_owner_and_scopes<S: Store + Clone>(h: Harness<S>) {
+pub async fn verify_returns_owner_and_scopes<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("v@example.com").await.user;
     let org = env
         .auth
         .groups()
-        .create(named("org"), Some(user.id), &meta())
+        .create_owned_by(&Caller::System, named("org"), user.id, &meta())
         .await
         .unwrap();
     let mine = env
         .auth
         .api_keys()
         .create(
+            &env.caller(user.id).await,
             new_key(KeyOwner::User(user.id), &["data:read"]),
-            Some(user.id),
             &meta(),
         )
         .await
@@ -84,8 +90,8 @@ pub async fn verify_returns_owner_and_scopes<S: Store + Clone>(h: Harness<S>) {
         .auth
         .api_keys()
         .create(
+            &env.caller(user.id).await,
             new_key(KeyOwner::Group(org.id), &["billing:*"]),
-            Some(user.id),
             &meta(),
         )
         .await
@@ -117,7 +123,7 @@ pub async fn verify_returns_owner_and_scopes<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(again.key.id, orgs.key.id);
 }
 
-pub async fn create_validates_input<S: Store + Clone>(h: Harness<S>) {
+pub async fn create_validates_input<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("c@example.com").await.user;
     let owner = KeyOwner::User(user.id);
@@ -198,105 +204,109 @@ pub async fn create_validates_input<S: Store + Clone>(h: Harness<S>) {
         ),
     ];
     for (input, code) in cases {
-        assert_code(keys.create(input, None, &meta()).await, code);
+        assert_code(keys.create(&Caller::System, input, &meta()).await, code);
     }
     let page = keys
-        .list(ListQuery::new(
-            ApiKeyFilter::default(),
-            ApiKeyOrder::CreatedAt,
-        ))
+        .list(
+            &Caller::System,
+            ListQuery::new(ApiKeyFilter::default(), ApiKeyOrder::CreatedAt),
+        )
         .await
         .unwrap();
     assert!(page.items.is_empty());
 }
 
-pub async fn keys_never_exceed_their_creator<S: Store + Clone>(h: Harness<S>) {
+pub async fn keys_never_exceed_their_creator<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let owner = env.user("owner@example.com").await.user;
+    let admin = env.user("admin@example.com").await.user;
     let member = env.user("member@example.com").await.user;
     let stranger = env.user("stranger@example.com").await.user;
     let org = env
         .auth
         .groups()
-        .create(named("org"), Some(owner.id), &meta())
+        .create_owned_by(&Caller::System, named("org"), owner.id, &meta())
         .await
         .unwrap();
+    add(&env, org.id, admin.id, "admin").await;
     add(&env, org.id, member.id, "member").await;
     let keys = env.auth.api_keys();
     let group_key = |scopes: &[&str]| new_key(KeyOwner::Group(org.id), scopes);
-    // A member holds group:read but not member:add.
-    keys.create(group_key(&["group:read"]), Some(member.id), &meta())
+    let (owner_c, admin_c) = (env.caller(owner.id).await, env.caller(admin.id).await);
+    let (member_c, stranger_c) = (env.caller(member.id).await, env.caller(stranger.id).await);
+    // An admin holds api_key:* and group:read, but not group:delete.
+    keys.create(&admin_c, group_key(&["group:read"]), &meta())
         .await
         .unwrap();
     let err = keys
         .create(
-            group_key(&["group:read", "member:add"]),
-            Some(member.id),
+            &admin_c,
+            group_key(&["group:read", "group:delete"]),
             &meta(),
         )
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InsufficientScope);
-    assert!(err.to_string().contains("member:add"));
+    assert!(err.to_string().contains("group:delete"));
     assert_code(
-        keys.create(group_key(&["*:*"]), Some(member.id), &meta())
-            .await,
+        keys.create(&admin_c, group_key(&["*:*"]), &meta()).await,
         ErrorCode::InsufficientScope,
+    );
+    // A plain member may not make the group's keys at all.
+    assert_code(
+        keys.create(&member_c, group_key(&["group:read"]), &meta())
+            .await,
+        ErrorCode::Forbidden,
     );
     // The owner holds everything.
     let powerful = keys
-        .create(group_key(&["*:*"]), Some(owner.id), &meta())
+        .create(&owner_c, group_key(&["*:*"]), &meta())
         .await
         .unwrap();
     // Nor may an update or a rotation give anyone more than they have: the rotating
-    // member would receive the secret of a key holding scopes they lack.
+    // admin would receive the secret of a key holding scopes they lack.
     let modest = keys
-        .create(group_key(&["group:read"]), Some(member.id), &meta())
+        .create(&admin_c, group_key(&["group:read"]), &meta())
         .await
         .unwrap();
     assert_code(
-        keys.rotate(powerful.key.id, None, Some(member.id), &meta())
-            .await,
+        keys.rotate(&admin_c, powerful.key.id, None, &meta()).await,
         ErrorCode::InsufficientScope,
     );
     let widen = ApiKeyPatch {
-        scopes: Some(vec![Permission::parse("member:add").unwrap()]),
+        scopes: Some(vec![Permission::parse("group:delete").unwrap()]),
         ..ApiKeyPatch::default()
     };
     assert_code(
-        keys.update(modest.key.id, widen.clone(), Some(member.id), &meta())
+        keys.update(&admin_c, modest.key.id, widen.clone(), &meta())
             .await,
         ErrorCode::InsufficientScope,
     );
+    // Outsiders learn nothing of the group's keys.
     assert_code(
-        keys.update(
-            modest.key.id,
-            ApiKeyPatch::default(),
-            Some(stranger.id),
-            &meta(),
-        )
-        .await,
-        ErrorCode::Forbidden,
+        keys.update(&stranger_c, modest.key.id, ApiKeyPatch::default(), &meta())
+            .await,
+        ErrorCode::ApiKeyNotFound,
     );
-    keys.update(modest.key.id, widen, Some(owner.id), &meta())
+    keys.update(&owner_c, modest.key.id, widen, &meta())
         .await
         .unwrap();
-    keys.rotate(modest.key.id, None, Some(owner.id), &meta())
+    keys.rotate(&owner_c, modest.key.id, None, &meta())
         .await
         .unwrap();
-    keys.rotate(powerful.key.id, None, Some(owner.id), &meta())
+    keys.rotate(&owner_c, powerful.key.id, None, &meta())
         .await
         .unwrap();
     // Outsiders cannot make keys for the group; nobody makes keys for another user.
     assert_code(
-        keys.create(group_key(&["group:read"]), Some(stranger.id), &meta())
+        keys.create(&stranger_c, group_key(&["group:read"]), &meta())
             .await,
-        ErrorCode::InsufficientScope,
+        ErrorCode::GroupNotFound,
     );
     assert_code(
         keys.create(
+            &member_c,
             new_key(KeyOwner::User(owner.id), &["a:b"]),
-            Some(member.id),
             &meta(),
         )
         .await,
@@ -304,13 +314,17 @@ pub async fn keys_never_exceed_their_creator<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn malformed_and_unknown_keys_are_invalid<S: Store + Clone>(h: Harness<S>) {
+pub async fn malformed_and_unknown_keys_are_invalid<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("m@example.com").await.user;
     let created = env
         .auth
         .api_keys()
-        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user.id), &["a:b"]),
+            &meta(),
+        )
         .await
         .unwrap();
     let secret = created.secret.expose();
@@ -337,16 +351,23 @@ pub async fn malformed_and_unknown_keys_are_invalid<S: Store + Clone>(h: Harness
     }
 }
 
-pub async fn revoked_and_expired_keys_have_distinct_errors<S: Store + Clone>(h: Harness<S>) {
+pub async fn revoked_and_expired_keys_have_distinct_errors<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("r@example.com").await.user;
     let keys = env.auth.api_keys();
     let revoked = keys
-        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user.id), &["a:b"]),
+            &meta(),
+        )
         .await
         .unwrap();
     keys.verify(revoked.secret.expose(), &meta()).await.unwrap();
-    let after = keys.revoke(revoked.key.id, &meta()).await.unwrap();
+    let after = keys
+        .revoke(&Caller::System, revoked.key.id, &meta())
+        .await
+        .unwrap();
     assert_eq!(after.revoked_at, Some(env.auth.now()));
     assert_code(
         keys.verify(revoked.secret.expose(), &meta()).await,
@@ -354,11 +375,11 @@ pub async fn revoked_and_expired_keys_have_distinct_errors<S: Store + Clone>(h: 
     );
     let expiring = keys
         .create(
+            &Caller::System,
             NewApiKey {
                 expires_at: Some(env.auth.now() + Duration::hours(1)),
                 ..new_key(KeyOwner::User(user.id), &["a:b"])
             },
-            None,
             &meta(),
         )
         .await
@@ -372,19 +393,26 @@ pub async fn revoked_and_expired_keys_have_distinct_errors<S: Store + Clone>(h: 
         ErrorCode::ApiKeyExpired,
     );
     assert_code(
-        keys.revoke(crate::ApiKeyId::new(), &meta()).await,
+        keys.revoke(&Caller::System, crate::ApiKeyId::new(), &meta())
+            .await,
         ErrorCode::ApiKeyNotFound,
     );
 }
 
-pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: Store + Clone>(h: Harness<S>) {
+pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: ApiKeyDomain + Clone>(
+    h: Harness<S>,
+) {
     let node_a = Env::new(h.store);
     let node_b = node_a.node_with(h.peer, |c| c.api_keys.cache_ttl = Duration::ZERO);
     let user = node_a.user("n@example.com").await.user;
     let created = node_a
         .auth
         .api_keys()
-        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user.id), &["a:b"]),
+            &meta(),
+        )
         .await
         .unwrap();
     node_b
@@ -396,7 +424,7 @@ pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: Store + Clone
     node_a
         .auth
         .api_keys()
-        .revoke(created.key.id, &meta())
+        .revoke(&Caller::System, created.key.id, &meta())
         .await
         .unwrap();
     assert_code(
@@ -417,12 +445,13 @@ pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: Store + Clone
     );
 }
 
-pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
+pub async fn rotation_with_and_without_grace<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("rot@example.com").await.user;
     let keys = env.auth.api_keys();
     let old = keys
         .create(
+            &env.caller(user.id).await,
             NewApiKey {
                 rate_limit: Some(RateLimit {
                     max: 100,
@@ -431,14 +460,18 @@ pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
                 metadata: Some(serde_json::json!({"a": 1})),
                 ..new_key(KeyOwner::User(user.id), &["data:read"])
             },
-            Some(user.id),
             &meta(),
         )
         .await
         .unwrap();
     keys.verify(old.secret.expose(), &meta()).await.unwrap();
     let new = keys
-        .rotate(old.key.id, Some(Duration::hours(1)), None, &meta())
+        .rotate(
+            &Caller::System,
+            old.key.id,
+            Some(Duration::hours(1)),
+            &meta(),
+        )
         .await
         .unwrap();
     assert_ne!(new.key.id, old.key.id);
@@ -458,33 +491,52 @@ pub async fn rotation_with_and_without_grace<S: Store + Clone>(h: Harness<S>) {
     );
     keys.verify(new.secret.expose(), &meta()).await.unwrap();
     // Without grace: at once. A revoked key cannot be rotated.
-    let newer = keys.rotate(new.key.id, None, None, &meta()).await.unwrap();
+    let newer = keys
+        .rotate(&Caller::System, new.key.id, None, &meta())
+        .await
+        .unwrap();
     assert_code(
         keys.verify(new.secret.expose(), &meta()).await,
         ErrorCode::ApiKeyRevoked,
     );
     keys.verify(newer.secret.expose(), &meta()).await.unwrap();
     assert_code(
-        keys.rotate(new.key.id, None, None, &meta()).await,
+        keys.rotate(&Caller::System, new.key.id, None, &meta())
+            .await,
         ErrorCode::ApiKeyNotActive,
     );
     // A key in its grace period is already being replaced: no second successor.
-    keys.rotate(newer.key.id, Some(Duration::hours(1)), None, &meta())
-        .await
-        .unwrap();
+    keys.rotate(
+        &Caller::System,
+        newer.key.id,
+        Some(Duration::hours(1)),
+        &meta(),
+    )
+    .await
+    .unwrap();
     assert_code(
-        keys.rotate(newer.key.id, Some(Duration::hours(1)), None, &meta())
-            .await,
+        keys.rotate(
+            &Caller::System,
+            newer.key.id,
+            Some(Duration::hours(1)),
+            &meta(),
+        )
+        .await,
         ErrorCode::ApiKeyNotActive,
     );
     assert_code(
-        keys.rotate(old.key.id, Some(Duration::days(31)), None, &meta())
-            .await,
+        keys.rotate(
+            &Caller::System,
+            old.key.id,
+            Some(Duration::days(31)),
+            &meta(),
+        )
+        .await,
         ErrorCode::InvalidInput,
     );
 }
 
-pub async fn rate_limit_holds_exactly_across_nodes<S: Store + Clone>(h: Harness<S>) {
+pub async fn rate_limit_holds_exactly_across_nodes<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let node_a = Arc::new(Env::new(h.store));
     let node_b = Arc::new(node_a.node(h.peer));
     let user = node_a.user("rl@example.com").await.user;
@@ -492,6 +544,7 @@ pub async fn rate_limit_holds_exactly_across_nodes<S: Store + Clone>(h: Harness<
         .auth
         .api_keys()
         .create(
+            &Caller::System,
             NewApiKey {
                 rate_limit: Some(RateLimit {
                     max: 10,
@@ -499,7 +552,6 @@ pub async fn rate_limit_holds_exactly_across_nodes<S: Store + Clone>(h: Harness<
                 }),
                 ..new_key(KeyOwner::User(user.id), &["a:b"])
             },
-            None,
             &meta(),
         )
         .await
@@ -543,12 +595,13 @@ pub async fn rate_limit_holds_exactly_across_nodes<S: Store + Clone>(h: Harness<
     assert_eq!(burst(3).await, 10, "the next window opens again");
 }
 
-pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
+pub async fn quota_is_used_up_and_refills<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("q@example.com").await.user;
     let keys = env.auth.api_keys();
     let created = keys
         .create(
+            &Caller::System,
             NewApiKey {
                 quota: Some(QuotaSpec {
                     limit: 3,
@@ -556,7 +609,6 @@ pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
                 }),
                 ..new_key(KeyOwner::User(user.id), &["a:b"])
             },
-            None,
             &meta(),
         )
         .await
@@ -575,7 +627,7 @@ pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
     env.advance(Duration::hours(1));
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
     assert_eq!(
-        keys.get(created.key.id)
+        keys.get(&Caller::System, created.key.id)
             .await
             .unwrap()
             .quota
@@ -585,7 +637,7 @@ pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
     );
     // Rotating hands the successor what remains, not a fresh quota.
     let rotated = keys
-        .rotate(created.key.id, None, None, &meta())
+        .rotate(&Caller::System, created.key.id, None, &meta())
         .await
         .unwrap();
     assert_eq!(rotated.key.quota.unwrap().remaining, 2);
@@ -598,31 +650,50 @@ pub async fn quota_is_used_up_and_refills<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn use_is_recorded_at_most_once_per_interval<S: Store + Clone>(h: Harness<S>) {
+pub async fn use_is_recorded_at_most_once_per_interval<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("lu@example.com").await.user;
     let keys = env.auth.api_keys();
     let created = keys
-        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user.id), &["a:b"]),
+            &meta(),
+        )
         .await
         .unwrap();
-    assert_eq!(keys.get(created.key.id).await.unwrap().last_used_at, None);
+    assert_eq!(
+        keys.get(&Caller::System, created.key.id)
+            .await
+            .unwrap()
+            .last_used_at,
+        None
+    );
     let first = env.auth.now();
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
     env.advance(Duration::seconds(10));
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
     assert_eq!(
-        keys.get(created.key.id).await.unwrap().last_used_at,
+        keys.get(&Caller::System, created.key.id)
+            .await
+            .unwrap()
+            .last_used_at,
         Some(first)
     );
 }
 
-pub async fn cached_verification_answers_only_what_verify_would<S: Store + Clone>(h: Harness<S>) {
+pub async fn cached_verification_answers_only_what_verify_would<S: ApiKeyDomain + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let user = env.user("fast@example.com").await.user;
     let keys = env.auth.api_keys();
     let plain = keys
-        .create(new_key(KeyOwner::User(user.id), &["a:read"]), None, &meta())
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user.id), &["a:read"]),
+            &meta(),
+        )
         .await
         .unwrap();
     let secret = plain.secret.expose();
@@ -641,11 +712,14 @@ pub async fn cached_verification_answers_only_what_verify_would<S: Store + Clone
     assert!(keys.verify_cached(secret).is_none());
     keys.verify(secret, &meta()).await.unwrap();
     assert!(keys.verify_cached(secret).is_some());
-    keys.revoke(plain.key.id, &meta()).await.unwrap();
+    keys.revoke(&Caller::System, plain.key.id, &meta())
+        .await
+        .unwrap();
     assert!(keys.verify_cached(secret).is_none(), "revoked");
     // Rate limits count in the store: never answered from the cache.
     let limited = keys
         .create(
+            &Caller::System,
             NewApiKey {
                 rate_limit: Some(RateLimit {
                     max: 100,
@@ -653,7 +727,6 @@ pub async fn cached_verification_answers_only_what_verify_would<S: Store + Clone
                 }),
                 ..new_key(KeyOwner::User(user.id), &["a:read"])
             },
-            None,
             &meta(),
         )
         .await
@@ -662,7 +735,7 @@ pub async fn cached_verification_answers_only_what_verify_would<S: Store + Clone
     assert!(keys.verify_cached(limited.secret.expose()).is_none());
 }
 
-pub async fn list_filters_and_orders<S: Store + Clone>(h: Harness<S>) {
+pub async fn list_filters_and_orders<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env.user("a@example.com").await.user;
     let b = env.user("b@example.com").await.user;
@@ -672,22 +745,36 @@ pub async fn list_filters_and_orders<S: Store + Clone>(h: Harness<S>) {
         ..new_key(owner, &["a:b"])
     };
     let k1 = keys
-        .create(named_key(KeyOwner::User(a.id), "Deploy bot"), None, &meta())
+        .create(
+            &Caller::System,
+            named_key(KeyOwner::User(a.id), "Deploy bot"),
+            &meta(),
+        )
         .await
         .unwrap();
     let k2 = keys
-        .create(named_key(KeyOwner::User(a.id), "analytics"), None, &meta())
+        .create(
+            &Caller::System,
+            named_key(KeyOwner::User(a.id), "analytics"),
+            &meta(),
+        )
         .await
         .unwrap();
     let k3 = keys
-        .create(named_key(KeyOwner::User(b.id), "Backup"), None, &meta())
+        .create(
+            &Caller::System,
+            named_key(KeyOwner::User(b.id), "Backup"),
+            &meta(),
+        )
         .await
         .unwrap();
-    keys.revoke(k2.key.id, &meta()).await.unwrap();
+    keys.revoke(&Caller::System, k2.key.id, &meta())
+        .await
+        .unwrap();
     let ids = |filter: ApiKeyFilter, order| {
         let keys = env.auth.api_keys();
         async move {
-            keys.list(ListQuery::new(filter, order))
+            keys.list(&Caller::System, ListQuery::new(filter, order))
                 .await
                 .unwrap()
                 .items
@@ -758,14 +845,14 @@ pub async fn list_filters_and_orders<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
+pub async fn update_takes_effect_at_once<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("u@example.com").await.user;
     let keys = env.auth.api_keys();
     let created = keys
         .create(
+            &Caller::System,
             new_key(KeyOwner::User(user.id), &["data:read"]),
-            None,
             &meta(),
         )
         .await
@@ -779,6 +866,7 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
     );
     let updated = keys
         .update(
+            &Caller::System,
             created.key.id,
             ApiKeyPatch {
                 name: Some("renamed".into()),
@@ -789,7 +877,6 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
                 })),
                 metadata: Some(serde_json::json!({"v": 2})),
             },
-            None,
             &meta(),
         )
         .await
@@ -803,12 +890,12 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
     );
     assert_code(
         keys.update(
+            &Caller::System,
             created.key.id,
             ApiKeyPatch {
                 name: Some(String::new()),
                 ..ApiKeyPatch::default()
             },
-            None,
             &meta(),
         )
         .await,
@@ -816,9 +903,9 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
     );
     assert_code(
         keys.update(
+            &Caller::System,
             crate::ApiKeyId::new(),
             ApiKeyPatch::default(),
-            None,
             &meta(),
         )
         .await,
@@ -826,40 +913,53 @@ pub async fn update_takes_effect_at_once<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn remove_deletes_for_good<S: Store + Clone>(h: Harness<S>) {
+pub async fn remove_deletes_for_good<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("rm@example.com").await.user;
     let keys = env.auth.api_keys();
     let created = keys
-        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user.id), &["a:b"]),
+            &meta(),
+        )
         .await
         .unwrap();
     keys.verify(created.secret.expose(), &meta()).await.unwrap();
-    keys.remove(created.key.id, &meta()).await.unwrap();
-    assert_code(keys.get(created.key.id).await, ErrorCode::ApiKeyNotFound);
+    keys.remove(&Caller::System, created.key.id, &meta())
+        .await
+        .unwrap();
+    assert_code(
+        keys.get(&Caller::System, created.key.id).await,
+        ErrorCode::ApiKeyNotFound,
+    );
     assert_code(
         keys.verify(created.secret.expose(), &meta()).await,
         ErrorCode::ApiKeyInvalid,
     );
     assert_code(
-        keys.remove(created.key.id, &meta()).await,
+        keys.remove(&Caller::System, created.key.id, &meta()).await,
         ErrorCode::ApiKeyNotFound,
     );
 }
 
-pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>) {
+pub async fn owners_deletion_deletes_their_keys<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("del@example.com").await.user;
     let org = group(&env, "org", None).await;
     let keys = env.auth.api_keys();
     let user_key = keys
-        .create(new_key(KeyOwner::User(user.id), &["a:b"]), None, &meta())
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user.id), &["a:b"]),
+            &meta(),
+        )
         .await
         .unwrap();
     let group_key = keys
         .create(
+            &Caller::System,
             new_key(KeyOwner::Group(org.id), &["a:b"]),
-            Some(user.id).filter(|_| false),
             &meta(),
         )
         .await
@@ -871,16 +971,19 @@ pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>)
     let err = env
         .auth
         .users()
-        .delete(user.id, false, &meta())
+        .delete(&Caller::System, user.id, false, &meta())
         .await
         .unwrap_err();
     assert!(err.to_string().contains("1 API key"), "{err}");
     env.auth
         .users()
-        .delete(user.id, true, &meta())
+        .delete(&Caller::System, user.id, true, &meta())
         .await
         .unwrap();
-    assert_code(keys.get(user_key.key.id).await, ErrorCode::ApiKeyNotFound);
+    assert_code(
+        keys.get(&Caller::System, user_key.key.id).await,
+        ErrorCode::ApiKeyNotFound,
+    );
     assert_code(
         keys.verify(user_key.secret.expose(), &meta()).await,
         ErrorCode::ApiKeyInvalid,
@@ -889,29 +992,36 @@ pub async fn owners_deletion_deletes_their_keys<S: Store + Clone>(h: Harness<S>)
     keys.verify(group_key.secret.expose(), &meta())
         .await
         .unwrap();
-    env.auth.groups().delete(org.id, &meta()).await.unwrap();
-    assert_code(keys.get(group_key.key.id).await, ErrorCode::ApiKeyNotFound);
+    env.auth
+        .groups()
+        .delete(&Caller::System, org.id, &meta())
+        .await
+        .unwrap();
+    assert_code(
+        keys.get(&Caller::System, group_key.key.id).await,
+        ErrorCode::ApiKeyNotFound,
+    );
     assert_code(
         keys.verify(group_key.secret.expose(), &meta()).await,
         ErrorCode::ApiKeyInvalid,
     );
 }
 
-pub async fn group_keys_survive_their_creator<S: Store + Clone>(h: Harness<S>) {
+pub async fn group_keys_survive_their_creator<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let creator = env.user("leaver@example.com").await.user;
     let org = env
         .auth
         .groups()
-        .create(named("org"), Some(creator.id), &meta())
+        .create_owned_by(&Caller::System, named("org"), creator.id, &meta())
         .await
         .unwrap();
     let created = env
         .auth
         .api_keys()
         .create(
+            &env.caller(creator.id).await,
             new_key(KeyOwner::Group(org.id), &["group:read"]),
-            Some(creator.id),
             &meta(),
         )
         .await
@@ -921,7 +1031,7 @@ pub async fn group_keys_survive_their_creator<S: Store + Clone>(h: Harness<S>) {
     add(&env, org.id, heir.id, "owner").await;
     env.auth
         .users()
-        .delete(creator.id, true, &meta())
+        .delete(&Caller::System, creator.id, true, &meta())
         .await
         .unwrap();
     let v = env
@@ -934,7 +1044,7 @@ pub async fn group_keys_survive_their_creator<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(
         env.auth
             .api_keys()
-            .get(created.key.id)
+            .get(&Caller::System, created.key.id)
             .await
             .unwrap()
             .created_by,
@@ -942,35 +1052,39 @@ pub async fn group_keys_survive_their_creator<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
+pub async fn changes_and_failures_are_audited<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("au@example.com").await.user;
     let keys = env.auth.api_keys();
     let created = keys
         .create(
+            &env.caller(user.id).await,
             new_key(KeyOwner::User(user.id), &["a:b"]),
-            Some(user.id),
             &meta(),
         )
         .await
         .unwrap();
     keys.update(
+        &Caller::System,
         created.key.id,
         ApiKeyPatch {
             name: Some("x".into()),
             ..ApiKeyPatch::default()
         },
-        None,
         &meta(),
     )
     .await
     .unwrap();
     let rotated = keys
-        .rotate(created.key.id, None, None, &meta())
+        .rotate(&Caller::System, created.key.id, None, &meta())
         .await
         .unwrap();
-    keys.revoke(rotated.key.id, &meta()).await.unwrap();
-    keys.remove(rotated.key.id, &meta()).await.unwrap();
+    keys.revoke(&Caller::System, rotated.key.id, &meta())
+        .await
+        .unwrap();
+    keys.remove(&Caller::System, rotated.key.id, &meta())
+        .await
+        .unwrap();
     for _ in 0..20 {
         let _ = keys.verify(created.secret.expose(), &meta()).await;
         let _ = keys.verify("sk_garbage", &meta()).await;
@@ -978,7 +1092,10 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
     let events = env
         .auth
         .audit()
-        .list(ListQuery::new(AuditFilter::default(), AuditOrder::At).limit(1000))
+        .list(
+            &Caller::System,
+            ListQuery::new(AuditFilter::default(), AuditOrder::At).limit(1000),
+        )
         .await
         .unwrap()
         .items;
@@ -1006,6 +1123,7 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
     // Refusals for the rate limit are audited too, as rarely.
     let limited = keys
         .create(
+            &Caller::System,
             NewApiKey {
                 rate_limit: Some(RateLimit {
                     max: 1,
@@ -1013,7 +1131,6 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
                 }),
                 ..new_key(KeyOwner::User(user.id), &["a:b"])
             },
-            None,
             &meta(),
         )
         .await
@@ -1029,7 +1146,7 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
     let refusals = env
         .auth
         .audit()
-        .list(ListQuery::new(filter, AuditOrder::At))
+        .list(&Caller::System, ListQuery::new(filter, AuditOrder::At))
         .await
         .unwrap()
         .items;
@@ -1037,7 +1154,7 @@ pub async fn changes_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(codes, [Some("RATE_LIMITED")]);
 }
 
-pub async fn purge_removes_ended_rate_windows<S: Store + Clone>(h: Harness<S>) {
+pub async fn purge_removes_ended_rate_windows<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let limit = RateLimit {
         max: 1,

@@ -1,16 +1,17 @@
 //! Invites: create, list, revoke, accept (atomically with the membership).
 
+use crate::Caller;
 use std::sync::Arc;
 
 use time::Duration;
 
 use super::groups::group;
 use super::members::add;
-use super::{Env, Harness, assert_code, meta};
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::invites::{InviteFilter, InviteOrder, InviteStatus, NewInvite};
 use crate::members::{MemberFilter, MemberOrder};
 use crate::users::UserPatch;
-use crate::{Email, ErrorCode, GroupId, ListQuery, Store, User};
+use crate::{Email, ErrorCode, GroupId, ListQuery, OrganizationStore, User};
 
 fn into(group: GroupId) -> NewInvite {
     NewInvite {
@@ -19,28 +20,34 @@ fn into(group: GroupId) -> NewInvite {
     }
 }
 
-async fn verified<S: Store + Clone>(env: &Env<S>, email: &str) -> User {
+async fn verified<S: OrganizationStore + Clone>(env: &Env<S>, email: &str) -> User {
     let user = env.user(email).await.user;
     env.auth
         .users()
-        .update(user.id, UserPatch::default(), &meta())
+        .update(&Caller::System, user.id, UserPatch::default(), &meta())
         .await
         .unwrap();
     env.store()
         .mark_email_verified(user.id, &user.email, env.auth.now())
         .await
         .unwrap();
-    env.auth.users().get(user.id).await.unwrap()
+    env.auth
+        .users()
+        .get(&Caller::System, user.id)
+        .await
+        .unwrap()
 }
 
-pub async fn create_returns_the_token_once<S: Store + Clone>(h: Harness<S>) {
+pub async fn create_returns_the_token_once<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let inviter = env.user("boss@example.com").await.user;
     let org = group(&env, "org", None).await;
+    add(&env, org.id, inviter.id, "admin").await;
     let created = env
         .auth
         .invites()
         .create(
+            &env.caller(inviter.id).await,
             NewInvite {
                 group_id: Some(org.id),
                 email: Some("New@Example.com".into()),
@@ -48,7 +55,6 @@ pub async fn create_returns_the_token_once<S: Store + Clone>(h: Harness<S>) {
                 expires_at: Some(env.auth.now() + Duration::days(7)),
                 extend: Some(serde_json::json!({"note": "welcome"})),
             },
-            Some(inviter.id),
             &meta(),
         )
         .await
@@ -72,11 +78,18 @@ pub async fn create_returns_the_token_once<S: Store + Clone>(h: Harness<S>) {
         .await
         .unwrap();
     assert_eq!(&by_token, invite);
-    assert_eq!(&env.auth.invites().get(invite.id).await.unwrap(), invite);
+    assert_eq!(
+        &env.auth
+            .invites()
+            .get(&Caller::System, invite.id)
+            .await
+            .unwrap(),
+        invite
+    );
     assert!(!format!("{created:?}").contains(created.token.expose()));
 }
 
-pub async fn duplicate_pending_invite_is_refused<S: Store + Clone>(h: Harness<S>) {
+pub async fn duplicate_pending_invite_is_refused<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let other = group(&env, "other", None).await;
@@ -87,52 +100,52 @@ pub async fn duplicate_pending_invite_is_refused<S: Store + Clone>(h: Harness<S>
     let first = env
         .auth
         .invites()
-        .create(to(org.id, "a@example.com"), None, &meta())
+        .create(&Caller::System, to(org.id, "a@example.com"), &meta())
         .await
         .unwrap();
     assert_code(
         env.auth
             .invites()
-            .create(to(org.id, "A@example.com"), None, &meta())
+            .create(&Caller::System, to(org.id, "A@example.com"), &meta())
             .await,
         ErrorCode::DuplicateInvite,
     );
     // Other group or other address: fine.
     env.auth
         .invites()
-        .create(to(other.id, "a@example.com"), None, &meta())
+        .create(&Caller::System, to(other.id, "a@example.com"), &meta())
         .await
         .unwrap();
     env.auth
         .invites()
-        .create(to(org.id, "b@example.com"), None, &meta())
+        .create(&Caller::System, to(org.id, "b@example.com"), &meta())
         .await
         .unwrap();
     // A revoked one no longer blocks.
     env.auth
         .invites()
-        .revoke(first.invite.id, &meta())
+        .revoke(&Caller::System, first.invite.id, &meta())
         .await
         .unwrap();
     env.auth
         .invites()
-        .create(to(org.id, "a@example.com"), None, &meta())
+        .create(&Caller::System, to(org.id, "a@example.com"), &meta())
         .await
         .unwrap();
     // Invites without an email never collide.
     env.auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
     env.auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
 }
 
-pub async fn create_validates_input<S: Store + Clone>(h: Harness<S>) {
+pub async fn create_validates_input<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let invites = env.auth.invites();
@@ -167,11 +180,11 @@ pub async fn create_validates_input<S: Store + Clone>(h: Harness<S>) {
         ),
         (into(GroupId::new()), ErrorCode::GroupNotFound),
     ] {
-        assert_code(invites.create(input, None, &meta()).await, code);
+        assert_code(invites.create(&Caller::System, input, &meta()).await, code);
     }
 }
 
-pub async fn accept_adds_the_membership<S: Store + Clone>(h: Harness<S>) {
+pub async fn accept_adds_the_membership<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let user = env.user("joiner@example.com").await.user;
@@ -179,11 +192,11 @@ pub async fn accept_adds_the_membership<S: Store + Clone>(h: Harness<S>) {
         .auth
         .invites()
         .create(
+            &Caller::System,
             NewInvite {
                 role: Some("admin".into()),
                 ..into(org.id)
             },
-            None,
             &meta(),
         )
         .await
@@ -192,7 +205,7 @@ pub async fn accept_adds_the_membership<S: Store + Clone>(h: Harness<S>) {
     let (invite, member) = env
         .auth
         .invites()
-        .accept(created.token.expose(), &user, &meta())
+        .accept(&env.caller(user.id).await, created.token.expose(), &meta())
         .await
         .unwrap();
     assert_eq!(invite.status, InviteStatus::Accepted);
@@ -202,11 +215,20 @@ pub async fn accept_adds_the_membership<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(member.role, "admin");
     assert_eq!(member.group_id, org.id);
     assert_eq!(
-        env.auth.members().find(org.id, user.id).await.unwrap(),
+        env.auth
+            .members()
+            .find(&Caller::System, org.id, user.id)
+            .await
+            .unwrap(),
         Some(member)
     );
     assert_eq!(
-        env.auth.invites().get(invite.id).await.unwrap().status,
+        env.auth
+            .invites()
+            .get(&Caller::System, invite.id)
+            .await
+            .unwrap()
+            .status,
         InviteStatus::Accepted
     );
     // Without a role, the policy's default role.
@@ -214,19 +236,19 @@ pub async fn accept_adds_the_membership<S: Store + Clone>(h: Harness<S>) {
     let created = env
         .auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
     let (_, member) = env
         .auth
         .invites()
-        .accept(created.token.expose(), &other, &meta())
+        .accept(&env.caller(other.id).await, created.token.expose(), &meta())
         .await
         .unwrap();
     assert_eq!(member.unwrap().role, "member");
 }
 
-pub async fn accept_twice_is_not_pending<S: Store + Clone>(h: Harness<S>) {
+pub async fn accept_twice_is_not_pending<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let a = env.user("a@example.com").await.user;
@@ -234,77 +256,80 @@ pub async fn accept_twice_is_not_pending<S: Store + Clone>(h: Harness<S>) {
     let created = env
         .auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
     env.auth
         .invites()
-        .accept(created.token.expose(), &a, &meta())
+        .accept(&env.caller(a.id).await, created.token.expose(), &meta())
         .await
         .unwrap();
     assert_code(
         env.auth
             .invites()
-            .accept(created.token.expose(), &a, &meta())
+            .accept(&env.caller(a.id).await, created.token.expose(), &meta())
             .await,
         ErrorCode::InviteNotPending,
     );
     assert_code(
         env.auth
             .invites()
-            .accept(created.token.expose(), &b, &meta())
+            .accept(&env.caller(b.id).await, created.token.expose(), &meta())
             .await,
         ErrorCode::InviteNotPending,
     );
     assert!(
         env.auth
             .members()
-            .find(org.id, b.id)
+            .find(&Caller::System, org.id, b.id)
             .await
             .unwrap()
             .is_none()
     );
 }
 
-pub async fn revoked_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) {
+pub async fn revoked_invite_cannot_be_accepted<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let user = env.user("r@example.com").await.user;
     let created = env
         .auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
     let revoked = env
         .auth
         .invites()
-        .revoke(created.invite.id, &meta())
+        .revoke(&Caller::System, created.invite.id, &meta())
         .await
         .unwrap();
     assert_eq!(revoked.status, InviteStatus::Revoked);
     assert!(revoked.revoked_at.is_some());
     assert_code(
-        env.auth.invites().revoke(created.invite.id, &meta()).await,
-        ErrorCode::InviteNotPending,
-    );
-    assert_code(
         env.auth
             .invites()
-            .accept(created.token.expose(), &user, &meta())
+            .revoke(&Caller::System, created.invite.id, &meta())
             .await,
         ErrorCode::InviteNotPending,
     );
     assert_code(
         env.auth
             .invites()
-            .revoke(crate::InviteId::new(), &meta())
+            .accept(&env.caller(user.id).await, created.token.expose(), &meta())
+            .await,
+        ErrorCode::InviteNotPending,
+    );
+    assert_code(
+        env.auth
+            .invites()
+            .revoke(&Caller::System, crate::InviteId::new(), &meta())
             .await,
         ErrorCode::InviteNotFound,
     );
 }
 
-pub async fn expired_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) {
+pub async fn expired_invite_cannot_be_accepted<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let user = env.user("late@example.com").await.user;
@@ -312,11 +337,11 @@ pub async fn expired_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) 
         .auth
         .invites()
         .create(
+            &Caller::System,
             NewInvite {
                 expires_at: Some(env.auth.now() + Duration::hours(1)),
                 ..into(org.id)
             },
-            None,
             &meta(),
         )
         .await
@@ -326,7 +351,7 @@ pub async fn expired_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) 
     assert_eq!(
         env.auth
             .invites()
-            .get(created.invite.id)
+            .get(&Caller::System, created.invite.id)
             .await
             .unwrap()
             .status,
@@ -335,18 +360,21 @@ pub async fn expired_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) 
     assert_code(
         env.auth
             .invites()
-            .accept(created.token.expose(), &user, &meta())
+            .accept(&env.caller(user.id).await, created.token.expose(), &meta())
             .await,
         ErrorCode::InviteExpired,
     );
     assert_code(
-        env.auth.invites().revoke(created.invite.id, &meta()).await,
+        env.auth
+            .invites()
+            .revoke(&Caller::System, created.invite.id, &meta())
+            .await,
         ErrorCode::InviteExpired,
     );
     assert!(
         env.auth
             .members()
-            .find(org.id, user.id)
+            .find(&Caller::System, org.id, user.id)
             .await
             .unwrap()
             .is_none()
@@ -355,7 +383,7 @@ pub async fn expired_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) 
     let open = env
         .auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
     assert_eq!(
@@ -366,13 +394,15 @@ pub async fn expired_invite_cannot_be_accepted<S: Store + Clone>(h: Harness<S>) 
     assert_code(
         env.auth
             .invites()
-            .accept(open.token.expose(), &user, &meta())
+            .accept(&env.caller(user.id).await, open.token.expose(), &meta())
             .await,
         ErrorCode::InviteExpired,
     );
 }
 
-pub async fn expired_invite_frees_the_email_for_a_new_one<S: Store + Clone>(h: Harness<S>) {
+pub async fn expired_invite_frees_the_email_for_a_new_one<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let to = |expires| NewInvite {
@@ -383,33 +413,44 @@ pub async fn expired_invite_frees_the_email_for_a_new_one<S: Store + Clone>(h: H
     let old = env
         .auth
         .invites()
-        .create(to(Some(env.auth.now() + Duration::hours(1))), None, &meta())
+        .create(
+            &Caller::System,
+            to(Some(env.auth.now() + Duration::hours(1))),
+            &meta(),
+        )
         .await
         .unwrap();
     env.advance(Duration::hours(2));
     env.auth
         .invites()
-        .create(to(None), None, &meta())
+        .create(&Caller::System, to(None), &meta())
         .await
         .unwrap();
     assert_eq!(
-        env.auth.invites().get(old.invite.id).await.unwrap().status,
+        env.auth
+            .invites()
+            .get(&Caller::System, old.invite.id)
+            .await
+            .unwrap()
+            .status,
         InviteStatus::Expired
     );
 }
 
-pub async fn email_bound_invite_needs_that_verified_email<S: Store + Clone>(h: Harness<S>) {
+pub async fn email_bound_invite_needs_that_verified_email<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let created = env
         .auth
         .invites()
         .create(
+            &Caller::System,
             NewInvite {
                 email: Some("bound@example.com".into()),
                 ..into(org.id)
             },
-            None,
             &meta(),
         )
         .await
@@ -417,27 +458,38 @@ pub async fn email_bound_invite_needs_that_verified_email<S: Store + Clone>(h: H
     let token = created.token.expose();
     let other = verified(&env, "other@example.com").await;
     assert_code(
-        env.auth.invites().accept(token, &other, &meta()).await,
+        env.auth
+            .invites()
+            .accept(&env.caller(other.id).await, token, &meta())
+            .await,
         ErrorCode::InviteEmailMismatch,
     );
     let unverified = env.user("bound@example.com").await.user;
     assert_code(
-        env.auth.invites().accept(token, &unverified, &meta()).await,
+        env.auth
+            .invites()
+            .accept(&env.caller(unverified.id).await, token, &meta())
+            .await,
         ErrorCode::InviteEmailMismatch,
     );
     env.store()
         .mark_email_verified(unverified.id, &unverified.email, env.auth.now())
         .await
         .unwrap();
-    let bound = env.auth.users().get(unverified.id).await.unwrap();
+    let bound = env
+        .auth
+        .users()
+        .get(&Caller::System, unverified.id)
+        .await
+        .unwrap();
     env.auth
         .invites()
-        .accept(token, &bound, &meta())
+        .accept(&env.caller(bound.id).await, token, &meta())
         .await
         .unwrap();
 }
 
-pub async fn accept_by_existing_member_is_duplicate<S: Store + Clone>(h: Harness<S>) {
+pub async fn accept_by_existing_member_is_duplicate<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let user = env.user("in@example.com").await.user;
@@ -445,20 +497,20 @@ pub async fn accept_by_existing_member_is_duplicate<S: Store + Clone>(h: Harness
     let created = env
         .auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
     assert_code(
         env.auth
             .invites()
-            .accept(created.token.expose(), &user, &meta())
+            .accept(&env.caller(user.id).await, created.token.expose(), &meta())
             .await,
         ErrorCode::DuplicateMembership,
     );
     assert_eq!(
         env.auth
             .invites()
-            .get(created.invite.id)
+            .get(&Caller::System, created.invite.id)
             .await
             .unwrap()
             .status,
@@ -466,41 +518,44 @@ pub async fn accept_by_existing_member_is_duplicate<S: Store + Clone>(h: Harness
     );
 }
 
-pub async fn invite_without_group<S: Store + Clone>(h: Harness<S>) {
+pub async fn invite_without_group<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("solo@example.com").await.user;
     let created = env
         .auth
         .invites()
-        .create(NewInvite::default(), None, &meta())
+        .create(&Caller::System, NewInvite::default(), &meta())
         .await
         .unwrap();
     let (invite, member) = env
         .auth
         .invites()
-        .accept(created.token.expose(), &user, &meta())
+        .accept(&env.caller(user.id).await, created.token.expose(), &meta())
         .await
         .unwrap();
     assert_eq!(invite.status, InviteStatus::Accepted);
     assert!(member.is_none());
 }
 
-pub async fn list_filters_by_status_group_email_inviter_role<S: Store + Clone>(h: Harness<S>) {
+pub async fn list_filters_by_status_group_email_inviter_role<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let org = group(&env, "org", None).await;
     let other = group(&env, "other", None).await;
     let boss = env.user("boss@example.com").await.user;
+    add(&env, org.id, boss.id, "admin").await;
     let joiner = env.user("joiner@example.com").await.user;
     let i1 = env
         .auth
         .invites()
         .create(
+            &env.caller(boss.id).await,
             NewInvite {
                 email: Some("x@example.com".into()),
                 role: Some("admin".into()),
                 ..into(org.id)
             },
-            Some(boss.id),
             &meta(),
         )
         .await
@@ -509,11 +564,11 @@ pub async fn list_filters_by_status_group_email_inviter_role<S: Store + Clone>(h
         .auth
         .invites()
         .create(
+            &Caller::System,
             NewInvite {
                 expires_at: Some(env.auth.now() + Duration::hours(1)),
                 ..into(org.id)
             },
-            None,
             &meta(),
         )
         .await
@@ -521,18 +576,18 @@ pub async fn list_filters_by_status_group_email_inviter_role<S: Store + Clone>(h
     let i3 = env
         .auth
         .invites()
-        .create(into(org.id), Some(boss.id), &meta())
+        .create(&env.caller(boss.id).await, into(org.id), &meta())
         .await
         .unwrap();
     let i4 = env
         .auth
         .invites()
-        .create(into(other.id), None, &meta())
+        .create(&Caller::System, into(other.id), &meta())
         .await
         .unwrap();
     env.auth
         .invites()
-        .accept(i3.token.expose(), &joiner, &meta())
+        .accept(&env.caller(joiner.id).await, i3.token.expose(), &meta())
         .await
         .unwrap();
     env.advance(Duration::hours(2));
@@ -540,7 +595,10 @@ pub async fn list_filters_by_status_group_email_inviter_role<S: Store + Clone>(h
         let invites = env.auth.invites();
         async move {
             invites
-                .list(ListQuery::new(filter, InviteOrder::CreatedAt))
+                .list(
+                    &Caller::System,
+                    ListQuery::new(filter, InviteOrder::CreatedAt),
+                )
                 .await
                 .unwrap()
                 .items
@@ -606,14 +664,16 @@ pub async fn list_filters_by_status_group_email_inviter_role<S: Store + Clone>(h
     );
 }
 
-pub async fn concurrent_accepts_make_exactly_one_membership<S: Store + Clone>(h: Harness<S>) {
+pub async fn concurrent_accepts_make_exactly_one_membership<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
     let node_a = Env::new(h.store);
     let node_b = node_a.node(h.peer);
     let org = group(&node_a, "org", None).await;
     let created = node_a
         .auth
         .invites()
-        .create(into(org.id), None, &meta())
+        .create(&Caller::System, into(org.id), &meta())
         .await
         .unwrap();
     let mut people = Vec::new();
@@ -628,10 +688,10 @@ pub async fn concurrent_accepts_make_exactly_one_membership<S: Store + Clone>(h:
         } else {
             node_b.auth.clone()
         };
-        let user = people[i % people.len()].clone();
+        let caller = node_a.caller(people[i % people.len()].id).await;
         let token = Arc::clone(&token);
         tasks.push(tokio::spawn(async move {
-            auth.invites().accept(&token, &user, &meta()).await
+            auth.invites().accept(&caller, &token, &meta()).await
         }));
     }
     let mut accepted = 0;
@@ -645,28 +705,39 @@ pub async fn concurrent_accepts_make_exactly_one_membership<S: Store + Clone>(h:
     let members = node_a
         .auth
         .members()
-        .list(ListQuery::new(
-            MemberFilter {
-                group_id: Some(org.id),
-                ..MemberFilter::default()
-            },
-            MemberOrder::CreatedAt,
-        ))
+        .list(
+            &Caller::System,
+            ListQuery::new(
+                MemberFilter {
+                    group_id: Some(org.id),
+                    ..MemberFilter::default()
+                },
+                MemberOrder::CreatedAt,
+            ),
+        )
         .await
         .unwrap();
     assert_eq!(members.items.len(), 1, "exactly one membership");
-    let invite = node_a.auth.invites().get(created.invite.id).await.unwrap();
+    let invite = node_a
+        .auth
+        .invites()
+        .get(&Caller::System, created.invite.id)
+        .await
+        .unwrap();
     assert_eq!(invite.status, InviteStatus::Accepted);
     assert_eq!(invite.accepted_by, Some(members.items[0].user_id));
 }
 
-pub async fn unknown_and_malformed_tokens<S: Store + Clone>(h: Harness<S>) {
+pub async fn unknown_and_malformed_tokens<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("t@example.com").await.user;
     let unknown = crate::secret::generate_token(&crate::secret::OsRandom);
     for bad in ["", "short", &"x".repeat(1 << 20), unknown.expose()] {
         assert_code(
-            env.auth.invites().accept(bad, &user, &meta()).await,
+            env.auth
+                .invites()
+                .accept(&env.caller(user.id).await, bad, &meta())
+                .await,
             ErrorCode::InviteNotFound,
         );
         assert_code(

@@ -1,12 +1,13 @@
 //! Users: create, read, update, list, delete with cascade.
 
+use crate::Caller;
 use serde_json::json;
 use time::Duration;
 
-use super::{Env, Harness, assert_code, meta};
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::users::{NewUser, UserFilter, UserOrder, UserPatch};
 use crate::verification::Purpose;
-use crate::{Email, ErrorCode, ListQuery, Provider, Store, UserId};
+use crate::{CoreStore, Email, ErrorCode, ListQuery, Provider, UserId};
 
 fn new_user(email: &str) -> NewUser {
     NewUser {
@@ -15,12 +16,13 @@ fn new_user(email: &str) -> NewUser {
     }
 }
 
-pub async fn create_and_get<S: Store + Clone>(h: Harness<S>) {
+pub async fn create_and_get<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let created = env
         .auth
         .users()
         .create(
+            &Caller::System,
             NewUser {
                 email: "Ada@Example.com".into(),
                 name: Some("  Ada Lovelace ".into()),
@@ -36,16 +38,21 @@ pub async fn create_and_get<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(created.name.as_deref(), Some("Ada Lovelace"));
     assert!(created.email_verified);
     assert_eq!(created.created_at, env.auth.now());
-    let got = env.auth.users().get(created.id).await.unwrap();
+    let got = env
+        .auth
+        .users()
+        .get(&Caller::System, created.id)
+        .await
+        .unwrap();
     assert_eq!(got, created);
 }
 
-pub async fn get_by_email_is_case_insensitive<S: Store + Clone>(h: Harness<S>) {
+pub async fn get_by_email_is_case_insensitive<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env
         .auth
         .users()
-        .create(new_user("grace@example.com"), &meta())
+        .create(&Caller::System, new_user("grace@example.com"), &meta())
         .await
         .unwrap();
     for variant in [
@@ -53,56 +60,69 @@ pub async fn get_by_email_is_case_insensitive<S: Store + Clone>(h: Harness<S>) {
         "GRACE@EXAMPLE.COM",
         "  Grace@Example.Com ",
     ] {
-        let found = env.auth.users().find_by_email(variant).await.unwrap();
+        let found = env
+            .auth
+            .users()
+            .find_by_email(&Caller::System, variant)
+            .await
+            .unwrap();
         assert_eq!(found.map(|u| u.id), Some(user.id), "{variant}");
     }
     assert_eq!(
         env.auth
             .users()
-            .find_by_email("nobody@example.com")
+            .find_by_email(&Caller::System, "nobody@example.com")
             .await
             .unwrap(),
         None
     );
 }
 
-pub async fn duplicate_email_is_email_in_use<S: Store + Clone>(h: Harness<S>) {
+pub async fn duplicate_email_is_email_in_use<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     env.auth
         .users()
-        .create(new_user("dup@example.com"), &meta())
+        .create(&Caller::System, new_user("dup@example.com"), &meta())
         .await
         .unwrap();
     assert_code(
         env.auth
             .users()
-            .create(new_user("DUP@example.com"), &meta())
+            .create(&Caller::System, new_user("DUP@example.com"), &meta())
             .await,
         ErrorCode::EmailInUse,
     );
 }
 
-pub async fn unknown_ids_are_not_found<S: Store + Clone>(h: Harness<S>) {
+pub async fn unknown_ids_are_not_found<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let users = env.auth.users();
     let id = UserId::new();
-    assert_code(users.get(id).await, ErrorCode::UserNotFound);
     assert_code(
-        users.update(id, UserPatch::default(), &meta()).await,
+        users.get(&Caller::System, id).await,
         ErrorCode::UserNotFound,
     );
     assert_code(
-        users.delete(id, true, &meta()).await,
+        users
+            .update(&Caller::System, id, UserPatch::default(), &meta())
+            .await,
+        ErrorCode::UserNotFound,
+    );
+    assert_code(
+        users.delete(&Caller::System, id, true, &meta()).await,
         ErrorCode::UserNotFound,
     );
 }
 
-pub async fn update_changes_fields_and_email_clears_verification<S: Store + Clone>(h: Harness<S>) {
+pub async fn update_changes_fields_and_email_clears_verification<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let user = env
         .auth
         .users()
         .create(
+            &Caller::System,
             NewUser {
                 email_verified: true,
                 name: Some("Old".into()),
@@ -119,6 +139,7 @@ pub async fn update_changes_fields_and_email_clears_verification<S: Store + Clon
         .auth
         .users()
         .update(
+            &Caller::System,
             user.id,
             UserPatch {
                 name: Some(Some("New".into())),
@@ -139,6 +160,7 @@ pub async fn update_changes_fields_and_email_clears_verification<S: Store + Clon
         .auth
         .users()
         .update(
+            &Caller::System,
             user.id,
             UserPatch {
                 email: Some(Email::parse("New@Example.com").unwrap()),
@@ -155,14 +177,14 @@ pub async fn update_changes_fields_and_email_clears_verification<S: Store + Clon
     let users = env.auth.users();
     assert!(
         users
-            .find_by_email("old@example.com")
+            .find_by_email(&Caller::System, "old@example.com")
             .await
             .unwrap()
             .is_none()
     );
     assert_eq!(
         users
-            .find_by_email("new@example.com")
+            .find_by_email(&Caller::System, "new@example.com")
             .await
             .unwrap()
             .map(|u| u.id),
@@ -170,28 +192,29 @@ pub async fn update_changes_fields_and_email_clears_verification<S: Store + Clon
     );
     // And the old address is free again.
     users
-        .create(new_user("old@example.com"), &meta())
+        .create(&Caller::System, new_user("old@example.com"), &meta())
         .await
         .unwrap();
 }
 
-pub async fn update_to_a_taken_email_is_email_in_use<S: Store + Clone>(h: Harness<S>) {
+pub async fn update_to_a_taken_email_is_email_in_use<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env
         .auth
         .users()
-        .create(new_user("a@example.com"), &meta())
+        .create(&Caller::System, new_user("a@example.com"), &meta())
         .await
         .unwrap();
     env.auth
         .users()
-        .create(new_user("b@example.com"), &meta())
+        .create(&Caller::System, new_user("b@example.com"), &meta())
         .await
         .unwrap();
     assert_code(
         env.auth
             .users()
             .update(
+                &Caller::System,
                 a.id,
                 UserPatch {
                     email: Some(Email::parse("B@example.com").unwrap()),
@@ -206,6 +229,7 @@ pub async fn update_to_a_taken_email_is_email_in_use<S: Store + Clone>(h: Harnes
     env.auth
         .users()
         .update(
+            &Caller::System,
             a.id,
             UserPatch {
                 email: Some(Email::parse("a@example.com").unwrap()),
@@ -217,7 +241,7 @@ pub async fn update_to_a_taken_email_is_email_in_use<S: Store + Clone>(h: Harnes
         .unwrap();
 }
 
-pub async fn bad_input_is_refused<S: Store + Clone>(h: Harness<S>) {
+pub async fn bad_input_is_refused<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let users = env.auth.users();
     let megabyte = "x".repeat(1 << 20);
@@ -250,15 +274,16 @@ pub async fn bad_input_is_refused<S: Store + Clone>(h: Harness<S>) {
             ErrorCode::InvalidInput,
         ),
     ] {
-        assert_code(users.create(input, &meta()).await, code);
+        assert_code(users.create(&Caller::System, input, &meta()).await, code);
     }
     let user = users
-        .create(new_user("ok@example.com"), &meta())
+        .create(&Caller::System, new_user("ok@example.com"), &meta())
         .await
         .unwrap();
     assert_code(
         users
             .update(
+                &Caller::System,
                 user.id,
                 UserPatch {
                     name: Some(Some("\u{7}bell".into())),
@@ -272,6 +297,7 @@ pub async fn bad_input_is_refused<S: Store + Clone>(h: Harness<S>) {
     assert_code(
         users
             .update(
+                &Caller::System,
                 user.id,
                 UserPatch {
                     extend: Some(json!({ "big": megabyte })),
@@ -284,13 +310,16 @@ pub async fn bad_input_is_refused<S: Store + Clone>(h: Harness<S>) {
     );
     // Nothing was stored by the refused calls.
     let all = users
-        .list(ListQuery::new(UserFilter::default(), UserOrder::CreatedAt))
+        .list(
+            &Caller::System,
+            ListQuery::new(UserFilter::default(), UserOrder::CreatedAt),
+        )
         .await
         .unwrap();
     assert_eq!(all.items.len(), 1);
 }
 
-pub async fn list_filters<S: Store + Clone>(h: Harness<S>) {
+pub async fn list_filters<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let users = env.auth.users();
     let t0 = env.auth.now();
@@ -303,6 +332,7 @@ pub async fn list_filters<S: Store + Clone>(h: Harness<S>) {
     ] {
         let u = users
             .create(
+                &Caller::System,
                 NewUser {
                     name: name.map(Into::into),
                     ..new_user(email)
@@ -318,7 +348,10 @@ pub async fn list_filters<S: Store + Clone>(h: Harness<S>) {
         let users = env.auth.users();
         async move {
             users
-                .list(ListQuery::new(filter, UserOrder::CreatedAt))
+                .list(
+                    &Caller::System,
+                    ListQuery::new(filter, UserOrder::CreatedAt),
+                )
                 .await
                 .unwrap()
                 .items
@@ -355,18 +388,24 @@ pub async fn list_filters<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn list_orders<S: Store + Clone>(h: Harness<S>) {
+pub async fn list_orders<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let users = env.auth.users();
     for email in ["carol@example.com", "alice@example.com", "bob@example.com"] {
-        users.create(new_user(email), &meta()).await.unwrap();
+        users
+            .create(&Caller::System, new_user(email), &meta())
+            .await
+            .unwrap();
         env.advance(Duration::seconds(1));
     }
     let emails = |order, direction| {
         let users = env.auth.users();
         async move {
             users
-                .list(ListQuery::new(UserFilter::default(), order).direction(direction))
+                .list(
+                    &Caller::System,
+                    ListQuery::new(UserFilter::default(), order).direction(direction),
+                )
                 .await
                 .unwrap()
                 .items
@@ -390,13 +429,14 @@ pub async fn list_orders<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn delete_cascades<S: Store + Clone>(h: Harness<S>) {
+pub async fn delete_cascades<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("gone@example.com").await;
     let id = signed_in.user.id;
     env.auth
         .accounts()
         .link(
+            &Caller::System,
             id,
             Provider::oidc("https://idp.example").unwrap(),
             "sub-1",
@@ -410,9 +450,16 @@ pub async fn delete_cascades<S: Store + Clone>(h: Harness<S>) {
         .await
         .unwrap();
 
-    env.auth.users().delete(id, true, &meta()).await.unwrap();
+    env.auth
+        .users()
+        .delete(&Caller::System, id, true, &meta())
+        .await
+        .unwrap();
 
-    assert_code(env.auth.users().get(id).await, ErrorCode::UserNotFound);
+    assert_code(
+        env.auth.users().get(&Caller::System, id).await,
+        ErrorCode::UserNotFound,
+    );
     assert_code(
         env.auth
             .sessions()
@@ -459,6 +506,7 @@ pub async fn delete_cascades<S: Store + Clone>(h: Harness<S>) {
     env.auth
         .accounts()
         .link(
+            &Caller::System,
             again.user.id,
             Provider::oidc("https://idp.example").unwrap(),
             "sub-1",
@@ -468,19 +516,23 @@ pub async fn delete_cascades<S: Store + Clone>(h: Harness<S>) {
         .unwrap();
 }
 
-pub async fn delete_without_cascade_refuses_with_dependents<S: Store + Clone>(h: Harness<S>) {
+pub async fn delete_without_cascade_refuses_with_dependents<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("kept@example.com").await;
     let err = env
         .auth
         .users()
-        .delete(signed_in.user.id, false, &meta())
+        .delete(&Caller::System, signed_in.user.id, false, &meta())
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::HasDependents);
     assert!(err.to_string().contains("1 session"), "{err}");
     // Nothing was deleted.
-    env.auth.users().get(signed_in.user.id).await.unwrap();
+    env.auth
+        .users()
+        .get(&Caller::System, signed_in.user.id)
+        .await
+        .unwrap();
     env.auth
         .sessions()
         .validate(signed_in.session_token.expose())
@@ -488,12 +540,14 @@ pub async fn delete_without_cascade_refuses_with_dependents<S: Store + Clone>(h:
         .unwrap();
 }
 
-pub async fn delete_without_cascade_succeeds_without_dependents<S: Store + Clone>(h: Harness<S>) {
+pub async fn delete_without_cascade_succeeds_without_dependents<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let user = env
         .auth
         .users()
-        .create(new_user("lonely@example.com"), &meta())
+        .create(&Caller::System, new_user("lonely@example.com"), &meta())
         .await
         .unwrap();
     env.store()
@@ -508,7 +562,7 @@ pub async fn delete_without_cascade_succeeds_without_dependents<S: Store + Clone
     // A password is the user's own credential, not a dependent.
     env.auth
         .users()
-        .delete(user.id, false, &meta())
+        .delete(&Caller::System, user.id, false, &meta())
         .await
         .unwrap();
     assert!(env.store().get_user(user.id).await.unwrap().is_none());

@@ -1,12 +1,13 @@
 //! Members: add, list, update, remove, the last-owner guard and inherited membership.
 
 use super::groups::{chain, group, named};
-use super::{Env, Harness, assert_code, meta};
+use crate::Caller;
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::members::{MemberFilter, MemberOrder, MemberPatch, MemberStatus, NewMember};
-use crate::{ErrorCode, GroupId, ListQuery, Member, MemberId, Store, User, UserId};
+use crate::{ErrorCode, GroupId, ListQuery, Member, MemberId, OrganizationStore, User, UserId};
 
 /// How many members of `group` hold the owner role.
-async fn owners<S: Store + Clone>(env: &Env<S>, group: GroupId) -> usize {
+async fn owners<S: OrganizationStore + Clone>(env: &Env<S>, group: GroupId) -> usize {
     let filter = MemberFilter {
         group_id: Some(group),
         role: Some("owner".into()),
@@ -15,7 +16,10 @@ async fn owners<S: Store + Clone>(env: &Env<S>, group: GroupId) -> usize {
     let page = env
         .auth
         .members()
-        .list(ListQuery::new(filter, MemberOrder::CreatedAt))
+        .list(
+            &Caller::System,
+            ListQuery::new(filter, MemberOrder::CreatedAt),
+        )
         .await
         .unwrap();
     page.items.len()
@@ -31,7 +35,7 @@ fn new_member(group: GroupId, user: UserId, role: &str) -> NewMember {
     }
 }
 
-pub(crate) async fn add<S: Store + Clone>(
+pub(crate) async fn add<S: OrganizationStore + Clone>(
     env: &Env<S>,
     group: GroupId,
     user: UserId,
@@ -39,12 +43,12 @@ pub(crate) async fn add<S: Store + Clone>(
 ) -> Member {
     env.auth
         .members()
-        .add(new_member(group, user, role), &meta())
+        .add(&Caller::System, new_member(group, user, role), &meta())
         .await
         .unwrap()
 }
 
-async fn users<S: Store + Clone>(env: &Env<S>, n: usize) -> Vec<User> {
+async fn users<S: OrganizationStore + Clone>(env: &Env<S>, n: usize) -> Vec<User> {
     let mut out = Vec::new();
     for i in 0..n {
         out.push(env.user(&format!("u{i}@example.com")).await.user);
@@ -52,7 +56,7 @@ async fn users<S: Store + Clone>(env: &Env<S>, n: usize) -> Vec<User> {
     out
 }
 
-pub async fn add_get_and_list<S: Store + Clone>(h: Harness<S>) {
+pub async fn add_get_and_list<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let [a, b] = <[User; 2]>::try_from(users(&env, 2).await).unwrap();
     let org = group(&env, "org", None).await;
@@ -61,6 +65,7 @@ pub async fn add_get_and_list<S: Store + Clone>(h: Harness<S>) {
         .auth
         .members()
         .add(
+            &Caller::System,
             NewMember {
                 group_id: org.id,
                 user_id: a.id,
@@ -76,20 +81,37 @@ pub async fn add_get_and_list<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(m1.status, MemberStatus::Active);
     let m2 = add(&env, org.id, b.id, "admin").await;
     add(&env, other.id, a.id, "owner").await;
-    assert_eq!(env.auth.members().get(m1.id).await.unwrap(), m1);
     assert_eq!(
-        env.auth.members().find(org.id, b.id).await.unwrap(),
+        env.auth
+            .members()
+            .get(&Caller::System, m1.id)
+            .await
+            .unwrap(),
+        m1
+    );
+    assert_eq!(
+        env.auth
+            .members()
+            .find(&Caller::System, org.id, b.id)
+            .await
+            .unwrap(),
         Some(m2.clone())
     );
     assert_code(
-        env.auth.members().get(MemberId::new()).await,
+        env.auth
+            .members()
+            .get(&Caller::System, MemberId::new())
+            .await,
         ErrorCode::MemberNotFound,
     );
     let list = |filter: MemberFilter| {
         let members = env.auth.members();
         async move {
             members
-                .list(ListQuery::new(filter, MemberOrder::CreatedAt))
+                .list(
+                    &Caller::System,
+                    ListQuery::new(filter, MemberOrder::CreatedAt),
+                )
                 .await
                 .unwrap()
                 .items
@@ -134,7 +156,7 @@ pub async fn add_get_and_list<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn duplicate_membership_is_refused<S: Store + Clone>(h: Harness<S>) {
+pub async fn duplicate_membership_is_refused<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("dup@example.com").await.user;
     let org = group(&env, "org", None).await;
@@ -142,38 +164,55 @@ pub async fn duplicate_membership_is_refused<S: Store + Clone>(h: Harness<S>) {
     assert_code(
         env.auth
             .members()
-            .add(new_member(org.id, user.id, "admin"), &meta())
+            .add(
+                &Caller::System,
+                new_member(org.id, user.id, "admin"),
+                &meta(),
+            )
             .await,
         ErrorCode::DuplicateMembership,
     );
 }
 
-pub async fn add_validates_group_user_and_role<S: Store + Clone>(h: Harness<S>) {
+pub async fn add_validates_group_user_and_role<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("v@example.com").await.user;
     let org = group(&env, "org", None).await;
     let members = env.auth.members();
     assert_code(
         members
-            .add(new_member(GroupId::new(), user.id, "member"), &meta())
+            .add(
+                &Caller::System,
+                new_member(GroupId::new(), user.id, "member"),
+                &meta(),
+            )
             .await,
         ErrorCode::GroupNotFound,
     );
     assert_code(
         members
-            .add(new_member(org.id, UserId::new(), "member"), &meta())
+            .add(
+                &Caller::System,
+                new_member(org.id, UserId::new(), "member"),
+                &meta(),
+            )
             .await,
         ErrorCode::UserNotFound,
     );
     assert_code(
         members
-            .add(new_member(org.id, user.id, "emperor"), &meta())
+            .add(
+                &Caller::System,
+                new_member(org.id, user.id, "emperor"),
+                &meta(),
+            )
             .await,
         ErrorCode::InvalidInput,
     );
     assert_code(
         members
             .add(
+                &Caller::System,
                 NewMember {
                     extend: Some(serde_json::json!("x")),
                     ..new_member(org.id, user.id, "member")
@@ -185,13 +224,13 @@ pub async fn add_validates_group_user_and_role<S: Store + Clone>(h: Harness<S>) 
     );
 }
 
-pub async fn update_and_remove<S: Store + Clone>(h: Harness<S>) {
+pub async fn update_and_remove<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let [owner, user] = <[User; 2]>::try_from(users(&env, 2).await).unwrap();
     let org = env
         .auth
         .groups()
-        .create(named("org"), Some(owner.id), &meta())
+        .create_owned_by(&Caller::System, named("org"), owner.id, &meta())
         .await
         .unwrap();
     let m = add(&env, org.id, user.id, "member").await;
@@ -199,6 +238,8 @@ pub async fn update_and_remove<S: Store + Clone>(h: Harness<S>) {
         .auth
         .members()
         .update(
+            &Caller::System,
+            m.group_id,
             m.id,
             MemberPatch {
                 role: Some("admin".into()),
@@ -211,11 +252,16 @@ pub async fn update_and_remove<S: Store + Clone>(h: Harness<S>) {
         .unwrap();
     assert_eq!(updated.role, "admin");
     assert_eq!(updated.status, MemberStatus::Suspended);
-    assert_eq!(env.auth.members().get(m.id).await.unwrap(), updated);
+    assert_eq!(
+        env.auth.members().get(&Caller::System, m.id).await.unwrap(),
+        updated
+    );
     assert_code(
         env.auth
             .members()
             .update(
+                &Caller::System,
+                m.group_id,
                 m.id,
                 MemberPatch {
                     role: Some("nope".into()),
@@ -226,48 +272,67 @@ pub async fn update_and_remove<S: Store + Clone>(h: Harness<S>) {
             .await,
         ErrorCode::InvalidInput,
     );
-    env.auth.members().remove(m.id, &meta()).await.unwrap();
+    env.auth
+        .members()
+        .remove(&Caller::System, m.group_id, m.id, &meta())
+        .await
+        .unwrap();
     assert_code(
-        env.auth.members().get(m.id).await,
-        ErrorCode::MemberNotFound,
-    );
-    assert_code(
-        env.auth.members().remove(m.id, &meta()).await,
+        env.auth.members().get(&Caller::System, m.id).await,
         ErrorCode::MemberNotFound,
     );
     assert_code(
         env.auth
             .members()
-            .update(m.id, MemberPatch::default(), &meta())
+            .remove(&Caller::System, m.group_id, m.id, &meta())
+            .await,
+        ErrorCode::MemberNotFound,
+    );
+    assert_code(
+        env.auth
+            .members()
+            .update(
+                &Caller::System,
+                m.group_id,
+                m.id,
+                MemberPatch::default(),
+                &meta(),
+            )
             .await,
         ErrorCode::MemberNotFound,
     );
 }
 
-pub async fn last_owner_cannot_be_removed_demoted_or_suspended<S: Store + Clone>(h: Harness<S>) {
+pub async fn last_owner_cannot_be_removed_demoted_or_suspended<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let [owner, second] = <[User; 2]>::try_from(users(&env, 2).await).unwrap();
     let org = env
         .auth
         .groups()
-        .create(named("org"), Some(owner.id), &meta())
+        .create_owned_by(&Caller::System, named("org"), owner.id, &meta())
         .await
         .unwrap();
     let owner_m = env
         .auth
         .members()
-        .find(org.id, owner.id)
+        .find(&Caller::System, org.id, owner.id)
         .await
         .unwrap()
         .unwrap();
     let members = env.auth.members();
     assert_code(
-        members.remove(owner_m.id, &meta()).await,
+        members
+            .remove(&Caller::System, owner_m.group_id, owner_m.id, &meta())
+            .await,
         ErrorCode::LastOwner,
     );
     assert_code(
         members
             .update(
+                &Caller::System,
+                owner_m.group_id,
                 owner_m.id,
                 MemberPatch {
                     role: Some("admin".into()),
@@ -281,6 +346,8 @@ pub async fn last_owner_cannot_be_removed_demoted_or_suspended<S: Store + Clone>
     assert_code(
         members
             .update(
+                &Caller::System,
+                owner_m.group_id,
                 owner_m.id,
                 MemberPatch {
                     status: Some(MemberStatus::Suspended),
@@ -294,6 +361,8 @@ pub async fn last_owner_cannot_be_removed_demoted_or_suspended<S: Store + Clone>
     // Changing other fields of the last owner is fine.
     members
         .update(
+            &Caller::System,
+            owner_m.group_id,
             owner_m.id,
             MemberPatch {
                 extend: Some(serde_json::json!({"k": 1})),
@@ -305,49 +374,54 @@ pub async fn last_owner_cannot_be_removed_demoted_or_suspended<S: Store + Clone>
         .unwrap();
     // With a second owner, the first may go.
     let second_m = add(&env, org.id, second.id, "owner").await;
-    members.remove(owner_m.id, &meta()).await.unwrap();
+    members
+        .remove(&Caller::System, owner_m.group_id, owner_m.id, &meta())
+        .await
+        .unwrap();
     assert_code(
-        members.remove(second_m.id, &meta()).await,
+        members
+            .remove(&Caller::System, second_m.group_id, second_m.id, &meta())
+            .await,
         ErrorCode::LastOwner,
     );
 }
 
-pub async fn concurrent_owner_removals_keep_one_owner<S: Store + Clone>(h: Harness<S>) {
+pub async fn concurrent_owner_removals_keep_one_owner<S: OrganizationStore + Clone>(h: Harness<S>) {
     let node_a = Env::new(h.store);
     let node_b = node_a.node(h.peer);
     let [a, b] = <[User; 2]>::try_from(users(&node_a, 2).await).unwrap();
     let org = node_a
         .auth
         .groups()
-        .create(named("org"), Some(a.id), &meta())
+        .create_owned_by(&Caller::System, named("org"), a.id, &meta())
         .await
         .unwrap();
     add(&node_a, org.id, b.id, "owner").await;
     let ma = node_a
         .auth
         .members()
-        .find(org.id, a.id)
+        .find(&Caller::System, org.id, a.id)
         .await
         .unwrap()
         .unwrap();
     let mb = node_a
         .auth
         .members()
-        .find(org.id, b.id)
+        .find(&Caller::System, org.id, b.id)
         .await
         .unwrap()
         .unwrap();
     let (meta_a, meta_b) = (meta(), meta());
     let (members_a, members_b) = (node_a.auth.members(), node_b.auth.members());
     let (ra, rb) = tokio::join!(
-        members_a.remove(ma.id, &meta_a),
-        members_b.remove(mb.id, &meta_b)
+        members_a.remove(&Caller::System, ma.group_id, ma.id, &meta_a),
+        members_b.remove(&Caller::System, mb.group_id, mb.id, &meta_b)
     );
     assert_eq!([ra.is_ok(), rb.is_ok()].iter().filter(|ok| **ok).count(), 1);
     assert_eq!(owners(&node_a, org.id).await, 1);
 }
 
-pub async fn groups_of_a_user<S: Store + Clone>(h: Harness<S>) {
+pub async fn groups_of_a_user<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("g@example.com").await.user;
     let a = group(&env, "a", None).await;
@@ -358,7 +432,11 @@ pub async fn groups_of_a_user<S: Store + Clone>(h: Harness<S>) {
     let page = env
         .auth
         .members()
-        .groups_of(user.id, ListQuery::new((), MemberOrder::CreatedAt).limit(1))
+        .groups_of(
+            &Caller::System,
+            user.id,
+            ListQuery::new((), MemberOrder::CreatedAt).limit(1),
+        )
         .await
         .unwrap();
     assert_eq!(page.items.len(), 1);
@@ -367,6 +445,7 @@ pub async fn groups_of_a_user<S: Store + Clone>(h: Harness<S>) {
         .auth
         .members()
         .groups_of(
+            &Caller::System,
             user.id,
             ListQuery::new((), MemberOrder::CreatedAt).after(page.next_cursor.unwrap()),
         )
@@ -381,7 +460,7 @@ pub async fn groups_of_a_user<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn direct_membership_resolves_at_depth_zero<S: Store + Clone>(h: Harness<S>) {
+pub async fn direct_membership_resolves_at_depth_zero<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("d@example.com").await.user;
     let org = group(&env, "org", None).await;
@@ -406,7 +485,9 @@ pub async fn direct_membership_resolves_at_depth_zero<S: Store + Clone>(h: Harne
     );
 }
 
-pub async fn membership_is_inherited_from_the_nearest_ancestor<S: Store + Clone>(h: Harness<S>) {
+pub async fn membership_is_inherited_from_the_nearest_ancestor<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let user = env.user("i@example.com").await.user;
     let levels = chain(&env, 4).await;
@@ -439,7 +520,7 @@ pub async fn membership_is_inherited_from_the_nearest_ancestor<S: Store + Clone>
     assert_eq!(none.path.len(), 4);
 }
 
-pub async fn resolution_filters_by_role_and_status<S: Store + Clone>(h: Harness<S>) {
+pub async fn resolution_filters_by_role_and_status<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("r@example.com").await.user;
     let levels = chain(&env, 3).await;
@@ -449,6 +530,8 @@ pub async fn resolution_filters_by_role_and_status<S: Store + Clone>(h: Harness<
     env.auth
         .members()
         .update(
+            &Caller::System,
+            suspended.group_id,
             suspended.id,
             MemberPatch {
                 status: Some(MemberStatus::Suspended),
@@ -477,7 +560,7 @@ pub async fn resolution_filters_by_role_and_status<S: Store + Clone>(h: Harness<
     assert_eq!(member.matched_group, Some(leaf));
 }
 
-pub async fn require_refuses_non_members<S: Store + Clone>(h: Harness<S>) {
+pub async fn require_refuses_non_members<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("q@example.com").await.user;
     let org = group(&env, "org", None).await;
@@ -500,12 +583,13 @@ pub async fn require_refuses_non_members<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn user_deletion_respects_memberships<S: Store + Clone>(h: Harness<S>) {
+pub async fn user_deletion_respects_memberships<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env
         .auth
         .users()
         .create(
+            &Caller::System,
             crate::users::NewUser {
                 email: "m@example.com".into(),
                 ..Default::default()
@@ -519,20 +603,20 @@ pub async fn user_deletion_respects_memberships<S: Store + Clone>(h: Harness<S>)
     let err = env
         .auth
         .users()
-        .delete(user.id, false, &meta())
+        .delete(&Caller::System, user.id, false, &meta())
         .await
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::HasDependents);
     assert!(err.to_string().contains("1 membership"), "{err}");
     env.auth
         .users()
-        .delete(user.id, true, &meta())
+        .delete(&Caller::System, user.id, true, &meta())
         .await
         .unwrap();
     assert!(
         env.auth
             .members()
-            .find(org.id, user.id)
+            .find(&Caller::System, org.id, user.id)
             .await
             .unwrap()
             .is_none()
@@ -541,19 +625,23 @@ pub async fn user_deletion_respects_memberships<S: Store + Clone>(h: Harness<S>)
 
 /// Deleting a user is no way around the last-owner guard: the only owner of a group cannot
 /// be deleted, and two owners deleted at once on two nodes leave one.
-pub async fn the_only_owner_cannot_be_deleted<S: Store + Clone>(h: Harness<S>) {
+pub async fn the_only_owner_cannot_be_deleted<S: OrganizationStore + Clone>(h: Harness<S>) {
     let node_a = Env::new(h.store);
     let node_b = node_a.node(h.peer);
     let [a, b] = <[User; 2]>::try_from(users(&node_a, 2).await).unwrap();
     let org = node_a
         .auth
         .groups()
-        .create(named("org"), Some(a.id), &meta())
+        .create_owned_by(&Caller::System, named("org"), a.id, &meta())
         .await
         .unwrap();
     for cascade in [true, false] {
         assert_code(
-            node_a.auth.users().delete(a.id, cascade, &meta()).await,
+            node_a
+                .auth
+                .users()
+                .delete(&Caller::System, a.id, cascade, &meta())
+                .await,
             ErrorCode::LastOwner,
         );
     }
@@ -565,19 +653,28 @@ pub async fn the_only_owner_cannot_be_deleted<S: Store + Clone>(h: Harness<S>) {
             ..MemberPatch::default()
         };
         let members = node_a.auth.members();
-        async move { members.update(mb.id, patch, &meta()).await.unwrap() }
+        async move {
+            members
+                .update(&Caller::System, mb.group_id, mb.id, patch, &meta())
+                .await
+                .unwrap()
+        }
     };
     set_status(MemberStatus::Suspended).await;
     assert_code(
-        node_a.auth.users().delete(a.id, true, &meta()).await,
+        node_a
+            .auth
+            .users()
+            .delete(&Caller::System, a.id, true, &meta())
+            .await,
         ErrorCode::LastOwner,
     );
     set_status(MemberStatus::Active).await;
     let (meta_a, meta_b) = (meta(), meta());
     let (users_a, users_b) = (node_a.auth.users(), node_b.auth.users());
     let (ra, rb) = tokio::join!(
-        users_a.delete(a.id, true, &meta_a),
-        users_b.delete(b.id, true, &meta_b)
+        users_a.delete(&Caller::System, a.id, true, &meta_a),
+        users_b.delete(&Caller::System, b.id, true, &meta_b)
     );
     assert_eq!(
         [&ra, &rb].iter().filter(|r| r.is_ok()).count(),

@@ -1,19 +1,20 @@
 //! Accounts: linking and unlinking external identities.
 
-use super::{Env, Harness, assert_code, meta};
-use crate::{ErrorCode, Provider, Store, UserId};
+use crate::Caller;
+use crate::conformance::{Env, Harness, assert_code, meta};
+use crate::{CoreStore, ErrorCode, Provider, UserId};
 
 fn oidc() -> Provider {
     Provider::oidc("https://accounts.example.com").unwrap()
 }
 
-pub async fn link_and_find_user<S: Store + Clone>(h: Harness<S>) {
+pub async fn link_and_find_user<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("link@example.com").await.user;
     let account = env
         .auth
         .accounts()
-        .link(user.id, oidc(), "subject-123", &meta())
+        .link(&Caller::System, user.id, oidc(), "subject-123", &meta())
         .await
         .unwrap();
     assert_eq!(
@@ -38,7 +39,7 @@ pub async fn link_and_find_user<S: Store + Clone>(h: Harness<S>) {
     let providers: Vec<_> = env
         .auth
         .accounts()
-        .list(user.id)
+        .list(&Caller::System, user.id)
         .await
         .unwrap()
         .into_iter()
@@ -47,31 +48,39 @@ pub async fn link_and_find_user<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(providers, ["password", "oidc:https://accounts.example.com"]);
 }
 
-pub async fn linked_identity_cannot_be_linked_twice<S: Store + Clone>(h: Harness<S>) {
+pub async fn linked_identity_cannot_be_linked_twice<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env.user("a@example.com").await.user;
     let b = env.user("b@example.com").await.user;
     env.auth
         .accounts()
-        .link(a.id, oidc(), "sub", &meta())
+        .link(&Caller::System, a.id, oidc(), "sub", &meta())
         .await
         .unwrap();
     assert_code(
-        env.auth.accounts().link(b.id, oidc(), "sub", &meta()).await,
+        env.auth
+            .accounts()
+            .link(&Caller::System, b.id, oidc(), "sub", &meta())
+            .await,
         ErrorCode::AccountAlreadyLinked,
     );
     assert_code(
-        env.auth.accounts().link(a.id, oidc(), "sub", &meta()).await,
+        env.auth
+            .accounts()
+            .link(&Caller::System, a.id, oidc(), "sub", &meta())
+            .await,
         ErrorCode::AccountAlreadyLinked,
     );
 }
 
-pub async fn link_needs_an_existing_user_and_an_external_provider<S: Store + Clone>(h: Harness<S>) {
+pub async fn link_needs_an_existing_user_and_an_external_provider<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     assert_code(
         env.auth
             .accounts()
-            .link(UserId::new(), oidc(), "sub", &meta())
+            .link(&Caller::System, UserId::new(), oidc(), "sub", &meta())
             .await,
         ErrorCode::UserNotFound,
     );
@@ -79,7 +88,7 @@ pub async fn link_needs_an_existing_user_and_an_external_provider<S: Store + Clo
     assert_code(
         env.auth
             .accounts()
-            .link(user.id, Provider::password(), "x", &meta())
+            .link(&Caller::System, user.id, Provider::password(), "x", &meta())
             .await,
         ErrorCode::InvalidInput,
     );
@@ -87,7 +96,7 @@ pub async fn link_needs_an_existing_user_and_an_external_provider<S: Store + Clo
         assert_code(
             env.auth
                 .accounts()
-                .link(user.id, oidc(), bad, &meta())
+                .link(&Caller::System, user.id, oidc(), bad, &meta())
                 .await,
             ErrorCode::InvalidInput,
         );
@@ -98,19 +107,19 @@ pub async fn link_needs_an_existing_user_and_an_external_provider<S: Store + Clo
     );
 }
 
-pub async fn unlink_refuses_the_last_sign_in_method<S: Store + Clone>(h: Harness<S>) {
+pub async fn unlink_refuses_the_last_sign_in_method<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("u@example.com").await.user;
     let linked = env
         .auth
         .accounts()
-        .link(user.id, oidc(), "s", &meta())
+        .link(&Caller::System, user.id, oidc(), "s", &meta())
         .await
         .unwrap();
     let password = env
         .auth
         .accounts()
-        .list(user.id)
+        .list(&Caller::System, user.id)
         .await
         .unwrap()
         .into_iter()
@@ -118,24 +127,32 @@ pub async fn unlink_refuses_the_last_sign_in_method<S: Store + Clone>(h: Harness
         .unwrap();
     env.auth
         .accounts()
-        .unlink(user.id, password.id, &meta())
+        .unlink(&Caller::System, user.id, password.id, &meta())
         .await
         .unwrap();
     assert_code(
         env.auth
             .accounts()
-            .unlink(user.id, linked.id, &meta())
+            .unlink(&Caller::System, user.id, linked.id, &meta())
             .await,
         ErrorCode::LastSignInMethod,
     );
-    assert_eq!(env.auth.accounts().list(user.id).await.unwrap().len(), 1);
+    assert_eq!(
+        env.auth
+            .accounts()
+            .list(&Caller::System, user.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     // Without the password account, password sign-in fails the usual way.
     assert_code(
         env.auth
             .password()
             .sign_in(
                 "u@example.com",
-                &crate::Secret::new(super::PASSWORD),
+                &crate::Secret::new(crate::conformance::PASSWORD),
                 &meta(),
             )
             .await,
@@ -143,26 +160,37 @@ pub async fn unlink_refuses_the_last_sign_in_method<S: Store + Clone>(h: Harness
     );
 }
 
-pub async fn unlink_of_someone_elses_account_is_not_found<S: Store + Clone>(h: Harness<S>) {
+pub async fn unlink_of_someone_elses_account_is_not_found<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env.user("a@example.com").await.user;
     let b = env.user("b@example.com").await.user;
     let linked = env
         .auth
         .accounts()
-        .link(a.id, oidc(), "s", &meta())
+        .link(&Caller::System, a.id, oidc(), "s", &meta())
         .await
         .unwrap();
     assert_code(
-        env.auth.accounts().unlink(b.id, linked.id, &meta()).await,
+        env.auth
+            .accounts()
+            .unlink(&Caller::System, b.id, linked.id, &meta())
+            .await,
         ErrorCode::AccountNotFound,
     );
     assert_code(
         env.auth
             .accounts()
-            .unlink(a.id, crate::AccountId::new(), &meta())
+            .unlink(&Caller::System, a.id, crate::AccountId::new(), &meta())
             .await,
         ErrorCode::AccountNotFound,
     );
-    assert_eq!(env.auth.accounts().list(a.id).await.unwrap().len(), 2);
+    assert_eq!(
+        env.auth
+            .accounts()
+            .list(&Caller::System, a.id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
 }

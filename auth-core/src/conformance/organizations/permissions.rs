@@ -1,14 +1,17 @@
 //! Roles and permissions: the policy applied with inheritance.
 
+use crate::Caller;
 use std::collections::BTreeMap;
 
 use super::groups::{chain, group};
 use super::members::add;
-use super::{Env, Harness, assert_code, meta};
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::permissions::{Permission, Policy, RoleDef};
-use crate::{Auth, AuthConfig, ErrorCode, SecretKey, Store};
+use crate::{Auth, AuthConfig, ErrorCode, OrganizationStore, SecretKey};
 
-pub async fn roles_grant_their_permissions_with_inheritance<S: Store + Clone>(h: Harness<S>) {
+pub async fn roles_grant_their_permissions_with_inheritance<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
     let env = Env::new(h.store);
     let user = env.user("p@example.com").await.user;
     let levels = chain(&env, 3).await;
@@ -45,7 +48,7 @@ pub async fn roles_grant_their_permissions_with_inheritance<S: Store + Clone>(h:
     assert!(!none.can("group", "read"));
 }
 
-pub async fn permissions_union_along_the_chain<S: Store + Clone>(h: Harness<S>) {
+pub async fn permissions_union_along_the_chain<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("u@example.com").await.user;
     let org = group(&env, "org", None).await;
@@ -69,7 +72,7 @@ pub async fn permissions_union_along_the_chain<S: Store + Clone>(h: Harness<S>) 
     assert!(perms.has_role("owner") && perms.has_role("admin") && perms.has_role("member"));
 }
 
-pub async fn has_role_follows_role_includes<S: Store + Clone>(h: Harness<S>) {
+pub async fn has_role_follows_role_includes<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("h@example.com").await.user;
     let org = group(&env, "org", None).await;
@@ -84,7 +87,7 @@ pub async fn has_role_follows_role_includes<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn custom_policy_with_wildcards<S: Store + Clone>(h: Harness<S>) {
+pub async fn custom_policy_with_wildcards<S: OrganizationStore + Clone>(h: Harness<S>) {
     let perms = |list: &[&str]| list.iter().map(|p| Permission::parse(p).unwrap()).collect();
     let roles = BTreeMap::from([
         (
@@ -119,6 +122,7 @@ pub async fn custom_policy_with_wildcards<S: Store + Clone>(h: Harness<S>) {
     let env_user = auth
         .users()
         .create(
+            &Caller::System,
             crate::users::NewUser {
                 email: "c@example.com".into(),
                 ..Default::default()
@@ -129,11 +133,12 @@ pub async fn custom_policy_with_wildcards<S: Store + Clone>(h: Harness<S>) {
         .unwrap();
     let org = auth
         .groups()
-        .create(super::groups::named("org"), None, &meta())
+        .create(&Caller::System, super::groups::named("org"), &meta())
         .await
         .unwrap();
     auth.members()
         .add(
+            &Caller::System,
             crate::members::NewMember {
                 group_id: org.id,
                 user_id: env_user.id,
@@ -158,6 +163,7 @@ pub async fn custom_policy_with_wildcards<S: Store + Clone>(h: Harness<S>) {
     assert_code(
         auth.members()
             .add(
+                &Caller::System,
                 crate::members::NewMember {
                     group_id: org.id,
                     user_id: env_user.id,
@@ -172,7 +178,7 @@ pub async fn custom_policy_with_wildcards<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn bad_permission_strings_are_refused<S: Store + Clone>(h: Harness<S>) {
+pub async fn bad_permission_strings_are_refused<S: OrganizationStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("b@example.com").await.user;
     let org = group(&env, "org", None).await;

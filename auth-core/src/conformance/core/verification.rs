@@ -1,13 +1,14 @@
 //! Emailed codes and links: verification, attempts, expiry, passwordless sign-in.
 
+use crate::Caller;
 use std::sync::Arc;
 
 use time::Duration;
 
-use super::{Env, Harness, assert_code, meta};
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::users::{NewUser, UserPatch};
 use crate::verification::{AttemptReservation, Purpose};
-use crate::{Answer, Auth, AuthConfig, Email, ErrorCode, RequestMeta, SecretKey, Store};
+use crate::{Answer, Auth, AuthConfig, CoreStore, Email, ErrorCode, RequestMeta, SecretKey};
 
 fn wrong_code(right: &str) -> String {
     let first = right.as_bytes()[0];
@@ -19,7 +20,7 @@ fn wrong_code(right: &str) -> String {
     format!("{swapped}{}", &right[1..])
 }
 
-pub async fn verify_email_with_code<S: Store + Clone>(h: Harness<S>) {
+pub async fn verify_email_with_code<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let signed_in = env.user("Verify@Example.com").await;
     env.auth
@@ -63,7 +64,7 @@ pub async fn verify_email_with_code<S: Store + Clone>(h: Harness<S>) {
     assert_eq!(env.mailer.messages().len(), 1);
 }
 
-pub async fn verify_email_with_link<S: Store + Clone>(h: Harness<S>) {
+pub async fn verify_email_with_link<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("link@example.com").await.user;
     env.auth
@@ -105,7 +106,7 @@ pub async fn verify_email_with_link<S: Store + Clone>(h: Harness<S>) {
     }
 }
 
-pub async fn wrong_codes_count_attempts_until_locked<S: Store + Clone>(h: Harness<S>) {
+pub async fn wrong_codes_count_attempts_until_locked<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("try@example.com").await.user;
     env.auth
@@ -145,7 +146,7 @@ pub async fn wrong_codes_count_attempts_until_locked<S: Store + Clone>(h: Harnes
     }
 }
 
-pub async fn concurrent_wrong_codes_never_exceed_the_attempt_limit<S: Store + Clone>(
+pub async fn concurrent_wrong_codes_never_exceed_the_attempt_limit<S: CoreStore + Clone>(
     h: Harness<S>,
 ) {
     let node_a = Env::new(h.store.clone());
@@ -192,7 +193,7 @@ pub async fn concurrent_wrong_codes_never_exceed_the_attempt_limit<S: Store + Cl
     assert_eq!(reserved, 5, "exactly max_attempts attempts were granted");
 }
 
-pub async fn codes_expire<S: Store + Clone>(h: Harness<S>) {
+pub async fn codes_expire<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("late@example.com").await.user;
     env.auth
@@ -243,7 +244,7 @@ pub async fn codes_expire<S: Store + Clone>(h: Harness<S>) {
         .unwrap();
 }
 
-pub async fn codes_are_single_use<S: Store + Clone>(h: Harness<S>) {
+pub async fn codes_are_single_use<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("once@example.com").await.user;
     env.auth
@@ -274,7 +275,7 @@ pub async fn codes_are_single_use<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn a_new_code_replaces_the_old<S: Store + Clone>(h: Harness<S>) {
+pub async fn a_new_code_replaces_the_old<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("again@example.com").await.user;
     env.auth
@@ -315,7 +316,7 @@ pub async fn a_new_code_replaces_the_old<S: Store + Clone>(h: Harness<S>) {
         .unwrap();
 }
 
-pub async fn verification_after_email_change_fails<S: Store + Clone>(h: Harness<S>) {
+pub async fn verification_after_email_change_fails<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("before@example.com").await.user;
     env.auth
@@ -330,6 +331,7 @@ pub async fn verification_after_email_change_fails<S: Store + Clone>(h: Harness<
     env.auth
         .users()
         .update(
+            &Caller::System,
             user.id,
             UserPatch {
                 email: Some(Email::parse("after@example.com").unwrap()),
@@ -346,10 +348,17 @@ pub async fn verification_after_email_change_fails<S: Store + Clone>(h: Harness<
             .await,
         ErrorCode::CodeInvalid,
     );
-    assert!(!env.auth.users().get(user.id).await.unwrap().email_verified);
+    assert!(
+        !env.auth
+            .users()
+            .get(&Caller::System, user.id)
+            .await
+            .unwrap()
+            .email_verified
+    );
 }
 
-pub async fn sign_in_with_code_for_existing_user<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_in_with_code_for_existing_user<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("code@example.com").await.user;
     env.auth
@@ -382,7 +391,7 @@ pub async fn sign_in_with_code_for_existing_user<S: Store + Clone>(h: Harness<S>
         .unwrap();
 }
 
-pub async fn sign_in_with_link<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_in_with_link<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("magic@example.com").await.user;
     env.auth
@@ -410,7 +419,7 @@ pub async fn sign_in_with_link<S: Store + Clone>(h: Harness<S>) {
     );
 }
 
-pub async fn passwordless_sign_up_only_when_enabled<S: Store + Clone>(h: Harness<S>) {
+pub async fn passwordless_sign_up_only_when_enabled<S: CoreStore + Clone>(h: Harness<S>) {
     let closed = Env::new(h.store.clone());
     closed
         .auth
@@ -446,12 +455,17 @@ pub async fn passwordless_sign_up_only_when_enabled<S: Store + Clone>(h: Harness
         .await
         .unwrap();
     assert!(signed_in.user.email_verified);
-    let accounts = open.auth.accounts().list(signed_in.user.id).await.unwrap();
+    let accounts = open
+        .auth
+        .accounts()
+        .list(&Caller::System, signed_in.user.id)
+        .await
+        .unwrap();
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0].provider.as_str(), "email");
 }
 
-pub async fn without_mailer_flows_are_not_configured<S: Store + Clone>(h: Harness<S>) {
+pub async fn without_mailer_flows_are_not_configured<S: CoreStore + Clone>(h: Harness<S>) {
     let auth = Auth::builder(h.store)
         .secret_key(SecretKey::generate())
         .config(AuthConfig::insecure_for_tests())
@@ -460,6 +474,7 @@ pub async fn without_mailer_flows_are_not_configured<S: Store + Clone>(h: Harnes
     let user = auth
         .users()
         .create(
+            &Caller::System,
             NewUser {
                 email: "m@example.com".into(),
                 ..NewUser::default()
@@ -498,7 +513,7 @@ pub async fn without_mailer_flows_are_not_configured<S: Store + Clone>(h: Harnes
     assert!(no_mailer.is_err(), "verification required without a mailer");
 }
 
-pub async fn purge_deletes_old_verifications<S: Store + Clone>(h: Harness<S>) {
+pub async fn purge_deletes_old_verifications<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("purge@example.com").await.user;
     env.auth
@@ -524,7 +539,7 @@ pub async fn purge_deletes_old_verifications<S: Store + Clone>(h: Harness<S>) {
     assert!(env.store().get_user(user.id).await.unwrap().is_some());
 }
 
-pub async fn emails_per_address_are_limited<S: Store + Clone>(h: Harness<S>) {
+pub async fn emails_per_address_are_limited<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::with_config(h.store, |c| {
         c.mail_limit = Some(crate::api_keys::RateLimit {
             max: 2,

@@ -1,10 +1,11 @@
 //! Audit events written by the services.
 
-use super::{Env, Harness, PASSWORD, meta};
+use crate::Caller;
 use crate::audit::{Actor, AuditFilter, AuditOrder};
-use crate::{ListQuery, Secret, Store};
+use crate::conformance::{Env, Harness, PASSWORD, meta};
+use crate::{CoreStore, ListQuery, Secret};
 
-pub async fn sign_ins_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) {
+pub async fn sign_ins_and_failures_are_audited<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("audit@example.com").await.user;
     let _ = env
@@ -21,13 +22,16 @@ pub async fn sign_ins_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) 
     let events = env
         .auth
         .audit()
-        .list(ListQuery::new(
-            AuditFilter {
-                action: Some("user.sign_in".into()),
-                ..AuditFilter::default()
-            },
-            AuditOrder::At,
-        ))
+        .list(
+            &Caller::System,
+            ListQuery::new(
+                AuditFilter {
+                    action: Some("user.sign_in".into()),
+                    ..AuditFilter::default()
+                },
+                AuditOrder::At,
+            ),
+        )
         .await
         .unwrap()
         .items;
@@ -56,7 +60,7 @@ pub async fn sign_ins_and_failures_are_audited<S: Store + Clone>(h: Harness<S>) 
     assert!(!all.contains(PASSWORD));
 }
 
-pub async fn audit_list_filters_and_paginates<S: Store + Clone>(h: Harness<S>) {
+pub async fn audit_list_filters_and_paginates<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let a = env.user("a@example.com").await.user;
     env.user("b@example.com").await;
@@ -76,7 +80,7 @@ pub async fn audit_list_filters_and_paginates<S: Store + Clone>(h: Harness<S>) {
         )
         .limit(2);
         query.cursor = cursor;
-        let page = env.auth.audit().list(query).await.unwrap();
+        let page = env.auth.audit().list(&Caller::System, query).await.unwrap();
         assert!(
             page.items
                 .iter()
@@ -89,4 +93,47 @@ pub async fn audit_list_filters_and_paginates<S: Store + Clone>(h: Harness<S>) {
         }
     }
     assert_eq!(seen, 4, "sign-up plus three sign-ins");
+}
+
+pub async fn every_actor_kind_round_trips<S: CoreStore + Clone>(h: Harness<S>) {
+    use crate::audit::AuditEvent;
+    let env = Env::new(h.store);
+    let user = env.user("actor@example.com").await.user;
+    let actors = [
+        Actor::User { id: user.id },
+        Actor::System,
+        Actor::Anonymous,
+        Actor::ApiKey {
+            id: crate::ApiKeyId::new(),
+        },
+    ];
+    for actor in &actors {
+        let event = AuditEvent::new("test.actor", actor.clone(), env.auth.now(), &meta());
+        env.store().append_audit(&event).await.unwrap();
+    }
+    let stored: Vec<Actor> = env
+        .auth
+        .audit()
+        .list(
+            &Caller::System,
+            ListQuery::new(
+                AuditFilter {
+                    action: Some("test.actor".into()),
+                    ..AuditFilter::default()
+                },
+                AuditOrder::At,
+            ),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.actor)
+        .collect();
+    for actor in &actors {
+        assert!(
+            stored.contains(actor),
+            "{actor:?} was not stored as itself: {stored:?}"
+        );
+    }
 }
