@@ -5,10 +5,14 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), auth_core::StoreError> {
+//! # #[cfg(feature = "sqlite")] {
 //! let store = auth_sqlx::SqliteStore::connect("sqlite:auth.db").await?;
 //! store.migrate().await?;
+//! # }
+//! # #[cfg(feature = "postgres")] {
 //! let pg = auth_sqlx::PgStore::connect("postgres://app@db.internal/app").await?;
 //! pg.migrate().await?;
+//! # }
 //! # Ok(()) }
 //! ```
 //!
