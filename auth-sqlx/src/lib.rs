@@ -5,10 +5,14 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), auth_core::StoreError> {
+//! # #[cfg(feature = "sqlite")] {
 //! let store = auth_sqlx::SqliteStore::connect("sqlite:auth.db").await?;
 //! store.migrate().await?;
+//! # }
+//! # #[cfg(feature = "postgres")] {
 //! let pg = auth_sqlx::PgStore::connect("postgres://app@db.internal/app").await?;
 //! pg.migrate().await?;
+//! # }
 //! # Ok(()) }
 //! ```
 //!
@@ -28,53 +32,6 @@
         clippy::indexing_slicing
     )
 )]
-
-/// The store implementations shared by both backends: the files of `src/shared/`, each
-/// compiled in the backend module that invokes this (which defines `Backend`, `Db`,
-/// `Connection` and the dialect constants). `query.rs` is the prelude every store module
-/// imports with `use super::*`.
-macro_rules! shared_stores {
-    () => {
-        include!("shared/query.rs");
-        mod users {
-            use super::*;
-            include!("shared/users.rs");
-        }
-        mod accounts {
-            use super::*;
-            include!("shared/accounts.rs");
-        }
-        mod sessions {
-            use super::*;
-            include!("shared/sessions.rs");
-        }
-        mod verification {
-            use super::*;
-            include!("shared/verification.rs");
-        }
-        mod audit {
-            use super::*;
-            include!("shared/audit.rs");
-        }
-        mod api_keys {
-            use super::*;
-            include!("shared/api_keys.rs");
-        }
-        mod groups {
-            use super::*;
-            include!("shared/groups.rs");
-        }
-        mod members {
-            use super::*;
-            include!("shared/members.rs");
-        }
-        mod invites {
-            use super::*;
-            include!("shared/invites.rs");
-        }
-    };
-}
-pub(crate) use shared_stores;
 
 mod error;
 #[cfg(feature = "postgres")]

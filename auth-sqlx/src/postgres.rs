@@ -68,21 +68,26 @@ impl PgStore {
     }
 }
 
-/// The store traits, from the SQL shared with SQLite.
-mod queries {
-    use super::PgStore as Backend;
+// What the SQL shared with SQLite needs to know about PostgreSQL; `shared/query.rs` imports
+// these from here.
+use PgStore as Backend;
+type Db = Postgres;
+type Connection = sqlx::PgConnection;
+/// Row locks make concurrent read-check-write sequences queue per row.
+const FOR_UPDATE: &str = " FOR UPDATE";
+/// A transaction-scoped advisory lock that every group move takes first, so moves queue
+/// across nodes and each one's cycle check sees the moves committed before it. The key
+/// is the bytes of "authmove" read as a big-endian integer.
+const MOVE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7022647185815598693)");
+/// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
+const GROUP_TAGS: &str = "(SELECT COALESCE(jsonb_object_agg(t.key, t.value), '{}') \
+     FROM group_tags t WHERE t.group_id = g.id)";
 
-    type Db = sqlx::Postgres;
-    type Connection = sqlx::PgConnection;
-    /// Row locks make concurrent read-check-write sequences queue per row.
-    const FOR_UPDATE: &str = " FOR UPDATE";
-    /// A transaction-scoped advisory lock that every group move takes first, so moves queue
-    /// across nodes and each one's cycle check sees the moves committed before it. The key
-    /// is the bytes of "authmove" read as a big-endian integer.
-    const MOVE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7022647185815598693)");
-    /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
-    const GROUP_TAGS: &str = "(SELECT COALESCE(jsonb_object_agg(t.key, t.value), '{}') \
-         FROM group_tags t WHERE t.group_id = g.id)";
-
-    crate::shared_stores!();
-}
+/// The store traits, from the SQL shared with SQLite: `src/shared/`, compiled here for
+/// PostgreSQL.
+#[path = "shared/query.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "the shared files are compiled once per backend, on purpose"
+)]
+mod queries;

@@ -86,19 +86,24 @@ impl SqliteStore {
     }
 }
 
-/// The store traits, from the SQL shared with PostgreSQL.
-mod queries {
-    use super::SqliteStore as Backend;
+// What the SQL shared with PostgreSQL needs to know about SQLite; `shared/query.rs` imports
+// these from here.
+use SqliteStore as Backend;
+type Db = Sqlite;
+type Connection = sqlx::SqliteConnection;
+/// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises writers.
+const FOR_UPDATE: &str = "";
+/// Nothing to take: `BEGIN IMMEDIATE` already serialises group moves with every writer.
+const MOVE_LOCK: Option<&str> = None;
+/// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
+const GROUP_TAGS: &str = "(SELECT json_group_object(t.key, t.value) FROM group_tags t \
+     WHERE t.group_id = g.id)";
 
-    type Db = sqlx::Sqlite;
-    type Connection = sqlx::SqliteConnection;
-    /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises writers.
-    const FOR_UPDATE: &str = "";
-    /// Nothing to take: `BEGIN IMMEDIATE` already serialises group moves with every writer.
-    const MOVE_LOCK: Option<&str> = None;
-    /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
-    const GROUP_TAGS: &str = "(SELECT json_group_object(t.key, t.value) FROM group_tags t \
-         WHERE t.group_id = g.id)";
-
-    crate::shared_stores!();
-}
+/// The store traits, from the SQL shared with PostgreSQL: `src/shared/`, compiled here
+/// for SQLite.
+#[path = "shared/query.rs"]
+#[allow(
+    clippy::duplicate_mod,
+    reason = "the shared files are compiled once per backend, on purpose"
+)]
+mod queries;

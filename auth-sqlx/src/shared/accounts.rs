@@ -1,4 +1,6 @@
-// AccountStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// AccountStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use auth_core::accounts::{Account, PasswordHash, RevokeSessions, UnlinkOutcome};
 use auth_core::{AccountId, AccountStore, Entity, Provider, UserId};

@@ -1,5 +1,7 @@
-// ApiKeyStore and RateLimitStore for both backends (included from `sqlite.rs` and
-// `postgres.rs`).
+// ApiKeyStore and RateLimitStore for both backends (a module of `query.rs`, compiled once
+// per backend).
+
+use super::*;
 
 use auth_core::api_keys::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, QuotaOutcome, RateDecision,

@@ -1,4 +1,6 @@
-// AuditStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// AuditStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use auth_core::AuditStore;
 use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};

@@ -1,4 +1,6 @@
-// GroupStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// GroupStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,6 @@
-// InviteStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// InviteStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use auth_core::invites::{
     AcceptOutcome, Acceptance, InviteChange, InviteFilter, InviteOrder, InviteStatus,

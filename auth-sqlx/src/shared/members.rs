@@ -1,4 +1,6 @@
-// MemberStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// MemberStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use auth_core::members::{
     KeepRole, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,

@@ -1,7 +1,10 @@
-// The prelude of the SQL shared by both backends: imports and helpers every store module
-// uses. Compiled once per backend (included from `sqlite.rs` and `postgres.rs`, which
-// define `Backend`, `Db`, `Connection` and the SQL that differs: `FOR_UPDATE`, `MOVE_LOCK`,
-// `GROUP_TAGS`); each store module includes it through `use super::*`.
+// The SQL shared by both backends: this module, declared with `#[path]` in `sqlite.rs` and
+// `postgres.rs`, is compiled once per backend. Its parent defines `Backend`, `Db`,
+// `Connection` and the SQL that differs (`FOR_UPDATE`, `MOVE_LOCK`, `GROUP_TAGS`). It holds
+// the imports and helpers every store module uses; each store module (the files next to
+// this one) takes them with `use super::*`.
+
+use super::{Backend, Connection, Db, FOR_UPDATE, GROUP_TAGS, MOVE_LOCK};
 
 use auth_core::pagination::{Direction, PageRequest, SortField, SortValue};
 use auth_core::{StoreError, TokenHash};
@@ -13,6 +16,16 @@ use uuid::Uuid;
 use crate::error::store_error;
 use crate::rows::convert;
 use crate::types::Ts;
+
+mod accounts;
+mod api_keys;
+mod audit;
+mod groups;
+mod invites;
+mod members;
+mod sessions;
+mod users;
+mod verification;
 
 /// Appends the keyset condition (rows strictly after the cursor in the request's direction)
 /// and `ORDER BY <column>, id ... LIMIT fetch_limit`. The WHERE clause must be open.

@@ -1,4 +1,6 @@
-// SessionStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// SessionStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use auth_core::sessions::{
     RefreshToken, RotationOutcome, RotationPlan, SessionFilter, SessionOrder, SessionState,

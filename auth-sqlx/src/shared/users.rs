@@ -1,4 +1,6 @@
-// UserStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// UserStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use auth_core::accounts::Account;
 use auth_core::members::{KeepRole, MemberStatus};

@@ -1,4 +1,6 @@
-// VerificationStore for both backends (included from `sqlite.rs` and `postgres.rs`).
+// VerificationStore for both backends (a module of `query.rs`, compiled once per backend).
+
+use super::*;
 
 use auth_core::verification::{AttemptReservation, LinkConsumption, Purpose, Verification};
 use auth_core::{Email, VerificationId, VerificationStore};
