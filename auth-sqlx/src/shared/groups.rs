@@ -4,9 +4,7 @@ use super::*;
 
 use std::collections::BTreeMap;
 
-use auth_core::groups::{
-    ChainLink, GroupFilter, GroupOrder, GroupPatch, Tag, UpdateGroupOutcome,
-};
+use auth_core::groups::{ChainLink, GroupFilter, GroupOrder, GroupPatch, Tag, UpdateGroupOutcome};
 use auth_core::{Entity, Group, GroupId, GroupStore, Member};
 
 use super::members::insert_member;
@@ -134,11 +132,7 @@ fn push_tags(query: &mut QueryBuilder<'_, Db>, tags: &[Tag]) {
 
 #[async_trait::async_trait]
 impl GroupStore for Backend {
-    async fn create_group(
-        &self,
-        group: &Group,
-        owner: Option<&Member>,
-    ) -> Result<(), StoreError> {
+    async fn create_group(&self, group: &Group, owner: Option<&Member>) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if let Some(parent) = group.parent_id
             && !lock_group(&mut tx, parent).await?

@@ -3,8 +3,7 @@
 use super::*;
 
 use auth_core::members::{
-    KeepRole, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
-    MembershipLink,
+    KeepRole, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus, MembershipLink,
 };
 use auth_core::{Conflict, Entity, GroupId, Member, MemberId, MemberStore, UserId};
 
