@@ -1,0 +1,396 @@
+//! One trivial handler, `GET /hello` answering `hello`, served one of several ways, so a
+//! load generator can measure what authenticating a request costs in each:
+//!
+//! | variant | guard |
+//! | --- | --- |
+//! | `bare` | none |
+//! | `axum-login-memory` | axum-login 0.18 `login_required!`, tower-sessions `MemoryStore` |
+//! | `axum-login-sqlite` | the same with tower-sessions' SQLite store |
+//! | `lib-cookie-memory` | this library, `CurrentUser` extractor, session cookie, memory store |
+//! | `lib-bearer-memory` | `CurrentUser`, `Authorization: Bearer` session token |
+//! | `lib-key-memory` | `require_scope("data", "read")`, `x-api-key` |
+//! | `lib-cookie-sqlite` | `CurrentUser`, session cookie, SQLite store |
+//! | `lib-key-sqlite` | `require_scope`, `x-api-key`, SQLite store |
+//! | `lib-maybe-public` | `MaybeUser` on a public route, no credential (the layer's cost) |
+//!
+//! `http-peers <variant> [addr]` sets the variant up (a user, a session or key), checks
+//! in-process that the guarded route answers 401 without the credential and 200 with it,
+//! prints `header: <Name: value>` (the credential for the load generator) and
+//! `listening: <addr>`, then serves on ONE tokio worker thread (pin it with taskset).
+//! `scripts/http-peers.sh` runs every variant interleaved with wrk and prints the table.
+//!
+//! `http-peers <variant> --requests N` sends N requests through the router in-process
+//! instead (no sockets, no hyper) and prints the time per request: the middleware's own
+//! cost. Under `valgrind --tool=callgrind --toggle-collect='*measured_requests*'` it gives
+//! the instructions of exactly those N requests, whatever else the machine is doing.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use auth_axum::{AuthState, CurrentUser, HttpConfig, MaybeUser, require_scope};
+use auth_core::api_keys::{KeyOwner, NewApiKey};
+use auth_core::{Auth, Caller, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome, Store};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::routing::{get, post};
+use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend, login_required};
+use tower::{Service, ServiceExt};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The handler every variant serves.
+async fn hello() -> &'static str {
+    "hello"
+}
+
+/// How a variant is measured: its router, and the credential header (if any).
+struct Variant {
+    app: Router,
+    header: Option<(String, String)>,
+    /// Whether `/hello` needs the credential (401 without it).
+    guarded: bool,
+}
+
+fn main() -> Result<(), BoxError> {
+    let mut args = std::env::args().skip(1);
+    let name = args
+        .next()
+        .ok_or("usage: http-peers <variant> [addr | --requests N]")?;
+    let second = args.next().unwrap_or_else(|| "127.0.0.1:0".into());
+    if second == "--requests" {
+        let count: u64 = args.next().ok_or("--requests N")?.parse()?;
+        return in_process(&name, count);
+    }
+    let addr: SocketAddr = second.parse()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let variant = variant(&name, local).await?;
+        check(&variant).await?;
+        if let Some((name, value)) = &variant.header {
+            println!("header: {name}: {value}");
+        }
+        println!("listening: {local}");
+        axum::serve(listener, variant.app).await?;
+        Ok(())
+    })
+}
+
+async fn variant(name: &str, addr: SocketAddr) -> Result<Variant, BoxError> {
+    let origin = format!("http://{addr}");
+    Ok(match name {
+        "bare" => Variant {
+            app: Router::new().route("/hello", get(hello)),
+            header: None,
+            guarded: false,
+        },
+        "axum-login-memory" => axum_login(tower_sessions::MemoryStore::default()).await?,
+        "axum-login-sqlite" => {
+            let pool =
+                tower_sessions_sqlx_store::sqlx::SqlitePool::connect("sqlite::memory:").await?;
+            let store = tower_sessions_sqlx_store::SqliteStore::new(pool);
+            store.migrate().await?;
+            axum_login(store).await?
+        }
+        "lib-cookie-memory" => lib_session(memory()?, &origin, Via::Cookie).await?,
+        "lib-bearer-memory" => lib_session(memory()?, &origin, Via::Bearer).await?,
+        "lib-key-memory" => lib_key(memory()?, &origin).await?,
+        "lib-cookie-sqlite" => lib_session(sqlite().await?, &origin, Via::Cookie).await?,
+        "lib-key-sqlite" => lib_key(sqlite().await?, &origin).await?,
+        "lib-maybe-public" => {
+            let state = AuthState::new(memory()?, HttpConfig::localhost(&origin)?);
+            let app = Router::new()
+                .route(
+                    "/hello",
+                    get(|user: MaybeUser| async move {
+                        if user.0.is_some() {
+                            "hello you"
+                        } else {
+                            "hello"
+                        }
+                    }),
+                )
+                .layer(state.layer());
+            Variant {
+                app,
+                header: None,
+                guarded: false,
+            }
+        }
+        other => return Err(format!("unknown variant {other}").into()),
+    })
+}
+
+/// Sends `count` requests through the variant's router in-process, one after another, and
+/// prints the time per request.
+fn in_process(name: &str, count: u64) -> Result<(), BoxError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let addr: SocketAddr = "127.0.0.1:3000".parse()?;
+        let variant = variant(name, addr).await?;
+        check(&variant).await?;
+        // Warm up (fills the caches), then measure.
+        measured_requests(&variant, 1000).await?;
+        let started = std::time::Instant::now();
+        measured_requests(&variant, count).await?;
+        let per = started.elapsed().as_nanos() / u128::from(count.max(1));
+        println!("{name}: {count} requests in-process, {per} ns per request");
+        Ok(())
+    })
+}
+
+/// The requests whose cost is measured (callgrind collects inside this function only).
+#[inline(never)]
+async fn measured_requests(variant: &Variant, count: u64) -> Result<(), BoxError> {
+    // As `axum::serve` does per connection: the routes get their (empty) state, so they
+    // are not rebuilt per request.
+    let mut service = variant.app.clone().with_state(()).into_service::<Body>();
+    for _ in 0..count {
+        let mut request = Request::get("/hello");
+        if let Some((name, value)) = &variant.header {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = service
+            .ready()
+            .await?
+            .call(request.body(Body::empty())?)
+            .await?;
+        if response.status() != StatusCode::OK {
+            return Err(format!("{}", response.status()).into());
+        }
+    }
+    Ok(())
+}
+
+/// The in-memory store, with the default configuration.
+fn memory() -> Result<Auth<auth_memory::MemoryStore>, BoxError> {
+    Ok(Auth::builder(auth_memory::MemoryStore::new())
+        .secret_key(SecretKey::generate())
+        .build()?)
+}
+
+/// A SQLite store in a temporary file.
+async fn sqlite() -> Result<Auth<auth_sqlx::SqliteStore>, BoxError> {
+    let path = std::env::temp_dir().join(format!("http-peers-{}.db", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let store = auth_sqlx::SqliteStore::connect(&format!("sqlite:{}", path.display())).await?;
+    store.migrate().await?;
+    Ok(Auth::builder(store)
+        .secret_key(SecretKey::generate())
+        .build()?)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Cookie,
+    Bearer,
+}
+
+/// A signed-up user's session token.
+async fn session_token<S: Store>(auth: &Auth<S>) -> Result<(Secret, Caller), BoxError> {
+    let outcome = auth
+        .password()
+        .sign_up(
+            SignUp {
+                email: "bench@example.com".into(),
+                password: Secret::new("benchmark password 123"),
+                name: None,
+                extend: None,
+            },
+            &RequestMeta::none(),
+        )
+        .await?;
+    match outcome {
+        SignUpOutcome::SignedIn(done) => Ok((done.session_token.clone(), done.caller())),
+        SignUpOutcome::VerificationRequired(_) => Err("email verification is on".into()),
+    }
+}
+
+/// `/hello` behind the `CurrentUser` extractor, authenticated by cookie or bearer token.
+async fn lib_session<S: Store>(auth: Auth<S>, origin: &str, via: Via) -> Result<Variant, BoxError> {
+    let (token, _) = session_token(&auth).await?;
+    let http = HttpConfig::localhost(origin)?;
+    let header = match via {
+        Via::Cookie => (
+            "Cookie".to_owned(),
+            format!("{}={}", http.cookie_name(), token.expose()),
+        ),
+        Via::Bearer => (
+            "Authorization".to_owned(),
+            format!("Bearer {}", token.expose()),
+        ),
+    };
+    let state = AuthState::new(auth, http);
+    let app = Router::new()
+        .route("/hello", get(|_user: CurrentUser| async { "hello" }))
+        .layer(state.layer());
+    Ok(Variant {
+        app,
+        header: Some(header),
+        guarded: true,
+    })
+}
+
+/// `/hello` behind `require_scope("data", "read")`, authenticated by `x-api-key`.
+async fn lib_key<S: Store>(auth: Auth<S>, origin: &str) -> Result<Variant, BoxError> {
+    let (_, caller) = session_token(&auth).await?;
+    let Some(user) = caller.user_id() else {
+        return Err("a session has a user".into());
+    };
+    let created = auth
+        .api_keys()
+        .create(
+            &caller,
+            NewApiKey {
+                owner: KeyOwner::User(user),
+                name: "bench".into(),
+                scopes: vec!["data:read".into()],
+                expires_at: None,
+                rate_limit: None,
+                quota: None,
+                metadata: None,
+            },
+            &RequestMeta::none(),
+        )
+        .await?;
+    let state = AuthState::new(auth, HttpConfig::localhost(origin)?);
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .route_layer(require_scope("data", "read")?)
+        .layer(state.layer());
+    Ok(Variant {
+        app,
+        header: Some(("x-api-key".into(), created.secret.expose().to_owned())),
+        guarded: true,
+    })
+}
+
+/// axum-login's user: an id and the hash that ties sessions to it.
+#[derive(Debug, Clone)]
+struct PeerUser {
+    id: i64,
+    auth_hash: Vec<u8>,
+}
+
+impl AuthUser for PeerUser {
+    type Id = i64;
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn session_auth_hash(&self) -> &[u8] {
+        &self.auth_hash
+    }
+}
+
+/// axum-login's backend: users in a map (as cheap as a backend gets).
+#[derive(Debug, Clone)]
+struct PeerBackend {
+    users: Arc<HashMap<i64, PeerUser>>,
+}
+
+impl AuthnBackend for PeerBackend {
+    type User = PeerUser;
+    type Credentials = i64;
+    type Error = Infallible;
+
+    async fn authenticate(&self, id: i64) -> Result<Option<PeerUser>, Infallible> {
+        Ok(self.users.get(&id).cloned())
+    }
+
+    async fn get_user(&self, id: &i64) -> Result<Option<PeerUser>, Infallible> {
+        Ok(self.users.get(id).cloned())
+    }
+}
+
+/// `/hello` behind axum-login's `login_required!` over tower-sessions' `store`; signs the
+/// user in through `POST /login` for the session cookie.
+async fn axum_login<St>(store: St) -> Result<Variant, BoxError>
+where
+    St: tower_sessions::SessionStore + Clone,
+{
+    let user = PeerUser {
+        id: 1,
+        auth_hash: b"bench user password hash".to_vec(),
+    };
+    let backend = PeerBackend {
+        users: Arc::new(HashMap::from([(user.id, user)])),
+    };
+    let sessions = tower_sessions::SessionManagerLayer::new(store).with_secure(false);
+    let auth_layer = AuthManagerLayerBuilder::new(backend, sessions).build();
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .route_layer(login_required!(PeerBackend))
+        .route(
+            "/login",
+            post(|mut session: AuthSession<PeerBackend>| async move {
+                match session.authenticate(1).await {
+                    Ok(Some(user)) if session.login(&user).await.is_ok() => StatusCode::OK,
+                    _ => StatusCode::UNAUTHORIZED,
+                }
+            }),
+        )
+        .layer(auth_layer);
+    let response = app
+        .clone()
+        .oneshot(Request::post("/login").body(Body::empty())?)
+        .await?;
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("axum-login set no session cookie")?
+        .to_owned();
+    Ok(Variant {
+        app,
+        header: Some(("Cookie".into(), cookie)),
+        guarded: true,
+    })
+}
+
+/// The guarded route answers 401 without the credential and 200 with it; an unguarded one
+/// answers 200.
+async fn check(variant: &Variant) -> Result<(), BoxError> {
+    let without = variant
+        .app
+        .clone()
+        .oneshot(Request::get("/hello").body(Body::empty())?)
+        .await?
+        .status();
+    let expected = if variant.guarded {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    if without != expected {
+        return Err(format!("without a credential: {without}, expected {expected}").into());
+    }
+    if let Some((name, value)) = &variant.header {
+        let with = variant
+            .app
+            .clone()
+            .oneshot(
+                Request::get("/hello")
+                    .header(name.as_str(), value.as_str())
+                    .body(Body::empty())?,
+            )
+            .await?;
+        let status = with.status();
+        let body = http_body_util::BodyExt::collect(with.into_body())
+            .await?
+            .to_bytes();
+        if status != StatusCode::OK || !body.starts_with(b"hello") {
+            return Err(format!("with the credential: {status}").into());
+        }
+    }
+    Ok(())
+}

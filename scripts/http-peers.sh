@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# The cost of a guarded request, against the peers: benches/http-peers serves the same
+# trivial GET /hello bare, behind axum-login + tower-sessions (memory and SQLite stores),
+# and behind this library (session cookie, bearer token, API key with a scope; memory and
+# SQLite stores; MaybeUser on a public route). Each variant runs in its own process on ONE
+# tokio worker pinned to SERVER_CPU, wrk pinned to CLIENT_CPU; before it is measured, each
+# guarded variant is checked to answer 401 without its credential and 200 with it.
+#
+# ROUNDS rounds go through every variant in turn (interleaved, so a disturbance hits all of
+# them alike); each run has a warm-up. Prints the medians: req/s, p50 and p99 latency, the
+# ratio to bare and to axum-login (memory), and the time added per request.
+#
+# Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (64), ROUNDS (5),
+# SERVER_CPU (0), CLIENT_CPU (1), VARIANTS (all), PROFILE (release; CI's smoke run uses
+# debug, which reuses the test build: its numbers mean nothing). CI runs it short:
+# PROFILE=debug ROUNDS=1 DURATION=1s WARMUP=0 scripts/http-peers.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-8s}
+WARMUP=${WARMUP:-2s}
+CONNECTIONS=${CONNECTIONS:-64}
+ROUNDS=${ROUNDS:-5}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+VARIANTS=${VARIANTS:-"bare axum-login-memory axum-login-sqlite lib-cookie-memory lib-bearer-memory lib-key-memory lib-cookie-sqlite lib-key-sqlite lib-maybe-public"}
+export RUST_LOG=${RUST_LOG:-warn}
+
+for tool in wrk taskset curl awk; do
+  command -v "$tool" >/dev/null || { echo "http-peers: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
+done
+
+PROFILE=${PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+  cargo build -q --release -p http-peers
+else
+  cargo build -q -p http-peers
+fi
+bin="$PWD/target/$PROFILE/http-peers"
+work=$(mktemp -d)
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+start() { # start <variant>: sets $server, $addr and $hdr
+  : >"$work/out"
+  taskset -c "$SERVER_CPU" "$bin" "$1" 127.0.0.1:0 >"$work/out" 2>"$work/err" &
+  server=$!
+  for _ in $(seq 1 200); do
+    grep -q '^listening: ' "$work/out" && break
+    kill -0 "$server" 2>/dev/null || { cat "$work/err" >&2; echo "http-peers: $1 did not start" >&2; exit 1; }
+    sleep 0.05
+  done
+  addr=$(sed -n 's/^listening: //p' "$work/out")
+  hdr=$(sed -n 's/^header: //p' "$work/out")
+  [ -n "$addr" ] || { echo "http-peers: $1 did not start" >&2; exit 1; }
+}
+
+stop() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  server=""
+}
+
+check() { # check <variant>: 401 without the credential (guarded variants), 200 with it
+  local without with
+  without=$(curl -s -o /dev/null -w '%{http_code}' "http://$addr/hello")
+  if [ -n "$hdr" ]; then
+    [ "$without" = 401 ] || { echo "http-peers: $1 answered $without without its credential" >&2; exit 1; }
+    with=$(curl -s -o /dev/null -w '%{http_code}' -H "$hdr" "http://$addr/hello")
+    [ "$with" = 200 ] || { echo "http-peers: $1 answered $with with its credential" >&2; exit 1; }
+  else
+    [ "$without" = 200 ] || { echo "http-peers: $1 answered $without" >&2; exit 1; }
+  fi
+}
+
+run_wrk() { # run_wrk <duration>: wrk's output
+  local args=(-t1 -c"$CONNECTIONS" -d"$1" --latency)
+  [ -n "$hdr" ] && args+=(-H "$hdr")
+  taskset -c "$CLIENT_CPU" wrk "${args[@]}" "http://$addr/hello"
+}
+
+to_us() { # a wrk latency (850.00us, 1.20ms, 2.00s) in microseconds
+  awk -v v="$1" 'BEGIN {
+    n = v + 0
+    if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n
+  }'
+}
+
+: >"$work/results"
+for round in $(seq 1 "$ROUNDS"); do
+  for variant in $VARIANTS; do
+    start "$variant"
+    check "$variant"
+    [ "$WARMUP" = 0 ] || run_wrk "$WARMUP" >/dev/null
+    out=$(run_wrk "$DURATION")
+    stop
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
+    p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    errors=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
+    [ -z "$errors" ] || { echo "http-peers: $variant had $errors non-2xx responses" >&2; exit 1; }
+    printf 'round %s %-20s %10.0f req/s  p50 %7.0f us  p99 %7.0f us\n' "$round" "$variant" "$rps" "$p50" "$p99"
+    echo "$variant $rps $p50 $p99" >>"$work/results"
+  done
+done
+
+echo
+echo "medians of $ROUNDS round(s), $DURATION each, $CONNECTIONS connections; server on CPU $SERVER_CPU (1 worker), wrk on CPU $CLIENT_CPU"
+awk -v variants="$VARIANTS" '
+  function median(list,    n, a, i, j, t) {
+    n = split(list, a, " ")
+    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { rps[$1] = rps[$1] " " $2; p50[$1] = p50[$1] " " $3; p99[$1] = p99[$1] " " $4 }
+  END {
+    n = split(variants, names, " ")
+    for (i = 1; i <= n; i++) { v = names[i]; r[v] = median(rps[v]) }
+    bare = r["bare"]; peer = r["axum-login-memory"]
+    printf "| %-20s | %9s | %8s | %8s | %8s | %13s | %11s |\n", "variant", "req/s", "p50 us", "p99 us", "vs bare", "vs axum-login", "added us"
+    printf "|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------", "-----------", "----------", "----------", "----------", "---------------", "-------------"
+    for (i = 1; i <= n; i++) {
+      v = names[i]
+      vs_bare = bare ? sprintf("%.3f", r[v] / bare) : "-"
+      vs_peer = peer ? sprintf("%.2f", r[v] / peer) : "-"
+      added = (bare && r[v]) ? sprintf("%.2f", 1e6 / r[v] - 1e6 / bare) : "-"
+      printf "| %-20s | %9.0f | %8.0f | %8.0f | %8s | %13s | %11s |\n", v, r[v], median(p50[v]), median(p99[v]), vs_bare, vs_peer, added
+    }
+  }' "$work/results"
