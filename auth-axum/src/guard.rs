@@ -191,7 +191,7 @@ async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
         .ok_or_else(ApiError::not_configured)?;
     let principal = resolve(parts, &state, false)
         .await?
-        .ok_or(ApiError::from(AuthError::NotSignedIn))?;
+        .ok_or_else(|| ApiError::from(AuthError::NotSignedIn))?;
     match rule {
         Rule::Scope(permission) => scope_rule(&principal, permission),
         Rule::Aal2 => aal2(&principal),

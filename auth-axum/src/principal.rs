@@ -17,7 +17,7 @@ use auth_core::api_keys::{KeyOwner, VerifiedKey};
 use auth_core::{AuthError, Authenticated, Caller, Session, User, UserId};
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{Method, header};
+use axum::http::{HeaderName, Method, header};
 
 use crate::config::HttpConfig;
 use crate::error::ApiError;
@@ -120,7 +120,7 @@ where
 /// The `x-api-key` header. It is authoritative: present but not text is an invalid key,
 /// never "no key" (which would fall through to a cookie).
 fn api_key_header(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    match parts.headers.get(API_KEY_HEADER) {
+    match parts.headers.get(&API_KEY_HEADER) {
         None => Ok(None),
         Some(value) => value
             .to_str()
@@ -129,8 +129,8 @@ fn api_key_header(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
-/// The header an API key comes in.
-pub(crate) const API_KEY_HEADER: &str = "x-api-key";
+/// The header an API key comes in (a constant name: looking it up parses nothing).
+pub(crate) const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The bearer token of `Authorization`, if any; a malformed header is an error.
 fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
@@ -146,20 +146,34 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
     }
 }
 
-/// The session cookie's value, if any.
+/// The value of the session cookie `name`, if any: the first `name=value` pair of the
+/// `Cookie` headers, the value without surrounding quotes. Read as bytes, on every
+/// request, without copying or checking what else the header holds.
 pub(crate) fn session_cookie<'a>(
     headers: &'a axum::http::HeaderMap,
-    config: &HttpConfig,
+    name: &str,
 ) -> Option<&'a str> {
-    let name = config.cookie_name();
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.trim_matches('"'))
+    let name = name.as_bytes();
+    for header in headers.get_all(header::COOKIE) {
+        for pair in header.as_bytes().split(|b| *b == b';') {
+            let Some(value) = pair
+                .trim_ascii_start()
+                .strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix(b"="))
+            else {
+                continue;
+            };
+            let mut value = value.trim_ascii_end();
+            while let [b'"', inner @ ..] = value {
+                value = inner;
+            }
+            while let [inner @ .., b'"'] = value {
+                value = inner;
+            }
+            return std::str::from_utf8(value).ok();
+        }
+    }
+    None
 }
 
 /// Refuses a cookie-authenticated unsafe request from anywhere but the app's origin.
@@ -209,7 +223,7 @@ fn credential<'a>(parts: &'a Parts, inner: &Inner) -> Result<Credential<'a>, Api
             Credential::Session(token, Via::Bearer)
         });
     }
-    Ok(match session_cookie(&parts.headers, &inner.config) {
+    Ok(match session_cookie(&parts.headers, inner.cookie_name) {
         Some(cookie) => Credential::Session(cookie, Via::Cookie),
         None => Credential::None,
     })
@@ -329,8 +343,8 @@ where
 /// The signed-in user (a session, or a user-owned API key); `401 NOT_SIGNED_IN` if none.
 #[derive(Debug, Clone)]
 pub struct CurrentUser {
-    /// The user.
-    pub user: User,
+    /// The user (shared with the session cache: handing it out copies nothing).
+    pub user: Arc<User>,
     /// How they authenticated.
     pub principal: Principal,
 }
@@ -374,12 +388,12 @@ pub struct ApiKeyPrincipal(pub VerifiedKey);
 async fn current_user(principal: Principal, state: &AuthState) -> Result<CurrentUser, ApiError> {
     match &principal {
         Principal::Session { auth, .. } => Ok(CurrentUser {
-            user: auth.user.clone(),
-            principal: principal.clone(),
+            user: Arc::clone(&auth.user),
+            principal,
         }),
         Principal::ApiKey(key) => match key.key.owner {
             KeyOwner::User(id) => {
-                let user = user_of(state, id).await?;
+                let user = Arc::new(user_of(state, id).await?);
                 Ok(CurrentUser { user, principal })
             }
             KeyOwner::Group(_) => {
@@ -407,7 +421,7 @@ where
         let auth = auth_state(parts, state)?;
         let principal = resolve(parts, &auth, false)
             .await?
-            .ok_or(ApiError::from(AuthError::NotSignedIn))?;
+            .ok_or_else(|| ApiError::from(AuthError::NotSignedIn))?;
         current_user(principal, &auth).await
     }
 }
@@ -477,5 +491,56 @@ where
             Some(Principal::ApiKey(key)) => Ok(ApiKeyPrincipal(key)),
             _ => Err(AuthError::NotSignedIn.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{HeaderMap, HeaderValue, header};
+
+    use super::session_cookie;
+
+    fn cookies(values: &[&[u8]]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for v in values {
+            headers.append(header::COOKIE, HeaderValue::from_bytes(v).unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_session_cookie_is_found_among_others() {
+        let h = cookies(&[b"a=1; session=tok; b=2"]);
+        assert_eq!(session_cookie(&h, "session"), Some("tok"));
+        let h = cookies(&[b"a=1", b"  session=\"tok\"  "]);
+        assert_eq!(session_cookie(&h, "session"), Some("tok"));
+        // A value may hold '='; the first pair of the name wins.
+        let h = cookies(&[b"session=a=b; session=second"]);
+        assert_eq!(session_cookie(&h, "session"), Some("a=b"));
+    }
+
+    #[test]
+    fn names_match_exactly() {
+        for h in [
+            cookies(&[b"xsession=tok"]),
+            cookies(&[b"session_x=tok"]),
+            cookies(&[b"session =tok"]),
+            cookies(&[b"sess=tok"]),
+            cookies(&[]),
+        ] {
+            assert_eq!(session_cookie(&h, "session"), None, "{h:?}");
+        }
+        let h = cookies(&[b"__Host-session=tok"]);
+        assert_eq!(session_cookie(&h, "__Host-session"), Some("tok"));
+        assert_eq!(session_cookie(&h, "session"), None);
+    }
+
+    #[test]
+    fn a_value_that_is_not_text_is_no_cookie() {
+        let h = cookies(&[b"session=\xff\xfe"]);
+        assert_eq!(session_cookie(&h, "session"), None);
+        // Other cookies' bytes do not hide it.
+        let h = cookies(&[b"junk=\xff; session=tok"]);
+        assert_eq!(session_cookie(&h, "session"), Some("tok"));
     }
 }

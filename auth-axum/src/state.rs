@@ -83,6 +83,8 @@ pub(crate) struct Inner {
     pub(crate) keys: Option<Arc<dyn Keys>>,
     pub(crate) organizations: Option<Arc<dyn Organizations>>,
     pub(crate) config: HttpConfig,
+    /// The session cookie's name, decided once from `config` (read on every request).
+    pub(crate) cookie_name: &'static str,
     pub(crate) domains: Vec<Domain>,
 }
 
@@ -200,6 +202,7 @@ impl<S: CoreStore> AuthStateBuilder<S> {
                 sessions: Arc::new(self.auth),
                 keys: self.keys,
                 organizations: self.organizations,
+                cookie_name: self.config.cookie_name(),
                 config: self.config,
                 domains: self.domains,
             })),

@@ -113,7 +113,7 @@ impl SignedIn {
     pub fn caller(&self) -> Caller {
         Caller::Session(Arc::new(Authenticated {
             session: self.session.clone(),
-            user: self.user.clone(),
+            user: Arc::new(self.user.clone()),
         }))
     }
 }

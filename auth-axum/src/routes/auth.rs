@@ -173,7 +173,9 @@ pub(crate) async fn sign_out<S: CoreStore>(
             current.via
         }
         // No credential that works: only a stale cookie is worth answering for.
-        None if config.is_some_and(|c| session_cookie(&headers, c).is_some()) => Via::Cookie,
+        None if config.is_some_and(|c| session_cookie(&headers, c.cookie_name()).is_some()) => {
+            Via::Cookie
+        }
         None => return Err(AuthError::NotSignedIn.into()),
     };
     let mut response = StatusCode::NO_CONTENT.into_response();

@@ -146,7 +146,7 @@ fn secure(doc: &mut utoipa::openapi::OpenApi, cookie_name: &str) {
     components.add_security_scheme(
         "api_key",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new(
-            crate::principal::API_KEY_HEADER,
+            crate::principal::API_KEY_HEADER.as_str(),
         ))),
     );
     components.add_security_scheme(
@@ -204,7 +204,7 @@ pub(crate) fn router(state: &AuthState) -> Router {
                 .allow_headers([
                     header::AUTHORIZATION,
                     header::CONTENT_TYPE,
-                    axum::http::HeaderName::from_static(crate::principal::API_KEY_HEADER),
+                    crate::principal::API_KEY_HEADER,
                     REQUEST_ID,
                 ])
                 .expose_headers([REQUEST_ID, header::RETRY_AFTER, header::WWW_AUTHENTICATE])

@@ -100,7 +100,7 @@ struct CachedKey {
 /// and failures audited lately.
 pub(crate) struct KeyCache {
     format: KeyFormat,
-    keys: Option<FencedCache<TokenHash, CachedKey>>,
+    keys: Option<FencedCache<CachedKey>>,
     limited: Cache<ApiKeyId, OffsetDateTime>,
     touched: Option<Cache<ApiKeyId, ()>>,
     failures_audited: Cache<String, ()>,
@@ -113,7 +113,8 @@ impl KeyCache {
         Ok(Self {
             format: config.format()?,
             // Evicted by key or all at once, never by predicate: no per-hit cost for that.
-            keys: (!ttl.is_zero()).then(|| FencedCache::new(config.cache_capacity, ttl, false)),
+            keys: (!ttl.is_zero())
+                .then(|| FencedCache::new(config.cache_capacity, config.cache_ttl)),
             limited: Cache::builder()
                 .max_capacity(config.cache_capacity)
                 .time_to_live(std::time::Duration::from_secs(24 * 3600))
@@ -547,7 +548,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         }
         let hash = TokenHash::of(raw);
         let now = self.auth.now();
-        let cached = match cache.keys.as_ref().and_then(|keys| keys.get(&hash)) {
+        let cached = match cache.keys.as_ref().and_then(|keys| keys.get(&hash, now)) {
             Some(hit) => hit,
             None => {
                 let ticket = cache.keys.as_ref().map(FencedCache::ticket);
@@ -562,7 +563,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
                     last_touch: Arc::new(AtomicI64::new(i64::MIN)),
                 };
                 if let (Some(keys), Some(ticket)) = (&cache.keys, ticket) {
-                    keys.insert(ticket, hash, entry.clone());
+                    keys.insert(ticket, hash, entry.clone(), now);
                 }
                 entry
             }
@@ -624,8 +625,8 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         if raw.len() != cache.format.key_len() {
             return None;
         }
-        let hit = cache.keys.as_ref()?.get(&TokenHash::of(raw))?;
         let now = self.auth.now();
+        let hit = cache.keys.as_ref()?.get(&TokenHash::of(raw), now)?;
         let key = &hit.key;
         let usable = !key.is_revoked(now)
             && !key.is_expired(now)

@@ -15,6 +15,7 @@ use crate::pagination::{ListQuery, Page};
 use crate::permissions::Permission;
 use crate::secret::{Secret, TokenHash, generate_token, is_token};
 use crate::store::OrganizationStore;
+use crate::users::User;
 use crate::validate::{self, Email};
 
 /// A new invite and its token, shown once.
@@ -266,7 +267,7 @@ impl<S: OrganizationStore> Invites<'_, S> {
         meta: &RequestMeta,
     ) -> Result<(Invite, Option<Member>), AuthError> {
         let user = match (caller.session(), caller.user_id()) {
-            (Some(auth), _) => auth.user.clone(),
+            (Some(auth), _) => User::clone(&auth.user),
             (None, Some(id)) => self.auth.users().get(&Caller::System, id).await?,
             (None, None) => {
                 return Err(AuthError::Forbidden(

@@ -200,7 +200,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let signed_in = self
             .auth
             .sessions()
-            .start(user.clone(), current_session.session.aal, meta)
+            .start(User::clone(user), current_session.session.aal, meta)
             .await?;
         self.auth
             .record_audit(

@@ -1,5 +1,7 @@
 use std::sync::Arc;
 
+use time::OffsetDateTime;
+
 use super::Authenticated;
 use crate::config::SessionConfig;
 use crate::fenced_cache::{FencedCache, Ticket};
@@ -8,24 +10,23 @@ use crate::secret::TokenHash;
 
 /// Recently validated sessions of this process, keyed by token hash.
 ///
-/// Entries live at most `cache_ttl`; revocations, sign-outs, refreshes and user changes
-/// made through this process evict at once, and a validation that read the store while one
-/// of them ran does not put its stale row back (see [`FencedCache`]). A hit still checks
-/// expiry against the clock.
+/// Entries live at most `cache_ttl` on the injected clock; revocations, sign-outs,
+/// refreshes and user changes made through this process evict at once, and a validation
+/// that read the store while one of them ran does not put its stale row back (see
+/// [`FencedCache`]). A hit still checks the session's own expiry against the clock.
 pub(crate) struct SessionCache {
-    cache: Option<FencedCache<TokenHash, Arc<Authenticated>>>,
+    cache: Option<FencedCache<Arc<Authenticated>>>,
 }
 
 impl SessionCache {
     pub(crate) fn new(config: &SessionConfig) -> Self {
-        let ttl = config.cache_ttl.unsigned_abs();
-        let cache = (!ttl.is_zero() && config.cache_capacity > 0)
-            .then(|| FencedCache::new(config.cache_capacity, ttl, true));
+        let cache = (config.cache_ttl > time::Duration::ZERO && config.cache_capacity > 0)
+            .then(|| FencedCache::new(config.cache_capacity, config.cache_ttl));
         Self { cache }
     }
 
-    pub(crate) fn get(&self, hash: &TokenHash) -> Option<Arc<Authenticated>> {
-        self.cache.as_ref()?.get(hash)
+    pub(crate) fn get(&self, hash: &TokenHash, now: OffsetDateTime) -> Option<Arc<Authenticated>> {
+        self.cache.as_ref()?.get(hash, now)
     }
 
     /// Take before reading the session that will be inserted.
@@ -38,9 +39,10 @@ impl SessionCache {
         ticket: Option<Ticket>,
         hash: TokenHash,
         value: Arc<Authenticated>,
+        now: OffsetDateTime,
     ) {
         if let (Some(cache), Some(ticket)) = (&self.cache, ticket) {
-            cache.insert(ticket, hash, value);
+            cache.insert(ticket, hash, value, now);
         }
     }
 
@@ -60,7 +62,7 @@ impl SessionCache {
     /// Evicts every cached session of `user` (after the user changed or was deleted).
     pub(crate) fn evict_user(&self, user: UserId) {
         if let Some(cache) = &self.cache {
-            cache.invalidate_if(move |_, a| a.user.id == user);
+            cache.invalidate_if(|a| a.user.id == user);
         }
     }
 }

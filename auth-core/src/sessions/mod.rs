@@ -1,7 +1,7 @@
 //! Sessions: opaque bearer tokens (only their SHA-256 is stored) with sliding idle expiry,
 //! absolute expiry, metadata, assurance level, and refresh tokens that rotate on every use.
 //!
-//! Validation ([`Sessions::validate`]) is the hot path: a `moka` cache of recently validated
+//! Validation ([`Sessions::validate`]) is the hot path: a bounded cache of recently validated
 //! sessions, keyed by token hash, answers most requests without the store; revocation
 //! through this process evicts at once, other processes' caches within their TTL.
 

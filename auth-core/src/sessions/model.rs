@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -239,8 +240,8 @@ impl Sortable<SessionOrder> for Session {
 pub struct Authenticated {
     /// The session.
     pub session: Session,
-    /// Its user.
-    pub user: User,
+    /// Its user (shared, so the request path hands it out without copying it).
+    pub user: Arc<User>,
 }
 
 /// The result of a sign-in or refresh: the session and its tokens, shown once.

@@ -13,7 +13,7 @@ use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity};
 use crate::ids::{SessionId, UserId};
 use crate::pagination::{ListQuery, Page, PageRequest};
-use crate::secret::{TokenHash, generate_token, is_token};
+use crate::secret::{TOKEN_CHARS, TokenHash, generate_token, is_token};
 use crate::sessions::SessionStore;
 use crate::users::{User, UserStore};
 
@@ -51,8 +51,11 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
     /// The synchronous part of [`Self::validate`]: the session of `token` when this
     /// process's cache has it, active and not due to have its use recorded. `None` means
     /// "ask [`Self::validate`]" (which also explains any refusal); no store call is made.
+    ///
+    /// Only the token's length is checked before hashing: the cache holds only hashes of
+    /// well-formed tokens, so anything else misses and [`Self::validate`] refuses it.
     pub fn validate_cached(&self, token: &str) -> Option<Arc<Authenticated>> {
-        if !is_token(token) {
+        if token.len() != TOKEN_CHARS {
             return None;
         }
         self.cached(&TokenHash::of(token), self.auth.now())
@@ -62,7 +65,7 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         self.auth
             .inner()
             .session_cache
-            .get(hash)
+            .get(hash, now)
             .filter(|hit| hit.session.is_active(now) && !self.needs_touch(&hit.session, now))
     }
 
@@ -104,8 +107,11 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             session.last_seen_at = now;
             session.idle_expires_at = idle_expires_at;
         }
-        let authenticated = Arc::new(Authenticated { session, user });
-        cache.insert(ticket, hash, Arc::clone(&authenticated));
+        let authenticated = Arc::new(Authenticated {
+            session,
+            user: Arc::new(user),
+        });
+        cache.insert(ticket, hash, Arc::clone(&authenticated), now);
         Ok(authenticated)
     }
 
@@ -153,8 +159,9 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             session.token_hash,
             Arc::new(Authenticated {
                 session: session.clone(),
-                user: user.clone(),
+                user: Arc::new(user.clone()),
             }),
+            now,
         );
         Ok(SignedIn {
             user,

@@ -16,7 +16,7 @@ pub async fn validate_returns_session_and_user<S: CoreStore + Clone>(h: Harness<
         .validate(signed_in.session_token.expose())
         .await
         .unwrap();
-    assert_eq!(me.user, signed_in.user);
+    assert_eq!(*me.user, signed_in.user);
     assert_eq!(me.session.id, signed_in.session.id);
     assert_eq!(me.session.aal, Aal::Aal1);
     assert_eq!(me.session.ip.as_deref(), Some("127.0.0.1"));
