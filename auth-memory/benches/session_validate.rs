@@ -1,6 +1,7 @@
 //! `session_validate`: the cost of authenticating a request by session token on the
 //! in-memory store, from a cache hit (the common case) and with the cache off (every
-//! validation reads the store). Run: `cargo bench -p auth-memory --bench session_validate`.
+//! validation reads the store), next to SHA-256 of the token alone (the floor).
+//! Run: `cargo bench -p auth-memory --bench session_validate`.
 
 use std::hint::black_box;
 
@@ -63,6 +64,11 @@ fn session_validate(c: &mut Criterion) {
         b.to_async(&runtime).iter(|| async {
             black_box(auth.sessions().validate(black_box(token.expose())).await).unwrap()
         })
+    });
+
+    // What auth-axum's fast path calls: the same hit, without a future.
+    group.bench_function("cache_hit_sync", |b| {
+        b.iter(|| black_box(auth.sessions().validate_cached(black_box(token.expose()))).unwrap())
     });
 
     let (auth, token) = signed_in(&runtime, false);
