@@ -36,7 +36,7 @@ if [ "$PROFILE" = release ]; then
 else
   cargo build -q -p http-peers
 fi
-bin="$PWD/target/$PROFILE/http-peers"
+bin="${CARGO_TARGET_DIR:-$PWD/target}/$PROFILE/http-peers"
 work=$(mktemp -d)
 server=""
 cleanup() {
