@@ -17,7 +17,9 @@ impl RedisStore {
     async fn watch_accounts(&self, tx: &mut Tx, user: UserId) -> Result<Vec<Account>, StoreError> {
         let set = self.user_accounts_key(user);
         tx.watch(&[&set]).await?;
-        let ids: Vec<String> = tx.query(redis::cmd("ZRANGE").arg(&set).arg(0).arg(-1)).await?;
+        let ids: Vec<String> = tx
+            .query(redis::cmd("ZRANGE").arg(&set).arg(0).arg(-1))
+            .await?;
         let keys: Vec<String> = ids
             .iter()
             .map(|id| self.key(format_args!("account:{id}")))
@@ -232,7 +234,8 @@ impl AccountStore for RedisStore {
         for _ in 0..MAX_ATTEMPTS {
             let accounts = self.watch_accounts(&mut tx, user_id).await?;
             let Some(mut account) = accounts.into_iter().find(|a| {
-                a.provider.as_str() == Provider::PASSWORD && a.password_hash.as_ref() == Some(current)
+                a.provider.as_str() == Provider::PASSWORD
+                    && a.password_hash.as_ref() == Some(current)
             }) else {
                 tx.unwatch().await?;
                 return Ok(false);

@@ -19,7 +19,10 @@ pub fn app(
     key: SecretKey,
     config: AuthConfig,
 ) -> Result<Router, Box<dyn std::error::Error + Send + Sync>> {
-    let auth = Auth::builder(store).secret_key(key).config(config).build()?;
+    let auth = Auth::builder(store)
+        .secret_key(key)
+        .config(config)
+        .build()?;
     let state = AuthState::builder(auth, HttpConfig::localhost(ORIGIN)?).build();
     Ok(Router::new()
         .route("/me/greeting", get(greeting))

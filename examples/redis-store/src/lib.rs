@@ -82,8 +82,14 @@ impl RedisStore {
     }
 
     async fn with_client(client: redis::Client, prefix: &str) -> Result<Self, StoreError> {
+        // Reconnects in the background after a failure, but a server that is not there
+        // at start-up is reported within seconds.
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_number_of_retries(2)
+            .set_max_delay(std::time::Duration::from_millis(500))
+            .set_connection_timeout(Some(std::time::Duration::from_secs(2)));
         let conn = client
-            .get_connection_manager()
+            .get_connection_manager_with_config(config)
             .await
             .map_err(redis_error)?;
         Ok(Self {

@@ -51,7 +51,9 @@ impl RedisStore {
         let desc = request.direction == Direction::Desc;
         // The bounds, from the cursor (inclusive for scores: ties are skipped below).
         let (from, to) = match (&index, request.after.as_ref().map(|p| (&p.value, p.id))) {
-            (Index::Time, Some((SortValue::Time(t), _))) => (micros(*t).to_string(), edge(&index, desc)),
+            (Index::Time, Some((SortValue::Time(t), _))) => {
+                (micros(*t).to_string(), edge(&index, desc))
+            }
             (Index::Text, Some((SortValue::Text(text), id))) => {
                 (format!("({}", lex_member(text, id)), edge(&index, desc))
             }
@@ -84,7 +86,11 @@ impl RedisStore {
             for json in values.into_iter().flatten() {
                 let item = decode(&json)?;
                 let after_cursor = request.after.as_ref().is_none_or(|pos| {
-                    pos.is_before(&item.sort_key(request.order), item.sort_id(), request.direction)
+                    pos.is_before(
+                        &item.sort_key(request.order),
+                        item.sort_id(),
+                        request.direction,
+                    )
                 });
                 if after_cursor && keep(&item) {
                     out.push(item);

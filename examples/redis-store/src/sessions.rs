@@ -62,7 +62,11 @@ impl RedisStore {
     }
 
     /// Queues the write of `session`, expiring at its absolute expiry.
-    fn queue_session_write(&self, pipe: &mut Pipeline, session: &Session) -> Result<(), StoreError> {
+    fn queue_session_write(
+        &self,
+        pipe: &mut Pipeline,
+        session: &Session,
+    ) -> Result<(), StoreError> {
         pipe.cmd("SET")
             .arg(self.session_key(session.id))
             .arg(encode(&SessionRecord::from(session))?)
@@ -89,7 +93,9 @@ impl RedisStore {
     ) -> Result<Vec<TokenHash>, StoreError> {
         let set = self.user_sessions_key(user);
         tx.watch(&[&set]).await?;
-        let ids: Vec<String> = tx.query(redis::cmd("ZRANGE").arg(&set).arg(0).arg(-1)).await?;
+        let ids: Vec<String> = tx
+            .query(redis::cmd("ZRANGE").arg(&set).arg(0).arg(-1))
+            .await?;
         let keys: Vec<String> = ids
             .iter()
             .map(|id| self.key(format_args!("session:{id}")))

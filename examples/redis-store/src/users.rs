@@ -234,12 +234,12 @@ impl UserStore for RedisStore {
             };
             let codes_of_email = self.codes_of_email_key(&user.email);
             tx.watch(&[&codes_of_email]).await?;
-            let account_ids: Vec<String> =
-                tx.query(redis::cmd("ZRANGE").arg(&accounts_key).arg(0).arg(-1))
-                    .await?;
-            let session_ids: Vec<String> =
-                tx.query(redis::cmd("ZRANGE").arg(&sessions_key).arg(0).arg(-1))
-                    .await?;
+            let account_ids: Vec<String> = tx
+                .query(redis::cmd("ZRANGE").arg(&accounts_key).arg(0).arg(-1))
+                .await?;
+            let session_ids: Vec<String> = tx
+                .query(redis::cmd("ZRANGE").arg(&sessions_key).arg(0).arg(-1))
+                .await?;
             let code_ids: Vec<String> = tx
                 .query(redis::cmd("SUNION").arg(&codes_key).arg(&codes_of_email))
                 .await?;
@@ -322,7 +322,8 @@ impl UserStore for RedisStore {
             for session in &sessions {
                 let refresh_set = self.session_refresh_key(session.id);
                 tx.watch(&[&refresh_set]).await?;
-                let refresh: Vec<String> = tx.query(redis::cmd("SMEMBERS").arg(&refresh_set)).await?;
+                let refresh: Vec<String> =
+                    tx.query(redis::cmd("SMEMBERS").arg(&refresh_set)).await?;
                 for hash in refresh {
                     pipe.cmd("DEL")
                         .arg(self.key(format_args!("refresh:{hash}")))

@@ -15,11 +15,7 @@ use crate::{RedisStore, micros, millis_ceil, redis_error};
 
 impl RedisStore {
     /// Watches and reads a code.
-    async fn watch_code(
-        &self,
-        tx: &mut Tx,
-        id: &str,
-    ) -> Result<Option<Verification>, StoreError> {
+    async fn watch_code(&self, tx: &mut Tx, id: &str) -> Result<Option<Verification>, StoreError> {
         let key = self.key(format_args!("code:{id}"));
         tx.watch_json::<VerificationRecord>(&key, "verification")
             .await?
@@ -62,7 +58,10 @@ impl RedisStore {
                 .arg(&id)
                 .ignore();
         }
-        pipe.cmd("ZREM").arg(self.codes_ends_key()).arg(&id).ignore();
+        pipe.cmd("ZREM")
+            .arg(self.codes_ends_key())
+            .arg(&id)
+            .ignore();
         Ok(())
     }
 

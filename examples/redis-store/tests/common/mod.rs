@@ -26,7 +26,11 @@ fn now_secs() -> u64 {
 /// minutes (earlier runs), so the server does not fill up.
 pub async fn fresh_store() -> RedisStore {
     let url = std::env::var(VAR).expect("checked by the caller");
-    let prefix = format!("{TEST_PREFIX}{}:{}:", now_secs(), uuid::Uuid::new_v4().simple());
+    let prefix = format!(
+        "{TEST_PREFIX}{}:{}:",
+        now_secs(),
+        uuid::Uuid::new_v4().simple()
+    );
     let store = RedisStore::connect(&url, &prefix)
         .await
         .expect("the test Redis server answers");
