@@ -37,6 +37,7 @@ mod users;
 mod verification;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use auth_core::verification::Purpose;
 use auth_core::{
@@ -44,6 +45,11 @@ use auth_core::{
 };
 use redis::aio::{ConnectionManager, MultiplexedConnection};
 use time::OffsetDateTime;
+
+/// How long connecting may take before the store is unavailable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a reply may take before the store is unavailable.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A store on one Redis server, under one key prefix. Cheap to clone: clones share the
 /// connections.
@@ -83,11 +89,13 @@ impl RedisStore {
 
     async fn with_client(client: redis::Client, prefix: &str) -> Result<Self, StoreError> {
         // Reconnects in the background after a failure, but a server that is not there
-        // at start-up is reported within seconds.
+        // at start-up is reported within seconds. A reply may take up to RESPONSE_TIMEOUT
+        // (the client's default, 500 ms, is short for a loaded machine).
         let config = redis::aio::ConnectionManagerConfig::new()
             .set_number_of_retries(2)
-            .set_max_delay(std::time::Duration::from_millis(500))
-            .set_connection_timeout(Some(std::time::Duration::from_secs(2)));
+            .set_max_delay(Duration::from_millis(500))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT));
         let conn = client
             .get_connection_manager_with_config(config)
             .await

@@ -12,7 +12,7 @@ use redis::aio::MultiplexedConnection;
 use redis::{FromRedisValue, Pipeline};
 use serde::de::DeserializeOwned;
 
-use crate::{RedisStore, redis_error};
+use crate::{CONNECT_TIMEOUT, RESPONSE_TIMEOUT, RedisStore, redis_error};
 
 /// How many times a transaction is retried under contention before giving up.
 pub(crate) const MAX_ATTEMPTS: usize = 100;
@@ -53,11 +53,15 @@ impl RedisStore {
             .pop();
         let conn = match pooled {
             Some(conn) => conn,
-            None => self
-                .client
-                .get_multiplexed_async_connection()
-                .await
-                .map_err(redis_error)?,
+            None => {
+                let config = redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT));
+                self.client
+                    .get_multiplexed_async_connection_with_config(&config)
+                    .await
+                    .map_err(redis_error)?
+            }
         };
         Ok(Tx {
             conn,
