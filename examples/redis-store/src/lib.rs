@@ -308,3 +308,23 @@ pub(crate) fn millis_ceil(t: OffsetDateTime) -> i64 {
 #[cfg(doctest)]
 #[doc = include_str!("../../../docs/custom-store.md")]
 pub struct CustomStoreDoc;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefixes_match_themselves_in_scan_patterns() {
+        assert_eq!(escape_glob("auth:"), "auth:");
+        assert_eq!(escape_glob("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
+    }
+
+    #[test]
+    fn expiry_never_comes_early_and_scores_are_microseconds() {
+        let t = time::macros::datetime!(2030-01-01 0:00:00.000_000_001 UTC);
+        assert_eq!(millis_ceil(t), 1_893_456_000_001);
+        assert_eq!(micros(t), 1_893_456_000_000_000);
+        let exact = time::macros::datetime!(2030-01-01 0:00 UTC);
+        assert_eq!(millis_ceil(exact), 1_893_456_000_000);
+    }
+}

@@ -119,3 +119,27 @@ fn edge(index: &Index, low: bool) -> String {
     }
     .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lex_members_sort_as_text_then_id() {
+        let id = "01900000-0000-7000-8000-000000000000";
+        let short = lex_member("a@b.c", id);
+        let long = lex_member("a@b.co", id);
+        // A shorter text that is a prefix of a longer one sorts first, as (text, id) does.
+        assert!(short.as_bytes() < long.as_bytes());
+        assert_eq!(member_id(&short), id);
+        assert_eq!(member_id(id), id);
+    }
+
+    #[test]
+    fn a_walk_goes_from_one_edge_to_the_other() {
+        assert_eq!(edge(&Index::Time, true), "-inf");
+        assert_eq!(edge(&Index::Time, false), "+inf");
+        assert_eq!(edge(&Index::Text, true), "-");
+        assert_eq!(edge(&Index::Text, false), "+");
+    }
+}

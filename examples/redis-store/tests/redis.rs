@@ -100,3 +100,87 @@ async fn an_unreachable_server_is_unavailable() {
         .unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_user_leaves_no_key_that_names_them() {
+    use auth_core::{
+        Auth, AuthConfig, Caller, Provider, RecordingMailer, RequestMeta, Secret, SecretKey,
+        SignUp, SignUpOutcome,
+    };
+    needs_redis!("deleting_a_user_leaves_no_key_that_names_them");
+    let store = common::fresh_store().await;
+    let auth = Auth::builder(store.clone())
+        .secret_key(SecretKey::generate())
+        .config(AuthConfig::insecure_for_tests())
+        .mailer(RecordingMailer::new())
+        .build()
+        .unwrap();
+    let meta = RequestMeta::none();
+    let SignUpOutcome::SignedIn(signed_in) = auth
+        .password()
+        .sign_up(
+            SignUp {
+                email: "gone@example.com".into(),
+                password: Secret::new("correct horse battery"),
+                name: None,
+                extend: None,
+            },
+            &meta,
+        )
+        .await
+        .unwrap()
+    else {
+        panic!("signed in at once");
+    };
+    let id = signed_in.user.id;
+    auth.sessions()
+        .refresh(signed_in.refresh_token.expose(), &meta)
+        .await
+        .unwrap();
+    auth.accounts()
+        .link(
+            &Caller::System,
+            id,
+            Provider::oidc("https://idp.example").unwrap(),
+            "sub-1",
+            &meta,
+        )
+        .await
+        .unwrap();
+    auth.email().send_verification(id, &meta).await.unwrap();
+
+    auth.users()
+        .delete(&Caller::System, id, true, &meta)
+        .await
+        .unwrap();
+
+    // What is left is rate-limit counters (their buckets may name the address; they go
+    // with their window) and records that name neither the user nor the address.
+    let mut conn = raw().await;
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", store.prefix()))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let id = id.to_string();
+    let rate = format!("{}rate:", store.prefix());
+    for key in keys.iter().filter(|k| !k.starts_with(&rate)) {
+        assert!(!key.contains(&id) && !key.contains("gone@"), "left: {key}");
+        let kind: String = redis::cmd("TYPE")
+            .arg(key)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if kind == "string" {
+            let value: String = redis::cmd("GET")
+                .arg(key)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            assert!(!value.contains(&id), "{key} still names the user");
+        } else {
+            panic!("left: {key} ({kind})");
+        }
+    }
+    store.clear().await.unwrap();
+}
