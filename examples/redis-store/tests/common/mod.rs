@@ -2,6 +2,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use example_redis_store::RedisStore;
@@ -22,8 +23,11 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// A store under a new prefix. Also deletes the keys of test stores older than ten
-/// minutes (earlier runs), so the server does not fill up.
+/// Whether this test binary swept old keys already.
+static SWEPT: AtomicBool = AtomicBool::new(false);
+
+/// A store under a new prefix. The first call of a test binary also deletes the keys of
+/// test stores older than ten minutes (earlier runs), so the server does not fill up.
 pub async fn fresh_store() -> RedisStore {
     let url = std::env::var(VAR).expect("checked by the caller");
     let prefix = format!(
@@ -34,7 +38,9 @@ pub async fn fresh_store() -> RedisStore {
     let store = RedisStore::connect(&url, &prefix)
         .await
         .expect("the test Redis server answers");
-    sweep_old(&url).await;
+    if !SWEPT.swap(true, Ordering::SeqCst) {
+        sweep_old(&url).await;
+    }
     store
 }
 
