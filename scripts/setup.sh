@@ -5,6 +5,7 @@
 # - a C compiler (build-essential) for crates that build C;
 # - Debian's chromium and chromium-driver, for the browser test (scripts/e2e.sh);
 # - wrk, the load generator of scripts/load-test.sh;
+# - redis-server and redis-cli, for examples/redis-store's tests (AUTH_TEST_REDIS_URL);
 # - tests/e2e/node_modules (playwright-core, at the version pinned in package-lock.json;
 #   it drives /usr/bin/chromium and never downloads a browser), with Node.js >= 18 and npm
 #   (Debian's nodejs and npm when there is no node at all).
@@ -18,6 +19,7 @@ command -v cc >/dev/null || need+=(build-essential)
 [ -x /usr/bin/chromium ] || need+=(chromium)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 command -v wrk >/dev/null || need+=(wrk)
+{ command -v redis-server >/dev/null && command -v redis-cli >/dev/null; } || need+=(redis-server)
 command -v curl >/dev/null || need+=(curl)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)

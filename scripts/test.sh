@@ -4,6 +4,7 @@
 #
 # PostgreSQL tests run when AUTH_TEST_POSTGRES_URL names a server where they may create
 # databases (.ci/run sets it to the machine's local server); otherwise they print SKIPPED.
+# Likewise the Redis tests of examples/redis-store with AUTH_TEST_REDIS_URL.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,6 +20,13 @@ if [ -n "${AUTH_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null; then
     while read -r db; do
       [ -n "$db" ] && psql "$AUTH_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
     done
+fi
+
+# The Redis tests (examples/redis-store) keep their keys under auth-test:<time>:<random>:
+# (the conformance clock is in 2030, so they would not expire soon); delete them.
+if [ -n "${AUTH_TEST_REDIS_URL:-}" ] && command -v redis-cli >/dev/null; then
+  redis-cli -u "$AUTH_TEST_REDIS_URL" --scan --pattern 'auth-test:*' 2>/dev/null |
+    xargs -r -n 500 redis-cli -u "$AUTH_TEST_REDIS_URL" unlink >/dev/null 2>&1 || true
 fi
 
 # The browser test against a freshly started example server (Debian chromium); cargo
