@@ -9,8 +9,8 @@
 //!     .layer(state.layer());
 //! ```
 //!
-//! Guards find the [`AuthState`] in the request's extensions ([`AuthState::layer`]) and
-//! keep the resolved principal there for the handler's extractors.
+//! Guards find the [`AuthState`] through its layer ([`AuthState::layer`]); a principal
+//! they resolve through the services is kept for the handler's extractors.
 //!
 //! Semantics, by principal:
 //! - **scope** `resource:action`: an API key needs a scope granting it
@@ -137,21 +137,39 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        // The clone is ready only after poll_ready; swap so the ready one is used.
-        let clone = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, clone);
-        let rule = Arc::clone(&self.rule);
         let (mut parts, body) = request.into_parts();
-        match check_now(&rule, &mut parts) {
-            Some(Ok(())) => Either::Left(inner.call(Request::from_parts(parts, body))),
+        match check_now(&self.rule, &mut parts) {
+            // Called now, on the service poll_ready readied: nothing to clone.
+            Some(Ok(())) => Either::Left(self.inner.call(Request::from_parts(parts, body))),
             Some(Err(error)) => Either::Right(Box::pin(async move { Ok(error.into_response()) })),
-            None => Either::Right(Box::pin(async move {
-                match check(&rule, &mut parts).await {
-                    Ok(()) => inner.call(Request::from_parts(parts, body)).await,
-                    Err(error) => Ok(error.into_response()),
-                }
-            })),
+            None => {
+                // Called later: take the ready service, leave a clone to be readied next.
+                let clone = self.inner.clone();
+                let inner = std::mem::replace(&mut self.inner, clone);
+                Either::Right(Box::pin(checked(
+                    Arc::clone(&self.rule),
+                    parts,
+                    body,
+                    inner,
+                )))
+            }
         }
+    }
+}
+
+/// The slow path of [`RequireService`]: the check that needs the services, then the route.
+async fn checked<S>(
+    rule: Arc<Rule>,
+    mut parts: Parts,
+    body: axum::body::Body,
+    mut inner: S,
+) -> Result<Response, Infallible>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    match check(&rule, &mut parts).await {
+        Ok(()) => inner.call(Request::from_parts(parts, body)).await,
+        Err(error) => Ok(error.into_response()),
     }
 }
 
@@ -161,7 +179,7 @@ fn check_now(rule: &Rule, parts: &mut Parts) -> Option<Result<(), ApiError>> {
     if !matches!(rule, Rule::Scope(_) | Rule::Aal2) {
         return None;
     }
-    let state = layered_state(parts)?.clone();
+    let state = layered_state(parts)?;
     let Some(principal) = resolve_now(parts, &state)? else {
         return Some(Err(AuthError::NotSignedIn.into()));
     };
@@ -186,9 +204,7 @@ fn aal2(principal: &Principal) -> Result<(), ApiError> {
 }
 
 async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
-    let state = layered_state(parts)
-        .cloned()
-        .ok_or_else(ApiError::not_configured)?;
+    let state = layered_state(parts).ok_or_else(ApiError::not_configured)?;
     let principal = resolve(parts, &state, false)
         .await?
         .ok_or_else(|| ApiError::from(AuthError::NotSignedIn))?;

@@ -8,8 +8,10 @@
 //!    `Origin` (or `Referer`) must be the app's origin, or the request is refused
 //!    (`CSRF_REJECTED`).
 //!
-//! The resolved principal is kept in the request's extensions, so a guard and a handler
-//! asking for it validate once.
+//! A principal the caches answer is answered again by each extractor or guard that asks
+//! (a hash and a lookup, no allocation); one resolved through the services (a store read,
+//! an API key's rate limit spent, a session touched) is kept in the request's extensions,
+//! so a guard and a handler do that once.
 
 use std::sync::Arc;
 
@@ -21,7 +23,7 @@ use axum::http::{HeaderName, Method, header};
 
 use crate::config::HttpConfig;
 use crate::error::ApiError;
-use crate::layer::RequestAuth;
+use crate::layer::{RequestAuth, layer_state};
 use crate::meta::request_meta;
 use crate::state::{AuthState, Inner};
 
@@ -69,12 +71,18 @@ impl Principal {
     }
 }
 
-/// The [`AuthState`] a layer put in the request's extensions, if any.
-pub(crate) fn layered_state(parts: &Parts) -> Option<&AuthState> {
+/// The [`AuthState`] the request carries (an earlier resolution's, or one an app put in
+/// its extensions), if any.
+fn carried_state(parts: &Parts) -> Option<AuthState> {
     match parts.extensions.get::<RequestAuth>() {
-        Some(ctx) => Some(&ctx.state),
-        None => parts.extensions.get::<AuthState>(),
+        Some(ctx) => Some(ctx.state.clone()),
+        None => parts.extensions.get::<AuthState>().cloned(),
     }
+}
+
+/// The [`AuthState`] of a guard: the request's, or the [`AuthLayer`](crate::AuthLayer)'s.
+pub(crate) fn layered_state(parts: &Parts) -> Option<AuthState> {
+    carried_state(parts).or_else(layer_state)
 }
 
 /// The principal resolved earlier in this request, if any: kept in one place, the
@@ -87,8 +95,8 @@ fn remembered(parts: &Parts) -> Option<Option<Principal>> {
         .cloned()
 }
 
-/// Keeps the resolved principal for the rest of the request, in the [`RequestAuth`] slot
-/// (added, with `state`, when no [`AuthLayer`](crate::AuthLayer) put one there).
+/// Keeps a principal resolved through the services for the rest of the request, in the
+/// [`RequestAuth`] slot (added, with `state`, the first time).
 fn remember(parts: &mut Parts, state: &AuthState, principal: &Option<Principal>) {
     match parts.extensions.get::<RequestAuth>() {
         Some(ctx) => {
@@ -102,19 +110,20 @@ fn remember(parts: &mut Parts, state: &AuthState, principal: &Option<Principal>)
     }
 }
 
-/// Finds the [`AuthState`]: in the extensions (a layer put it there) or in the state.
+/// Finds the [`AuthState`] of an extractor: the one the request carries, else the router's
+/// state, else the [`AuthLayer`](crate::AuthLayer)'s.
 pub(crate) fn auth_state<St>(parts: &Parts, state: &St) -> Result<AuthState, ApiError>
 where
     AuthState: FromRef<St>,
 {
-    if let Some(found) = layered_state(parts) {
-        return Ok(found.clone());
+    if let Some(found) = carried_state(parts) {
+        return Ok(found);
     }
     let from_state = AuthState::from_ref(state);
-    match from_state.inner() {
-        Some(_) => Ok(from_state),
-        None => Err(ApiError::not_configured()),
+    if from_state.inner().is_some() {
+        return Ok(from_state);
     }
+    layer_state().ok_or_else(ApiError::not_configured)
 }
 
 /// The `x-api-key` header. It is authoritative: present but not text is an invalid key,
@@ -232,7 +241,8 @@ fn credential<'a>(parts: &'a Parts, inner: &Inner) -> Result<Credential<'a>, Api
 /// Resolves the request's principal without waiting, when it can: a principal resolved
 /// earlier, no credential at all (`Some(None)`), or a credential the caches answer. `None`
 /// means "needs [`resolve`]" (a cache miss, or a credential to refuse with its reason).
-pub(crate) fn resolve_now(parts: &mut Parts, state: &AuthState) -> Option<Option<Principal>> {
+/// Nothing is remembered: asking the caches again costs less than remembering.
+pub(crate) fn resolve_now(parts: &Parts, state: &AuthState) -> Option<Option<Principal>> {
     if let Some(found) = remembered(parts) {
         return Some(found);
     }
@@ -250,7 +260,6 @@ pub(crate) fn resolve_now(parts: &mut Parts, state: &AuthState) -> Option<Option
             Some(Principal::Session { auth, via })
         }
     };
-    remember(parts, state, &principal);
     Some(principal)
 }
 
@@ -293,12 +302,6 @@ pub(crate) async fn resolve(
     };
     remember(parts, state, &principal);
     Ok(principal)
-}
-
-/// The principal an earlier extractor or guard resolved for this request, if any; never
-/// validates a credential itself.
-pub(crate) fn resolved(parts: &Parts) -> Option<Principal> {
-    remembered(parts).flatten()
 }
 
 /// Errors that mean "this credential does not work any more", not "something failed".

@@ -159,9 +159,9 @@ impl AuthState {
         crate::routes::openapi(self)
     }
 
-    /// A layer that puts this state in every request's extensions, where extractors and
-    /// route guards find it whatever your router's state is. (`Extension(state)` works
-    /// too; this layer also keeps the request's principal without a second lookup.)
+    /// A layer that gives this state to the extractors and route guards of every request
+    /// it serves, whatever your router's state is, without adding anything to the request
+    /// (`Extension(state)` works too, at the cost of an extensions insert per request).
     pub fn layer(&self) -> crate::layer::AuthLayer {
         crate::layer::AuthLayer::new(self.clone())
     }
@@ -236,7 +236,7 @@ impl<S: ApiKeyDomain> AuthStateBuilder<S> {
 }
 
 /// Lets extractors run in routers without state (`Router<()>`): they then find the state
-/// in the request's extensions (see [`AuthState::layer`]).
+/// through [`AuthState::layer`].
 impl FromRef<()> for AuthState {
     fn from_ref(_: &()) -> Self {
         Self { inner: None }

@@ -28,7 +28,7 @@ pub use dto::*;
 
 use crate::error::ApiError;
 use crate::meta::{REQUEST_ID, request_meta};
-use crate::principal::{auth_state, resolved};
+use crate::principal::auth_state;
 use crate::state::AuthState;
 
 /// One domain of the JSON API: its routes (with their state) and its OpenAPI paths.
@@ -72,7 +72,8 @@ impl<S> FromRef<Api<S>> for AuthState {
     }
 }
 
-/// The request's metadata, with the principal (if one was resolved) as actor.
+/// The request's metadata (client address, user agent, request id). Who acts is the
+/// caller's business: handlers pass it to the services, which record it.
 pub(crate) struct Meta(pub(crate) RequestMeta);
 
 impl<St> FromRequestParts<St> for Meta
@@ -85,14 +86,7 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
         let auth = auth_state(parts, state)?;
         let config = auth.config().ok_or_else(ApiError::not_configured)?;
-        // Anonymous routes: only a principal some earlier extractor resolved counts (no
-        // credential is verified here: that would spend an API key's rate limit, touch a
-        // session, or audit a failure on routes that take no credential).
-        let meta = request_meta(parts, config);
-        Ok(Meta(match resolved(parts) {
-            Some(p) => meta.with_actor(p.caller().actor()),
-            None => meta,
-        }))
+        Ok(Meta(request_meta(parts, config)))
     }
 }
 

@@ -4,6 +4,7 @@
 //! | variant | guard |
 //! | --- | --- |
 //! | `bare` | none |
+//! | `bare-extension` | none, but an `axum::Extension` layer (what any per-request value costs) |
 //! | `axum-login-memory` | axum-login 0.18 `login_required!`, tower-sessions `MemoryStore` |
 //! | `axum-login-sqlite` | the same with tower-sessions' SQLite store |
 //! | `lib-cookie-memory` | this library, `CurrentUser` extractor, session cookie, memory store |
@@ -88,6 +89,13 @@ async fn variant(name: &str, addr: SocketAddr) -> Result<Variant, BoxError> {
     Ok(match name {
         "bare" => Variant {
             app: Router::new().route("/hello", get(hello)),
+            header: None,
+            guarded: false,
+        },
+        "bare-extension" => Variant {
+            app: Router::new()
+                .route("/hello", get(hello))
+                .layer(axum::Extension(Arc::new(()))),
             header: None,
             guarded: false,
         },
