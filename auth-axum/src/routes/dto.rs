@@ -324,3 +324,73 @@ pub struct MyGroup {
     /// The caller's membership.
     pub member: Member,
 }
+
+/// `POST /auth/password/change`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordBody {
+    /// The current password (required when the account has one).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub current_password: Option<Secret>,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
+    pub new_password: Secret,
+}
+
+/// `POST /auth/sign-in/email/send`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendSignInCodeBody {
+    /// The address to send a sign-in code and link to.
+    pub email: String,
+}
+
+/// `POST /auth/sign-in/email`: the emailed code with its address, or the link's token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSignInBody {
+    /// The address the code was sent to (with `code`).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The emailed code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Secret>,
+    /// The emailed link's token (instead of `email` and `code`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub token: Option<Secret>,
+    /// Cookie (default) or token.
+    #[serde(default)]
+    pub mode: TokenMode,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// `PATCH /auth/me`: your profile. An absent field stays as it is; `null` clears it. The
+/// email address is not set here: it changes through `POST /auth/email/change`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    /// Display name (`null` clears it).
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    /// Avatar URL, `https://` or `http://` (`null` clears it).
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub image: Option<Option<String>>,
+    /// Replaces the app-defined data (a JSON object).
+    #[serde(default)]
+    pub extend: Option<Value>,
+}

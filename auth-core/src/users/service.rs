@@ -131,6 +131,12 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 "is changed through the verified change of address",
             ));
         }
+        if patch.email_verified.is_some() && !caller.is_system() {
+            return Err(AuthError::invalid(
+                "email_verified",
+                "is proved with an emailed code, not set",
+            ));
+        }
         let patch = UserPatch {
             name: patch
                 .name
@@ -145,6 +151,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 .map(|e| validate::extend("extend", &e).map(|()| e))
                 .transpose()?,
             email: patch.email,
+            email_verified: patch.email_verified,
         };
         let now = self.auth.now();
         let user = self
@@ -159,6 +166,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
             ("email", patch.email.is_some()),
             ("image", patch.image.is_some()),
             ("extend", patch.extend.is_some()),
+            ("email_verified", patch.email_verified.is_some()),
         ]
         .into_iter()
         .filter_map(|(f, changed)| changed.then_some(f))

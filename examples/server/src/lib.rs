@@ -42,6 +42,7 @@ impl Mailer for ConsoleMailer {
                 auth_core::Purpose::ResetPassword => "reset",
                 auth_core::Purpose::VerifyEmail => "verify",
                 auth_core::Purpose::SignIn => "signin",
+                auth_core::Purpose::ChangeEmail => "change-email",
             },
             email.link_token.expose(),
         );
