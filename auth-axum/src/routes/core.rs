@@ -38,7 +38,22 @@ fn routes<S: CoreStore>(state: &AuthState) -> Option<Router> {
         .route("/auth/password/forgot", post(auth::forgot_password::<S>))
         .route("/auth/password/reset", post(auth::reset_password::<S>))
         .route("/auth/password/change", post(account::change_password::<S>))
-        .route("/auth/me", get(auth::me).patch(account::update_me::<S>))
+        .route(
+            "/auth/me",
+            get(auth::me)
+                .patch(account::update_me::<S>)
+                .delete(account::delete_me::<S>),
+        )
+        .route(
+            "/auth/email/change",
+            post(account::request_email_change::<S>),
+        )
+        .route(
+            "/auth/email/change/confirm",
+            post(account::confirm_email_change::<S>),
+        )
+        .route("/auth/accounts", get(account::list_accounts::<S>))
+        .route("/auth/accounts/{id}", delete(account::unlink_account::<S>))
         .route("/auth/sessions", get(sessions::list_sessions::<S>))
         .route(
             "/auth/sessions/revoke-others",
@@ -65,6 +80,11 @@ fn routes<S: CoreStore>(state: &AuthState) -> Option<Router> {
         auth::reset_password,
         account::change_password,
         account::update_me,
+        account::delete_me,
+        account::request_email_change,
+        account::confirm_email_change,
+        account::list_accounts,
+        account::unlink_account,
         auth::me,
         sessions::list_sessions,
         sessions::revoke_session,

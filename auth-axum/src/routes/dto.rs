@@ -5,7 +5,7 @@ use auth_core::groups::Group;
 use auth_core::invites::Invite;
 use auth_core::members::{Member, MemberStatus};
 use auth_core::sessions::SessionView;
-use auth_core::{GroupId, Secret, User, UserId};
+use auth_core::{Account, AccountId, GroupId, Provider, Secret, User, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -393,4 +393,56 @@ pub struct ProfileBody {
     /// Replaces the app-defined data (a JSON object).
     #[serde(default)]
     pub extend: Option<Value>,
+}
+
+/// `POST /auth/email/change`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailBody {
+    /// The new address; a code and link go there.
+    pub email: String,
+}
+
+/// `DELETE /auth/me`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMeBody {
+    /// Your password (required when the account has one; without one, a sign-in within
+    /// the last few minutes proves it is you).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Secret>,
+}
+
+/// One way you sign in, as `GET /auth/accounts` lists it (never a password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    /// The account's id (for `DELETE /auth/accounts/{id}`).
+    #[schema(value_type = String)]
+    pub id: AccountId,
+    /// `password`, `email`, `oidc:<issuer>`, `saml:<connection>`, ...
+    #[schema(value_type = String)]
+    pub provider: Provider,
+    /// Your id at an external provider (absent for `password` and `email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_account_id: Option<String>,
+    /// When it was linked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Account> for AccountView {
+    fn from(account: Account) -> Self {
+        let external = !account.provider.is_local();
+        Self {
+            id: account.id,
+            provider_account_id: external.then_some(account.provider_account_id),
+            provider: account.provider,
+            created_at: account.created_at,
+            updated_at: account.updated_at,
+        }
+    }
 }

@@ -683,3 +683,39 @@ pub async fn the_only_owner_cannot_be_deleted<S: OrganizationStore + Clone>(h: H
     );
     assert_eq!(owners(&node_a, org.id).await, 1);
 }
+
+/// Deleting one's own account keeps the last-owner guard, and says so in the audit log.
+pub async fn the_only_owner_cannot_delete_their_own_account<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let signed_in = env.user("sole@example.com").await;
+    env.auth
+        .groups()
+        .create_owned_by(&Caller::System, named("org"), signed_in.user.id, &meta())
+        .await
+        .unwrap();
+    let password = crate::Secret::new(crate::conformance::PASSWORD);
+    assert_code(
+        env.auth
+            .users()
+            .delete_own(
+                &signed_in.caller(),
+                crate::users::Reauth {
+                    password: Some(&password),
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::LastOwner,
+    );
+    env.auth
+        .users()
+        .get(&Caller::System, signed_in.user.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.audit_trail("user.delete").await,
+        [(false, Some("LAST_OWNER".to_owned()))]
+    );
+}
