@@ -446,3 +446,101 @@ impl From<Account> for AccountView {
         }
     }
 }
+
+/// The browser and operating system a session signed in from, read from its stored user
+/// agent when listed (not stored): `{"browser": "Chrome 131", "os": "Linux"}`. `Unknown`
+/// where the user agent says nothing recognisable (or was not sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Device {
+    /// Browser name and major version, e.g. `Firefox 133`.
+    pub browser: String,
+    /// Operating system, e.g. `Windows 10`, `Mac OSX`, `Android`.
+    pub os: String,
+}
+
+/// What a [`Device`] says when the user agent is not recognised.
+const UNKNOWN: &str = "Unknown";
+
+impl Device {
+    /// Parses a user agent.
+    pub fn of(user_agent: Option<&str>) -> Self {
+        let parsed = user_agent.and_then(|ua| woothee::parser::Parser::new().parse(ua));
+        let known = |v: &str| !v.is_empty() && v != woothee::woothee::VALUE_UNKNOWN;
+        let Some(parsed) = parsed else {
+            return Self {
+                browser: UNKNOWN.to_owned(),
+                os: UNKNOWN.to_owned(),
+            };
+        };
+        let browser = if known(parsed.name) {
+            let major = parsed.version.split('.').next().unwrap_or_default();
+            if known(major) {
+                format!("{} {major}", parsed.name)
+            } else {
+                parsed.name.to_owned()
+            }
+        } else {
+            UNKNOWN.to_owned()
+        };
+        let os = if known(parsed.os) {
+            parsed.os.to_owned()
+        } else {
+            UNKNOWN.to_owned()
+        };
+        Self { browser, os }
+    }
+}
+
+/// A session as `GET /auth/sessions` lists it: the session and its device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionItem {
+    /// The session.
+    #[serde(flatten)]
+    pub session: SessionView,
+    /// Its browser and OS, read from `user_agent`.
+    pub device: Device,
+}
+
+impl SessionItem {
+    /// The item of `session`, parsing its user agent.
+    pub fn of(session: SessionView) -> Self {
+        let device = Device::of(session.user_agent.as_deref());
+        Self { session, device }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Device;
+
+    fn device(ua: &str) -> (String, String) {
+        let d = Device::of(Some(ua));
+        (d.browser, d.os)
+    }
+
+    #[test]
+    fn user_agents_read_as_browser_and_os() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(device(chrome), ("Chrome 131".into(), "Linux".into()));
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(device(firefox), ("Firefox 133".into(), "Windows 10".into()));
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(safari).0, "Safari 17");
+    }
+
+    #[test]
+    fn unknown_or_missing_user_agents_are_unknown() {
+        for d in [
+            Device::of(None),
+            Device::of(Some("")),
+            Device::of(Some("\u{0}garbage")),
+        ] {
+            assert_eq!((d.browser.as_str(), d.os.as_str()), ("Unknown", "Unknown"));
+        }
+        let curl = device("curl/8.5.0");
+        assert_eq!(curl.1, "Unknown");
+    }
+}
