@@ -392,6 +392,24 @@ async function run() {
     await waitForState(page, "signed-in");
   });
 
+  await step("change the email address, confirmed with the code sent to the new one", async () => {
+    const newEmail = `alice-new-${suffix}@example.com`;
+    await byTestId(page, "email-new").fill(newEmail);
+    await byTestId(page, "email-submit").click();
+    await byTestId(page, "email-confirm-form").waitFor({ state: "visible" });
+    assert.equal(await byTestId(page, "me-email").textContent(), alice.email, "nothing changes before the code");
+    const code = await emailedCode(newEmail, "ChangeEmail");
+    await byTestId(page, "email-code").fill(code);
+    await byTestId(page, "email-confirm").click();
+    await page.locator('[data-testid="me-email"]', { hasText: newEmail }).waitFor();
+    const old = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
+    assert.equal(old.status, 401, "the old address no longer signs in");
+    alice.email = newEmail;
+    const fresh = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
+    assert.equal(fresh.status, 200);
+    assert.equal(fresh.body.user.email_verified, true);
+  });
+
   await step("sign in with an emailed code", async () => {
     currentPage = bobPage;
     await byTestId(bobPage, "signout-button").click();
