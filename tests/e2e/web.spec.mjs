@@ -404,6 +404,8 @@ async function run() {
     await page.locator('[data-testid="me-email"]', { hasText: newEmail }).waitFor();
     const old = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
     assert.equal(old.status, 401, "the old address no longer signs in");
+    assert.ok(readFileSync(SERVER_LOG, "utf8").includes(`[dev mailer] to ${alice.email}: your account's email address was changed to ${newEmail}`),
+      "the old address is told");
     alice.email = newEmail;
     const fresh = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
     assert.equal(fresh.status, 200);
