@@ -5,6 +5,7 @@
 #
 # Needs /usr/bin/chromium, Node.js >= 18 and tests/e2e/node_modules (scripts/setup.sh
 # installs them). A failure leaves a screenshot in target/e2e/ and prints the server log.
+# Honours CARGO_TARGET_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,7 +15,10 @@ root=$PWD
   { echo "e2e: tests/e2e/node_modules is missing; run scripts/setup.sh" >&2; exit 1; }
 
 cargo build -q -p example-server
-server_bin="$root/target/debug/example-server"
+# Where cargo put it: CARGO_TARGET_DIR when set (relative to the workspace), else target/.
+target_dir=${CARGO_TARGET_DIR:-target}
+case $target_dir in /*) ;; *) target_dir="$root/$target_dir" ;; esac
+server_bin="$target_dir/debug/example-server"
 
 . scripts/example-server.sh
 start_example_server "$server_bin"
@@ -22,7 +26,9 @@ echo "e2e: server $server_pid on $base (database $tmp/auth.db)"
 
 status=0
 # TMPDIR: the browser profiles and playwright-core's scratch folders go with $tmp.
-TMPDIR="$tmp" E2E_ARTIFACTS="$root/target/e2e" node tests/e2e/web.spec.mjs "$base" || status=$?
+# E2E_SERVER_LOG: the demo's console mailer prints emailed codes there; the test reads them.
+TMPDIR="$tmp" E2E_ARTIFACTS="$root/target/e2e" E2E_SERVER_LOG="$tmp/server.log" \
+  node tests/e2e/web.spec.mjs "$base" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "e2e: FAILED; the server's log:" >&2
   tail -n 60 "$tmp/server.log" >&2 || true

@@ -123,6 +123,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::ApiKeyExpired => StatusCode::UNAUTHORIZED,
         C::EmailNotVerified
         | C::MfaRequired
+        | C::ReauthenticationRequired
         | C::Forbidden
         | C::InsufficientScope
         | C::CsrfRejected

@@ -930,3 +930,75 @@ async fn revoking_invites_by_role() {
         .await;
     assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
 }
+
+#[tokio::test]
+async fn effective_members_show_the_inherited_ones_and_can_be_managed_at_their_source() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let team = app
+        .group(
+            &org.owner,
+            json!({ "name": "Team", "slug": "team", "parent_id": org.group }),
+        )
+        .await;
+    let newcomer = app.sign_up("newcomer@example.com").await;
+    let direct = app.add_member(&org.owner, &team, &newcomer, "member").await;
+    let res = app
+        .send(get(&format!("/auth/groups/{team}/effective-members")).bearer(&newcomer.token))
+        .await;
+    let body = res.expect(StatusCode::OK);
+    let items = body["items"].as_array().unwrap();
+    // The team's creator is its owner too; then the org's three members, inherited.
+    let own: Vec<_> = items.iter().filter(|e| e["inherited"] == false).collect();
+    let inherited: Vec<_> = items.iter().filter(|e| e["inherited"] == true).collect();
+    assert!(own.iter().any(|e| e["member"]["id"] == direct.as_str()));
+    assert_eq!(inherited.len(), 3, "{body}");
+    for e in &inherited {
+        assert_eq!(e["source_group_id"], org.group.as_str());
+        assert_eq!(e["source_group_name"], "Acme");
+        assert_eq!(e["depth"], 1);
+    }
+    assert_eq!(body["truncated"], false);
+    // The inherited member's role changes at the org, by someone allowed there.
+    let path = format!(
+        "/auth/groups/{}/members/{}",
+        org.group, org.member_membership
+    );
+    let refused = app
+        .send(
+            patch(&path)
+                .bearer(&newcomer.token)
+                .json(json!({ "role": "admin" })),
+        )
+        .await;
+    assert_error(&refused, StatusCode::NOT_FOUND, "GROUP_NOT_FOUND");
+    let changed = app
+        .send(
+            patch(&path)
+                .bearer(&org.owner.token)
+                .json(json!({ "role": "admin" })),
+        )
+        .await;
+    assert_eq!(changed.expect(StatusCode::OK)["role"], "admin");
+    let after = app
+        .send(get(&format!("/auth/groups/{team}/effective-members")).bearer(&newcomer.token))
+        .await
+        .expect(StatusCode::OK);
+    let changed_row = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["member"]["id"] == org.member_membership.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(changed_row["member"]["role"], "admin");
+    // Strangers learn nothing.
+    let res = app
+        .send(get(&format!("/auth/groups/{team}/effective-members")).bearer(&org.stranger.token))
+        .await;
+    assert_error(&res, StatusCode::NOT_FOUND, "GROUP_NOT_FOUND");
+    let res = app
+        .send(get("/auth/groups/nope/effective-members").bearer(&org.owner.token))
+        .await;
+    assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+}

@@ -195,3 +195,35 @@ async fn revoke_others_leaves_only_the_current_session() {
         .expect(StatusCode::OK);
     assert_eq!(again, json!({ "revoked": 0 }));
 }
+
+#[tokio::test]
+async fn list_shows_each_sessions_device() {
+    let app = TestApp::new();
+    let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                  Chrome/131.0.0.0 Safari/537.36";
+    let res = app
+        .send(
+            post("/auth/sign-up")
+                .header("user-agent", chrome)
+                .json(json!({ "email": "d@example.com", "password": PASSWORD, "mode": "token" })),
+        )
+        .await;
+    let token = str_of(&res.expect(StatusCode::CREATED)["session_token"]);
+    app.sign_in("d@example.com").await;
+    let page = app
+        .send(get("/auth/sessions").bearer(&token))
+        .await
+        .expect(StatusCode::OK);
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(
+        items[0]["device"],
+        json!({ "browser": "Chrome 131", "os": "Linux" })
+    );
+    assert_eq!(items[0]["user_agent"], chrome);
+    assert_eq!(items[0]["current"], true);
+    // No user agent: unknown, not an error.
+    assert_eq!(
+        items[1]["device"],
+        json!({ "browser": "Unknown", "os": "Unknown" })
+    );
+}

@@ -34,10 +34,19 @@ pub struct AuthConfig {
     /// `None`: such invites never expire.
     #[serde(default = "default_invite_ttl")]
     pub invite_ttl: Option<Duration>,
+    /// How recent a sign-in proves it is still the user, for a user without a password
+    /// deleting their account (users with one give it again). Measured on the injected
+    /// clock from the session's start. Default 5 minutes; 0 s to 1 day.
+    #[serde(default = "default_reauth_window")]
+    pub reauth_window: Duration,
 }
 
 fn default_invite_ttl() -> Option<Duration> {
     Some(Duration::days(7))
+}
+
+fn default_reauth_window() -> Duration {
+    Duration::minutes(5)
 }
 
 impl Default for AuthConfig {
@@ -58,6 +67,7 @@ impl Default for AuthConfig {
                 window: Duration::HOUR,
             }),
             invite_ttl: default_invite_ttl(),
+            reauth_window: default_reauth_window(),
         }
     }
 }
@@ -173,6 +183,9 @@ impl AuthConfig {
         if self.invite_ttl.is_some_and(|t| t <= Duration::ZERO) {
             return invalid("invite_ttl", "must be positive");
         }
+        if self.reauth_window < Duration::ZERO || self.reauth_window > Duration::DAY {
+            return invalid("reauth_window", "must be between 0 and 1 day");
+        }
         Ok(())
     }
 }
@@ -192,6 +205,12 @@ mod tests {
         assert!(c.validate().is_err());
         let mut c = AuthConfig::default();
         c.session.idle_timeout = Duration::ZERO;
+        assert!(c.validate().is_err());
+        let mut c = AuthConfig::default();
+        assert_eq!(c.reauth_window, Duration::minutes(5));
+        c.reauth_window = Duration::days(2);
+        assert!(c.validate().is_err());
+        c.reauth_window = -Duration::SECOND;
         assert!(c.validate().is_err());
     }
 }

@@ -118,6 +118,9 @@ error_codes! {
     RateLimited => "RATE_LIMITED",
     /// A second factor is required for this action.
     MfaRequired => "MFA_REQUIRED",
+    /// This action needs fresh proof that it is the user: their password, or (without
+    /// one) a recent sign-in.
+    ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
     /// Signed in, but not allowed to do this.
     Forbidden => "FORBIDDEN",
     /// The credential lacks the scope this action needs.
@@ -327,6 +330,9 @@ pub enum AuthError {
     /// A second factor is required.
     #[error("a second factor is required")]
     MfaRequired,
+    /// Fresh proof of identity is required (the password, or a recent sign-in).
+    #[error("sign in again (or give your password) to do this")]
+    ReauthenticationRequired,
     /// Not allowed.
     #[error("forbidden: {0}")]
     Forbidden(Cow<'static, str>),
@@ -390,6 +396,7 @@ impl AuthError {
             AuthError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::MfaRequired => ErrorCode::MfaRequired,
+            AuthError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             AuthError::DeliveryFailed(_) => ErrorCode::DeliveryFailed,

@@ -5,7 +5,7 @@
 // Start it through scripts/e2e.sh, which builds and starts a fresh server first. Exits 0
 // when every step passes, 1 otherwise (with a screenshot in $E2E_ARTIFACTS).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -14,6 +14,8 @@ const BASE = (process.argv[2] || process.env.E2E_BASE_URL || "").replace(/\/$/, 
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const ARTIFACTS = process.env.E2E_ARTIFACTS || join(tmpdir(), "auth-e2e-artifacts");
 const TIMEOUT_MS = 15_000;
+// The example server's console: its dev mailer prints every emailed code there.
+const SERVER_LOG = process.env.E2E_SERVER_LOG || "";
 
 // The flags this machine needs: no sandbox as root, and no background connections to
 // Google's hosts (the network is closed; they would fail at every start).
@@ -96,6 +98,18 @@ async function http(method, path, { headers = {}, body } = {}) {
   const response = await fetch(`${BASE}${path}`, init);
   const text = await response.text();
   return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+/** The newest code the dev mailer printed for `email` and `purpose` (e.g. "SignIn"). */
+async function emailedCode(email, purpose) {
+  assert.ok(SERVER_LOG, "E2E_SERVER_LOG names the server's log (scripts/e2e.sh sets it)");
+  const pattern = new RegExp(`\\[dev mailer\\] to ${email.replace(/[.+]/g, "\\$&")} \\(${purpose}\\): code (\\d+)`, "g");
+  for (let i = 0; i < 50; i++) {
+    const found = [...readFileSync(SERVER_LOG, "utf8").matchAll(pattern)];
+    if (found.length) return found[found.length - 1][1];
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no ${purpose} code for ${email} in ${SERVER_LOG}`);
 }
 
 function assertApiKeyWhoami(body, key) {
@@ -272,8 +286,9 @@ async function run() {
     assert.ok(inviteLink.startsWith(`${BASE}/?invite=`), inviteLink);
   });
 
+  let bobPage;
   await step("another user opens the link, signs up and accepts", async () => {
-    const { page: bobPage } = await openBrowser("bob");
+    ({ page: bobPage } = await openBrowser("bob"));
     currentPage = bobPage;
     await bobPage.goto(inviteLink);
     await waitForState(bobPage, "signed-out");
@@ -289,7 +304,154 @@ async function run() {
     assert.equal(await row.locator('[data-testid="group-role"]').textContent(), "member");
     assert.ok(await byTestId(bobPage, "invite-banner").isHidden());
     assert.ok(!bobPage.url().includes("invite="), "the token leaves the address bar");
+    bob.id = await byTestId(bobPage, "me-user-id").textContent();
     currentPage = page;
+  });
+
+  await step("sessions show the browser and OS read from the user agent", async () => {
+    await page.reload();
+    await waitForState(page, "signed-in");
+    const device = page.locator('[data-testid="session-row"][data-current="true"] [data-testid="session-device"]');
+    const text = await device.textContent();
+    assert.match(text, /^Chrome \d+ on Linux$/, text);
+    assert.match(await device.getAttribute("title"), /Chrome\//, "the raw user agent is the tooltip");
+  });
+
+  await step("edit the profile", async () => {
+    await byTestId(page, "profile-name").fill("Alice Renamed");
+    await byTestId(page, "profile-image").fill("https://img.example.com/alice.png");
+    await byTestId(page, "profile-submit").click();
+    await page.locator('[data-testid="me-name"]', { hasText: "Alice Renamed" }).waitFor();
+    const me = await page.evaluate(async () => (await fetch("/auth/me", { credentials: "same-origin" })).json());
+    assert.equal(me.user.name, "Alice Renamed");
+    assert.equal(me.user.image, "https://img.example.com/alice.png");
+    assert.equal(me.user.email, alice.email, "the email is not changed here");
+  });
+
+  await step("the organization's members list; the owner makes the member an admin", async () => {
+    const org = page.locator(`[data-testid="group-row"][data-group-name="${orgName}"]`);
+    await org.locator('[data-testid="group-members"]').click();
+    await byTestId(page, "members-panel").waitFor({ state: "visible" });
+    assert.equal(await byTestId(page, "members-group").textContent(), orgName);
+    const bobRow = page.locator(`[data-testid="member-row"][data-user-id="${bob.id}"]`);
+    assert.equal(await bobRow.getAttribute("data-role"), "member");
+    assert.equal(await bobRow.getAttribute("data-inherited"), "false");
+    await bobRow.locator('[data-testid="member-role-select"]').selectOption("admin");
+    await bobRow.locator('[data-testid="member-role-save"]').click();
+    await page.locator(`[data-testid="member-row"][data-user-id="${bob.id}"][data-role="admin"]`).waitFor();
+    // Bob sees his new role.
+    await bobPage.reload();
+    await waitForState(bobPage, "signed-in");
+    const bobOrg = bobPage.locator(`[data-testid="group-row"][data-group-name="${orgName}"]`);
+    assert.equal(await bobOrg.locator('[data-testid="group-role"]').textContent(), "admin");
+  });
+
+  await step("a team inside the organization lists the inherited members, marked", async () => {
+    const orgId = await page.locator(`[data-testid="group-row"][data-group-name="${orgName}"]`).getAttribute("data-group-id");
+    await byTestId(page, "org-name").fill(`${orgName} team`);
+    await byTestId(page, "org-parent").selectOption(orgId);
+    await byTestId(page, "org-submit").click();
+    const team = page.locator(`[data-testid="group-row"][data-group-name="${orgName} team"]`);
+    await team.waitFor();
+    await team.locator('[data-testid="group-members"]').click();
+    await page.locator('[data-testid="members-group"]', { hasText: `${orgName} team` }).waitFor();
+    const bobRow = page.locator(`[data-testid="member-row"][data-user-id="${bob.id}"]`);
+    assert.equal(await bobRow.getAttribute("data-inherited"), "true");
+    assert.equal(await bobRow.getAttribute("data-role"), "admin");
+    assert.ok((await bobRow.textContent()).includes(orgName), "says which group it comes from");
+    await bobRow.locator('[data-testid="member-inherited"]').waitFor();
+    // Alice: owner of the team (she made it) and, inherited, of the organization.
+    const aliceRows = page.locator(`[data-testid="member-row"][data-user-id="${alice.id}"]`);
+    assert.equal(await aliceRows.count(), 2);
+    await byTestId(page, "members-close").click();
+  });
+
+  await step("change the password: other sessions end, this one continues", async () => {
+    const other = await http("POST", "/auth/sign-in", {
+      body: { email: alice.email, password: alice.password, mode: "token" },
+    });
+    assert.equal(other.status, 200);
+    const bearer = { Authorization: `Bearer ${other.body.session_token}` };
+    const before = await byTestId(page, "me-session-id").textContent();
+    const newPassword = "alice new password 789";
+    await byTestId(page, "password-current").fill(alice.password);
+    await byTestId(page, "password-new").fill(newPassword);
+    await byTestId(page, "password-submit").click();
+    await page.locator('[data-testid="notice"]', { hasText: "Password changed" }).waitFor();
+    await waitForState(page, "signed-in");
+    assert.notEqual(await byTestId(page, "me-session-id").textContent(), before, "a new session replaced this one");
+    const old = await http("GET", "/api/whoami", { headers: bearer });
+    assert.equal(old.status, 401);
+    assert.equal(old.body.error.code, "SESSION_REVOKED");
+    const refused = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
+    assert.equal(refused.status, 401);
+    alice.password = newPassword;
+    const fresh = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
+    assert.equal(fresh.status, 200);
+    await page.reload();
+    await waitForState(page, "signed-in");
+  });
+
+  await step("change the email address, confirmed with the code sent to the new one", async () => {
+    const newEmail = `alice-new-${suffix}@example.com`;
+    await byTestId(page, "email-new").fill(newEmail);
+    await byTestId(page, "email-submit").click();
+    await byTestId(page, "email-confirm-form").waitFor({ state: "visible" });
+    assert.equal(await byTestId(page, "me-email").textContent(), alice.email, "nothing changes before the code");
+    const code = await emailedCode(newEmail, "ChangeEmail");
+    await byTestId(page, "email-code").fill(code);
+    await byTestId(page, "email-confirm").click();
+    await page.locator('[data-testid="me-email"]', { hasText: newEmail }).waitFor();
+    const old = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
+    assert.equal(old.status, 401, "the old address no longer signs in");
+    assert.ok(readFileSync(SERVER_LOG, "utf8").includes(`[dev mailer] to ${alice.email}: your account's email address was changed to ${newEmail}`),
+      "the old address is told");
+    alice.email = newEmail;
+    const fresh = await http("POST", "/auth/sign-in", { body: { email: alice.email, password: alice.password, mode: "token" } });
+    assert.equal(fresh.status, 200);
+    assert.equal(fresh.body.user.email_verified, true);
+  });
+
+  await step("sign in with an emailed code", async () => {
+    currentPage = bobPage;
+    await byTestId(bobPage, "signout-button").click();
+    await waitForState(bobPage, "signed-out");
+    await byTestId(bobPage, "code-email").fill(bob.email);
+    await byTestId(bobPage, "code-send").click();
+    await byTestId(bobPage, "code-signin-form").waitFor({ state: "visible" });
+    const code = await emailedCode(bob.email, "SignIn");
+    await byTestId(bobPage, "code-value").fill(code);
+    await byTestId(bobPage, "code-submit").click();
+    await waitForState(bobPage, "signed-in");
+    assert.equal(await byTestId(bobPage, "me-email").textContent(), bob.email);
+    // His ways to sign in: the password, never its hash.
+    const row = bobPage.locator('[data-testid="account-row"][data-provider="password"]');
+    await row.waitFor();
+    assert.ok(!(await byTestId(bobPage, "accounts-list").textContent()).includes("argon2"));
+  });
+
+  await step("delete the account (with the password)", async () => {
+    bobPage.once("dialog", (dialog) => dialog.accept());
+    await byTestId(bobPage, "delete-password").fill("not bob's password");
+    await byTestId(bobPage, "delete-submit").click();
+    await bobPage.locator('[data-testid="delete-error"][data-code="INVALID_CREDENTIALS"]').waitFor();
+    bobPage.once("dialog", (dialog) => dialog.accept());
+    await byTestId(bobPage, "delete-password").fill(bob.password);
+    await byTestId(bobPage, "delete-submit").click();
+    await waitForState(bobPage, "signed-out");
+    const me = await bobPage.evaluate(async () => (await fetch("/auth/me", { credentials: "same-origin" })).status);
+    assert.equal(me, 401);
+    const signIn = await http("POST", "/auth/sign-in", { body: { email: bob.email, password: bob.password, mode: "token" } });
+    assert.equal(signIn.status, 401);
+    assert.equal(signIn.body.error.code, "INVALID_CREDENTIALS");
+    // Gone from the organization too.
+    currentPage = page;
+    const org = page.locator(`[data-testid="group-row"][data-group-name="${orgName}"]`);
+    await org.locator('[data-testid="group-members"]').click();
+    await page.waitForFunction((name) => !document.getElementById("members-panel").hidden
+      && document.getElementById("members-group").textContent === name, orgName);
+    await page.locator(`[data-testid="member-row"][data-user-id="${alice.id}"]`).first().waitFor();
+    assert.equal(await page.locator(`[data-testid="member-row"][data-user-id="${bob.id}"]`).count(), 0);
   });
 
   await step("every request stayed on the server's origin, no page errors", async () => {

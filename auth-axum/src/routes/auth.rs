@@ -10,8 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{
-    AnswerBody, Api, ForgotBody, MeResponse, Meta, RefreshBody, ResetBody, SessionResponse,
-    SignInBody, SignUpBody, TokenMode, VerificationPending,
+    AnswerBody, Api, EmailSignInBody, ForgotBody, MeResponse, Meta, RefreshBody, ResetBody,
+    SendSignInCodeBody, SessionResponse, SignInBody, SignUpBody, TokenMode, VerificationPending,
 };
 use crate::body::ApiJson;
 use crate::cookies;
@@ -21,7 +21,7 @@ use crate::principal::{CurrentSession, Principal, Via, request_origin, session_c
 /// A browser signing in for a cookie must do so from the app's origin (no login CSRF):
 /// its `Origin` (or `Referer`) must match. Clients that send neither are not browsers
 /// (browsers send `Origin` on every cross-origin POST), so are not being tricked.
-fn check_sign_in_origin(
+pub(super) fn check_sign_in_origin(
     headers: &axum::http::HeaderMap,
     state: &crate::AuthState,
     mode: TokenMode,
@@ -37,7 +37,7 @@ fn check_sign_in_origin(
 }
 
 /// Answers a sign-in: a cookie for browsers, tokens in the body for token clients.
-fn signed_in<S>(
+pub(super) fn signed_in<S>(
     api: &Api<S>,
     signed_in: SignedIn,
     mode: TokenMode,
@@ -73,7 +73,7 @@ fn signed_in<S>(
 }
 
 /// The answer in a body: a link token, or an address with a code.
-fn answer(body: &AnswerBody) -> Result<Answer<'_>, ApiError> {
+pub(super) fn answer(body: &AnswerBody) -> Result<Answer<'_>, ApiError> {
     match (&body.token, &body.email, &body.code) {
         (Some(token), None, None) => Ok(Answer::Link(token.expose())),
         (None, Some(email), Some(code)) => Ok(Answer::Code {
@@ -144,6 +144,58 @@ pub(crate) async fn sign_in<S: CoreStore>(
         .auth
         .password()
         .sign_in(&body.email, &body.password, &meta)
+        .await?;
+    Ok(signed_in(&api, done, body.mode, StatusCode::OK))
+}
+
+/// Sends a sign-in code and link to an address. Always `202` for a valid address, whether
+/// or not it has an account (unknown addresses get nothing unless the app lets emailed
+/// codes sign up).
+#[utoipa::path(post, path = "/auth/sign-in/email/send", tag = "auth",
+    request_body = SendSignInCodeBody,
+    responses(
+        (status = 202, description = "Sent if the address may sign in"),
+        (status = 422, description = "INVALID_EMAIL, INVALID_BODY", body = ErrorBody),
+        (status = 500, description = "NOT_CONFIGURED (the app has no mailer)", body = ErrorBody),
+    ))]
+pub(crate) async fn send_sign_in_code<S: CoreStore>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<SendSignInCodeBody>,
+) -> Result<StatusCode, ApiError> {
+    api.auth
+        .email()
+        .send_sign_in_code(&body.email, &meta)
+        .await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Signs in with an emailed code (with its address) or the emailed link's token. Proves
+/// the address, so marks it verified.
+#[utoipa::path(post, path = "/auth/sign-in/email", tag = "auth", request_body = EmailSignInBody,
+    responses(
+        (status = 200, description = "Signed in", body = SessionResponse),
+        (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
+        (status = 403, description = "CSRF_REJECTED (cookie mode from another origin)", body = ErrorBody),
+        (status = 422, description = "INVALID_INPUT (neither or both answers), INVALID_EMAIL, INVALID_BODY", body = ErrorBody),
+        (status = 429, description = "TOO_MANY_ATTEMPTS", body = ErrorBody),
+    ))]
+pub(crate) async fn sign_in_email<S: CoreStore>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<EmailSignInBody>,
+) -> Result<Response, ApiError> {
+    check_sign_in_origin(&headers, &api.state, body.mode)?;
+    let answer_body = AnswerBody {
+        email: body.email,
+        code: body.code,
+        token: body.token,
+    };
+    let done = api
+        .auth
+        .email()
+        .sign_in(answer(&answer_body)?, &meta)
         .await?;
     Ok(signed_in(&api, done, body.mode, StatusCode::OK))
 }

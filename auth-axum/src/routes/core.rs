@@ -6,7 +6,7 @@ use axum::Router;
 use axum::routing::{delete, get, post};
 use utoipa::OpenApi;
 
-use super::{Api, Domain, auth, sessions};
+use super::{Api, Domain, account, auth, sessions};
 use crate::state::AuthState;
 
 /// The core domain.
@@ -23,6 +23,11 @@ fn routes<S: CoreStore>(state: &AuthState) -> Option<Router> {
     let routes = Router::new()
         .route("/auth/sign-up", post(auth::sign_up::<S>))
         .route("/auth/sign-in", post(auth::sign_in::<S>))
+        .route("/auth/sign-in/email", post(auth::sign_in_email::<S>))
+        .route(
+            "/auth/sign-in/email/send",
+            post(auth::send_sign_in_code::<S>),
+        )
         .route("/auth/sign-out", post(auth::sign_out::<S>))
         .route("/auth/refresh", post(auth::refresh::<S>))
         .route("/auth/verify-email", post(auth::verify_email::<S>))
@@ -32,7 +37,23 @@ fn routes<S: CoreStore>(state: &AuthState) -> Option<Router> {
         )
         .route("/auth/password/forgot", post(auth::forgot_password::<S>))
         .route("/auth/password/reset", post(auth::reset_password::<S>))
-        .route("/auth/me", get(auth::me))
+        .route("/auth/password/change", post(account::change_password::<S>))
+        .route(
+            "/auth/me",
+            get(auth::me)
+                .patch(account::update_me::<S>)
+                .delete(account::delete_me::<S>),
+        )
+        .route(
+            "/auth/email/change",
+            post(account::request_email_change::<S>),
+        )
+        .route(
+            "/auth/email/change/confirm",
+            post(account::confirm_email_change::<S>),
+        )
+        .route("/auth/accounts", get(account::list_accounts::<S>))
+        .route("/auth/accounts/{id}", delete(account::unlink_account::<S>))
         .route("/auth/sessions", get(sessions::list_sessions::<S>))
         .route(
             "/auth/sessions/revoke-others",
@@ -49,12 +70,21 @@ fn routes<S: CoreStore>(state: &AuthState) -> Option<Router> {
     paths(
         auth::sign_up,
         auth::sign_in,
+        auth::send_sign_in_code,
+        auth::sign_in_email,
         auth::sign_out,
         auth::refresh,
         auth::send_verification,
         auth::verify_email,
         auth::forgot_password,
         auth::reset_password,
+        account::change_password,
+        account::update_me,
+        account::delete_me,
+        account::request_email_change,
+        account::confirm_email_change,
+        account::list_accounts,
+        account::unlink_account,
         auth::me,
         sessions::list_sessions,
         sessions::revoke_session,
@@ -63,6 +93,7 @@ fn routes<S: CoreStore>(state: &AuthState) -> Option<Router> {
     tags(
         (name = "auth", description = "Sign-up, sign-in, email codes, passwords"),
         (name = "sessions", description = "Your sessions"),
+        (name = "account", description = "Your account: password, profile, email, linked accounts, deletion"),
     )
 )]
 pub(crate) struct Doc;

@@ -5,7 +5,7 @@ use auth_core::groups::Group;
 use auth_core::invites::Invite;
 use auth_core::members::{Member, MemberStatus};
 use auth_core::sessions::SessionView;
-use auth_core::{GroupId, Secret, User, UserId};
+use auth_core::{Account, AccountId, GroupId, Provider, Secret, User, UserId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -323,4 +323,224 @@ pub struct MyGroup {
     pub group: Group,
     /// The caller's membership.
     pub member: Member,
+}
+
+/// `POST /auth/password/change`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordBody {
+    /// The current password (required when the account has one).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub current_password: Option<Secret>,
+    /// The new password.
+    #[schema(value_type = String, format = Password)]
+    pub new_password: Secret,
+}
+
+/// `POST /auth/sign-in/email/send`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendSignInCodeBody {
+    /// The address to send a sign-in code and link to.
+    pub email: String,
+}
+
+/// `POST /auth/sign-in/email`: the emailed code with its address, or the link's token.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSignInBody {
+    /// The address the code was sent to (with `code`).
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The emailed code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub code: Option<Secret>,
+    /// The emailed link's token (instead of `email` and `code`).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub token: Option<Secret>,
+    /// Cookie (default) or token.
+    #[serde(default)]
+    pub mode: TokenMode,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub(super) fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// `PATCH /auth/me`: your profile. An absent field stays as it is; `null` clears it. The
+/// email address is not set here: it changes through `POST /auth/email/change`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileBody {
+    /// Display name (`null` clears it).
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub name: Option<Option<String>>,
+    /// Avatar URL, `https://` or `http://` (`null` clears it).
+    #[serde(default, deserialize_with = "double_option::deserialize")]
+    #[schema(value_type = Option<String>)]
+    pub image: Option<Option<String>>,
+    /// Replaces the app-defined data (a JSON object).
+    #[serde(default)]
+    pub extend: Option<Value>,
+}
+
+/// `POST /auth/email/change`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangeEmailBody {
+    /// The new address; a code and link go there.
+    pub email: String,
+}
+
+/// `DELETE /auth/me`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteMeBody {
+    /// Your password (required when the account has one; without one, a sign-in within
+    /// the last few minutes proves it is you).
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    pub password: Option<Secret>,
+}
+
+/// One way you sign in, as `GET /auth/accounts` lists it (never a password hash).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    /// The account's id (for `DELETE /auth/accounts/{id}`).
+    #[schema(value_type = String)]
+    pub id: AccountId,
+    /// `password`, `email`, `oidc:<issuer>`, `saml:<connection>`, ...
+    #[schema(value_type = String)]
+    pub provider: Provider,
+    /// Your id at an external provider (absent for `password` and `email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_account_id: Option<String>,
+    /// When it was linked.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Account> for AccountView {
+    fn from(account: Account) -> Self {
+        let external = !account.provider.is_local();
+        Self {
+            id: account.id,
+            provider_account_id: external.then_some(account.provider_account_id),
+            provider: account.provider,
+            created_at: account.created_at,
+            updated_at: account.updated_at,
+        }
+    }
+}
+
+/// The browser and operating system a session signed in from, read from its stored user
+/// agent when listed (not stored): `{"browser": "Chrome 131", "os": "Linux"}`. `Unknown`
+/// where the user agent says nothing recognisable (or was not sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Device {
+    /// Browser name and major version, e.g. `Firefox 133`.
+    pub browser: String,
+    /// Operating system, e.g. `Windows 10`, `Mac OSX`, `Android`.
+    pub os: String,
+}
+
+/// What a [`Device`] says when the user agent is not recognised.
+const UNKNOWN: &str = "Unknown";
+
+impl Device {
+    /// Parses a user agent.
+    pub fn of(user_agent: Option<&str>) -> Self {
+        let parsed = user_agent.and_then(|ua| woothee::parser::Parser::new().parse(ua));
+        let known = |v: &str| !v.is_empty() && v != woothee::woothee::VALUE_UNKNOWN;
+        let Some(parsed) = parsed else {
+            return Self {
+                browser: UNKNOWN.to_owned(),
+                os: UNKNOWN.to_owned(),
+            };
+        };
+        let browser = if known(parsed.name) {
+            let major = parsed.version.split('.').next().unwrap_or_default();
+            if known(major) {
+                format!("{} {major}", parsed.name)
+            } else {
+                parsed.name.to_owned()
+            }
+        } else {
+            UNKNOWN.to_owned()
+        };
+        let os = if known(parsed.os) {
+            parsed.os.to_owned()
+        } else {
+            UNKNOWN.to_owned()
+        };
+        Self { browser, os }
+    }
+}
+
+/// A session as `GET /auth/sessions` lists it: the session and its device.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionItem {
+    /// The session.
+    #[serde(flatten)]
+    pub session: SessionView,
+    /// Its browser and OS, read from `user_agent`.
+    pub device: Device,
+}
+
+impl SessionItem {
+    /// The item of `session`, parsing its user agent.
+    pub fn of(session: SessionView) -> Self {
+        let device = Device::of(session.user_agent.as_deref());
+        Self { session, device }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Device;
+
+    fn device(ua: &str) -> (String, String) {
+        let d = Device::of(Some(ua));
+        (d.browser, d.os)
+    }
+
+    #[test]
+    fn user_agents_read_as_browser_and_os() {
+        let chrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) \
+                      Chrome/131.0.0.0 Safari/537.36";
+        assert_eq!(device(chrome), ("Chrome 131".into(), "Linux".into()));
+        let firefox =
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0";
+        assert_eq!(device(firefox), ("Firefox 133".into(), "Windows 10".into()));
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+        assert_eq!(device(safari).0, "Safari 17");
+    }
+
+    #[test]
+    fn unknown_or_missing_user_agents_are_unknown() {
+        for d in [
+            Device::of(None),
+            Device::of(Some("")),
+            Device::of(Some("\u{0}garbage")),
+        ] {
+            assert_eq!((d.browser.as_str(), d.os.as_str()), ("Unknown", "Unknown"));
+        }
+        let curl = device("curl/8.5.0");
+        assert_eq!(curl.1, "Unknown");
+    }
 }

@@ -9,7 +9,9 @@
 
 use auth_core::groups::{Group, GroupPatch, NewGroup};
 use auth_core::invites::{Invite, InviteFilter, InviteOrder, NewInvite};
-use auth_core::members::{Member, MemberFilter, MemberOrder, MemberPatch, NewMember};
+use auth_core::members::{
+    EffectiveMembers, Member, MemberFilter, MemberOrder, MemberPatch, NewMember,
+};
 use auth_core::{GroupId, InviteId, ListQuery, MemberId, OrganizationStore, Page};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -54,6 +56,10 @@ fn routes<S: OrganizationStore>(state: &AuthState) -> Option<Router> {
             get(list_members::<S>).post(add_member::<S>),
         )
         .route(
+            "/auth/groups/{id}/effective-members",
+            get(list_effective_members::<S>),
+        )
+        .route(
             "/auth/groups/{id}/members/{member_id}",
             patch(update_member::<S>).delete(remove_member::<S>),
         )
@@ -77,6 +83,7 @@ fn routes<S: OrganizationStore>(state: &AuthState) -> Option<Router> {
         update_group,
         delete_group,
         list_members,
+        list_effective_members,
         add_member,
         update_member,
         remove_member,
@@ -228,6 +235,34 @@ pub(crate) async fn list_members<S: OrganizationStore>(
     query.cursor = paging.cursor;
     Ok(Json(
         api.auth.members().list(&current.caller(), query).await?,
+    ))
+}
+
+/// Everyone who counts as a member of the group (`member:read`): its own members, then
+/// those inherited from each ancestor, nearest first, each with the group the membership
+/// is on (`source_group_id`). Change or remove an inherited one on that group's routes,
+/// where that group's permissions apply. At most 1000 (`truncated` says when more exist).
+#[utoipa::path(get, path = "/auth/groups/{id}/effective-members", tag = "groups",
+    params(("id" = String, Path, description = "Group id")),
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, body = EffectiveMembers),
+        (status = 401, description = "NOT_SIGNED_IN", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN (a member without member:read)", body = ErrorBody),
+        (status = 404, description = "GROUP_NOT_FOUND (also for non-members)", body = ErrorBody),
+        (status = 422, description = "INVALID_INPUT (malformed id)", body = ErrorBody),
+    ))]
+pub(crate) async fn list_effective_members<S: OrganizationStore>(
+    State(api): State<Api<S>>,
+    current: CurrentSession,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<EffectiveMembers>, ApiError> {
+    let id = group_id(&id)?;
+    Ok(Json(
+        api.auth
+            .members()
+            .list_effective(&current.caller(), id)
+            .await?,
     ))
 }
 

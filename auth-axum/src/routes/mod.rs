@@ -4,6 +4,7 @@
 //! Handlers are thin: they parse the request, call one service with the caller, and map
 //! the result; every decision (who may do what) is the service's.
 
+mod account;
 pub(crate) mod api_keys;
 mod auth;
 pub(crate) mod core;

@@ -6,16 +6,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use super::{Api, Meta, Paging};
+use super::{Api, Meta, Paging, SessionItem};
 use crate::body::{ApiPath, ApiQuery};
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::CurrentSession;
 
-/// Your active sessions (the current one marked).
+/// Your active sessions (the current one marked), each with its device (browser and OS
+/// read from the user agent).
 #[utoipa::path(get, path = "/auth/sessions", tag = "sessions", params(Paging),
     security(("cookie" = []), ("bearer" = [])),
     responses(
-        (status = 200, body = Page<SessionView>),
+        (status = 200, body = Page<SessionItem>),
         (status = 401, body = ErrorBody),
         (status = 422, description = "INVALID_INPUT (limit), INVALID_CURSOR", body = ErrorBody),
     ))]
@@ -23,7 +24,7 @@ pub(crate) async fn list_sessions<S: CoreStore>(
     State(api): State<Api<S>>,
     current: CurrentSession,
     ApiQuery(paging): ApiQuery<Paging>,
-) -> Result<Json<Page<SessionView>>, ApiError> {
+) -> Result<Json<Page<SessionItem>>, ApiError> {
     let mut query = ListQuery::new((), SessionOrder::CreatedAt);
     query.limit = paging.limit;
     query.cursor = paging.cursor;
@@ -33,7 +34,7 @@ pub(crate) async fn list_sessions<S: CoreStore>(
         .list(&current.caller(), current.user().id, query)
         .await?;
     let me = Some(current.session().id);
-    Ok(Json(page.map(|s| SessionView::of(&s, me))))
+    Ok(Json(page.map(|s| SessionItem::of(SessionView::of(&s, me)))))
 }
 
 /// Revokes one of your sessions.

@@ -243,6 +243,30 @@ impl<S: CoreStore + Clone> Env<S> {
     }
 }
 
+impl<S: CoreStore + Clone> Env<S> {
+    /// `(ok, error code)` of every audit event with `action`, oldest first.
+    pub async fn audit_trail(&self, action: &str) -> Vec<(bool, Option<String>)> {
+        self.auth
+            .audit()
+            .list(
+                &Caller::System,
+                crate::ListQuery::new(
+                    crate::audit::AuditFilter {
+                        action: Some(action.into()),
+                        ..crate::audit::AuditFilter::default()
+                    },
+                    crate::audit::AuditOrder::At,
+                ),
+            )
+            .await
+            .expect("the audit log lists")
+            .items
+            .into_iter()
+            .map(|e| (e.ok, e.error_code))
+            .collect()
+    }
+}
+
 /// Request metadata used by the suite.
 pub fn meta() -> RequestMeta {
     RequestMeta::none()

@@ -12,5 +12,5 @@ pub use model::{
     KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
     MembershipLink, NewMember, Permissions, Resolution,
 };
-pub use service::{Members, Membership};
+pub use service::{EffectiveMember, EffectiveMembers, MAX_EFFECTIVE_MEMBERS, Members, Membership};
 pub use store::MemberStore;

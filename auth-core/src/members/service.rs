@@ -50,7 +50,107 @@ pub struct Membership {
     pub group: Group,
 }
 
+/// Most memberships [`Members::list_effective`] returns.
+pub const MAX_EFFECTIVE_MEMBERS: usize = 1000;
+
+/// A membership that counts on a group: one of the group's own, or one inherited from an
+/// ancestor, with where it comes from.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EffectiveMember {
+    /// The membership (on `source_group_id`).
+    pub member: Member,
+    /// Whether it comes from an ancestor (`false`: a membership of the group itself).
+    pub inherited: bool,
+    /// The group the membership is on: the group itself, or the ancestor.
+    pub source_group_id: GroupId,
+    /// That group's name.
+    pub source_group_name: String,
+    /// Levels above the group (0: the group itself).
+    pub depth: u32,
+}
+
+/// The memberships that count on a group, its own first, then each ancestor's, nearest
+/// first; within a group, oldest first.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EffectiveMembers {
+    /// The memberships (at most [`MAX_EFFECTIVE_MEMBERS`]).
+    pub items: Vec<EffectiveMember>,
+    /// More memberships exist than were returned.
+    pub truncated: bool,
+    /// The ancestors form a cycle (the walk stopped there).
+    pub cycle_detected: bool,
+    /// The walk stopped at the depth limit with more ancestors above.
+    pub max_depth_reached: bool,
+}
+
 impl<S: OrganizationStore> Members<'_, S> {
+    /// The memberships that count on `group_id`: its own and those inherited from its
+    /// ancestors (up to the default depth), each marked with the group it is on. Needs
+    /// `member:read` on the group (non-members get `GROUP_NOT_FOUND`): whoever may see a
+    /// group's members sees everyone who acts as one. One store query per level and page.
+    /// To change or remove an inherited membership, act on its `source_group_id`, where
+    /// that group's permissions apply.
+    #[tracing::instrument(name = "members.list_effective", skip_all, fields(group = %group_id))]
+    pub async fn list_effective(
+        &self,
+        caller: &Caller,
+        group_id: GroupId,
+    ) -> Result<EffectiveMembers, AuthError> {
+        let access = self.access(caller, group_id).await?;
+        access.require(&Permission::new("member", "read"), Entity::Group)?;
+        let store = self.auth.store();
+        // One level more than walked, to learn whether the chain goes on.
+        let chain = store.group_chain(group_id, DEFAULT_MAX_DEPTH + 1).await?;
+        if chain.is_empty() {
+            return Err(AuthError::NotFound(Entity::Group));
+        }
+        let walk = walk(chain, DEFAULT_MAX_DEPTH);
+        let mut items = Vec::new();
+        let mut truncated = false;
+        'levels: for link in walk.links {
+            let mut cursor = None;
+            loop {
+                let mut query = ListQuery::new(
+                    MemberFilter {
+                        group_id: Some(link.group.id),
+                        ..MemberFilter::default()
+                    },
+                    MemberOrder::CreatedAt,
+                );
+                query.limit = Some(crate::pagination::MAX_LIMIT);
+                query.cursor = cursor;
+                let request = query.validate()?;
+                let rows = store.list_members(&request).await?;
+                let page = Page::from_fetched(rows, &request);
+                for member in page.items {
+                    if items.len() == MAX_EFFECTIVE_MEMBERS {
+                        truncated = true;
+                        break 'levels;
+                    }
+                    items.push(EffectiveMember {
+                        member,
+                        inherited: link.depth > 0,
+                        source_group_id: link.group.id,
+                        source_group_name: link.group.name.clone(),
+                        depth: link.depth,
+                    });
+                }
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
+        }
+        Ok(EffectiveMembers {
+            items,
+            truncated,
+            cycle_detected: walk.cycle_detected,
+            max_depth_reached: walk.max_depth_reached,
+        })
+    }
+
     /// What `caller` holds on `group_id` (one store query; none for the app). A missing
     /// group is `GROUP_NOT_FOUND`.
     pub async fn access(&self, caller: &Caller, group_id: GroupId) -> Result<Access, AuthError> {

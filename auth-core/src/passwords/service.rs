@@ -191,10 +191,14 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .get_account(&Provider::password(), &user.id.to_string())
             .await?;
         if let Some(stored) = account.and_then(|a| a.password_hash) {
-            let current = current.ok_or(AuthError::InvalidCredentials)?;
-            if self.verify(current.clone(), Some(stored)).await? == PasswordCheck::Mismatch {
-                return Err(AuthError::InvalidCredentials);
-            }
+            self.check_current(
+                current_session,
+                current,
+                stored,
+                "user.password_change",
+                meta,
+            )
+            .await?;
         }
         self.replace(user.id, new.clone()).await?;
         let signed_in = self
@@ -215,6 +219,41 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             )
             .await;
         Ok(signed_in)
+    }
+
+    /// Checks the signed-in user's current password against `stored` before a sensitive
+    /// change (`action`): counted against the sign-in limit of their address, so a stolen
+    /// session cannot guess it faster than a sign-in could; a refusal is audited.
+    pub(crate) async fn check_current(
+        &self,
+        current_session: &Authenticated,
+        current: Option<&Secret>,
+        stored: PasswordHash,
+        action: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let user = &current_session.user;
+        let result = match current {
+            None => Err(AuthError::InvalidCredentials),
+            Some(current) => match self.throttle(&user.email, meta).await {
+                Err(error) => Err(error),
+                Ok(()) => match self.verify(current.clone(), Some(stored)).await? {
+                    PasswordCheck::Match { .. } => Ok(()),
+                    PasswordCheck::Mismatch => Err(AuthError::InvalidCredentials),
+                },
+            },
+        };
+        if let Err(error) = &result {
+            self.auth
+                .record_audit(
+                    AuditEvent::new(action, Actor::User { id: user.id }, self.auth.now(), meta)
+                        .subject("user", user.id)
+                        .in_session(current_session.session.id)
+                        .failed(error),
+                )
+                .await;
+        }
+        result
     }
 
     /// Sends a password reset code and link, if the address has a user. Always succeeds for

@@ -5,5 +5,5 @@ mod service;
 mod store;
 
 pub use model::{DeleteUserOutcome, Dependents, NewUser, User, UserFilter, UserOrder, UserPatch};
-pub use service::Users;
+pub use service::{Reauth, Users};
 pub use store::UserStore;

@@ -50,7 +50,8 @@ pub struct NewUser {
 }
 
 /// A change to a user. `None` leaves a field alone; for optional fields `Some(None)` clears.
-/// Changing the email clears `email_verified`.
+/// Changing the email clears `email_verified`, unless the patch sets `email_verified` too
+/// (a change of address proved at the new address).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct UserPatch {
@@ -64,12 +65,19 @@ pub struct UserPatch {
     pub image: Option<Option<String>>,
     /// Replaces the app-defined data.
     pub extend: Option<Value>,
+    /// Sets whether the email is verified, after the email rule above (the app only).
+    #[serde(default)]
+    pub email_verified: Option<bool>,
 }
 
 impl UserPatch {
     /// Whether the patch changes nothing.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.email.is_none() && self.image.is_none() && self.extend.is_none()
+        self.name.is_none()
+            && self.email.is_none()
+            && self.image.is_none()
+            && self.extend.is_none()
+            && self.email_verified.is_none()
     }
 
     /// Applies the patch to `user` at `now` (for stores that update in memory).
@@ -88,6 +96,9 @@ impl UserPatch {
         }
         if let Some(extend) = &self.extend {
             user.extend = extend.clone();
+        }
+        if let Some(verified) = self.email_verified {
+            user.email_verified = verified;
         }
         user.updated_at = now;
     }

@@ -131,6 +131,12 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 "is changed through the verified change of address",
             ));
         }
+        if patch.email_verified.is_some() && !caller.is_system() {
+            return Err(AuthError::invalid(
+                "email_verified",
+                "is proved with an emailed code, not set",
+            ));
+        }
         let patch = UserPatch {
             name: patch
                 .name
@@ -145,6 +151,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
                 .map(|e| validate::extend("extend", &e).map(|()| e))
                 .transpose()?,
             email: patch.email,
+            email_verified: patch.email_verified,
         };
         let now = self.auth.now();
         let user = self
@@ -159,6 +166,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
             ("email", patch.email.is_some()),
             ("image", patch.image.is_some()),
             ("extend", patch.extend.is_some()),
+            ("email_verified", patch.email_verified.is_some()),
         ]
         .into_iter()
         .filter_map(|(f, changed)| changed.then_some(f))
@@ -216,5 +224,97 @@ impl<S: UserStore + 'static> Users<'_, S> {
             }),
             DeleteUserOutcome::LastHolder(_) => Err(AuthError::LastOwner),
         }
+    }
+}
+
+/// Proof a user gives again before deleting their own account.
+#[derive(Clone, Copy, Default)]
+pub struct Reauth<'a> {
+    /// Their current password (required when they have one).
+    pub password: Option<&'a crate::secret::Secret>,
+}
+
+impl std::fmt::Debug for Reauth<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reauth")
+            .field("password", &self.password.map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl<S: crate::passwords::PasswordStore + 'static> Users<'_, S> {
+    /// Deletes the caller's own account, with everything that is theirs, once they proved
+    /// again it is them: a user with a password gives it (`REAUTHENTICATION_REQUIRED`
+    /// without it, `INVALID_CREDENTIALS` if wrong, both counted against the sign-in limit
+    /// of their address); a user without one must have signed in within
+    /// [`AuthConfig::reauth_window`](crate::AuthConfig::reauth_window)
+    /// (`REAUTHENTICATION_REQUIRED` otherwise). A session only (`FORBIDDEN` for API keys
+    /// and the app, which uses [`Self::delete`]). `LAST_OWNER` while they are a group's
+    /// only owner. Refusals and the deletion are audited (`user.delete`).
+    #[tracing::instrument(name = "users.delete_own", skip_all)]
+    pub async fn delete_own(
+        &self,
+        caller: &Caller,
+        reauth: Reauth<'_>,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let Some(session) = caller.session() else {
+            let error = AuthError::Forbidden("an account is deleted from its own session".into());
+            return self
+                .auth
+                .audit_refusal("user.delete", caller, meta, Err(error))
+                .await;
+        };
+        let user_id = session.user.id;
+        let account = self
+            .auth
+            .store()
+            .get_account(&crate::Provider::password(), &user_id.to_string())
+            .await?;
+        match account.and_then(|a| a.password_hash) {
+            Some(stored) => {
+                let Some(password) = reauth.password else {
+                    return self.refuse_reauth(caller, user_id, meta).await;
+                };
+                self.auth
+                    .password()
+                    .check_current(session, Some(password), stored, "user.delete", meta)
+                    .await?;
+            }
+            None => {
+                let age = self.auth.now() - session.session.created_at;
+                if age > self.auth.config().reauth_window {
+                    return self.refuse_reauth(caller, user_id, meta).await;
+                }
+            }
+        }
+        let result = self.delete(caller, user_id, true, meta).await;
+        if let Err(error @ (AuthError::LastOwner | AuthError::HasDependents { .. })) = &result {
+            self.auth
+                .record_audit(
+                    AuditEvent::by("user.delete", caller, self.auth.now(), meta)
+                        .subject("user", user_id)
+                        .failed(error),
+                )
+                .await;
+        }
+        result
+    }
+
+    async fn refuse_reauth(
+        &self,
+        caller: &Caller,
+        user_id: UserId,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let error = AuthError::ReauthenticationRequired;
+        self.auth
+            .record_audit(
+                AuditEvent::by("user.delete", caller, self.auth.now(), meta)
+                    .subject("user", user_id)
+                    .failed(&error),
+            )
+            .await;
+        Err(error)
     }
 }

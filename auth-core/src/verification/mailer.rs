@@ -37,6 +37,20 @@ impl fmt::Debug for OutgoingEmail {
     }
 }
 
+/// A notice the library asks the app to deliver: it carries no code and asks for no
+/// answer; it tells the owner of an address that something happened to their account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// The account's address changed from `to` (where the notice goes) to `new`.
+    EmailChanged {
+        /// The old address, the recipient.
+        to: Email,
+        /// The new address.
+        new: Email,
+    },
+}
+
 /// Delivers emails; implemented by the app (SMTP, an email API, a queue).
 #[async_trait]
 pub trait Mailer: Send + Sync + fmt::Debug {
@@ -44,6 +58,13 @@ pub trait Mailer: Send + Sync + fmt::Debug {
     /// reveals nothing (email verification), and only logged where it would reveal whether
     /// an address has an account (password reset, passwordless sign-in).
     async fn send(&self, email: OutgoingEmail) -> Result<(), BoxError>;
+
+    /// Delivers a [`Notice`]. A failure is logged, never reported: the change it tells
+    /// of is done. The default sends nothing.
+    async fn notify(&self, notice: Notice) -> Result<(), BoxError> {
+        let _ = notice;
+        Ok(())
+    }
 }
 
 /// The default mailer: refuses, so a flow that needs email fails loudly with
@@ -62,6 +83,7 @@ impl Mailer for NoMailer {
 #[derive(Debug, Clone, Default)]
 pub struct RecordingMailer {
     sent: Arc<Mutex<Vec<OutgoingEmail>>>,
+    notices: Arc<Mutex<Vec<Notice>>>,
 }
 
 impl RecordingMailer {
@@ -73,6 +95,14 @@ impl RecordingMailer {
     /// Every email sent so far, oldest first.
     pub fn messages(&self) -> Vec<OutgoingEmail> {
         self.sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every notice sent so far, oldest first.
+    pub fn notices(&self) -> Vec<Notice> {
+        self.notices
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
@@ -98,6 +128,14 @@ impl Mailer for RecordingMailer {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(email);
+        Ok(())
+    }
+
+    async fn notify(&self, notice: Notice) -> Result<(), BoxError> {
+        self.notices
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(notice);
         Ok(())
     }
 }

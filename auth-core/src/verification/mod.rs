@@ -9,7 +9,7 @@ mod model;
 mod service;
 mod store;
 
-pub use mailer::{Mailer, NoMailer, OutgoingEmail, RecordingMailer};
+pub use mailer::{Mailer, NoMailer, Notice, OutgoingEmail, RecordingMailer};
 pub use model::{AttemptReservation, LinkConsumption, Purpose, Verification};
 pub use service::{Answer, EmailFlowStore, EmailFlows};
 pub use store::VerificationStore;

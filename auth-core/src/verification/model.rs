@@ -15,6 +15,8 @@ pub enum Purpose {
     ResetPassword,
     /// Sign in without a password.
     SignIn,
+    /// Prove a new address before it replaces the user's (sent to the new address).
+    ChangeEmail,
 }
 
 impl Purpose {
@@ -24,6 +26,7 @@ impl Purpose {
             Purpose::VerifyEmail => "verify_email",
             Purpose::ResetPassword => "reset_password",
             Purpose::SignIn => "sign_in",
+            Purpose::ChangeEmail => "change_email",
         }
     }
 
@@ -33,6 +36,7 @@ impl Purpose {
             "verify_email" => Some(Purpose::VerifyEmail),
             "reset_password" => Some(Purpose::ResetPassword),
             "sign_in" => Some(Purpose::SignIn),
+            "change_email" => Some(Purpose::ChangeEmail),
             _ => None,
         }
     }

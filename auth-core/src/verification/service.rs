@@ -8,13 +8,14 @@ use crate::accounts::{Account, AccountStore};
 use crate::api_keys::RateLimitStore;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
+use crate::caller::Caller;
 use crate::config::VerificationConfig;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::{UserId, VerificationId};
 use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
 use crate::sessions::{Aal, SessionStore, SignedIn};
-use crate::users::{User, UserStore};
+use crate::users::{User, UserPatch, UserStore};
 use crate::validate::Email;
 use crate::verification::VerificationStore;
 
@@ -302,6 +303,10 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         meta: &RequestMeta,
     ) -> Result<(), AuthError> {
         let email = Email::parse(email)?;
+        // Before the lookup: known and unknown addresses get the same answer.
+        if !self.auth.inner().has_mailer {
+            return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
+        }
         let user = self.auth.store().get_user_by_email(&email).await?;
         if user.is_none() && !self.auth.config().passwordless_sign_up {
             return Ok(());
@@ -339,7 +344,17 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         answer: Answer<'_>,
         meta: &RequestMeta,
     ) -> Result<SignedIn, AuthError> {
-        let v = self.auth.check_answer(Purpose::SignIn, answer).await?;
+        let v = match self.auth.check_answer(Purpose::SignIn, answer).await {
+            Ok(v) => v,
+            Err(error) => {
+                let event =
+                    AuditEvent::new("user.sign_in", Actor::Anonymous, self.auth.now(), meta)
+                        .detail(serde_json::json!({ "method": "email" }))
+                        .failed(&error);
+                self.auth.record_audit(event).await;
+                return Err(error);
+            }
+        };
         let store = self.auth.store();
         let now = self.auth.now();
         let user = match store.get_user_by_email(&v.email).await? {
@@ -362,6 +377,130 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             .sessions()
             .sign_in(user, Aal::Aal1, "email", meta)
             .await
+    }
+
+    /// Asks to move the signed-in user's account to `new_email`: sends a code and link to
+    /// the NEW address; nothing changes until [`Self::confirm_email_change`]. A session
+    /// only (`FORBIDDEN` for keys and the app, which sets an address directly with
+    /// `users().update`); `EMAIL_IN_USE` if another account has the address;
+    /// `INVALID_INPUT` if it is the user's own already.
+    #[tracing::instrument(name = "email.request_change", skip_all)]
+    pub async fn request_email_change(
+        &self,
+        caller: &Caller,
+        new_email: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let result = self.request_change(caller, new_email).await;
+        let mut event = AuditEvent::by("email.change_requested", caller, self.auth.now(), meta);
+        if let Some(user_id) = caller.user_id() {
+            event = event.subject("user", user_id);
+        }
+        if let Err(error) = &result {
+            event = event.failed(error);
+        }
+        self.auth.record_audit(event).await;
+        result
+    }
+
+    async fn request_change(&self, caller: &Caller, new_email: &str) -> Result<(), AuthError> {
+        let Some(session) = caller.session() else {
+            return Err(AuthError::Forbidden(
+                "a change of address is asked for by the signed-in user".into(),
+            ));
+        };
+        let new_email = Email::parse(new_email)?;
+        let user = self
+            .auth
+            .store()
+            .get_user(session.user.id)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::User))?;
+        if user.email == new_email {
+            return Err(AuthError::invalid("email", "is your address already"));
+        }
+        if self
+            .auth
+            .store()
+            .get_user_by_email(&new_email)
+            .await?
+            .is_some()
+        {
+            return Err(AuthError::EmailInUse);
+        }
+        self.auth
+            .send_verification(Purpose::ChangeEmail, &new_email, Some(user.id))
+            .await
+    }
+
+    /// Confirms a change of address with the code (and the NEW address) or the link sent
+    /// by [`Self::request_email_change`]: the address is replaced and marked verified in
+    /// one store write (`EMAIL_IN_USE` if another account took it meanwhile), the user's
+    /// cached sessions see it at once, and the old address gets a [`Notice`]. Returns the
+    /// updated user.
+    ///
+    /// [`Notice`]: super::Notice
+    #[tracing::instrument(name = "email.confirm_change", skip_all)]
+    pub async fn confirm_email_change(
+        &self,
+        answer: Answer<'_>,
+        meta: &RequestMeta,
+    ) -> Result<User, AuthError> {
+        let v = match self.auth.check_answer(Purpose::ChangeEmail, answer).await {
+            Ok(v) => v,
+            Err(error) => {
+                let event = AuditEvent::new(
+                    "email.changed",
+                    meta.actor_or(Actor::Anonymous),
+                    self.auth.now(),
+                    meta,
+                )
+                .failed(&error);
+                self.auth.record_audit(event).await;
+                return Err(error);
+            }
+        };
+        let user_id = v.user_id.ok_or(AuthError::CodeInvalid)?;
+        let store = self.auth.store();
+        let now = self.auth.now();
+        let old = store
+            .get_user(user_id)
+            .await?
+            .ok_or(AuthError::CodeInvalid)?;
+        let patch = UserPatch {
+            email: Some(v.email.clone()),
+            email_verified: Some(true),
+            ..UserPatch::default()
+        };
+        let result = match store.update_user(user_id, &patch, now).await {
+            Ok(Some(user)) => Ok(user),
+            // Deleted since the code was sent.
+            Ok(None) => Err(AuthError::CodeInvalid),
+            Err(error) => Err(AuthError::from(error)),
+        };
+        let mut event = AuditEvent::new(
+            "email.changed",
+            meta.actor_or(Actor::User { id: user_id }),
+            now,
+            meta,
+        )
+        .subject("user", user_id);
+        if let Err(error) = &result {
+            event = event.failed(error);
+        }
+        self.auth.record_audit(event).await;
+        let user = result?;
+        self.auth.inner().session_cache.evict_user(user_id);
+        if old.email != user.email {
+            let notice = super::Notice::EmailChanged {
+                to: old.email,
+                new: user.email.clone(),
+            };
+            if let Err(error) = self.auth.inner().mailer.notify(notice).await {
+                tracing::error!(error = %error, "notice of the changed address failed");
+            }
+        }
+        Ok(user)
     }
 
     async fn create_passwordless_user(

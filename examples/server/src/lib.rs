@@ -11,7 +11,7 @@ use auth_axum::{AuthState, HttpConfig, Principal, Via, require_scope};
 use auth_core::api_keys::KeyOwner;
 use auth_core::error::BoxError;
 use auth_core::groups::NewGroup;
-use auth_core::verification::{Mailer, OutgoingEmail};
+use auth_core::verification::{Mailer, Notice, OutgoingEmail};
 use auth_core::{
     Aal, ApiKeyId, Auth, AuthConfig, Caller, Email, GroupId, Permission, RequestMeta, Secret,
     SecretKey, SessionId, SignUp, Store, UserId,
@@ -42,9 +42,21 @@ impl Mailer for ConsoleMailer {
                 auth_core::Purpose::ResetPassword => "reset",
                 auth_core::Purpose::VerifyEmail => "verify",
                 auth_core::Purpose::SignIn => "signin",
+                auth_core::Purpose::ChangeEmail => "change-email",
             },
             email.link_token.expose(),
         );
+        Ok(())
+    }
+
+    async fn notify(&self, notice: Notice) -> Result<(), BoxError> {
+        match notice {
+            Notice::EmailChanged { to, new } => println!(
+                "[dev mailer] to {to}: your account's email address was changed to {new}; \
+                 if that was not you, contact support"
+            ),
+            other => println!("[dev mailer] notice: {other:?}"),
+        }
         Ok(())
     }
 }

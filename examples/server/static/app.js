@@ -143,6 +143,8 @@ function setView(state) {
 function renderMe() {
   $("me-email").textContent = me.user.email;
   $("me-name").textContent = me.user.name || "—";
+  $("profile-name").value = me.user.name || "";
+  $("profile-image").value = me.user.image || "";
   $("me-user-id").textContent = me.user.id;
   $("me-session-id").textContent = me.session.id;
   $("me-aal").textContent = me.session.aal;
@@ -162,14 +164,18 @@ async function loadMe() {
     return;
   }
   renderMe();
-  await Promise.all([loadSessions(), loadKeys(), loadGroups()]);
+  await Promise.all([loadSessions(), loadKeys(), loadGroups(), loadAccounts()]);
   setView("signed-in");
 }
 
 function clearSignedInData() {
-  for (const id of ["sessions-list", "keys-list", "groups-list"]) $(id).replaceChildren();
+  for (const id of ["sessions-list", "keys-list", "groups-list", "accounts-list", "members-list"]) {
+    $(id).replaceChildren();
+  }
   hideNewKey();
   $("invite-link-box").hidden = true;
+  $("members-panel").hidden = true;
+  $("email-confirm-form").hidden = true;
 }
 
 async function signUp(event) {
@@ -222,7 +228,8 @@ async function signOut() {
 // Sessions
 
 function sessionRow(session) {
-  const device = session.user_agent || "unknown device";
+  const ua = session.user_agent || "no user agent";
+  const device = session.device ? `${session.device.browser} on ${session.device.os}` : ua;
   const action = session.current
     ? el("span", { className: "badge ok" }, "this session")
     : el("button", {
@@ -233,7 +240,7 @@ function sessionRow(session) {
         onclick: (e) => revokeSession(session.id, e.currentTarget),
       }, "Revoke");
   return el("tr", { dataset: { testid: "session-row", sessionId: session.id, current: String(session.current) } },
-    el("td", { title: device }, device.length > 60 ? `${device.slice(0, 57)}…` : device),
+    el("td", { title: ua, dataset: { testid: "session-device" } }, device),
     el("td", {}, session.ip || "—"),
     el("td", {}, formatTime(session.created_at)),
     el("td", {}, formatTime(session.last_seen_at)),
@@ -346,19 +353,32 @@ function groupRow({ group, member }) {
     el("td", {}, group.name, group.slug ? el("span", { className: "muted" }, ` (${group.slug})`) : null),
     el("td", {}, group.type),
     el("td", { dataset: { testid: "group-role" } }, member.role),
-    el("td", {}, el("button", {
-      type: "button",
-      className: "secondary",
-      dataset: { testid: "group-invite" },
-      "aria-label": `Create an invitation link to ${group.name}`,
-      onclick: (e) => createInvite(group, e.currentTarget),
-    }, "Invite link")));
+    el("td", {}, el("div", { className: "actions" },
+      el("button", {
+        type: "button",
+        className: "secondary",
+        dataset: { testid: "group-members" },
+        "aria-label": `Show the members of ${group.name}`,
+        onclick: (e) => showMembers(group, e.currentTarget),
+      }, "Members"),
+      el("button", {
+        type: "button",
+        className: "secondary",
+        dataset: { testid: "group-invite" },
+        "aria-label": `Create an invitation link to ${group.name}`,
+        onclick: (e) => createInvite(group, e.currentTarget),
+      }, "Invite link"))));
 }
 
 async function loadGroups() {
   await guarded(null, "groups-error", async () => {
     const page = await api("GET", "/auth/groups?limit=100");
     $("groups-list").replaceChildren(...page.items.map(groupRow));
+    const parent = $("org-parent");
+    const chosen = parent.value;
+    parent.replaceChildren(el("option", { value: "" }, "— a new organization —"),
+      ...page.items.map(({ group }) => el("option", { value: group.id }, group.name)));
+    parent.value = chosen;
   });
 }
 
@@ -367,9 +387,11 @@ async function createOrg(event) {
   const form = event.currentTarget;
   await guarded($("org-submit"), "groups-error", async () => {
     // The API names a group's kind "type".
-    const body = { name: $("org-name").value.trim(), type: "org" };
+    const parentId = $("org-parent").value;
+    const body = { name: $("org-name").value.trim(), type: parentId ? "team" : "org" };
     const slug = $("org-slug").value.trim();
     if (slug) body.slug = slug;
+    if (parentId) body.parent_id = parentId;
     const group = await api("POST", "/auth/groups", body);
     form.reset();
     notify(`Organization "${group.name}" created.`);
@@ -385,6 +407,103 @@ async function createInvite(group, button) {
     $("invite-link").textContent = link;
     $("invite-link-box").hidden = false;
     notify(`Invitation link to "${group.name}" created.`);
+  });
+}
+
+// Members, with those inherited from parent groups.
+
+const ROLES = ["owner", "admin", "member"];
+let membersGroup = null; // the group whose members are shown
+
+/** The caller's strongest active role that counts on the listed group. */
+function myRole(items) {
+  const mine = items.filter((e) => e.member.user_id === me.user.id && e.member.status === "active");
+  for (const role of ROLES) if (mine.some((e) => e.member.role === role)) return role;
+  return null;
+}
+
+function memberRow(entry, canManage) {
+  const { member } = entry;
+  const who = member.user_id === me.user.id ? "you" : `${member.user_id.slice(0, 8)}…`;
+  const from = entry.inherited
+    ? el("span", {}, entry.source_group_name, " ",
+        el("span", { className: "badge", dataset: { testid: "member-inherited" } }, "inherited"))
+    : el("span", { className: "muted" }, "this group");
+  let role = member.role;
+  let actions = null;
+  if (canManage) {
+    const select = el("select", { "aria-label": `Role of ${who}`, dataset: { testid: "member-role-select" } },
+      ...ROLES.map((r) => el("option", { value: r, selected: r === member.role }, r)));
+    role = select;
+    actions = el("div", { className: "actions" },
+      el("button", {
+        type: "button",
+        className: "secondary",
+        dataset: { testid: "member-role-save" },
+        onclick: (e) => changeRole(entry, select.value, e.currentTarget),
+      }, "Save role"),
+      el("button", {
+        type: "button",
+        className: "danger",
+        dataset: { testid: "member-remove" },
+        onclick: (e) => removeMember(entry, e.currentTarget),
+      }, member.user_id === me.user.id ? "Leave" : "Remove"));
+  }
+  return el("tr", {
+    dataset: {
+      testid: "member-row",
+      memberId: member.id,
+      userId: member.user_id,
+      role: member.role,
+      inherited: String(entry.inherited),
+    },
+  },
+    el("td", { title: member.user_id }, who),
+    el("td", { dataset: { testid: "member-role" } }, role),
+    el("td", {}, from),
+    el("td", {}, member.status),
+    el("td", {}, actions));
+}
+
+async function loadMembers() {
+  const group = membersGroup;
+  const answer = await api("GET", `/auth/groups/${encodeURIComponent(group.id)}/effective-members`);
+  // Managing is offered to owners and admins; the server decides on each change.
+  const role = myRole(answer.items);
+  const canManage = role === "owner" || role === "admin";
+  $("members-group").textContent = group.name;
+  $("members-list").replaceChildren(...answer.items.map((e) => memberRow(e, canManage)));
+  $("members-panel").dataset.groupId = group.id;
+  $("members-panel").hidden = false;
+}
+
+async function showMembers(group, button) {
+  membersGroup = group;
+  await guarded(button, "members-error", loadMembers);
+}
+
+async function changeRole(entry, role, button) {
+  await guarded(button, "members-error", async () => {
+    const path = `/auth/groups/${encodeURIComponent(entry.source_group_id)}/members/${encodeURIComponent(entry.member.id)}`;
+    await api("PATCH", path, { role });
+    notify(`Role changed to ${role}.`);
+    await Promise.all([loadMembers(), loadGroups()]);
+  });
+}
+
+async function removeMember(entry, button) {
+  await guarded(button, "members-error", async () => {
+    const path = `/auth/groups/${encodeURIComponent(entry.source_group_id)}/members/${encodeURIComponent(entry.member.id)}`;
+    await api("DELETE", path);
+    notify("Member removed.");
+    await loadGroups();
+    try {
+      await loadMembers();
+    } catch (err) {
+      // Leaving a group ends the right to read its members.
+      if (err.status !== 404) throw err;
+      $("members-panel").hidden = true;
+    }
   });
 }
 
@@ -415,6 +534,160 @@ async function acceptInvite() {
     notify(`Invitation accepted: you joined${role}.`);
     await loadGroups();
   });
+}
+
+// ---------------------------------------------------------------------------------------
+// Your account: profile, password, email, ways to sign in, deletion
+
+async function saveProfile(event) {
+  event.preventDefault();
+  await guarded($("profile-submit"), "profile-error", async () => {
+    const name = $("profile-name").value.trim();
+    const image = $("profile-image").value.trim();
+    // An empty field clears the value.
+    const user = await api("PATCH", "/auth/me", { name: name || null, image: image || null });
+    me.user = user;
+    renderMe();
+    setView("signed-in");
+    notify("Profile saved.");
+  });
+}
+
+async function changePassword(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  await guarded($("password-submit"), "password-error", async () => {
+    const body = { new_password: $("password-new").value };
+    const current = $("password-current").value;
+    if (current) body.current_password = current;
+    // Every session ends; the answer sets this browser's new session cookie.
+    await api("POST", "/auth/password/change", body);
+    form.reset();
+    notify("Password changed. Your other sessions were signed out.");
+    await loadMe();
+  });
+}
+
+let pendingEmail = null; // the new address a code was sent to
+
+async function requestEmailChange(event) {
+  event.preventDefault();
+  await guarded($("email-submit"), "email-error", async () => {
+    const email = $("email-new").value.trim();
+    await api("POST", "/auth/email/change", { email });
+    pendingEmail = email;
+    $("email-confirm-form").hidden = false;
+    notify(`A code was sent to ${email}. Your address changes once you enter it.`);
+  });
+}
+
+async function confirmEmailChange(event) {
+  event.preventDefault();
+  await guarded($("email-confirm"), "email-error", async () => {
+    const user = await api("POST", "/auth/email/change/confirm", {
+      email: pendingEmail,
+      code: $("email-code").value.trim(),
+    });
+    $("email-form").reset();
+    $("email-confirm-form").reset();
+    $("email-confirm-form").hidden = true;
+    notify(`Your address is now ${user.email}.`);
+    await loadMe();
+  });
+}
+
+function accountRow(account) {
+  return el("tr", { dataset: { testid: "account-row", accountId: account.id, provider: account.provider } },
+    el("td", {}, account.provider),
+    el("td", {}, account.provider_account_id || "—"),
+    el("td", {}, formatTime(account.created_at)),
+    el("td", {}, el("button", {
+      type: "button",
+      className: "danger",
+      dataset: { testid: "account-unlink" },
+      "aria-label": `Unlink ${account.provider}`,
+      onclick: (e) => unlinkAccount(account, e.currentTarget),
+    }, "Unlink")));
+}
+
+async function loadAccounts() {
+  await guarded(null, "accounts-error", async () => {
+    const accounts = await api("GET", "/auth/accounts");
+    $("accounts-list").replaceChildren(...accounts.map(accountRow));
+  });
+}
+
+async function unlinkAccount(account, button) {
+  await guarded(button, "accounts-error", async () => {
+    await api("DELETE", `/auth/accounts/${encodeURIComponent(account.id)}`);
+    notify(`Unlinked ${account.provider}.`);
+    await loadAccounts();
+  });
+}
+
+async function deleteAccount(event) {
+  event.preventDefault();
+  if (!window.confirm("Delete your account and everything that is yours? This cannot be undone.")) return;
+  await guarded($("delete-submit"), "delete-error", async () => {
+    const password = $("delete-password").value;
+    await api("DELETE", "/auth/me", password ? { password } : {});
+    $("delete-form").reset();
+    me = null;
+    clearSignedInData();
+    notify("Your account was deleted.");
+    setView("signed-out");
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign in with an emailed code (or the emailed link: /?signin=<token>)
+
+let codeEmail = null;
+
+async function sendSignInCode(event) {
+  event.preventDefault();
+  await guarded($("code-send"), "code-error", async () => {
+    codeEmail = $("code-email").value.trim();
+    await api("POST", "/auth/sign-in/email/send", { email: codeEmail });
+    $("code-signin-form").hidden = false;
+    $("code-value").focus();
+    notify(`If ${codeEmail} has an account, a code is on its way.`);
+  });
+}
+
+async function signInWithCode(event) {
+  event.preventDefault();
+  await guarded($("code-submit"), "code-error", async () => {
+    await api("POST", "/auth/sign-in/email", { email: codeEmail, code: $("code-value").value.trim() });
+    $("code-send-form").reset();
+    $("code-signin-form").reset();
+    $("code-signin-form").hidden = true;
+    notify("Signed in.");
+    await loadMe();
+  });
+}
+
+/** Answers an emailed link opened on this page (?signin=... or ?change-email=...). */
+async function followEmailLink() {
+  const params = new URLSearchParams(location.search);
+  const signin = params.get("signin");
+  const change = params.get("change-email");
+  if (!signin && !change) return;
+  const url = new URL(location.href);
+  url.searchParams.delete("signin");
+  url.searchParams.delete("change-email");
+  history.replaceState(null, "", url.pathname + url.search + url.hash);
+  try {
+    if (signin) {
+      await api("POST", "/auth/sign-in/email", { token: signin });
+      notify("Signed in with the emailed link.");
+    } else {
+      const user = await api("POST", "/auth/email/change/confirm", { token: change });
+      notify(`Your address is now ${user.email}.`);
+    }
+  } catch (err) {
+    showError(signin ? "code-error" : "signin-error", err);
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -463,7 +736,15 @@ function bind() {
   $("invite-accept").addEventListener("click", acceptInvite);
   $("invite-dismiss").addEventListener("click", forgetInvite);
   $("whoami-form").addEventListener("submit", callWhoami);
+  $("profile-form").addEventListener("submit", saveProfile);
+  $("password-form").addEventListener("submit", changePassword);
+  $("email-form").addEventListener("submit", requestEmailChange);
+  $("email-confirm-form").addEventListener("submit", confirmEmailChange);
+  $("delete-form").addEventListener("submit", deleteAccount);
+  $("code-send-form").addEventListener("submit", sendSignInCode);
+  $("code-signin-form").addEventListener("submit", signInWithCode);
+  $("members-close").addEventListener("click", () => ($("members-panel").hidden = true));
 }
 
 bind();
-loadMe();
+followEmailLink().then(loadMe);

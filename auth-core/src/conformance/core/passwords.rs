@@ -357,6 +357,59 @@ pub async fn change_requires_the_current_password<S: CoreStore + Clone>(h: Harne
         .await
         .unwrap();
     env.sign_in("c@example.com").await;
+    // Both refusals of the current password were audited.
+    let bad = Some("INVALID_CREDENTIALS".to_owned());
+    assert_eq!(
+        env.audit_trail("user.password_change").await,
+        [(false, bad.clone()), (false, bad)]
+    );
+}
+
+pub async fn change_guesses_of_the_current_password_are_throttled<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::with_config(h.store, |c| {
+        c.sign_in_limit = Some(crate::api_keys::RateLimit {
+            max: 2,
+            window: Duration::minutes(15),
+        });
+    });
+    let first = env.user("t@example.com").await;
+    let me = env
+        .auth
+        .sessions()
+        .validate(first.session_token.expose())
+        .await
+        .unwrap();
+    let new_password = Secret::new("a brand new passphrase");
+    for _ in 0..2 {
+        assert_code(
+            env.auth
+                .password()
+                .change(
+                    &me,
+                    Some(&Secret::new("wrong guess")),
+                    &new_password,
+                    &meta(),
+                )
+                .await,
+            ErrorCode::InvalidCredentials,
+        );
+    }
+    // Even the right password is refused while the limit holds.
+    assert_code(
+        env.auth
+            .password()
+            .change(&me, Some(&Secret::new(PASSWORD)), &new_password, &meta())
+            .await,
+        ErrorCode::RateLimited,
+    );
+    env.advance(Duration::minutes(16));
+    env.auth
+        .password()
+        .change(&me, Some(&Secret::new(PASSWORD)), &new_password, &meta())
+        .await
+        .unwrap();
 }
 
 pub async fn reset_with_code_replaces_password_and_revokes_sessions<S: CoreStore + Clone>(

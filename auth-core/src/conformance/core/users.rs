@@ -4,10 +4,10 @@ use crate::Caller;
 use serde_json::json;
 use time::Duration;
 
-use crate::conformance::{Env, Harness, assert_code, meta};
-use crate::users::{NewUser, UserFilter, UserOrder, UserPatch};
+use crate::conformance::{Env, Harness, PASSWORD, assert_code, meta};
+use crate::users::{NewUser, Reauth, UserFilter, UserOrder, UserPatch};
 use crate::verification::Purpose;
-use crate::{CoreStore, Email, ErrorCode, ListQuery, Provider, UserId};
+use crate::{CoreStore, Email, ErrorCode, ListQuery, Provider, Secret, UserId};
 
 fn new_user(email: &str) -> NewUser {
     NewUser {
@@ -566,4 +566,130 @@ pub async fn delete_without_cascade_succeeds_without_dependents<S: CoreStore + C
         .await
         .unwrap();
     assert!(env.store().get_user(user.id).await.unwrap().is_none());
+}
+
+pub async fn delete_own_asks_for_the_password<S: CoreStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let signed_in = env.user("self@example.com").await;
+    let id = signed_in.user.id;
+    let caller = signed_in.caller();
+    let users = env.auth.users();
+    // Recent sign-in or not, a user with a password gives it.
+    assert_code(
+        users.delete_own(&caller, Reauth::default(), &meta()).await,
+        ErrorCode::ReauthenticationRequired,
+    );
+    let wrong = Secret::new("not the password");
+    assert_code(
+        users
+            .delete_own(
+                &caller,
+                Reauth {
+                    password: Some(&wrong),
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::InvalidCredentials,
+    );
+    // Only the user's own session: not the app, whose way is `delete`.
+    assert_code(
+        users
+            .delete_own(&Caller::System, Reauth::default(), &meta())
+            .await,
+        ErrorCode::Forbidden,
+    );
+    users.get(&Caller::System, id).await.unwrap();
+    let right = Secret::new(PASSWORD);
+    users
+        .delete_own(
+            &caller,
+            Reauth {
+                password: Some(&right),
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_code(
+        users.get(&Caller::System, id).await,
+        ErrorCode::UserNotFound,
+    );
+    assert_code(
+        env.auth
+            .sessions()
+            .validate(signed_in.session_token.expose())
+            .await,
+        ErrorCode::NotSignedIn,
+    );
+    let trail = env.audit_trail("user.delete").await;
+    assert_eq!(
+        trail,
+        [
+            (false, Some("REAUTHENTICATION_REQUIRED".to_owned())),
+            (false, Some("INVALID_CREDENTIALS".to_owned())),
+            (false, Some("FORBIDDEN".to_owned())),
+            (true, None),
+        ]
+    );
+}
+
+pub async fn delete_own_without_a_password_needs_a_recent_sign_in<S: CoreStore + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::with_config(h.store, |c| {
+        c.passwordless_sign_up = true;
+        c.reauth_window = Duration::minutes(5);
+    });
+    let sign_in = || async {
+        env.auth
+            .email()
+            .send_sign_in_code("nopw@example.com", &meta())
+            .await
+            .unwrap();
+        let mail = env
+            .mailer
+            .last("nopw@example.com", Purpose::SignIn)
+            .unwrap();
+        env.auth
+            .email()
+            .sign_in(crate::Answer::Link(mail.link_token.expose()), &meta())
+            .await
+            .unwrap()
+    };
+    let first = sign_in().await;
+    env.advance(Duration::minutes(5) + Duration::SECOND);
+    assert_code(
+        env.auth
+            .users()
+            .delete_own(&first.caller(), Reauth::default(), &meta())
+            .await,
+        ErrorCode::ReauthenticationRequired,
+    );
+    // A password given by someone who has none proves nothing either.
+    let guess = Secret::new("anything at all");
+    assert_code(
+        env.auth
+            .users()
+            .delete_own(
+                &first.caller(),
+                Reauth {
+                    password: Some(&guess),
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::ReauthenticationRequired,
+    );
+    let fresh = sign_in().await;
+    env.advance(Duration::minutes(4));
+    env.auth
+        .users()
+        .delete_own(&fresh.caller(), Reauth::default(), &meta())
+        .await
+        .unwrap();
+    assert_code(
+        env.auth.users().get(&Caller::System, first.user.id).await,
+        ErrorCode::UserNotFound,
+    );
 }

@@ -417,6 +417,11 @@ pub async fn sign_in_with_link<S: CoreStore + Clone>(h: Harness<S>) {
             .await,
         ErrorCode::CodeInvalid,
     );
+    // The sign-in and the refused replay are both audited.
+    assert_eq!(
+        env.audit_trail("user.sign_in").await,
+        [(true, None), (false, Some("CODE_INVALID".to_owned()))]
+    );
 }
 
 pub async fn passwordless_sign_up_only_when_enabled<S: CoreStore + Clone>(h: Harness<S>) {
@@ -502,6 +507,14 @@ pub async fn without_mailer_flows_are_not_configured<S: CoreStore + Clone>(h: Ha
             .await,
         ErrorCode::NotConfigured,
     );
+    for address in ["m@example.com", "x@example.com"] {
+        assert_code(
+            auth.email()
+                .send_sign_in_code(address, &RequestMeta::none())
+                .await,
+            ErrorCode::NotConfigured,
+        );
+    }
     let no_mailer = Auth::builder(())
         .secret_key(SecretKey::generate())
         .config({
@@ -581,4 +594,226 @@ pub async fn emails_per_address_are_limited<S: CoreStore + Clone>(h: Harness<S>)
         .send_verification(user.id, &meta())
         .await
         .unwrap();
+}
+
+pub async fn email_change_is_confirmed_at_the_new_address<S: CoreStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let signed_in = env.user("old@example.com").await;
+    let caller = Caller::from(
+        env.auth
+            .sessions()
+            .validate(signed_in.session_token.expose())
+            .await
+            .unwrap(),
+    );
+    env.auth
+        .email()
+        .request_email_change(&caller, "New@Example.com", &meta())
+        .await
+        .unwrap();
+    // Sent to the new address; nothing changed yet.
+    assert!(
+        env.mailer
+            .last("old@example.com", Purpose::ChangeEmail)
+            .is_none()
+    );
+    let mail = env
+        .mailer
+        .last("new@example.com", Purpose::ChangeEmail)
+        .unwrap();
+    let before = env
+        .auth
+        .users()
+        .get(&Caller::System, signed_in.user.id)
+        .await
+        .unwrap();
+    assert_eq!(before.email.as_str(), "old@example.com");
+    // The code answers for the new address only, and only for this purpose.
+    assert_code(
+        env.auth
+            .email()
+            .confirm_email_change(
+                Answer::Code {
+                    email: "old@example.com",
+                    code: mail.code.expose(),
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::CodeInvalid,
+    );
+    assert_code(
+        env.auth
+            .email()
+            .sign_in(Answer::Link(mail.link_token.expose()), &meta())
+            .await,
+        ErrorCode::CodeInvalid,
+    );
+    let user = env
+        .auth
+        .email()
+        .confirm_email_change(
+            Answer::Code {
+                email: "new@example.com",
+                code: mail.code.expose(),
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(user.email.as_str(), "new@example.com");
+    assert!(user.email_verified);
+    // The cached session sees the new address at once.
+    let me = env
+        .auth
+        .sessions()
+        .validate(signed_in.session_token.expose())
+        .await
+        .unwrap();
+    assert_eq!(me.user.email.as_str(), "new@example.com");
+    // The old address is told; the password now goes with the new one.
+    assert_eq!(
+        env.mailer.notices(),
+        [crate::verification::Notice::EmailChanged {
+            to: Email::parse("old@example.com").unwrap(),
+            new: Email::parse("new@example.com").unwrap(),
+        }]
+    );
+    env.sign_in("new@example.com").await;
+    assert_code(
+        env.auth
+            .password()
+            .sign_in(
+                "old@example.com",
+                &crate::Secret::new(crate::conformance::PASSWORD),
+                &meta(),
+            )
+            .await,
+        ErrorCode::InvalidCredentials,
+    );
+    // Spent.
+    assert_code(
+        env.auth
+            .email()
+            .confirm_email_change(Answer::Link(mail.link_token.expose()), &meta())
+            .await,
+        ErrorCode::CodeInvalid,
+    );
+    assert_eq!(
+        env.audit_trail("email.change_requested").await,
+        [(true, None)]
+    );
+    assert_eq!(
+        env.audit_trail("email.changed").await,
+        [
+            (false, Some("CODE_INVALID".to_owned())),
+            (true, None),
+            (false, Some("CODE_INVALID".to_owned()))
+        ]
+    );
+}
+
+pub async fn email_change_by_link<S: CoreStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("l1@example.com").await.user;
+    let caller = env.caller(user.id).await;
+    env.auth
+        .email()
+        .request_email_change(&caller, "l2@example.com", &meta())
+        .await
+        .unwrap();
+    let mail = env
+        .mailer
+        .last("l2@example.com", Purpose::ChangeEmail)
+        .unwrap();
+    let changed = env
+        .auth
+        .email()
+        .confirm_email_change(Answer::Link(mail.link_token.expose()), &meta())
+        .await
+        .unwrap();
+    assert_eq!(changed.id, user.id);
+    assert_eq!(changed.email.as_str(), "l2@example.com");
+    assert!(changed.email_verified);
+}
+
+pub async fn email_change_refuses_taken_addresses<S: CoreStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let user = env.user("me@example.com").await.user;
+    env.user("taken@example.com").await;
+    let caller = env.caller(user.id).await;
+    let email = env.auth.email();
+    assert_code(
+        email
+            .request_email_change(&caller, "TAKEN@example.com", &meta())
+            .await,
+        ErrorCode::EmailInUse,
+    );
+    assert_code(
+        email
+            .request_email_change(&caller, "me@example.com", &meta())
+            .await,
+        ErrorCode::InvalidInput,
+    );
+    assert_code(
+        email
+            .request_email_change(&caller, "not an address", &meta())
+            .await,
+        ErrorCode::InvalidEmail,
+    );
+    assert_code(
+        email
+            .request_email_change(&Caller::System, "free@example.com", &meta())
+            .await,
+        ErrorCode::Forbidden,
+    );
+    assert!(env.mailer.messages().is_empty());
+    // Free when asked, taken by the time of the confirmation: refused, nothing changes.
+    email
+        .request_email_change(&caller, "free@example.com", &meta())
+        .await
+        .unwrap();
+    let mail = env
+        .mailer
+        .last("free@example.com", Purpose::ChangeEmail)
+        .unwrap();
+    env.user("free@example.com").await;
+    assert_code(
+        email
+            .confirm_email_change(Answer::Link(mail.link_token.expose()), &meta())
+            .await,
+        ErrorCode::EmailInUse,
+    );
+    let still = env
+        .auth
+        .users()
+        .get(&Caller::System, user.id)
+        .await
+        .unwrap();
+    assert_eq!(still.email.as_str(), "me@example.com");
+    assert!(env.mailer.notices().is_empty());
+    let refused = Some("EMAIL_IN_USE".to_owned());
+    assert_eq!(
+        env.audit_trail("email.changed").await,
+        [(false, refused.clone())]
+    );
+    let requests = env.audit_trail("email.change_requested").await;
+    assert_eq!(requests.first(), Some(&(false, refused)));
+    assert_eq!(requests.last(), Some(&(true, None)));
+    // A user may not set the verified flag themselves.
+    assert_code(
+        env.auth
+            .users()
+            .update(
+                &caller,
+                user.id,
+                UserPatch {
+                    email_verified: Some(true),
+                    ..UserPatch::default()
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::InvalidInput,
+    );
 }

@@ -683,3 +683,103 @@ pub async fn the_only_owner_cannot_be_deleted<S: OrganizationStore + Clone>(h: H
     );
     assert_eq!(owners(&node_a, org.id).await, 1);
 }
+
+/// Deleting one's own account keeps the last-owner guard, and says so in the audit log.
+pub async fn the_only_owner_cannot_delete_their_own_account<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let signed_in = env.user("sole@example.com").await;
+    env.auth
+        .groups()
+        .create_owned_by(&Caller::System, named("org"), signed_in.user.id, &meta())
+        .await
+        .unwrap();
+    let password = crate::Secret::new(crate::conformance::PASSWORD);
+    assert_code(
+        env.auth
+            .users()
+            .delete_own(
+                &signed_in.caller(),
+                crate::users::Reauth {
+                    password: Some(&password),
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::LastOwner,
+    );
+    env.auth
+        .users()
+        .get(&Caller::System, signed_in.user.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.audit_trail("user.delete").await,
+        [(false, Some("LAST_OWNER".to_owned()))]
+    );
+}
+
+/// A group's effective members: its own, then each ancestor's, nearest first, each marked
+/// with the group it is on; readable with `member:read` there, hidden from strangers.
+pub async fn effective_members_include_the_ancestors<S: OrganizationStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let levels = chain(&env, 3).await;
+    let [root_owner, root_member, middle_admin, leaf_member, stranger] =
+        <[User; 5]>::try_from(users(&env, 5).await).unwrap();
+    let m_owner = add(&env, levels[0].id, root_owner.id, "owner").await;
+    let m_member = add(&env, levels[0].id, root_member.id, "member").await;
+    let m_admin = add(&env, levels[1].id, middle_admin.id, "admin").await;
+    let m_leaf = add(&env, levels[2].id, leaf_member.id, "member").await;
+    // The same user on the leaf and on the root: both memberships count.
+    let m_again = add(&env, levels[2].id, root_member.id, "admin").await;
+    let caller = env.caller(leaf_member.id).await;
+    let effective = env
+        .auth
+        .members()
+        .list_effective(&caller, levels[2].id)
+        .await
+        .unwrap();
+    let summary: Vec<_> = effective
+        .items
+        .iter()
+        .map(|e| (e.member.id, e.inherited, e.source_group_id, e.depth))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (m_leaf.id, false, levels[2].id, 0),
+            (m_again.id, false, levels[2].id, 0),
+            (m_admin.id, true, levels[1].id, 1),
+            (m_owner.id, true, levels[0].id, 2),
+            (m_member.id, true, levels[0].id, 2),
+        ]
+    );
+    assert_eq!(effective.items[2].source_group_name, levels[1].name);
+    assert!(!effective.truncated && !effective.cycle_detected && !effective.max_depth_reached);
+    // A root's list has nothing inherited.
+    let root = env
+        .auth
+        .members()
+        .list_effective(&Caller::System, levels[0].id)
+        .await
+        .unwrap();
+    assert_eq!(root.items.len(), 2);
+    assert!(root.items.iter().all(|e| !e.inherited));
+    // Strangers learn nothing; unknown groups are not found.
+    let stranger = env.caller(stranger.id).await;
+    assert_code(
+        env.auth
+            .members()
+            .list_effective(&stranger, levels[2].id)
+            .await,
+        ErrorCode::GroupNotFound,
+    );
+    assert_code(
+        env.auth
+            .members()
+            .list_effective(&Caller::System, GroupId::new())
+            .await,
+        ErrorCode::GroupNotFound,
+    );
+}
