@@ -8,7 +8,8 @@
 #
 # ROUNDS rounds go through every variant in turn (interleaved, so a disturbance hits all of
 # them alike); each run has a warm-up. Prints the medians: req/s, p50 and p99 latency, the
-# ratio to bare and to axum-login (memory), and the time added per request.
+# ratio to bare and to axum-login (memory), the time added per request, and the median of
+# the per-round ratios (each round's run over the bare / axum-login run of that round).
 #
 # Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (64), ROUNDS (5),
 # SERVER_CPU (0), CLIENT_CPU (1), VARIANTS (all), PROFILE (release; CI's smoke run uses
@@ -104,30 +105,41 @@ for round in $(seq 1 "$ROUNDS"); do
     errors=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
     [ -z "$errors" ] || { echo "http-peers: $variant had $errors non-2xx responses" >&2; exit 1; }
     printf 'round %s %-20s %10.0f req/s  p50 %7.0f us  p99 %7.0f us\n' "$round" "$variant" "$rps" "$p50" "$p99"
-    echo "$variant $rps $p50 $p99" >>"$work/results"
+    echo "$variant $rps $p50 $p99 $round" >>"$work/results"
   done
 done
 
 echo
 echo "medians of $ROUNDS round(s), $DURATION each, $CONNECTIONS connections; server on CPU $SERVER_CPU (1 worker), wrk on CPU $CLIENT_CPU"
-awk -v variants="$VARIANTS" '
+awk -v variants="$VARIANTS" -v rounds="$ROUNDS" '
   function median(list,    n, a, i, j, t) {
     n = split(list, a, " ")
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  { rps[$1] = rps[$1] " " $2; p50[$1] = p50[$1] " " $3; p99[$1] = p99[$1] " " $4 }
+  { rps[$1] = rps[$1] " " $2; p50[$1] = p50[$1] " " $3; p99[$1] = p99[$1] " " $4; at[$1, $5] = $2 }
   END {
     n = split(variants, names, " ")
     for (i = 1; i <= n; i++) { v = names[i]; r[v] = median(rps[v]) }
     bare = r["bare"]; peer = r["axum-login-memory"]
-    printf "| %-20s | %9s | %8s | %8s | %8s | %13s | %11s |\n", "variant", "req/s", "p50 us", "p99 us", "vs bare", "vs axum-login", "added us"
-    printf "|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------", "-----------", "----------", "----------", "----------", "---------------", "-------------"
+    # The ratio of each round to the bare run of the same round, then their median: a
+    # disturbance that slows a whole round cancels out.
+    for (i = 1; i <= n; i++) {
+      v = names[i]; per_bare[v] = ""; per_peer[v] = ""
+      for (k = 1; k <= rounds; k++) {
+        if (at["bare", k] && at[v, k]) per_bare[v] = per_bare[v] " " at[v, k] / at["bare", k]
+        if (at["axum-login-memory", k] && at[v, k]) per_peer[v] = per_peer[v] " " at[v, k] / at["axum-login-memory", k]
+      }
+    }
+    printf "| %-20s | %9s | %8s | %8s | %8s | %13s | %11s | %17s | %17s |\n", "variant", "req/s", "p50 us", "p99 us", "vs bare", "vs axum-login", "added us", "vs bare, per round", "vs axum-login, per round"
+    printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------", "-----------", "----------", "----------", "----------", "---------------", "-------------", "-------------------", "-------------------"
     for (i = 1; i <= n; i++) {
       v = names[i]
       vs_bare = bare ? sprintf("%.3f", r[v] / bare) : "-"
       vs_peer = peer ? sprintf("%.2f", r[v] / peer) : "-"
       added = (bare && r[v]) ? sprintf("%.2f", 1e6 / r[v] - 1e6 / bare) : "-"
-      printf "| %-20s | %9.0f | %8.0f | %8.0f | %8s | %13s | %11s |\n", v, r[v], median(p50[v]), median(p99[v]), vs_bare, vs_peer, added
+      round_bare = per_bare[v] != "" ? sprintf("%.3f", median(per_bare[v])) : "-"
+      round_peer = per_peer[v] != "" ? sprintf("%.2f", median(per_peer[v])) : "-"
+      printf "| %-20s | %9.0f | %8.0f | %8.0f | %8s | %13s | %11s | %17s | %17s |\n", v, r[v], median(p50[v]), median(p99[v]), vs_bare, vs_peer, added, round_bare, round_peer
     }
   }' "$work/results"
