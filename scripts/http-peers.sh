@@ -8,8 +8,10 @@
 #
 # ROUNDS rounds go through every variant in turn (interleaved, so a disturbance hits all of
 # them alike); each run has a warm-up. Prints the medians: req/s, p50 and p99 latency, the
-# ratio to bare and to axum-login (memory), the time added per request, and the median of
-# the per-round ratios (each round's run over the bare / axum-login run of that round).
+# ratio to bare and to axum-login (memory), the time added per request, the median of the
+# per-round ratios (each round's run over the bare / axum-login run of that round), and the
+# server's CPU time per request (user + system, from /proc) with the ratios it implies
+# (bare's CPU per request over the variant's: what a CPU-bound server would serve).
 #
 # Settings (environment): DURATION (8s), WARMUP (2s), CONNECTIONS (64), ROUNDS (5),
 # SERVER_CPU (0), CLIENT_CPU (1), VARIANTS (all), PROFILE (release; CI's smoke run uses
@@ -60,6 +62,11 @@ start() { # start <variant>: sets $server, $addr and $hdr
   [ -n "$addr" ] || { echo "http-peers: $1 did not start" >&2; exit 1; }
 }
 
+server_ticks() { # user + system CPU time of the server process, in ticks
+  awk '{ print $14 + $15 }' "/proc/$server/stat"
+}
+hz=$(getconf CLK_TCK)
+
 stop() {
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
@@ -97,15 +104,21 @@ for round in $(seq 1 "$ROUNDS"); do
     start "$variant"
     check "$variant"
     [ "$WARMUP" = 0 ] || run_wrk "$WARMUP" >/dev/null
+    ticks0=$(server_ticks)
     out=$(run_wrk "$DURATION")
+    ticks1=$(server_ticks)
     stop
     rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
     p50=$(to_us "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
     p99=$(to_us "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
+    requests=$(awk '/ requests in / { print $1 }' <<<"$out")
+    # The server's CPU time (user + system, all threads) per request: a neighbour on the
+    # core lowers requests/s but hardly this.
+    cpu=$(awk -v t="$((ticks1 - ticks0))" -v n="$requests" -v hz="$hz" 'BEGIN { printf "%.3f", 1e6 * t / hz / n }')
     errors=$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")
     [ -z "$errors" ] || { echo "http-peers: $variant had $errors non-2xx responses" >&2; exit 1; }
-    printf 'round %s %-20s %10.0f req/s  p50 %7.0f us  p99 %7.0f us\n' "$round" "$variant" "$rps" "$p50" "$p99"
-    echo "$variant $rps $p50 $p99 $round" >>"$work/results"
+    printf 'round %s %-20s %10.0f req/s  p50 %7.0f us  p99 %7.0f us  cpu %6.2f us/req\n' "$round" "$variant" "$rps" "$p50" "$p99" "$cpu"
+    echo "$variant $rps $p50 $p99 $round $cpu" >>"$work/results"
   done
 done
 
@@ -117,7 +130,7 @@ awk -v variants="$VARIANTS" -v rounds="$ROUNDS" '
     for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
-  { rps[$1] = rps[$1] " " $2; p50[$1] = p50[$1] " " $3; p99[$1] = p99[$1] " " $4; at[$1, $5] = $2 }
+  { rps[$1] = rps[$1] " " $2; p50[$1] = p50[$1] " " $3; p99[$1] = p99[$1] " " $4; at[$1, $5] = $2; cpu[$1] = cpu[$1] " " $6 }
   END {
     n = split(variants, names, " ")
     for (i = 1; i <= n; i++) { v = names[i]; r[v] = median(rps[v]) }
@@ -131,8 +144,9 @@ awk -v variants="$VARIANTS" -v rounds="$ROUNDS" '
         if (at["axum-login-memory", k] && at[v, k]) per_peer[v] = per_peer[v] " " at[v, k] / at["axum-login-memory", k]
       }
     }
-    printf "| %-20s | %9s | %8s | %8s | %8s | %13s | %11s | %17s | %17s |\n", "variant", "req/s", "p50 us", "p99 us", "vs bare", "vs axum-login", "added us", "vs bare, per round", "vs axum-login, per round"
-    printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------", "-----------", "----------", "----------", "----------", "---------------", "-------------", "-------------------", "-------------------"
+    cpu_bare = median(cpu["bare"]); cpu_peer = median(cpu["axum-login-memory"])
+    printf "| %-20s | %9s | %8s | %8s | %8s | %13s | %11s | %17s | %17s | %10s | %11s | %17s |\n", "variant", "req/s", "p50 us", "p99 us", "vs bare", "vs axum-login", "added us", "vs bare, per round", "vs axum-login, per round", "cpu us/req", "bare by cpu", "axum-login by cpu"
+    printf "|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|%s|\n", "----------------------", "-----------", "----------", "----------", "----------", "---------------", "-------------", "-------------------", "-------------------", "------------", "-------------", "-------------------"
     for (i = 1; i <= n; i++) {
       v = names[i]
       vs_bare = bare ? sprintf("%.3f", r[v] / bare) : "-"
@@ -140,6 +154,9 @@ awk -v variants="$VARIANTS" -v rounds="$ROUNDS" '
       added = (bare && r[v]) ? sprintf("%.2f", 1e6 / r[v] - 1e6 / bare) : "-"
       round_bare = per_bare[v] != "" ? sprintf("%.3f", median(per_bare[v])) : "-"
       round_peer = per_peer[v] != "" ? sprintf("%.2f", median(per_peer[v])) : "-"
-      printf "| %-20s | %9.0f | %8.0f | %8.0f | %8s | %13s | %11s | %17s | %17s |\n", v, r[v], median(p50[v]), median(p99[v]), vs_bare, vs_peer, added, round_bare, round_peer
+      c = median(cpu[v])
+      by_cpu = c ? sprintf("%.3f", cpu_bare / c) : "-"
+      peer_by_cpu = c ? sprintf("%.2f", cpu_peer / c) : "-"
+      printf "| %-20s | %9.0f | %8.0f | %8.0f | %8s | %13s | %11s | %17s | %17s | %10.2f | %11s | %17s |\n", v, r[v], median(p50[v]), median(p99[v]), vs_bare, vs_peer, added, round_bare, round_peer, c, by_cpu, peer_by_cpu
     }
   }' "$work/results"

@@ -115,6 +115,13 @@ impl<S> Auth<S> {
         clock::now(self.inner.clock.as_ref())
     }
 
+    /// Whether `session` began recently enough to stand for a fresh sign-in, for a user with
+    /// no password to confirm a sensitive change with
+    /// ([`AuthConfig::reauth_window`](crate::AuthConfig::reauth_window)).
+    pub(crate) fn signed_in_recently(&self, session: &crate::Session) -> bool {
+        self.now() - session.created_at <= self.config().reauth_window
+    }
+
     pub(crate) fn inner(&self) -> &Inner<S> {
         &self.inner
     }

@@ -34,7 +34,7 @@ fn mode_of(via: Via) -> TokenMode {
     responses(
         (status = 200, description = "Changed; a new session replaces every old one", body = SessionResponse),
         (status = 401, description = "INVALID_CREDENTIALS (current password missing or wrong), NOT_SIGNED_IN", body = ErrorBody),
-        (status = 403, description = "FORBIDDEN (an API key), CSRF_REJECTED", body = ErrorBody),
+        (status = 403, description = "FORBIDDEN (an API key), CSRF_REJECTED, REAUTHENTICATION_REQUIRED (no password yet, and the session began before the re-authentication window)", body = ErrorBody),
         (status = 422, description = "WEAK_PASSWORD, INVALID_BODY", body = ErrorBody),
         (status = 429, description = "RATE_LIMITED (too many wrong passwords)", body = ErrorBody),
     ))]

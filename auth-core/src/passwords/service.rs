@@ -173,8 +173,12 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .await
     }
 
-    /// Changes the password of the signed-in user. If they have one, `current` must match.
-    /// Revokes every session of the user, then starts a new one (new id, new tokens).
+    /// Changes the password of the signed-in user. If they have one, `current` must match;
+    /// a user without one (who signed in by emailed code or link) sets one only from a
+    /// session begun within [`AuthConfig::reauth_window`](crate::AuthConfig::reauth_window)
+    /// (`REAUTHENTICATION_REQUIRED` otherwise), so a stolen older session cannot give
+    /// itself a lasting way in. Revokes every session of the user, then starts a new one
+    /// (new id, new tokens).
     #[tracing::instrument(name = "password.change", skip_all)]
     pub async fn change(
         &self,
@@ -190,15 +194,34 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .store()
             .get_account(&Provider::password(), &user.id.to_string())
             .await?;
-        if let Some(stored) = account.and_then(|a| a.password_hash) {
-            self.check_current(
-                current_session,
-                current,
-                stored,
-                "user.password_change",
-                meta,
-            )
-            .await?;
+        match account.and_then(|a| a.password_hash) {
+            Some(stored) => {
+                self.check_current(
+                    current_session,
+                    current,
+                    stored,
+                    "user.password_change",
+                    meta,
+                )
+                .await?;
+            }
+            None if !self.auth.signed_in_recently(&current_session.session) => {
+                let error = AuthError::ReauthenticationRequired;
+                self.auth
+                    .record_audit(
+                        AuditEvent::new(
+                            "user.password_change",
+                            Actor::User { id: user.id },
+                            self.auth.now(),
+                            meta,
+                        )
+                        .subject("user", user.id)
+                        .failed(&error),
+                    )
+                    .await;
+                return Err(error);
+            }
+            None => {}
         }
         self.replace(user.id, new.clone()).await?;
         let signed_in = self

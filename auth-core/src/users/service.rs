@@ -282,8 +282,7 @@ impl<S: crate::passwords::PasswordStore + 'static> Users<'_, S> {
                     .await?;
             }
             None => {
-                let age = self.auth.now() - session.session.created_at;
-                if age > self.auth.config().reauth_window {
+                if !self.auth.signed_in_recently(&session.session) {
                     return self.refuse_reauth(caller, user_id, meta).await;
                 }
             }

@@ -365,6 +365,66 @@ pub async fn change_requires_the_current_password<S: CoreStore + Clone>(h: Harne
     );
 }
 
+pub async fn change_without_a_password_needs_a_recent_sign_in<S: CoreStore + Clone>(h: Harness<S>) {
+    let env = Env::with_config(h.store, |c| {
+        c.passwordless_sign_up = true;
+        c.reauth_window = Duration::minutes(5);
+    });
+    let sign_in = || async {
+        env.auth
+            .email()
+            .send_sign_in_code("nopw@example.com", &meta())
+            .await
+            .unwrap();
+        let mail = env
+            .mailer
+            .last("nopw@example.com", Purpose::SignIn)
+            .unwrap();
+        let signed_in = env
+            .auth
+            .email()
+            .sign_in(Answer::Link(mail.link_token.expose()), &meta())
+            .await
+            .unwrap();
+        env.auth
+            .sessions()
+            .validate(signed_in.session_token.expose())
+            .await
+            .unwrap()
+    };
+    let new_password = Secret::new("a brand new passphrase");
+    let old = sign_in().await;
+    env.advance(Duration::minutes(5) + Duration::SECOND);
+    // A session older than the window, with or without a guess, sets no password.
+    for guess in [None, Some(Secret::new("anything at all"))] {
+        assert_code(
+            env.auth
+                .password()
+                .change(&old, guess.as_ref(), &new_password, &meta())
+                .await,
+            ErrorCode::ReauthenticationRequired,
+        );
+    }
+    let reauth = Some("REAUTHENTICATION_REQUIRED".to_owned());
+    assert_eq!(
+        env.audit_trail("user.password_change").await,
+        [(false, reauth.clone()), (false, reauth)]
+    );
+    // A fresh sign-in does, and the password then signs in.
+    let fresh = sign_in().await;
+    env.advance(Duration::minutes(4));
+    env.auth
+        .password()
+        .change(&fresh, None, &new_password, &meta())
+        .await
+        .unwrap();
+    env.auth
+        .password()
+        .sign_in("nopw@example.com", &new_password, &meta())
+        .await
+        .unwrap();
+}
+
 pub async fn change_guesses_of_the_current_password_are_throttled<S: CoreStore + Clone>(
     h: Harness<S>,
 ) {
