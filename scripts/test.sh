@@ -13,6 +13,13 @@ cd "$(dirname "$0")/.."
 status=0
 cargo test --workspace "$@" || status=$?
 
+# cargo test shows a passing test's output only with --nocapture, so the tests' own SKIPPED
+# lines would go unseen: say here, where it cannot be missed, what did not run.
+[ -n "${AUTH_TEST_POSTGRES_URL:-}" ] ||
+  echo "test.sh: SKIPPED the PostgreSQL tests (set AUTH_TEST_POSTGRES_URL to run them)" >&2
+[ -n "${AUTH_TEST_REDIS_URL:-}" ] ||
+  echo "test.sh: SKIPPED the Redis store's tests (set AUTH_TEST_REDIS_URL to run them)" >&2
+
 # Each test binary made a database auth_test_<time>_<random> on the server; drop them.
 if [ -n "${AUTH_TEST_POSTGRES_URL:-}" ] && command -v psql >/dev/null; then
   psql "$AUTH_TEST_POSTGRES_URL" -qtAc \
