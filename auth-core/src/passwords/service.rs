@@ -188,6 +188,15 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         meta: &RequestMeta,
     ) -> Result<SignedIn, AuthError> {
         let user = &current_session.user;
+        let event = || {
+            AuditEvent::new(
+                "user.password_change",
+                Actor::User { id: user.id },
+                self.auth.now(),
+                meta,
+            )
+            .subject("user", user.id)
+        };
         self.policy_check(new.expose(), user.email.as_str())?;
         let account = self
             .auth
@@ -207,18 +216,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             }
             None if !self.auth.signed_in_recently(&current_session.session) => {
                 let error = AuthError::ReauthenticationRequired;
-                self.auth
-                    .record_audit(
-                        AuditEvent::new(
-                            "user.password_change",
-                            Actor::User { id: user.id },
-                            self.auth.now(),
-                            meta,
-                        )
-                        .subject("user", user.id)
-                        .failed(&error),
-                    )
-                    .await;
+                self.auth.record_audit(event().failed(&error)).await;
                 return Err(error);
             }
             None => {}
@@ -230,16 +228,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .start(User::clone(user), current_session.session.aal, meta)
             .await?;
         self.auth
-            .record_audit(
-                AuditEvent::new(
-                    "user.password_change",
-                    Actor::User { id: user.id },
-                    self.auth.now(),
-                    meta,
-                )
-                .subject("user", user.id)
-                .in_session(signed_in.session.id),
-            )
+            .record_audit(event().in_session(signed_in.session.id))
             .await;
         Ok(signed_in)
     }
