@@ -10,6 +10,12 @@ cd "$(dirname "$0")/.."
 
 ./scripts/setup.sh
 
+# Redis on this machine's default address: start a throwaway one (nothing on disk) if none
+# answers there, as on a fresh machine where setup.sh just installed it.
+if [ "${AUTH_TEST_REDIS_URL:-}" = "redis://127.0.0.1:6379" ] && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no >/dev/null
+fi
+
 status=0
 cargo test --workspace "$@" || status=$?
 
