@@ -221,6 +221,25 @@ impl<S: CoreStore + Clone> Env<S> {
             .expect("sign-in succeeds")
     }
 
+    /// Signs in `email` without a password: an emailed sign-in code is sent, and its link
+    /// followed (creating the user when the configuration allows passwordless sign-up).
+    pub async fn sign_in_by_link(&self, email: &str) -> SignedIn {
+        self.auth
+            .email()
+            .send_sign_in_code(email, &meta())
+            .await
+            .expect("the code is sent");
+        let mail = self
+            .mailer
+            .last(email, crate::verification::Purpose::SignIn)
+            .expect("the code was mailed");
+        self.auth
+            .email()
+            .sign_in(crate::Answer::Link(mail.link_token.expose()), &meta())
+            .await
+            .expect("the link signs in")
+    }
+
     /// A new session of the user `id`, as a [`Caller`]: how the suite acts as a user.
     pub async fn caller(&self, id: crate::UserId) -> Caller {
         let user = self

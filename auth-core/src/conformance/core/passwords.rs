@@ -371,21 +371,7 @@ pub async fn change_without_a_password_needs_a_recent_sign_in<S: CoreStore + Clo
         c.reauth_window = Duration::minutes(5);
     });
     let sign_in = || async {
-        env.auth
-            .email()
-            .send_sign_in_code("nopw@example.com", &meta())
-            .await
-            .unwrap();
-        let mail = env
-            .mailer
-            .last("nopw@example.com", Purpose::SignIn)
-            .unwrap();
-        let signed_in = env
-            .auth
-            .email()
-            .sign_in(Answer::Link(mail.link_token.expose()), &meta())
-            .await
-            .unwrap();
+        let signed_in = env.sign_in_by_link("nopw@example.com").await;
         env.auth
             .sessions()
             .validate(signed_in.session_token.expose())

@@ -641,23 +641,7 @@ pub async fn delete_own_without_a_password_needs_a_recent_sign_in<S: CoreStore +
         c.passwordless_sign_up = true;
         c.reauth_window = Duration::minutes(5);
     });
-    let sign_in = || async {
-        env.auth
-            .email()
-            .send_sign_in_code("nopw@example.com", &meta())
-            .await
-            .unwrap();
-        let mail = env
-            .mailer
-            .last("nopw@example.com", Purpose::SignIn)
-            .unwrap();
-        env.auth
-            .email()
-            .sign_in(crate::Answer::Link(mail.link_token.expose()), &meta())
-            .await
-            .unwrap()
-    };
-    let first = sign_in().await;
+    let first = env.sign_in_by_link("nopw@example.com").await;
     env.advance(Duration::minutes(5) + Duration::SECOND);
     assert_code(
         env.auth
@@ -681,7 +665,7 @@ pub async fn delete_own_without_a_password_needs_a_recent_sign_in<S: CoreStore +
             .await,
         ErrorCode::ReauthenticationRequired,
     );
-    let fresh = sign_in().await;
+    let fresh = env.sign_in_by_link("nopw@example.com").await;
     env.advance(Duration::minutes(4));
     env.auth
         .users()
