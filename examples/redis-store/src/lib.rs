@@ -154,6 +154,23 @@ impl RedisStore {
     pub(crate) fn key(&self, rest: std::fmt::Arguments<'_>) -> String {
         format!("{}{}", self.prefix, rest)
     }
+
+    /// The members of the expiry index `ends` (a sorted set scored by [`micros`]) that end
+    /// at or before `before`: what a purge walks.
+    pub(crate) async fn ended(
+        &self,
+        ends: &str,
+        before: OffsetDateTime,
+    ) -> Result<Vec<String>, StoreError> {
+        redis::cmd("ZRANGE")
+            .arg(ends)
+            .arg("-inf")
+            .arg(micros(before))
+            .arg("BYSCORE")
+            .query_async(&mut self.conn())
+            .await
+            .map_err(redis_error)
+    }
 }
 
 /// The key layout: every key of the store, under the prefix.

@@ -430,14 +430,7 @@ impl SessionStore for RedisStore {
     /// Walks `sessions:ends` up to `before`; each session goes in its own transaction.
     async fn purge_sessions(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let ends = self.sessions_ends_key();
-        let members: Vec<String> = redis::cmd("ZRANGE")
-            .arg(&ends)
-            .arg("-inf")
-            .arg(micros(before))
-            .arg("BYSCORE")
-            .query_async(&mut self.conn())
-            .await
-            .map_err(redis_error)?;
+        let members = self.ended(&ends, before).await?;
         let mut purged = 0;
         let mut tx = self.tx().await?;
         'sessions: for member in members {

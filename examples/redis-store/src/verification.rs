@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::records::VerificationRecord;
 use crate::tx::{MAX_ATTEMPTS, Tx, contention, encode};
-use crate::{RedisStore, micros, millis_ceil, redis_error};
+use crate::{RedisStore, micros, millis_ceil};
 
 impl RedisStore {
     /// Watches and reads a code.
@@ -270,14 +270,7 @@ impl VerificationStore for RedisStore {
     /// Walks `codes:ends` up to `before`; each code goes in its own transaction.
     async fn purge_verifications(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         let ends = self.codes_ends_key();
-        let ids: Vec<String> = redis::cmd("ZRANGE")
-            .arg(&ends)
-            .arg("-inf")
-            .arg(micros(before))
-            .arg("BYSCORE")
-            .query_async(&mut self.conn())
-            .await
-            .map_err(redis_error)?;
+        let ids = self.ended(&ends, before).await?;
         let mut purged = 0;
         let mut tx = self.tx().await?;
         'codes: for id in ids {
