@@ -14,6 +14,7 @@ use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError};
 use crate::passwords::PasswordHasher;
 use crate::permissions::Policy;
+use crate::rate_limit::Limiter;
 use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
 use crate::sessions::SessionCache;
 use crate::verification::{CodeChecker, Mailer, NoMailer};
@@ -61,6 +62,7 @@ pub(crate) struct Inner<S> {
     pub(crate) session_cache: SessionCache,
     pub(crate) policy: Policy,
     pub(crate) api_key_cache: KeyCache,
+    pub(crate) limiter: Limiter,
 }
 
 impl<S: Send + Sync + 'static> Auth<S> {
@@ -120,6 +122,11 @@ impl<S> Auth<S> {
     /// ([`AuthConfig::reauth_window`](crate::AuthConfig::reauth_window)).
     pub(crate) fn signed_in_recently(&self, session: &crate::Session) -> bool {
         self.now() - session.created_at <= self.config().reauth_window
+    }
+
+    /// Names rate-limit buckets by keyed hash and takes or resets them.
+    pub(crate) fn limiter(&self) -> &Limiter {
+        &self.inner.limiter
     }
 
     pub(crate) fn inner(&self) -> &Inner<S> {
@@ -233,6 +240,7 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         let session_cache = SessionCache::new(&self.config.session);
         let api_key_cache = KeyCache::new(&self.config.api_keys)?;
         let codes = CodeChecker::new(&keys, &self.config.verification);
+        let limiter = Limiter::new(&keys);
         let has_mailer = self.mailer.is_some();
         Ok(Auth {
             inner: Arc::new(Inner {
@@ -248,6 +256,7 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
                 session_cache,
                 policy: self.policy,
                 api_key_cache,
+                limiter,
                 config: self.config,
             }),
         })

@@ -61,6 +61,7 @@ mod fenced_cache;
 pub mod groups;
 pub mod ids;
 pub mod invites;
+pub mod maintenance;
 pub mod members;
 pub mod pagination;
 pub mod passwords;
@@ -92,6 +93,7 @@ pub use ids::{
     VerificationId,
 };
 pub use invites::{Invite, InviteStore};
+pub use maintenance::Purged;
 pub use members::{Member, MemberStore};
 pub use pagination::{Direction, ListQuery, Page, PageRequest};
 pub use passwords::{SignUp, SignUpOutcome};

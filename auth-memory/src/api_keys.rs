@@ -4,6 +4,7 @@ use auth_core::api_keys::{
     RateLimit, RotateOutcome, Successor,
 };
 use auth_core::pagination::PageRequest;
+use auth_core::rate_limit::micros;
 use auth_core::{ApiKeyId, ApiKeyStore, Conflict, Entity, RateLimitStore, StoreError, TokenHash};
 use time::OffsetDateTime;
 
@@ -144,28 +145,28 @@ impl RateLimitStore for MemoryStore {
         limit: &RateLimit,
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError> {
-        let start = limit.window_start(now);
-        let reset_at = start + limit.window;
+        let now = micros(now);
         let mut t = self.write();
-        let (count, _) = t
-            .rate_limits
-            .entry((bucket.to_owned(), start.unix_timestamp()))
-            .or_insert((0, reset_at));
-        let allowed = *count < limit.max;
-        if allowed {
-            *count += 1;
-        }
-        Ok(RateDecision {
-            allowed,
-            remaining: limit.max.saturating_sub(*count),
-            reset_at,
+        let stored = t.rate_limits.get(bucket).copied();
+        Ok(match limit.next_tat(stored, now) {
+            Some(next) => {
+                t.rate_limits.insert(bucket.to_owned(), next);
+                limit.decision(true, next, now)
+            }
+            None => limit.decision(false, stored.unwrap_or(now), now),
         })
     }
 
+    async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
+        self.write().rate_limits.remove(bucket);
+        Ok(())
+    }
+
     async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        let before = micros(before);
         let mut t = self.write();
         let len = t.rate_limits.len();
-        t.rate_limits.retain(|_, (_, ends)| *ends >= before);
+        t.rate_limits.retain(|_, tat| *tat > before);
         Ok((len - t.rate_limits.len()) as u64)
     }
 }

@@ -42,8 +42,8 @@ pub(crate) struct Tables {
     pub(crate) api_keys: HashMap<ApiKeyId, ApiKey>,
     /// Key hash → key.
     pub(crate) api_key_by_hash: HashMap<TokenHash, ApiKeyId>,
-    /// (bucket, window start as Unix seconds) → (requests counted, window end).
-    pub(crate) rate_limits: HashMap<(String, i64), (u32, time::OffsetDateTime)>,
+    /// GCRA buckets: the theoretical arrival time of each, in microseconds.
+    pub(crate) rate_limits: HashMap<String, i64>,
 }
 
 impl Tables {

@@ -75,6 +75,8 @@ type Db = Postgres;
 type Connection = sqlx::PgConnection;
 /// Row locks make concurrent read-check-write sequences queue per row.
 const FOR_UPDATE: &str = " FOR UPDATE";
+/// The larger of two values (a scalar function of any number of arguments).
+const GREATEST: &str = "GREATEST";
 /// A transaction-scoped advisory lock that every group move takes first, so moves queue
 /// across nodes and each one's cycle check sees the moves committed before it. The key
 /// is the bytes of "authmove" read as a big-endian integer.

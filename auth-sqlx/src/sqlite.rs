@@ -93,6 +93,8 @@ type Db = Sqlite;
 type Connection = sqlx::SqliteConnection;
 /// SQLite has no row locks; `BEGIN IMMEDIATE` already serialises writers.
 const FOR_UPDATE: &str = "";
+/// The larger of two values (a scalar function of any number of arguments).
+const GREATEST: &str = "MAX";
 /// Nothing to take: `BEGIN IMMEDIATE` already serialises group moves with every writer.
 const MOVE_LOCK: Option<&str> = None;
 /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).

@@ -663,15 +663,16 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
                 retry_after: reset_at - now,
             });
         }
+        let bucket = self.auth.limiter().bucket("api_key", &key.id.to_string());
         let decision = self
             .auth
             .store()
-            .take_rate_limit(&format!("api_key:{}", key.id), limit, now)
+            .take_rate_limit(&bucket, limit, now)
             .await?;
         if !decision.allowed {
             cache.limited.insert(key.id, decision.reset_at);
             return Err(AuthError::RateLimited {
-                retry_after: decision.reset_at - now,
+                retry_after: decision.retry_after(now),
             });
         }
         Ok(decision)

@@ -383,18 +383,17 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         };
         let ip = meta.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
         let now = self.auth.now();
-        let decision = self
-            .auth
-            .store()
-            .take_rate_limit(&format!("sign_in:{email}:{ip}"), limit, now)
+        self.auth
+            .limiter()
+            .take(
+                self.auth.store(),
+                "sign_in",
+                &format!("{email}:{ip}"),
+                limit,
+                now,
+            )
             .await?;
-        if decision.allowed {
-            Ok(())
-        } else {
-            Err(AuthError::RateLimited {
-                retry_after: decision.reset_at - now,
-            })
-        }
+        Ok(())
     }
 
     fn policy(&self) -> &super::PasswordPolicy {

@@ -85,13 +85,10 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         }
         let now = self.now();
         if let Some(limit) = &inner.config.mail_limit {
-            let bucket = format!("mail:{}:{email}", purpose.as_str());
-            let decision = self.store().take_rate_limit(&bucket, limit, now).await?;
-            if !decision.allowed {
-                return Err(AuthError::RateLimited {
-                    retry_after: decision.reset_at - now,
-                });
-            }
+            let key = format!("{}:{email}", purpose.as_str());
+            self.limiter()
+                .take(self.store(), "mail", &key, limit, now)
+                .await?;
         }
         let id = VerificationId::new();
         let code = inner.codes.generate(inner.random.as_ref());

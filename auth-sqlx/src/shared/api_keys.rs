@@ -7,6 +7,7 @@ use auth_core::api_keys::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, QuotaOutcome, RateDecision,
     RateLimit, RotateOutcome, Successor,
 };
+use auth_core::rate_limit::micros;
 use auth_core::{ApiKeyId, ApiKeyStore, Entity, RateLimitStore};
 
 use crate::rows::{ApiKeyRow, owner_columns, quota_columns};
@@ -306,41 +307,47 @@ impl RateLimitStore for Backend {
         limit: &RateLimit,
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError> {
-        let start = limit.window_start(now);
-        let reset_at = start + limit.window;
-        // One statement: the row lock of the upsert orders concurrent callers, and the
-        // WHERE refuses once the window's count reached the limit.
-        let counted: Option<(i64,)> = sqlx::query_as(
-            "INSERT INTO rate_limits (bucket, window_start, count, expires_at) \
-             VALUES ($1, $2, 1, $3) \
-             ON CONFLICT (bucket, window_start) DO UPDATE SET count = rate_limits.count + 1 \
-             WHERE rate_limits.count < $4 \
-             RETURNING count",
-        )
+        let now = micros(now);
+        // One statement: the upsert's row lock orders concurrent callers, and its WHERE
+        // refuses (returning no row, changing nothing) when the next TAT would pass the
+        // window: `RateLimit::next_tat` in SQL.
+        let admitted: Option<(i64,)> = sqlx::query_as(&format!(
+            "INSERT INTO rate_limits (bucket, tat) VALUES ($1, $2 + $3) \
+             ON CONFLICT (bucket) DO UPDATE SET tat = {GREATEST}(rate_limits.tat, $2) + $3 \
+             WHERE {GREATEST}(rate_limits.tat, $2) + $3 - $2 <= $4 \
+             RETURNING tat"
+        ))
         .bind(bucket)
-        .bind(Ts(start))
-        .bind(Ts(reset_at))
-        .bind(i64::from(limit.max))
+        .bind(now)
+        .bind(limit.interval_micros())
+        .bind(limit.window_micros())
         .fetch_optional(&self.pool)
         .await
         .map_err(store_error)?;
-        Ok(match counted {
-            Some((count,)) => RateDecision {
-                allowed: true,
-                remaining: u32::try_from(i64::from(limit.max) - count).unwrap_or(0),
-                reset_at,
-            },
-            None => RateDecision {
-                allowed: false,
-                remaining: 0,
-                reset_at,
-            },
-        })
+        if let Some((tat,)) = admitted {
+            return Ok(limit.decision(true, tat, now));
+        }
+        let stored: Option<(i64,)> =
+            sqlx::query_as("SELECT tat FROM rate_limits WHERE bucket = $1")
+                .bind(bucket)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(limit.decision(false, stored.map_or(now, |(tat,)| tat), now))
+    }
+
+    async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rate_limits WHERE bucket = $1")
+            .bind(bucket)
+            .execute(&self.pool)
+            .await
+            .map_err(store_error)?;
+        Ok(())
     }
 
     async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
-        let result = sqlx::query("DELETE FROM rate_limits WHERE expires_at < $1")
-            .bind(Ts(before))
+        let result = sqlx::query("DELETE FROM rate_limits WHERE tat <= $1")
+            .bind(micros(before))
             .execute(&self.pool)
             .await
             .map_err(store_error)?;

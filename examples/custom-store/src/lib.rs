@@ -604,6 +604,10 @@ impl<S: RateLimitStore> RateLimitStore for MeteredStore<S> {
         )
         .await
     }
+    async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
+        self.observe("reset_rate_limit", self.inner.reset_rate_limit(bucket))
+            .await
+    }
     async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         self.observe("purge_rate_limits", self.inner.purge_rate_limits(before))
             .await

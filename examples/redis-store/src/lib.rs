@@ -274,10 +274,10 @@ impl RedisStore {
         self.key(format_args!("audit:user:{id}"))
     }
     /// `rate:{window start}:{bucket}`: a counter; expires with its window.
-    pub(crate) fn rate_key(&self, window_start: i64, bucket: &str) -> String {
-        self.key(format_args!("rate:{window_start}:{bucket}"))
+    pub(crate) fn rate_key(&self, bucket: &str) -> String {
+        self.key(format_args!("rate:{bucket}"))
     }
-    /// `rate:ends`: sorted set of counter keys by the end of their window.
+    /// `rate:ends`: sorted set of bucket keys by the time their allowance is whole again.
     pub(crate) fn rate_ends_key(&self) -> String {
         self.key(format_args!("rate:ends"))
     }

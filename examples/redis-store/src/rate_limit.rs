@@ -1,36 +1,37 @@
-//! [`RateLimitStore`]: one counter per bucket and window, `rate:{window start}:{bucket}`,
-//! taken by a Lua script and expiring with its window; `rate:ends` lets purges find them.
+//! [`RateLimitStore`]: one GCRA bucket per key, `rate:{bucket}`, holding its theoretical
+//! arrival time (microseconds), stepped by a Lua script and expiring once its allowance is
+//! whole again; `rate:ends` (scored by that time) lets purges find them.
 
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use auth_core::StoreError;
-use auth_core::rate_limit::{RateDecision, RateLimit, RateLimitStore};
+use auth_core::rate_limit::{RateDecision, RateLimit, RateLimitStore, micros};
 use time::OffsetDateTime;
 
-use crate::{RedisStore, millis_ceil, redis_error};
+use crate::{RedisStore, redis_error};
 
-/// Counts one request if the window's count is below the maximum, atomically (a script
-/// runs alone on the server). The counter expires when its window ends, or a window
-/// after the server's own clock if that is later (an app clock behind the server's must
-/// not see its counters vanish at once).
+/// One GCRA step (`RateLimit::next_tat`), atomically (a script runs alone on the server).
+/// Lua numbers are doubles: microsecond times (about 1.8e15) stay exact below 2^53. The
+/// bucket expires, on the server's clock, as long after now as the app's clock says its
+/// allowance needs to come back.
 static TAKE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
-local count = tonumber(redis.call('GET', KEYS[1]) or '0')
-if count >= tonumber(ARGV[1]) then return {0, count} end
-count = redis.call('INCR', KEYS[1])
-local t = redis.call('TIME')
-local server_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local at = math.max(tonumber(ARGV[2]), server_ms + tonumber(ARGV[3]))
-redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', at))
-redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1])
-return {1, count}
+local now = tonumber(ARGV[1])
+local stored = tonumber(redis.call('GET', KEYS[1]) or '')
+local tat = stored or now
+if tat < now then tat = now end
+local next = tat + tonumber(ARGV[2])
+if next - now > tonumber(ARGV[3]) then return {0, stored or now} end
+redis.call('SET', KEYS[1], string.format('%.0f', next), 'PX', math.ceil((next - now) / 1000) + 1)
+redis.call('ZADD', KEYS[2], string.format('%.0f', next), KEYS[1])
+return {1, next}
 ",
     )
 });
 
-/// Deletes the counters of windows that ended before `ARGV[1]` (an exclusive bound).
+/// Deletes the buckets whose allowance is whole at `ARGV[1]` (an inclusive bound).
 static PURGE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"
@@ -50,30 +51,34 @@ impl RateLimitStore for RedisStore {
         limit: &RateLimit,
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError> {
-        let start = limit.window_start(now);
-        let reset_at = start + limit.window;
-        let window_ms = limit.window.whole_milliseconds().max(1);
-        let (allowed, count): (i64, i64) = TAKE
-            .key(self.rate_key(start.unix_timestamp(), bucket))
+        let now = micros(now);
+        let (admitted, tat): (i64, i64) = TAKE
+            .key(self.rate_key(bucket))
             .key(self.rate_ends_key())
-            .arg(limit.max)
-            .arg(millis_ceil(reset_at))
-            .arg(i64::try_from(window_ms).unwrap_or(i64::MAX))
+            .arg(now)
+            .arg(limit.interval_micros())
+            .arg(limit.window_micros())
             .invoke_async(&mut self.conn())
             .await
             .map_err(redis_error)?;
-        let count = u32::try_from(count).unwrap_or(u32::MAX);
-        Ok(RateDecision {
-            allowed: allowed == 1,
-            remaining: limit.max.saturating_sub(count),
-            reset_at,
-        })
+        Ok(limit.decision(admitted == 1, tat, now))
+    }
+
+    async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
+        let key = self.rate_key(bucket);
+        redis::pipe()
+            .atomic()
+            .del(&key)
+            .zrem(self.rate_ends_key(), &key)
+            .query_async::<()>(&mut self.conn())
+            .await
+            .map_err(redis_error)
     }
 
     async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         PURGE
             .key(self.rate_ends_key())
-            .arg(format!("({}", millis_ceil(before)))
+            .arg(micros(before))
             .invoke_async(&mut self.conn())
             .await
             .map_err(redis_error)

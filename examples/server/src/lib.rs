@@ -288,6 +288,26 @@ pub async fn seed_demo<S: Store>(auth: &Auth<S>) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// Runs [`Auth::purge_expired`] every `every` (the first run at once) for as long as the
+/// process lives: ended sessions, used or expired codes, whole rate-limit buckets.
+pub fn spawn_maintenance<S: Store>(auth: Auth<S>, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            match auth.purge_expired().await {
+                Ok(purged) => tracing::info!(
+                    sessions = purged.sessions,
+                    verifications = purged.verifications,
+                    rate_limits = purged.rate_limits,
+                    "purged what ended"
+                ),
+                Err(error) => tracing::warn!(%error, "purge failed; retrying at the next tick"),
+            }
+        }
+    });
+}
+
 /// Serves `app` on `addr` until Ctrl-C.
 pub async fn serve(app: Router, addr: SocketAddr) -> Result<(), BoxError> {
     let listener = tokio::net::TcpListener::bind(addr).await?;

@@ -16,7 +16,7 @@ use auth_axum::AuthState;
 use auth_core::error::BoxError;
 use auth_sqlx::{PgStore, SqliteStore};
 use clap::Parser;
-use example_server::{app, auth, http_config, secret_key, seed_demo, serve};
+use example_server::{app, auth, http_config, secret_key, seed_demo, serve, spawn_maintenance};
 
 #[derive(Parser, Debug)]
 #[command(about = "The auth-rs demo server")]
@@ -37,6 +37,9 @@ struct Args {
     #[arg(long)]
     seed_demo: bool,
 }
+
+/// How often the server purges what ended.
+const MAINTENANCE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
@@ -63,6 +66,7 @@ async fn main() -> Result<(), BoxError> {
         if args.seed_demo {
             seed_demo(&auth).await?;
         }
+        spawn_maintenance(auth.clone(), MAINTENANCE_EVERY);
         serve(app(AuthState::new(auth, http))?, args.addr).await
     } else if args.database_url.starts_with("sqlite") {
         let store = SqliteStore::connect(&args.database_url).await?;
@@ -71,6 +75,7 @@ async fn main() -> Result<(), BoxError> {
         if args.seed_demo {
             seed_demo(&auth).await?;
         }
+        spawn_maintenance(auth.clone(), MAINTENANCE_EVERY);
         serve(app(AuthState::new(auth, http))?, args.addr).await
     } else {
         Err("--database-url must start with sqlite: or postgres://".into())

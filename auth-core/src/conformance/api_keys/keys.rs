@@ -587,12 +587,14 @@ pub async fn rate_limit_holds_exactly_across_nodes<S: ApiKeyDomain + Clone>(h: H
             allowed
         }
     };
-    // Windows are aligned to the epoch; the test clock starts on a minute boundary.
-    assert_eq!(burst(1).await, 10, "exactly the limit in one window");
-    node_a.advance(Duration::seconds(59));
-    assert_eq!(burst(2).await, 0, "the same window stays closed");
+    // A GCRA: a burst of the limit, then one request per window/max (6 s).
+    assert_eq!(burst(1).await, 10, "exactly the limit in a burst");
+    node_a.advance(Duration::seconds(5));
+    assert_eq!(burst(2).await, 0, "nothing came back yet");
     node_a.advance(Duration::seconds(1));
-    assert_eq!(burst(3).await, 10, "the next window opens again");
+    assert_eq!(burst(3).await, 1, "one request per interval");
+    node_a.advance(Duration::minutes(2));
+    assert_eq!(burst(4).await, 10, "the whole allowance, no more");
 }
 
 pub async fn quota_is_used_up_and_refills<S: ApiKeyDomain + Clone>(h: Harness<S>) {
@@ -1152,49 +1154,4 @@ pub async fn changes_and_failures_are_audited<S: ApiKeyDomain + Clone>(h: Harnes
         .items;
     let codes: Vec<_> = refusals.iter().map(|e| e.error_code.as_deref()).collect();
     assert_eq!(codes, [Some("RATE_LIMITED")]);
-}
-
-pub async fn purge_removes_ended_rate_windows<S: ApiKeyDomain + Clone>(h: Harness<S>) {
-    let env = Env::new(h.store);
-    let limit = RateLimit {
-        max: 1,
-        window: Duration::MINUTE,
-    };
-    let now = env.auth.now();
-    assert!(
-        env.store()
-            .take_rate_limit("b", &limit, now)
-            .await
-            .unwrap()
-            .allowed
-    );
-    assert!(
-        !env.store()
-            .take_rate_limit("b", &limit, now)
-            .await
-            .unwrap()
-            .allowed
-    );
-    assert_eq!(
-        env.store()
-            .purge_rate_limits(now + Duration::seconds(30))
-            .await
-            .unwrap(),
-        0
-    );
-    assert_eq!(
-        env.store()
-            .purge_rate_limits(now + Duration::minutes(2))
-            .await
-            .unwrap(),
-        1
-    );
-    // Purged or not, a new window starts fresh.
-    assert!(
-        env.store()
-            .take_rate_limit("b", &limit, now + Duration::minutes(2))
-            .await
-            .unwrap()
-            .allowed
-    );
 }

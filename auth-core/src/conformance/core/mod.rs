@@ -1,11 +1,12 @@
 //! The required core: users, accounts, password and emailed-code flows, sessions and
-//! refresh tokens, one-time codes, the audit log. Every store passes these.
+//! refresh tokens, one-time codes, the audit log, rate limits. Every store passes these.
 
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
 pub mod pagination;
 pub mod passwords;
+pub mod rate_limits;
 pub mod refresh;
 pub mod sessions;
 pub mod users;
