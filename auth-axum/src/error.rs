@@ -104,9 +104,13 @@ impl ApiError {
 pub fn status_of(code: ErrorCode) -> StatusCode {
     use ErrorCode as C;
     match code {
-        C::InvalidInput | C::InvalidEmail | C::WeakPassword | C::InvalidCursor | C::InvalidBody => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        C::InvalidInput
+        | C::InvalidEmail
+        | C::WeakPassword
+        | C::PasswordTooCommon
+        | C::PasswordBreached
+        | C::InvalidCursor
+        | C::InvalidBody => StatusCode::UNPROCESSABLE_ENTITY,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::RouteNotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -127,7 +131,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::Forbidden
         | C::InsufficientScope
         | C::CsrfRejected
-        | C::InviteEmailMismatch => StatusCode::FORBIDDEN,
+        | C::InviteEmailMismatch
+        | C::InviteInviterUnauthorized
+        | C::InviteRequired => StatusCode::FORBIDDEN,
         C::UserNotFound
         | C::AccountNotFound
         | C::SessionNotFound

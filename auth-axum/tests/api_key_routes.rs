@@ -570,7 +570,7 @@ async fn managing_a_group_key_follows_the_role() {
     let (id, secret) = app
         .key(
             &org.owner,
-            json!({ "name": "g", "scopes": ["data:write"], "group_id": org.group }),
+            json!({ "name": "g", "scopes": ["member:read"], "group_id": org.group }),
         )
         .await;
     let path = key_path(&id);
@@ -633,4 +633,35 @@ async fn managing_a_group_key_follows_the_role() {
         .await
         .expect(StatusCode::OK);
     assert_refused(&app, &secret, "API_KEY_REVOKED").await;
+}
+
+#[tokio::test]
+async fn an_admin_cannot_change_an_owners_wider_group_key() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let (id, _) = app
+        .key(
+            &org.owner,
+            json!({ "name": "ci", "scopes": ["*:*"], "group_id": org.group,
+                    "rate_limit": { "max": 10, "window": 60 } }),
+        )
+        .await;
+    let path = key_path(&id);
+    for body in [
+        json!({ "name": "mine now" }),
+        json!({ "rate_limit": null }),
+        json!({ "metadata": { "x": 1 } }),
+    ] {
+        let res = app
+            .send(patch(&path).bearer(&org.admin.token).json(body))
+            .await;
+        let error = assert_error(&res, StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE");
+        assert_eq!(error["required_scope"], "*:*");
+    }
+    let key = app
+        .send(get(&path).bearer(&org.owner.token))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(key["name"], "ci");
+    assert_eq!(key["rate_limit"]["max"], 10);
 }

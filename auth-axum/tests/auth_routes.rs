@@ -141,6 +141,14 @@ async fn sign_up_validates_email_password_and_name() {
             "WEAK_PASSWORD",
         ),
         (
+            json!({ "email": "a@example.com", "password": "12345678" }),
+            "PASSWORD_TOO_COMMON",
+        ),
+        (
+            json!({ "email": "a@example.com", "password": "Qwerty123" }),
+            "PASSWORD_TOO_COMMON",
+        ),
+        (
             json!({ "email": "a@example.com", "password": PASSWORD, "name": "  " }),
             "INVALID_INPUT",
         ),

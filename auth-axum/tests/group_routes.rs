@@ -385,7 +385,8 @@ async fn list_members_by_role() {
 
 #[tokio::test]
 async fn add_member_by_role() {
-    let app = TestApp::new();
+    // Direct adds of other users: the app opted in.
+    let app = TestApp::with_config(direct_adds());
     let org = app.org().await;
     let newcomer = app.sign_up("new@example.com").await;
     let path = format!("/auth/groups/{}/members", org.group);
@@ -443,6 +444,41 @@ async fn add_member_by_role() {
             .await;
         assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, code);
     }
+}
+
+#[tokio::test]
+async fn adding_another_user_directly_needs_their_consent_by_default() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let newcomer = app.sign_up("new@example.com").await;
+    let path = format!("/auth/groups/{}/members", org.group);
+    for role in ["member", "owner"] {
+        let res = app
+            .send(
+                post(&path)
+                    .bearer(&org.owner.token)
+                    .json(json!({ "user_id": newcomer.id, "role": role })),
+            )
+            .await;
+        assert_error(&res, StatusCode::FORBIDDEN, "INVITE_REQUIRED");
+    }
+    // Adding oneself (to a team below the org, as the admin one is there) is no one
+    // else's consent.
+    let team = app
+        .group(
+            &org.owner,
+            json!({ "name": "Team", "slug": "team", "parent_id": org.group }),
+        )
+        .await;
+    let me = app
+        .send(
+            post(&format!("/auth/groups/{team}/members"))
+                .bearer(&org.admin.token)
+                .json(json!({ "user_id": org.admin.id, "role": "admin" })),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    assert_eq!(me["user_id"], org.admin.id.as_str());
 }
 
 #[tokio::test]
@@ -749,6 +785,47 @@ async fn an_invite_accepted_by_another_user_makes_a_member() {
 }
 
 #[tokio::test]
+async fn an_invite_from_a_demoted_admin_is_refused_at_acceptance() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let (_, token) = invite(&app, &org, &org.admin, json!({ "role": "admin" })).await;
+    app.send(
+        patch(&member_path(&org.group, &org.admin_membership))
+            .bearer(&org.owner.token)
+            .json(json!({ "role": "member" })),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let newcomer = app.sign_up("new@example.com").await;
+    let res = accept(&app, &newcomer, &token).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "INVITE_INVITER_UNAUTHORIZED");
+}
+
+#[tokio::test]
+async fn an_invite_expiry_beyond_the_cap_is_422() {
+    let app = TestApp::new();
+    let org = app.org().await;
+    let path = format!("/auth/groups/{}/invites", org.group);
+    for expires_at in ["9999-12-31T00:00:00Z", "2030-03-01T00:00:00Z"] {
+        let res = app
+            .send(
+                post(&path)
+                    .bearer(&org.owner.token)
+                    .json(json!({ "expires_at": expires_at })),
+            )
+            .await;
+        assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+    }
+    invite(
+        &app,
+        &org,
+        &org.owner,
+        json!({ "expires_at": "2030-01-20T00:00:00Z" }),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn creating_invites_by_role() {
     let app = TestApp::new();
     let org = app.org().await;
@@ -942,7 +1019,7 @@ async fn effective_members_show_the_inherited_ones_and_can_be_managed_at_their_s
         )
         .await;
     let newcomer = app.sign_up("newcomer@example.com").await;
-    let direct = app.add_member(&org.owner, &team, &newcomer, "member").await;
+    let direct = app.add_member(&team, &newcomer, "member").await;
     let res = app
         .send(get(&format!("/auth/groups/{team}/effective-members")).bearer(&newcomer.token))
         .await;

@@ -12,7 +12,7 @@ use crate::clock::{self, Clock, SystemClock};
 use crate::config::AuthConfig;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError};
-use crate::passwords::PasswordHasher;
+use crate::passwords::{BreachCheck, PasswordHasher};
 use crate::permissions::Policy;
 use crate::rate_limit::Limiter;
 use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
@@ -63,6 +63,7 @@ pub(crate) struct Inner<S> {
     pub(crate) policy: Policy,
     pub(crate) api_key_cache: KeyCache,
     pub(crate) limiter: Limiter,
+    pub(crate) breach_check: Option<Arc<dyn BreachCheck>>,
 }
 
 impl<S: Send + Sync + 'static> Auth<S> {
@@ -77,6 +78,7 @@ impl<S: Send + Sync + 'static> Auth<S> {
             mailer: None,
             audit: None,
             policy: Policy::default(),
+            breach_check: None,
         }
     }
 }
@@ -173,6 +175,7 @@ pub struct AuthBuilder<S> {
     mailer: Option<Arc<dyn Mailer>>,
     audit: Option<Arc<dyn AuditSink>>,
     policy: Policy,
+    breach_check: Option<Arc<dyn BreachCheck>>,
 }
 
 impl<S: Send + Sync + 'static> AuthBuilder<S> {
@@ -220,6 +223,14 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         self
     }
 
+    /// A breach database asked about every new password, k-anonymity style (default:
+    /// none; the offline list of common passwords applies either way). See
+    /// [`BreachCheck`].
+    pub fn breach_check(mut self, check: impl BreachCheck + 'static) -> Self {
+        self.breach_check = Some(Arc::new(check));
+        self
+    }
+
     /// Where audit events go (default: `tracing`, target `auth_audit`).
     pub fn audit(mut self, sink: impl AuditSink + 'static) -> Self {
         self.audit = Some(Arc::new(sink));
@@ -257,6 +268,7 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
                 policy: self.policy,
                 api_key_cache,
                 limiter,
+                breach_check: self.breach_check,
                 config: self.config,
             }),
         })

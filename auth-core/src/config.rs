@@ -34,6 +34,17 @@ pub struct AuthConfig {
     /// `None`: such invites never expire.
     #[serde(default = "default_invite_ttl")]
     pub invite_ttl: Option<Duration>,
+    /// The longest an invite may stay acceptable: an `expires_at` further from its
+    /// creation is `INVALID_INPUT`, and `invite_ttl` must be within it. Default 30 days;
+    /// `None` lifts the cap (needed for `invite_ttl: None`).
+    #[serde(default = "default_max_invite_ttl")]
+    pub max_invite_ttl: Option<Duration>,
+    /// Let a caller with `member:add` add another existing user to a group directly,
+    /// without that user's consent. Default `false`: others join by accepting an invite
+    /// (`INVITE_REQUIRED` otherwise); users adding themselves and the app's own code
+    /// (`Caller::System`) are not affected.
+    #[serde(default)]
+    pub direct_member_add: bool,
     /// How recent a sign-in proves it is still the user, for a user without a password
     /// deleting their account (users with one give it again). Measured on the injected
     /// clock from the session's start. Default 5 minutes; 0 s to 1 day.
@@ -43,6 +54,10 @@ pub struct AuthConfig {
 
 fn default_invite_ttl() -> Option<Duration> {
     Some(Duration::days(7))
+}
+
+fn default_max_invite_ttl() -> Option<Duration> {
+    Some(Duration::days(30))
 }
 
 fn default_reauth_window() -> Duration {
@@ -67,6 +82,8 @@ impl Default for AuthConfig {
                 window: Duration::HOUR,
             }),
             invite_ttl: default_invite_ttl(),
+            max_invite_ttl: default_max_invite_ttl(),
+            direct_member_add: false,
             reauth_window: default_reauth_window(),
         }
     }
@@ -183,6 +200,20 @@ impl AuthConfig {
         if self.invite_ttl.is_some_and(|t| t <= Duration::ZERO) {
             return invalid("invite_ttl", "must be positive");
         }
+        if self
+            .max_invite_ttl
+            .is_some_and(|m| m <= Duration::ZERO || m > Duration::days(3650))
+        {
+            return invalid("max_invite_ttl", "must be positive and at most 10 years");
+        }
+        if let Some(max) = self.max_invite_ttl
+            && self.invite_ttl.is_none_or(|t| t > max)
+        {
+            return invalid(
+                "invite_ttl",
+                "must be set and at most max_invite_ttl (or max_invite_ttl None)",
+            );
+        }
         if self.reauth_window < Duration::ZERO || self.reauth_window > Duration::DAY {
             return invalid("reauth_window", "must be between 0 and 1 day");
         }
@@ -212,5 +243,14 @@ mod tests {
         assert!(c.validate().is_err());
         c.reauth_window = -Duration::SECOND;
         assert!(c.validate().is_err());
+        let mut c = AuthConfig::default();
+        assert_eq!(c.max_invite_ttl, Some(Duration::days(30)));
+        assert!(!c.direct_member_add);
+        c.invite_ttl = Some(Duration::days(31));
+        assert!(c.validate().is_err(), "invite_ttl beyond the cap");
+        c.invite_ttl = None;
+        assert!(c.validate().is_err(), "never-expiring invites under a cap");
+        c.max_invite_ttl = None;
+        assert!(c.validate().is_ok());
     }
 }

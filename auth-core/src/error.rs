@@ -42,6 +42,10 @@ error_codes! {
     InvalidEmail => "INVALID_EMAIL",
     /// The password does not meet the password policy.
     WeakPassword => "WEAK_PASSWORD",
+    /// The password is one of the most common passwords.
+    PasswordTooCommon => "PASSWORD_TOO_COMMON",
+    /// The password appears in a known data breach (the app's breach check).
+    PasswordBreached => "PASSWORD_BREACHED",
     /// The pagination cursor is malformed or belongs to another query.
     InvalidCursor => "INVALID_CURSOR",
     /// A token has the wrong shape (never issued by this library).
@@ -100,6 +104,12 @@ error_codes! {
     InviteExpired => "INVITE_EXPIRED",
     /// The invite is for another email address (or that address is not verified).
     InviteEmailMismatch => "INVITE_EMAIL_MISMATCH",
+    /// The invite's sender may no longer grant it (left the group, or lost the role or
+    /// the permission to invite).
+    InviteInviterUnauthorized => "INVITE_INVITER_UNAUTHORIZED",
+    /// Another user joins a group by accepting an invite (their consent), unless the app
+    /// allows direct adds.
+    InviteRequired => "INVITE_REQUIRED",
     /// Refused: the group would be left without an owner.
     LastOwner => "LAST_OWNER",
     /// No API key with that id.
@@ -223,6 +233,12 @@ pub enum AuthError {
     /// The password does not meet the policy.
     #[error("password {0}")]
     WeakPassword(Cow<'static, str>),
+    /// The password is one of the most common passwords.
+    #[error("password is too common; choose another")]
+    PasswordTooCommon,
+    /// The password appears in a known data breach.
+    #[error("password appears in a known data breach; choose another")]
+    PasswordBreached,
     /// The pagination cursor is malformed or belongs to another query.
     #[error("invalid cursor")]
     InvalidCursor,
@@ -300,6 +316,12 @@ pub enum AuthError {
     /// The invite is bound to another (or an unverified) address.
     #[error("invite is for another email address, or the address is not verified")]
     InviteEmailMismatch,
+    /// The invite's sender may no longer grant it.
+    #[error("the invite's sender may no longer grant it")]
+    InviteInviterUnauthorized,
+    /// Another user joins by accepting an invite, unless the app allows direct adds.
+    #[error("another user joins by accepting an invite")]
+    InviteRequired,
     /// The last owner cannot be removed or demoted.
     #[error("the group's last owner cannot be removed or demoted")]
     LastOwner,
@@ -364,6 +386,8 @@ impl AuthError {
             AuthError::InvalidInput { .. } => ErrorCode::InvalidInput,
             AuthError::InvalidEmail(_) => ErrorCode::InvalidEmail,
             AuthError::WeakPassword(_) => ErrorCode::WeakPassword,
+            AuthError::PasswordTooCommon => ErrorCode::PasswordTooCommon,
+            AuthError::PasswordBreached => ErrorCode::PasswordBreached,
             AuthError::InvalidCursor => ErrorCode::InvalidCursor,
             AuthError::InvalidToken => ErrorCode::InvalidToken,
             AuthError::InvalidCredentials => ErrorCode::InvalidCredentials,
@@ -388,6 +412,8 @@ impl AuthError {
             AuthError::InviteNotPending(_) => ErrorCode::InviteNotPending,
             AuthError::InviteExpired => ErrorCode::InviteExpired,
             AuthError::InviteEmailMismatch => ErrorCode::InviteEmailMismatch,
+            AuthError::InviteInviterUnauthorized => ErrorCode::InviteInviterUnauthorized,
+            AuthError::InviteRequired => ErrorCode::InviteRequired,
             AuthError::LastOwner => ErrorCode::LastOwner,
             AuthError::ApiKeyInvalid => ErrorCode::ApiKeyInvalid,
             AuthError::ApiKeyRevoked => ErrorCode::ApiKeyRevoked,

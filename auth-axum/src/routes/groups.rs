@@ -272,6 +272,7 @@ pub(crate) async fn list_effective_members<S: OrganizationStore>(
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 201, body = Member),
+        (status = 403, description = "FORBIDDEN, INVITE_REQUIRED (another user joins by invite unless the app allows direct adds)", body = ErrorBody),
         (status = 404, description = "GROUP_NOT_FOUND, USER_NOT_FOUND", body = ErrorBody),
         (status = 409, description = "DUPLICATE_MEMBERSHIP", body = ErrorBody),
     ))]
@@ -438,7 +439,7 @@ pub(crate) async fn revoke_invite<S: OrganizationStore>(
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 200, body = AcceptedResponse),
-        (status = 403, description = "INVITE_EMAIL_MISMATCH", body = ErrorBody),
+        (status = 403, description = "INVITE_EMAIL_MISMATCH, INVITE_INVITER_UNAUTHORIZED", body = ErrorBody),
         (status = 404, description = "INVITE_NOT_FOUND", body = ErrorBody),
         (status = 409, description = "INVITE_NOT_PENDING, DUPLICATE_MEMBERSHIP", body = ErrorBody),
         (status = 410, description = "INVITE_EXPIRED", body = ErrorBody),

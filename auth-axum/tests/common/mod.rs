@@ -7,7 +7,10 @@ use auth_axum::{
     AuthState, HttpConfig, Principal, require_aal2, require_member, require_permission,
     require_scope,
 };
-use auth_core::{Auth, AuthConfig, Purpose, RecordingMailer, SecretKey, TestClock};
+use auth_core::members::NewMember;
+use auth_core::{
+    Auth, AuthConfig, Caller, Purpose, RecordingMailer, RequestMeta, SecretKey, TestClock,
+};
 use auth_memory::MemoryStore;
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -40,6 +43,13 @@ pub struct Client {
     pub token: String,
     pub refresh: String,
     pub session_id: String,
+}
+
+/// Test settings with direct adds of members allowed (`direct_member_add`).
+pub fn direct_adds() -> AuthConfig {
+    let mut config = AuthConfig::insecure_for_tests();
+    config.direct_member_add = true;
+    config
 }
 
 impl TestApp {
@@ -132,16 +142,27 @@ impl TestApp {
         id_of(&res.expect(StatusCode::CREATED))
     }
 
-    /// Adds `user` to `group` with `role` as `by`; returns the membership id.
-    pub async fn add_member(&self, by: &Client, group: &str, user: &Client, role: &str) -> String {
-        let res = self
-            .send(
-                post(&format!("/auth/groups/{group}/members"))
-                    .bearer(&by.token)
-                    .json(json!({ "user_id": user.id, "role": role })),
+    /// Adds `user` to `group` with `role`, as the app's own code does (`Caller::System`:
+    /// a user may add another only by invite unless the app opts in). Returns the
+    /// membership id.
+    pub async fn add_member(&self, group: &str, user: &Client, role: &str) -> String {
+        let member = self
+            .auth
+            .members()
+            .add(
+                &Caller::System,
+                NewMember {
+                    group_id: group.parse().unwrap(),
+                    user_id: user.id.parse().unwrap(),
+                    role: Some(role.to_owned()),
+                    status: None,
+                    extend: None,
+                },
+                &RequestMeta::none(),
             )
-            .await;
-        id_of(&res.expect(StatusCode::CREATED))
+            .await
+            .unwrap();
+        member.id.to_string()
     }
 
     /// Creates an API key as `by`; returns (id, secret).
@@ -180,8 +201,8 @@ impl TestApp {
         let group = self
             .group(&owner, json!({ "name": "Acme", "slug": "acme" }))
             .await;
-        let admin_membership = self.add_member(&owner, &group, &admin, "admin").await;
-        let member_membership = self.add_member(&owner, &group, &member, "member").await;
+        let admin_membership = self.add_member(&group, &admin, "admin").await;
+        let member_membership = self.add_member(&group, &member, "member").await;
         let members = self
             .send(get(&format!("/auth/groups/{group}/members")).bearer(&owner.token))
             .await

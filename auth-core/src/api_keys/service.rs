@@ -396,7 +396,9 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
     }
 
     /// Changes a key's name, scopes, rate limit or metadata (`api_key:update` for a group's
-    /// key). New scopes must be ones the caller holds, like [`Self::create`]'s.
+    /// key). Any change needs the caller to hold every scope the key has now and every new
+    /// one (`INSUFFICIENT_SCOPE` otherwise, audited): nobody renames, unthrottles or
+    /// narrows a key more powerful than themselves.
     #[tracing::instrument(name = "api_keys.update", skip_all, fields(key = %id))]
     pub async fn update(
         &self,
@@ -405,7 +407,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         patch: ApiKeyPatch,
         meta: &RequestMeta,
     ) -> Result<ApiKey, AuthError> {
-        let (_, access) = self.load(caller, id, "update", meta).await?;
+        let (current, access) = self.load(caller, id, "update", meta).await?;
         let config = &self.auth.config().api_keys;
         let patch = ApiKeyPatch {
             name: patch
@@ -427,7 +429,9 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         if let Some(metadata) = &patch.metadata {
             validate::extend("metadata", metadata)?;
         }
-        let held = within_held(access.as_ref(), patch.scopes.as_deref().unwrap_or_default());
+        let held = within_held(access.as_ref(), &current.scopes).and_then(|()| {
+            within_held(access.as_ref(), patch.scopes.as_deref().unwrap_or_default())
+        });
         self.auth
             .audit_refusal("api_key.update", caller, meta, held)
             .await?;

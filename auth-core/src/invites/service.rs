@@ -1,5 +1,7 @@
 use std::fmt;
 
+use time::OffsetDateTime;
+
 use super::{
     AcceptOutcome, Acceptance, Invite, InviteChange, InviteFilter, InviteOrder, InviteStatus,
     NewInvite,
@@ -10,7 +12,7 @@ use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity};
 use crate::ids::{InviteId, MemberId};
-use crate::members::Member;
+use crate::members::{Access, Member};
 use crate::pagination::{ListQuery, Page};
 use crate::permissions::Permission;
 use crate::secret::{Secret, TokenHash, generate_token, is_token};
@@ -58,8 +60,9 @@ impl<S: OrganizationStore> Invites<'_, S> {
     /// Creates an invite and returns its token once. An invite into a group needs
     /// `invite:create` there, and a role the caller holds; one without a group is a
     /// user's (or the app's) own. Without an `expires_at` it expires after the configured
-    /// `invite_ttl` (7 days by default). A second pending invite for the same email and
-    /// group is `DUPLICATE_INVITE`.
+    /// `invite_ttl` (7 days by default); an `expires_at` beyond `max_invite_ttl` (30 days by
+    /// default) is `INVALID_INPUT`. A second pending invite for the same email and group is
+    /// `DUPLICATE_INVITE`.
     #[tracing::instrument(name = "invites.create", skip_all)]
     pub async fn create(
         &self,
@@ -109,6 +112,16 @@ impl<S: OrganizationStore> Invites<'_, S> {
         }
         if input.expires_at.is_some_and(|e| e <= now) {
             return Err(AuthError::invalid("expires_at", "must be in the future"));
+        }
+        if let (Some(expires_at), Some(max)) = (input.expires_at, self.auth.config().max_invite_ttl)
+            && now
+                .checked_add(max)
+                .is_some_and(|latest| expires_at > latest)
+        {
+            return Err(AuthError::invalid(
+                "expires_at",
+                format!("must be at most {max} from now (max_invite_ttl)"),
+            ));
         }
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
@@ -258,7 +271,9 @@ impl<S: OrganizationStore> Invites<'_, S> {
     /// accepted and, for a group invite, adds the membership, in one store call. An invite
     /// bound to an email needs that address, verified (`INVITE_EMAIL_MISMATCH`); accepted
     /// or revoked invites are `INVITE_NOT_PENDING`, expired ones `INVITE_EXPIRED`; a member
-    /// already is `DUPLICATE_MEMBERSHIP`.
+    /// already is `DUPLICATE_MEMBERSHIP`. A group invite sent by a user is accepted only
+    /// while that user may still grant it (a member of the group with `invite:create`, and
+    /// the invite's role): else `INVITE_INVITER_UNAUTHORIZED`, audited.
     #[tracing::instrument(name = "invites.accept", skip_all)]
     pub async fn accept(
         &self,
@@ -279,8 +294,21 @@ impl<S: OrganizationStore> Invites<'_, S> {
             return Err(AuthError::NotFound(Entity::Invite));
         }
         let now = self.auth.now();
+        let token_hash = TokenHash::of(token);
+        let mut event = AuditEvent::by("invite.accept", caller, now, meta);
+        if let Some(invite) = self.unauthorized_invite(&token_hash, now).await? {
+            let error = AuthError::InviteInviterUnauthorized;
+            let detail = serde_json::json!({
+                "group_id": invite.group_id,
+                "inviter_id": invite.inviter_id,
+                "role": invite.role,
+            });
+            event = event.subject("invite", invite.id).detail(detail);
+            self.auth.record_audit(event.failed(&error)).await;
+            return Err(error);
+        }
         let acceptance = Acceptance {
-            token_hash: TokenHash::of(token),
+            token_hash,
             user_id: user.id,
             user_email: user.email.clone(),
             email_verified: user.email_verified,
@@ -296,13 +324,43 @@ impl<S: OrganizationStore> Invites<'_, S> {
             AcceptOutcome::EmailMismatch => Err(AuthError::InviteEmailMismatch),
             AcceptOutcome::AlreadyMember => Err(AuthError::DuplicateMembership),
         };
-        let mut event = AuditEvent::by("invite.accept", caller, now, meta);
         match &result {
             Ok((invite, _)) => event = event.subject("invite", invite.id),
             Err(error) => event = event.failed(error),
         }
         self.auth.record_audit(event).await;
         result
+    }
+
+    /// The pending group invite with this token, if a user sent it who may no longer
+    /// grant it: no longer a member of the group (there or above), or without
+    /// `invite:create` or the invite's role there. Anything else (unknown, not pending,
+    /// sent by the app) is left for the store's acceptance to answer.
+    async fn unauthorized_invite(
+        &self,
+        token_hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<Invite>, AuthError> {
+        let Some(invite) = self.auth.store().get_invite_by_token(token_hash).await? else {
+            return Ok(None);
+        };
+        let (Some(group), Some(inviter)) = (invite.group_id, invite.inviter_id) else {
+            return Ok(None);
+        };
+        if invite.status_at(now) != InviteStatus::Pending {
+            return Ok(None);
+        }
+        let permissions = match self.auth.members().permissions(inviter, group).await {
+            Err(AuthError::NotFound(_)) => return Ok(None),
+            other => other?,
+        };
+        let access = Access::user(permissions, None);
+        let may_grant = access.allows(&Permission::new("invite", "create"))
+            && invite
+                .role
+                .as_deref()
+                .is_none_or(|role| access.holds_role(role));
+        Ok((!may_grant).then_some(invite))
     }
 
     fn effective(&self, mut invite: Invite) -> Invite {

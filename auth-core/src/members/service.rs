@@ -192,8 +192,11 @@ impl<S: OrganizationStore> Members<'_, S> {
     }
 
     /// Adds a user to a group: the caller needs `member:add` there and must hold the role
-    /// they grant (default: the policy's default role). `DUPLICATE_MEMBERSHIP` if the user
-    /// is a member already.
+    /// they grant (default: the policy's default role). Another user joins only with their
+    /// consent, by accepting an invite: adding them directly is `INVITE_REQUIRED` (audited)
+    /// unless the app allows it (`AuthConfig::direct_member_add`); users adding themselves
+    /// and the app (`Caller::System`) are not limited. `DUPLICATE_MEMBERSHIP` if the user is
+    /// a member already.
     #[tracing::instrument(name = "members.add", skip_all)]
     pub async fn add(
         &self,
@@ -218,6 +221,8 @@ impl<S: OrganizationStore> Members<'_, S> {
         policy.check_role(&role)?;
         self.auth
             .audit_refusal("member.add", caller, meta, access.require_role(&role))
+            .await?;
+        self.require_consent(caller, input.group_id, input.user_id, &role, meta)
             .await?;
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
@@ -442,6 +447,31 @@ impl<S: OrganizationStore> Members<'_, S> {
         let member = changed(change)?;
         self.audit("member.remove", &member, caller, meta).await;
         Ok(member)
+    }
+
+    /// Refuses (`INVITE_REQUIRED`, audited) to add another user without their consent,
+    /// unless the caller is the app or the app allows direct adds.
+    async fn require_consent(
+        &self,
+        caller: &Caller,
+        group_id: GroupId,
+        user_id: UserId,
+        role: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        if self.auth.config().direct_member_add
+            || caller.is_system()
+            || caller.user_id() == Some(user_id)
+        {
+            return Ok(());
+        }
+        let error = AuthError::InviteRequired;
+        let event = AuditEvent::by("member.add", caller, self.auth.now(), meta)
+            .subject("user", user_id)
+            .detail(serde_json::json!({ "group_id": group_id, "role": role }))
+            .failed(&error);
+        self.auth.record_audit(event).await;
+        Err(error)
     }
 
     /// The membership `id` if it is one of `group_id`'s, else `MEMBER_NOT_FOUND`.

@@ -1,10 +1,14 @@
 //! Passwords: Argon2id hashing (OWASP parameters, rehash on sign-in when they change), the
-//! password policy, and the password flows (sign-up, sign-in, change, forgotten password).
+//! password policy (with the offline list of common passwords and the app's optional
+//! k-anonymity breach check), and the password flows (sign-up, sign-in, change, forgotten
+//! password).
 
+mod breach;
 mod hasher;
 mod policy;
 mod service;
 
+pub use breach::{BreachCheck, BreachList, BreachedSuffix, is_common};
 pub use hasher::Argon2Config;
 pub use policy::PasswordPolicy;
 pub use service::{PasswordStore, Passwords, SignUp, SignUpOutcome};

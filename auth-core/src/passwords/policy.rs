@@ -10,6 +10,14 @@ pub struct PasswordPolicy {
     pub min_chars: usize,
     /// Most characters (at least 64 per NIST; bounded to keep hashing cheap to refuse).
     pub max_chars: usize,
+    /// Refuse the ~100 000 most common passwords (`PASSWORD_TOO_COMMON`), as NIST SP
+    /// 800-63B asks. Default `true`.
+    #[serde(default = "refuse_common_default")]
+    pub refuse_common: bool,
+}
+
+fn refuse_common_default() -> bool {
+    true
 }
 
 impl Default for PasswordPolicy {
@@ -17,6 +25,7 @@ impl Default for PasswordPolicy {
         Self {
             min_chars: 8,
             max_chars: 128,
+            refuse_common: true,
         }
     }
 }
@@ -32,7 +41,8 @@ impl PasswordPolicy {
         Ok(())
     }
 
-    /// Checks a new password; `email` is refused as a password.
+    /// Checks a new password; `email` is refused as a password, and so is a common one
+    /// (unless `refuse_common` is off).
     pub fn check(&self, password: &str, email: &str) -> Result<(), AuthError> {
         // Bytes bound first: a multi-megabyte string is refused without counting characters.
         if password.len() > self.max_chars * 4 || password.chars().count() > self.max_chars {
@@ -52,6 +62,9 @@ impl PasswordPolicy {
             return Err(AuthError::WeakPassword(
                 "must not be the email address".into(),
             ));
+        }
+        if self.refuse_common && super::breach::is_common(password) {
+            return Err(AuthError::PasswordTooCommon);
         }
         Ok(())
     }
@@ -85,5 +98,15 @@ mod tests {
             assert!(!err.to_string().contains(bad) || bad.is_empty());
         }
         assert!(p.check(&"é".repeat(128), "a@b.c").is_ok());
+        for common in ["12345678", "iloveyou", "Password1"] {
+            let err = p.check(common, "a@b.c").unwrap_err();
+            assert_eq!(err.code(), ErrorCode::PasswordTooCommon, "{common}");
+            assert!(!err.to_string().contains(common));
+        }
+        let lenient = PasswordPolicy {
+            refuse_common: false,
+            ..p
+        };
+        assert!(lenient.check("12345678", "a@b.c").is_ok());
     }
 }

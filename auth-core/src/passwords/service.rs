@@ -74,7 +74,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         meta: &RequestMeta,
     ) -> Result<SignUpOutcome, AuthError> {
         let email = Email::parse(&input.email)?;
-        self.policy_check(input.password.expose(), email.as_str())?;
+        self.vet(&input.password, email.as_str()).await?;
         let name = input.name.as_deref().map(validate::name).transpose()?;
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
@@ -197,7 +197,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             )
             .subject("user", user.id)
         };
-        self.policy_check(new.expose(), user.email.as_str())?;
+        self.vet(new, user.email.as_str()).await?;
         let account = self
             .auth
             .store()
@@ -310,7 +310,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         meta: &RequestMeta,
     ) -> Result<User, AuthError> {
         // Check what can be checked before the code is spent.
-        self.policy_check(new.expose(), "")?;
+        self.vet(new, "").await?;
         let v = self
             .auth
             .check_answer(Purpose::ResetPassword, answer)
@@ -402,6 +402,24 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
 
     fn policy_check(&self, password: &str, email: &str) -> Result<(), AuthError> {
         self.policy().check(password, email)
+    }
+
+    /// Checks a new password: the policy (length, not the address, not a common password),
+    /// then the app's breach check if it plugged one in (`PASSWORD_BREACHED`). A breach
+    /// check that fails lets the password through, with a warning.
+    async fn vet(&self, password: &Secret, email: &str) -> Result<(), AuthError> {
+        self.policy_check(password.expose(), email)?;
+        let Some(check) = &self.auth.inner().breach_check else {
+            return Ok(());
+        };
+        match super::breach::is_breached(check.as_ref(), password.expose()).await {
+            Ok(false) => Ok(()),
+            Ok(true) => Err(AuthError::PasswordBreached),
+            Err(error) => {
+                tracing::warn!(error = %error, "password breach check failed; password accepted");
+                Ok(())
+            }
+        }
     }
 
     fn hasher(&self) -> Arc<PasswordHasher> {

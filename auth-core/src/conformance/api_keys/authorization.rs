@@ -2,10 +2,13 @@
 //! group's need `api_key:<action>` there, keys never manage keys; and keys act within
 //! their scopes on everything else.
 
-use crate::api_keys::{ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, NewApiKey};
+use time::Duration;
+
+use crate::api_keys::{ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, NewApiKey, RateLimit};
 use crate::conformance::organizations::authorization::{joining, of_group, org};
 use crate::conformance::organizations::groups::group;
 use crate::conformance::{Env, Harness, assert_code, meta};
+use crate::permissions::Permission;
 use crate::{ApiKeyDomain, Caller, ErrorCode, ListQuery};
 
 fn key(owner: KeyOwner, scopes: &[&str]) -> NewApiKey {
@@ -214,4 +217,73 @@ pub async fn a_groups_keys_need_the_api_key_permission_there<S: ApiKeyDomain + C
     // The admin manages them; the key survives its creator's demotion of nothing else.
     assert_eq!(keys.list(&o.admin.1, listing).await.unwrap().items.len(), 1);
     keys.revoke(&o.owner.1, id, &meta()).await.unwrap();
+}
+
+pub async fn changing_a_key_needs_every_scope_it_has<S: ApiKeyDomain + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let o = org(&env).await;
+    let keys = env.auth.api_keys();
+    // The owner's group key with every scope, limited to 10 requests a minute.
+    let mut input = key(KeyOwner::Group(o.org.id), &["*:*"]);
+    input.rate_limit = Some(RateLimit {
+        max: 10,
+        window: Duration::MINUTE,
+    });
+    let owners = keys.create(&o.owner.1, input, &meta()).await.unwrap().key;
+    // The admin has api_key:update, but not *:*: no rename, no lifted limit, no new
+    // metadata, no narrowing of its scopes either.
+    let patches = [
+        ApiKeyPatch {
+            name: Some("mine now".into()),
+            ..ApiKeyPatch::default()
+        },
+        ApiKeyPatch {
+            rate_limit: Some(None),
+            ..ApiKeyPatch::default()
+        },
+        ApiKeyPatch {
+            metadata: Some(serde_json::json!({ "note": "x" })),
+            ..ApiKeyPatch::default()
+        },
+        ApiKeyPatch {
+            scopes: Some(vec![Permission::new("group", "read")]),
+            ..ApiKeyPatch::default()
+        },
+    ];
+    for patch in patches {
+        assert_code(
+            keys.update(&o.admin.1, owners.id, patch, &meta()).await,
+            ErrorCode::InsufficientScope,
+        );
+    }
+    assert_eq!(keys.get(&o.owner.1, owners.id).await.unwrap(), owners);
+    let trail = env.audit_trail("api_key.update").await;
+    assert_eq!(trail.len(), 4);
+    assert!(
+        trail
+            .iter()
+            .all(|(ok, code)| !ok && code.as_deref() == Some("INSUFFICIENT_SCOPE"))
+    );
+    // A key within the admin's own rights they change; the owner changes theirs.
+    let admins = keys
+        .create(
+            &o.admin.1,
+            key(KeyOwner::Group(o.org.id), &["group:read"]),
+            &meta(),
+        )
+        .await
+        .unwrap()
+        .key;
+    let rename = || ApiKeyPatch {
+        name: Some("renamed".into()),
+        ..ApiKeyPatch::default()
+    };
+    keys.update(&o.admin.1, admins.id, rename(), &meta())
+        .await
+        .unwrap();
+    let renamed = keys
+        .update(&o.owner.1, owners.id, rename(), &meta())
+        .await
+        .unwrap();
+    assert_eq!(renamed.name, "renamed");
 }

@@ -7,7 +7,9 @@ use crate::accounts::{PasswordHash, RevokeSessions};
 use crate::conformance::{Env, Harness, PASSWORD, assert_code, meta};
 use crate::passwords::Argon2Config;
 use crate::verification::Purpose;
-use crate::{Answer, CoreStore, ErrorCode, Provider, Secret, SignUp, SignUpOutcome};
+use crate::{
+    Answer, Auth, AuthConfig, CoreStore, ErrorCode, Provider, Secret, SignUp, SignUpOutcome,
+};
 
 fn sign_up(email: &str, password: &str) -> SignUp {
     SignUp {
@@ -639,4 +641,133 @@ pub async fn sign_in_is_throttled_per_address_and_client<S: CoreStore + Clone>(h
     // The next window opens again.
     env.advance(Duration::minutes(15));
     env.sign_in("t@example.com").await;
+}
+
+/// Asserts `password` is refused with `code` as a new password on sign-up, and as user
+/// `who`'s new password on change and on reset, each before anything is spent.
+async fn new_password_refused_everywhere<S: CoreStore + Clone>(
+    env: &Env<S>,
+    who: &str,
+    password: &str,
+    code: ErrorCode,
+) {
+    let password = Secret::new(password);
+    let email = format!("{who}@example.com");
+    assert_code(
+        env.auth
+            .password()
+            .sign_up(sign_up("refused@example.com", password.expose()), &meta())
+            .await,
+        code,
+    );
+    let me = env.user(&email).await;
+    let me = env
+        .auth
+        .sessions()
+        .validate(me.session_token.expose())
+        .await
+        .unwrap();
+    assert_code(
+        env.auth
+            .password()
+            .change(&me, Some(&Secret::new(PASSWORD)), &password, &meta())
+            .await,
+        code,
+    );
+    env.auth.password().forgot(&email, &meta()).await.unwrap();
+    let mail = env.mailer.last(&email, Purpose::ResetPassword).unwrap();
+    let answer = || Answer::Code {
+        email: &email,
+        code: mail.code.expose(),
+    };
+    assert_code(
+        env.auth
+            .password()
+            .reset(answer(), &password, &meta())
+            .await,
+        code,
+    );
+    // Refused before anything was spent: the old password works, the code too.
+    env.sign_in(&email).await;
+    env.auth
+        .password()
+        .reset(answer(), &Secret::new("a fine new passphrase"), &meta())
+        .await
+        .unwrap();
+}
+
+pub async fn common_passwords_are_refused<S: CoreStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store.clone());
+    for (i, common) in ["12345678", "password", "Password1", "qwerty123"]
+        .into_iter()
+        .enumerate()
+    {
+        new_password_refused_everywhere(
+            &env,
+            &format!("u{i}"),
+            common,
+            ErrorCode::PasswordTooCommon,
+        )
+        .await;
+    }
+    // The app may turn the list off.
+    let lenient = env.node_with(h.store, |c| c.password.policy.refuse_common = false);
+    lenient
+        .auth
+        .password()
+        .sign_up(sign_up("lenient@example.com", "12345678"), &meta())
+        .await
+        .unwrap();
+}
+
+pub async fn a_breach_check_sees_only_a_hash_prefix_and_refuses_breached_passwords<
+    S: CoreStore + Clone,
+>(
+    h: Harness<S>,
+) {
+    use crate::passwords::{BreachCheck, BreachList, BreachedSuffix};
+    use std::sync::Arc;
+
+    let breached = "a breached but long passphrase";
+    let list = Arc::new(BreachList::new([breached]));
+    let env = Env::new(h.store.clone());
+    let config = AuthConfig::insecure_for_tests();
+    let with_check = |check: Arc<dyn BreachCheck>| Env {
+        auth: Auth::builder(h.store.clone())
+            .clock(env.clock.clone())
+            .mailer(env.mailer.clone())
+            .secret_key(env.key.clone())
+            .config(config.clone())
+            .breach_check(check)
+            .build()
+            .unwrap(),
+        clock: env.clock.clone(),
+        mailer: env.mailer.clone(),
+        key: env.key.clone(),
+        config: config.clone(),
+    };
+    let checked = with_check(list.clone());
+    new_password_refused_everywhere(&checked, "b", breached, ErrorCode::PasswordBreached).await;
+    // The checker only ever saw 5 hexadecimal characters: SHA-1("a breached ...")'s prefix.
+    let asked = list.asked();
+    assert!(!asked.is_empty());
+    assert!(asked.iter().all(|p| {
+        p.len() == 5
+            && p.bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+    }));
+    // A checker that fails lets passwords through (an outage does not stop sign-ups).
+    struct Down;
+    #[async_trait::async_trait]
+    impl BreachCheck for Down {
+        async fn range(&self, _: &str) -> Result<Vec<BreachedSuffix>, crate::error::BoxError> {
+            Err("breach service unreachable".into())
+        }
+    }
+    with_check(Arc::new(Down))
+        .auth
+        .password()
+        .sign_up(sign_up("outage@example.com", breached), &meta())
+        .await
+        .unwrap();
 }

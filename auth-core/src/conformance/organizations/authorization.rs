@@ -133,7 +133,8 @@ pub async fn outsiders_learn_nothing_of_a_group<S: OrganizationStore + Clone>(h:
 pub async fn members_without_the_permission_are_forbidden<S: OrganizationStore + Clone>(
     h: Harness<S>,
 ) {
-    let env = Env::new(h.store);
+    // Direct adds: the app opted in.
+    let env = Env::with_config(h.store, |c| c.direct_member_add = true);
     let o = org(&env).await;
     let newcomer = env.user("new@example.com").await.user;
     let (m, id) = (&o.member.1, o.org.id);
@@ -206,7 +207,8 @@ pub async fn nobody_grants_changes_or_removes_a_role_above_their_own<
 >(
     h: Harness<S>,
 ) {
-    let env = Env::new(h.store);
+    // Direct adds: the app opted in.
+    let env = Env::with_config(h.store, |c| c.direct_member_add = true);
     let o = org(&env).await;
     let (a, id) = (&o.admin.1, o.org.id);
     let members = env.auth.members();
@@ -414,4 +416,88 @@ pub async fn refusals_are_audited<S: OrganizationStore + Clone>(h: Harness<S>) {
         )),
         "{seen:?}"
     );
+}
+
+pub async fn a_direct_add_needs_consent_or_the_apps_opt_in<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let o = org(&env).await;
+    let (id, members) = (o.org.id, env.auth.members());
+    let newcomer = env.user("new@example.com").await.user;
+    // The owner may add members, but not another user without their consent, in any role.
+    for role in [None, Some("member"), Some("owner")] {
+        assert_code(
+            members
+                .add(&o.owner.1, joining(id, newcomer.id, role), &meta())
+                .await,
+            ErrorCode::InviteRequired,
+        );
+    }
+    assert!(
+        members
+            .find(&Caller::System, id, newcomer.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let trail = env.audit_trail("member.add").await;
+    assert_eq!(
+        trail
+            .iter()
+            .filter(|(ok, code)| !ok && code.as_deref() == Some("INVITE_REQUIRED"))
+            .count(),
+        3
+    );
+    // An invite is the way: the newcomer consents by accepting it.
+    let invite = env
+        .auth
+        .invites()
+        .create(
+            &o.owner.1,
+            NewInvite {
+                group_id: Some(id),
+                role: Some("admin".into()),
+                ..NewInvite::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let (_, joined) = env
+        .auth
+        .invites()
+        .accept(
+            &env.caller(newcomer.id).await,
+            invite.token.expose(),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(joined.unwrap().role, "admin");
+    // Users add themselves (here to a team below the org, where they hold their role),
+    // and the app's own code adds anyone.
+    let team = group(&env, "team", Some(id)).await;
+    members
+        .add(
+            &o.admin.1,
+            joining(team.id, o.admin.0, Some("admin")),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    members
+        .add(&Caller::System, joining(team.id, o.member.0, None), &meta())
+        .await
+        .unwrap();
+    // With the app's opt-in, direct adds work as before.
+    let opted_in = env.node_with(env.store().clone(), |c| c.direct_member_add = true);
+    let other = env.user("other@example.com").await.user;
+    let added = opted_in
+        .auth
+        .members()
+        .add(&o.owner.1, joining(id, other.id, Some("owner")), &meta())
+        .await
+        .unwrap();
+    assert_eq!(added.role, "owner");
 }

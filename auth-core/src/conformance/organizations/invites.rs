@@ -746,3 +746,166 @@ pub async fn unknown_and_malformed_tokens<S: OrganizationStore + Clone>(h: Harne
         );
     }
 }
+
+pub async fn an_invite_needs_its_inviters_authority_when_accepted<S: OrganizationStore + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let org = group(&env, "org", None).await;
+    let admin = env.user("admin@example.com").await.user;
+    let admin_membership = add(&env, org.id, admin.id, "admin").await;
+    let as_admin = env.caller(admin.id).await;
+    let invites = env.auth.invites();
+    let as_admin_role = invites
+        .create(
+            &as_admin,
+            NewInvite {
+                role: Some("admin".into()),
+                ..into(org.id)
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let as_member_role = invites
+        .create(&as_admin, into(org.id), &meta())
+        .await
+        .unwrap();
+    // The admin is demoted to member: they may no longer grant admin, nor invite at all.
+    env.auth
+        .members()
+        .update(
+            &Caller::System,
+            org.id,
+            admin_membership.id,
+            crate::members::MemberPatch {
+                role: Some("member".into()),
+                ..crate::members::MemberPatch::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let joiner = env.user("joiner@example.com").await.user;
+    let as_joiner = env.caller(joiner.id).await;
+    for created in [&as_admin_role, &as_member_role] {
+        assert_code(
+            invites
+                .accept(&as_joiner, created.token.expose(), &meta())
+                .await,
+            ErrorCode::InviteInviterUnauthorized,
+        );
+    }
+    assert!(
+        env.auth
+            .members()
+            .find(&Caller::System, org.id, joiner.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        invites
+            .get(&Caller::System, as_admin_role.invite.id)
+            .await
+            .unwrap()
+            .status,
+        InviteStatus::Pending
+    );
+    let trail = env.audit_trail("invite.accept").await;
+    assert_eq!(
+        trail,
+        vec![(false, Some("INVITE_INVITER_UNAUTHORIZED".to_owned())); 2]
+    );
+    // Back to admin, the invites work again; one whose inviter left the group does not.
+    env.auth
+        .members()
+        .update(
+            &Caller::System,
+            org.id,
+            admin_membership.id,
+            crate::members::MemberPatch {
+                role: Some("admin".into()),
+                ..crate::members::MemberPatch::default()
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let (_, member) = invites
+        .accept(&as_joiner, as_admin_role.token.expose(), &meta())
+        .await
+        .unwrap();
+    assert_eq!(member.unwrap().role, "admin");
+    env.auth
+        .members()
+        .remove(&Caller::System, org.id, admin_membership.id, &meta())
+        .await
+        .unwrap();
+    let second = env.user("second@example.com").await.user;
+    assert_code(
+        invites
+            .accept(
+                &env.caller(second.id).await,
+                as_member_role.token.expose(),
+                &meta(),
+            )
+            .await,
+        ErrorCode::InviteInviterUnauthorized,
+    );
+}
+
+pub async fn invite_lifetimes_are_capped<S: OrganizationStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let org = group(&env, "org", None).await;
+    let invites = env.auth.invites();
+    let now = env.auth.now();
+    let far = time::macros::datetime!(9999-12-31 00:00 UTC);
+    for expires_at in [now + Duration::days(30) + Duration::SECOND, far] {
+        assert_code(
+            invites
+                .create(
+                    &Caller::System,
+                    NewInvite {
+                        expires_at: Some(expires_at),
+                        ..into(org.id)
+                    },
+                    &meta(),
+                )
+                .await,
+            ErrorCode::InvalidInput,
+        );
+    }
+    let longest = invites
+        .create(
+            &Caller::System,
+            NewInvite {
+                expires_at: Some(now + Duration::days(30)),
+                ..into(org.id)
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(longest.invite.expires_at, Some(now + Duration::days(30)));
+    // The cap is configuration.
+    let env = env.node_with(env.store().clone(), |c| {
+        c.invite_ttl = Some(Duration::hours(1));
+        c.max_invite_ttl = Some(Duration::days(2));
+    });
+    assert_code(
+        env.auth
+            .invites()
+            .create(
+                &Caller::System,
+                NewInvite {
+                    expires_at: Some(now + Duration::days(3)),
+                    email: Some("x@example.com".into()),
+                    ..into(org.id)
+                },
+                &meta(),
+            )
+            .await,
+        ErrorCode::InvalidInput,
+    );
+}
