@@ -1,0 +1,107 @@
+//! Brute-force limits of the credential flows, counted in the store's rate limits so they
+//! hold across nodes: password sign-in per account and per client network, sign-up per
+//! client network, wrong emailed codes per (address, purpose) across codes.
+//!
+//! Each limit takes one unit per attempt BEFORE the secret is checked, so concurrent
+//! guesses cannot exceed it and a refused attempt costs no hashing. The per-account and
+//! per-code limits count failures only: a success that proves the caller clears them.
+
+use std::net::IpAddr;
+
+use crate::api_keys::{RateLimit, RateLimitStore};
+use crate::auth::Auth;
+use crate::config::AuthConfig;
+use crate::error::AuthError;
+
+/// What a limit counts; names the scope of its buckets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Throttle {
+    /// Password attempts against one address, from any client
+    /// ([`AuthConfig::sign_in_limit`]).
+    SignInAccount,
+    /// Password attempts from one client network, against any address
+    /// ([`AuthConfig::sign_in_ip_limit`]).
+    SignInNetwork,
+    /// Sign-ups from one client network ([`AuthConfig::sign_up_limit`]).
+    SignUpNetwork,
+    /// Typed codes for one (address, purpose), across codes
+    /// ([`AuthConfig::code_failure_limit`]).
+    CodeFailures,
+}
+
+impl Throttle {
+    /// The scope of the limit's buckets (stable: stored bucket names derive from it).
+    pub(crate) fn scope(self) -> &'static str {
+        match self {
+            Throttle::SignInAccount => "sign_in_account",
+            Throttle::SignInNetwork => "sign_in_network",
+            Throttle::SignUpNetwork => "sign_up_network",
+            Throttle::CodeFailures => "code_failures",
+        }
+    }
+
+    /// The configured limit; `None` when turned off.
+    fn limit(self, config: &AuthConfig) -> Option<&RateLimit> {
+        match self {
+            Throttle::SignInAccount => config.sign_in_limit.as_ref(),
+            Throttle::SignInNetwork => config.sign_in_ip_limit.as_ref(),
+            Throttle::SignUpNetwork => config.sign_up_limit.as_ref(),
+            Throttle::CodeFailures => config.code_failure_limit.as_ref(),
+        }
+    }
+}
+
+/// The client network a per-address limit counts: an IPv4 address as is (an IPv4-mapped
+/// IPv6 address as its IPv4 address), an IPv6 address reduced to its /64, since one
+/// host or home usually holds a whole /64 and could otherwise pick a fresh address for
+/// every attempt.
+pub(crate) fn client_network(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !(u128::from(u64::MAX));
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
+impl<S: RateLimitStore> Auth<S> {
+    /// Takes one unit of `kind`'s limit for `key`; `RATE_LIMITED` (with the time until the
+    /// next attempt is allowed) when it is used up. Does nothing when the limit is off.
+    pub(crate) async fn throttle(&self, kind: Throttle, key: &str) -> Result<(), AuthError> {
+        let Some(limit) = kind.limit(self.config()) else {
+            return Ok(());
+        };
+        self.limiter()
+            .take(self.store(), kind.scope(), key, limit, self.now())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets `kind`'s count for `key` after a success that proves the caller. A store
+    /// failure is logged, never fatal: the success stands, the count just stays.
+    pub(crate) async fn clear_throttle(&self, kind: Throttle, key: &str) {
+        if kind.limit(self.config()).is_none() {
+            return;
+        }
+        if let Err(error) = self.limiter().reset(self.store(), kind.scope(), key).await {
+            tracing::warn!(error = %error, scope = kind.scope(), "clearing a limit failed");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ipv6_is_counted_per_64_and_mapped_ipv4_as_ipv4() {
+        let net = |s: &str| client_network(s.parse().unwrap()).to_string();
+        assert_eq!(net("203.0.113.7"), "203.0.113.7");
+        assert_eq!(net("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(net("2001:db8:1:2:aaaa:bbbb:cccc:dddd"), "2001:db8:1:2::");
+        assert_eq!(net("2001:db8:1:2::1"), net("2001:db8:1:2:ffff::9"));
+        assert_ne!(net("2001:db8:1:2::1"), net("2001:db8:1:3::1"));
+        assert_eq!(net("::1"), "::");
+    }
+}
