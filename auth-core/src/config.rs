@@ -29,9 +29,10 @@ pub struct AuthConfig {
     /// owner's way through while someone else is guessing). Default 10 per 15 minutes
     /// (after a burst of 10, one attempt per 90 s); `None` turns it off.
     pub sign_in_limit: Option<RateLimit>,
-    /// Password attempts allowed from one client network (an IPv4 address, or an IPv6
-    /// /64), against any address, successes included. Default 100 per 15 minutes; `None`
-    /// turns it off. Not applied when the client's IP is unknown.
+    /// Failed password sign-ins allowed from one client network (an IPv4 address, or an
+    /// IPv6 /64), against any address; successes do not count, so users behind one NAT do
+    /// not lock each other out. Default 100 per 15 minutes; `None` turns it off. Not
+    /// applied when the client's IP is unknown.
     #[serde(default = "default_sign_in_ip_limit")]
     pub sign_in_ip_limit: Option<RateLimit>,
     /// Sign-ups allowed from one client network (an IPv4 address, or an IPv6 /64). Default

@@ -135,11 +135,13 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
     /// same `INVALID_CREDENTIALS` after the same work (one Argon2id verification), so
     /// neither the answer nor its timing reveals which addresses have accounts.
     ///
-    /// Each attempt first counts against the client network's limit
-    /// ([`AuthConfig::sign_in_ip_limit`](crate::AuthConfig::sign_in_ip_limit)) and the
-    /// address's ([`AuthConfig::sign_in_limit`](crate::AuthConfig::sign_in_limit)); a
-    /// refused attempt answers `RATE_LIMITED` at once, without checking the password, and
-    /// is audited. A success clears the address's count.
+    /// Before the password is checked, the client network's failures
+    /// ([`AuthConfig::sign_in_ip_limit`](crate::AuthConfig::sign_in_ip_limit)) must be
+    /// under their limit, and the attempt counts against the address's
+    /// ([`AuthConfig::sign_in_limit`](crate::AuthConfig::sign_in_limit)); a refused
+    /// attempt answers `RATE_LIMITED` at once, without checking the password, and is
+    /// audited. A success clears the address's count; a failure counts against the
+    /// network.
     #[tracing::instrument(name = "password.sign_in", skip_all)]
     pub async fn sign_in(
         &self,
@@ -178,6 +180,12 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let (user, needs_rehash) = match (user, check) {
             (Some(user), PasswordCheck::Match { needs_rehash }) => (user, needs_rehash),
             (user, _) => {
+                if let Some(ip) = meta.ip {
+                    let network = client_network(ip).to_string();
+                    self.auth
+                        .count_failure(Throttle::SignInNetwork, &network)
+                        .await;
+                }
                 let error = AuthError::InvalidCredentials;
                 let actor = user.map_or(Actor::Anonymous, |u| Actor::User { id: u.id });
                 self.auth
@@ -428,7 +436,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         if let Some(ip) = meta.ip {
             let network = client_network(ip).to_string();
             self.auth
-                .throttle(Throttle::SignInNetwork, &network)
+                .throttle_check(Throttle::SignInNetwork, &network)
                 .await
                 .map_err(|e| (e, "network"))?;
         }

@@ -216,7 +216,13 @@ pub async fn successful_sign_ins_do_not_lock_the_user<S: CoreStore + Clone>(h: H
 pub async fn users_behind_one_address_do_not_lock_each_other_out<S: CoreStore + Clone>(
     h: Harness<S>,
 ) {
-    let env = Env::new(h.store);
+    // The NAT's failures count against it (10 of 15 here), its successes do not.
+    let env = Env::with_config(h.store, |c| {
+        c.sign_in_ip_limit = Some(RateLimit {
+            max: 15,
+            window: Duration::minutes(15),
+        });
+    });
     let nat = from("192.0.2.1");
     let users: Vec<String> = (0..5).map(|i| format!("staff{i}@example.com")).collect();
     for email in &users {
@@ -235,6 +241,14 @@ pub async fn users_behind_one_address_do_not_lock_each_other_out<S: CoreStore + 
             sign_in(&env, email, PASSWORD, &nat).await.unwrap();
         }
     }
+    // Five more failures from the NAT use up its limit; then everyone there waits.
+    for i in 0..5 {
+        let _ = sign_in(&env, &format!("nobody{i}@example.com"), "guess", &nat).await;
+    }
+    assert_code(
+        sign_in(&env, &users[1], PASSWORD, &nat).await,
+        ErrorCode::RateLimited,
+    );
 }
 
 /// One client network is limited across addresses (credential stuffing); an IPv6 client
