@@ -105,3 +105,26 @@ fn behind_proxy_needs_valid_addresses_or_networks() {
     assert!(base().behind_proxy(Vec::<&str>::new()).is_err());
     assert!(base().trusted_proxies.is_empty());
 }
+
+#[tokio::test]
+async fn sign_ups_from_one_client_are_limited_with_retry_after() {
+    let app = behind_load_balancer(AuthConfig::insecure_for_tests());
+    let from = |email: &str, client: &str| {
+        sign_up(email)
+            .peer("10.0.0.2:40000")
+            .header("x-forwarded-for", client)
+    };
+    for i in 0..10 {
+        app.send(from(&format!("s{i}@example.com"), "203.0.113.5"))
+            .await
+            .expect(StatusCode::CREATED);
+    }
+    let res = app.send(from("s10@example.com", "203.0.113.5")).await;
+    assert_error(&res, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    let retry: i64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=360).contains(&retry), "{retry}");
+    // Another client behind the same proxy is not affected.
+    app.send(from("s10@example.com", "203.0.113.6"))
+        .await
+        .expect(StatusCode::CREATED);
+}
