@@ -2,6 +2,8 @@
 
 use auth_core::ConfigError;
 
+use crate::proxy::TrustedProxies;
+
 /// Settings of the HTTP layer.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -15,9 +17,11 @@ pub struct HttpConfig {
     /// this off, for plain `http://localhost` development; set to `false` for any other
     /// origin, it is ignored (see [`HttpConfig::cookies_secure`]).
     pub secure_cookies: bool,
-    /// Take the client address from the first `X-Forwarded-For` entry (only behind a proxy
-    /// that sets it); otherwise from the connection.
-    pub trust_forwarded_for: bool,
+    /// Proxies whose `X-Forwarded-For` is believed. Empty (the default): the client is
+    /// the connecting peer and the header is ignored. Otherwise, when the peer is one of
+    /// them, the client is the right-most hop of the header that is not one of them. Set
+    /// with [`HttpConfig::behind_proxy`].
+    pub trusted_proxies: TrustedProxies,
     /// Origins allowed to call the API cross-origin with tokens (CORS); empty: no CORS.
     pub cors_origins: Vec<String>,
     /// Largest request body accepted, in bytes. Default 1 MiB.
@@ -81,7 +85,7 @@ impl HttpConfig {
             origin,
             extra_origins: Vec::new(),
             secure_cookies: true,
-            trust_forwarded_for: false,
+            trusted_proxies: TrustedProxies::default(),
             cors_origins: Vec::new(),
             body_limit: 1 << 20,
         })
@@ -113,10 +117,18 @@ impl HttpConfig {
         Ok(self)
     }
 
-    /// Trusts `X-Forwarded-For` for the client address.
-    pub fn behind_proxy(mut self) -> Self {
-        self.trust_forwarded_for = true;
-        self
+    /// Believes `X-Forwarded-For` from these proxies (addresses, or networks in CIDR form:
+    /// `["10.0.0.0/8", "fd00::/8"]`): a request whose connecting peer is one of them comes
+    /// from the right-most hop of the header that is not one of them (hops left of it are
+    /// whatever the client wrote). `INVALID` config error for a malformed entry or an
+    /// empty list. Name every proxy tier in front of the app, and nothing else.
+    pub fn behind_proxy<I>(mut self, proxies: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator,
+        I::Item: AsRef<str>,
+    {
+        self.trusted_proxies = TrustedProxies::parse(proxies)?;
+        Ok(self)
     }
 
     /// Whether cookies are `Secure`: always, unless `secure_cookies` is off and the origin

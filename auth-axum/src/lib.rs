@@ -47,6 +47,7 @@ mod guard;
 mod layer;
 mod meta;
 mod principal;
+mod proxy;
 mod routes;
 mod state;
 
@@ -59,5 +60,6 @@ pub use guard::{
 pub use layer::{AuthLayer, AuthService};
 pub use meta::{REQUEST_ID, with_request_ids};
 pub use principal::{ApiKeyPrincipal, CurrentSession, CurrentUser, MaybeUser, Principal, Via};
+pub use proxy::TrustedProxies;
 pub use routes::ApiDoc;
 pub use state::{AuthState, AuthStateBuilder};

@@ -1,6 +1,6 @@
 //! Request metadata for sessions and audit events: client address, user agent, request id.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -15,6 +15,9 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 
 use crate::config::HttpConfig;
+
+/// The header through which proxies report the client address.
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// The request id header, set by the API router when the client sent none.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -73,30 +76,13 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
-/// Reads the metadata of a request.
+/// Reads the metadata of a request; the client address is the connecting peer's, or the
+/// one trusted proxies report (see [`HttpConfig::behind_proxy`]).
 pub(crate) fn request_meta(parts: &Parts, config: &HttpConfig) -> RequestMeta {
     let mut meta = RequestMeta::none();
-    let forwarded = config
-        .trust_forwarded_for
-        .then(|| {
-            parts
-                .headers
-                .get("x-forwarded-for")?
-                .to_str()
-                .ok()?
-                .split(',')
-                .next()?
-                .trim()
-                .parse::<IpAddr>()
-                .ok()
-        })
-        .flatten();
-    let connected = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(ip) = forwarded.or(connected) {
-        meta = meta.with_ip(ip);
+    if let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        let forwarded = parts.headers.get_all(X_FORWARDED_FOR).iter();
+        meta = meta.with_ip(config.trusted_proxies.client(peer.0.ip(), forwarded));
     }
     if let Some(agent) = parts
         .headers

@@ -23,10 +23,28 @@ pub struct AuthConfig {
     pub passwordless_sign_up: bool,
     /// API keys.
     pub api_keys: ApiKeyConfig,
-    /// Password sign-in attempts allowed per (email address, client IP) and window, counted
-    /// in the store so the limit holds across nodes. Default 10 per 15 minutes; `None`
-    /// turns throttling off.
+    /// Password attempts allowed against one address (known or not), from all clients
+    /// together, counted in the store so the limit holds across nodes. A success clears
+    /// the address's count, and so do a password reset and an emailed-code sign-in (the
+    /// owner's way through while someone else is guessing). Default 10 per 15 minutes
+    /// (after a burst of 10, one attempt per 90 s); `None` turns it off.
     pub sign_in_limit: Option<RateLimit>,
+    /// Failed password sign-ins allowed from one client network (an IPv4 address, or an
+    /// IPv6 /64), against any address; successes do not count, so users behind one NAT do
+    /// not lock each other out. Default 100 per 15 minutes; `None` turns it off. Not
+    /// applied when the client's IP is unknown.
+    #[serde(default = "default_sign_in_ip_limit")]
+    pub sign_in_ip_limit: Option<RateLimit>,
+    /// Sign-ups allowed from one client network (an IPv4 address, or an IPv6 /64). Default
+    /// 10 per hour; `None` turns it off. Not applied when the client's IP is unknown.
+    #[serde(default = "default_sign_up_limit")]
+    pub sign_up_limit: Option<RateLimit>,
+    /// Typed codes allowed per (address, purpose) across every code sent, on top of each
+    /// code's own `verification.max_attempts`; a right code clears the count. Links are
+    /// not counted (they cannot be guessed), so the owner always has a way through.
+    /// Default 10 per day; `None` turns it off.
+    #[serde(default = "default_code_failure_limit")]
+    pub code_failure_limit: Option<RateLimit>,
     /// Emails (codes and links) sent per (address, purpose) and window, so nobody can flood
     /// an inbox. Default 5 per hour; `None` turns it off.
     pub mail_limit: Option<RateLimit>,
@@ -50,6 +68,27 @@ pub struct AuthConfig {
     /// clock from the session's start. Default 5 minutes; 0 s to 1 day.
     #[serde(default = "default_reauth_window")]
     pub reauth_window: Duration,
+}
+
+fn default_sign_in_ip_limit() -> Option<RateLimit> {
+    Some(RateLimit {
+        max: 100,
+        window: Duration::minutes(15),
+    })
+}
+
+fn default_sign_up_limit() -> Option<RateLimit> {
+    Some(RateLimit {
+        max: 10,
+        window: Duration::HOUR,
+    })
+}
+
+fn default_code_failure_limit() -> Option<RateLimit> {
+    Some(RateLimit {
+        max: 10,
+        window: Duration::DAY,
+    })
 }
 
 fn default_invite_ttl() -> Option<Duration> {
@@ -81,6 +120,9 @@ impl Default for AuthConfig {
                 max: 5,
                 window: Duration::HOUR,
             }),
+            sign_in_ip_limit: default_sign_in_ip_limit(),
+            sign_up_limit: default_sign_up_limit(),
+            code_failure_limit: default_code_failure_limit(),
             invite_ttl: default_invite_ttl(),
             max_invite_ttl: default_max_invite_ttl(),
             direct_member_add: false,
@@ -178,12 +220,18 @@ impl AuthConfig {
         }
         self.password.policy.validate_config()?;
         self.api_keys.validate()?;
-        for limit in [&self.sign_in_limit, &self.mail_limit]
-            .into_iter()
-            .flatten()
+        for limit in [
+            &self.sign_in_limit,
+            &self.sign_in_ip_limit,
+            &self.sign_up_limit,
+            &self.code_failure_limit,
+            &self.mail_limit,
+        ]
+        .into_iter()
+        .flatten()
         {
             limit.validate().map_err(|_| ConfigError::Invalid {
-                setting: "sign_in_limit / mail_limit",
+                setting: "sign_in_limit / sign_in_ip_limit / sign_up_limit / code_failure_limit / mail_limit",
                 reason: "max 1 to 10^9, window 1 second to 1 day",
             })?;
         }

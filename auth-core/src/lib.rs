@@ -71,6 +71,7 @@ pub mod secret;
 mod serde_util;
 pub mod sessions;
 pub mod store;
+mod throttle;
 pub mod users;
 pub mod validate;
 pub mod verification;

@@ -208,7 +208,6 @@ impl Limiter {
     }
 
     /// Gives `key`'s bucket in `scope` its whole allowance back.
-    #[allow(dead_code, reason = "the sign-in limits (issue 12) reset on success")]
     pub(crate) async fn reset(
         &self,
         store: &(impl RateLimitStore + ?Sized),

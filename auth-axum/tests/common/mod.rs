@@ -294,6 +294,7 @@ pub struct Req {
     uri: String,
     headers: Vec<(String, Vec<u8>)>,
     body: Vec<u8>,
+    peer: Option<std::net::SocketAddr>,
 }
 
 pub fn req(method: Method, uri: &str) -> Req {
@@ -302,6 +303,7 @@ pub fn req(method: Method, uri: &str) -> Req {
         uri: uri.to_owned(),
         headers: Vec::new(),
         body: Vec::new(),
+        peer: None,
     }
 }
 
@@ -325,6 +327,12 @@ impl Req {
     pub fn header(mut self, name: &str, value: impl AsRef<[u8]>) -> Self {
         self.headers
             .push((name.to_owned(), value.as_ref().to_vec()));
+        self
+    }
+
+    /// The connecting peer's address, as a server with `ConnectInfo` would see it.
+    pub fn peer(mut self, addr: &str) -> Self {
+        self.peer = Some(addr.parse().unwrap());
         self
     }
 
@@ -406,6 +414,9 @@ pub async fn send(app: &Router, r: Req) -> Res {
     let mut builder = Request::builder().method(r.method).uri(r.uri);
     for (name, value) in r.headers {
         builder = builder.header(name, value);
+    }
+    if let Some(peer) = r.peer {
+        builder = builder.extension(axum::extract::ConnectInfo(peer));
     }
     let response = app
         .clone()

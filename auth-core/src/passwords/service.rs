@@ -13,6 +13,7 @@ use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::UserId;
 use crate::secret::Secret;
 use crate::sessions::{Aal, Authenticated, SessionStore, SignedIn};
+use crate::throttle::{Throttle, client_network};
 use crate::users::{User, UserStore};
 use crate::validate::{self, Email};
 use crate::verification::{Answer, Purpose, VerificationStore};
@@ -78,8 +79,21 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let name = input.name.as_deref().map(validate::name).transpose()?;
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
-        let hash = self.hash(input.password).await?;
         let now = self.auth.now();
+        if let Some(ip) = meta.ip
+            && let Err(error) = self
+                .auth
+                .throttle(Throttle::SignUpNetwork, &client_network(ip).to_string())
+                .await
+        {
+            self.auth
+                .record_audit(
+                    AuditEvent::new("user.sign_up", Actor::Anonymous, now, meta).failed(&error),
+                )
+                .await;
+            return Err(error);
+        }
+        let hash = self.hash(input.password).await?;
         let user = User {
             id: UserId::new(),
             email,
@@ -120,6 +134,14 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
     /// Signs in with email and password. An unknown email and a wrong password give the
     /// same `INVALID_CREDENTIALS` after the same work (one Argon2id verification), so
     /// neither the answer nor its timing reveals which addresses have accounts.
+    ///
+    /// Before the password is checked, the client network's failures
+    /// ([`AuthConfig::sign_in_ip_limit`](crate::AuthConfig::sign_in_ip_limit)) must be
+    /// under their limit, and the attempt counts against the address's
+    /// ([`AuthConfig::sign_in_limit`](crate::AuthConfig::sign_in_limit)); a refused
+    /// attempt answers `RATE_LIMITED` at once, without checking the password, and is
+    /// audited. A success clears the address's count; a failure counts against the
+    /// network.
     #[tracing::instrument(name = "password.sign_in", skip_all)]
     pub async fn sign_in(
         &self,
@@ -130,12 +152,17 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let email = Email::parse(email)?;
         let now = self.auth.now();
         let store = self.auth.store();
-        if let Err(error) = self.throttle(&email, meta).await {
-            self.auth
-                .record_audit(
-                    AuditEvent::new("user.sign_in", Actor::Anonymous, now, meta).failed(&error),
-                )
-                .await;
+        if let Err((error, limit)) = self.throttle_sign_in(&email, meta).await {
+            // Name the account under attack for the security team (the answer is the same
+            // for unknown addresses).
+            let actor = match store.get_user_by_email(&email).await? {
+                Some(user) => Actor::User { id: user.id },
+                None => Actor::Anonymous,
+            };
+            let event = AuditEvent::new("user.sign_in", actor, now, meta)
+                .detail(serde_json::json!({ "method": "password", "limit": limit }))
+                .failed(&error);
+            self.auth.record_audit(event).await;
             return Err(error);
         }
         let user = store.get_user_by_email(&email).await?;
@@ -153,6 +180,12 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let (user, needs_rehash) = match (user, check) {
             (Some(user), PasswordCheck::Match { needs_rehash }) => (user, needs_rehash),
             (user, _) => {
+                if let Some(ip) = meta.ip {
+                    let network = client_network(ip).to_string();
+                    self.auth
+                        .count_failure(Throttle::SignInNetwork, &network)
+                        .await;
+                }
                 let error = AuthError::InvalidCredentials;
                 let actor = user.map_or(Actor::Anonymous, |u| Actor::User { id: u.id });
                 self.auth
@@ -164,6 +197,9 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         if self.auth.config().require_email_verification && !user.email_verified {
             return Err(AuthError::EmailNotVerified);
         }
+        self.auth
+            .clear_throttle(Throttle::SignInAccount, email.as_str())
+            .await;
         if needs_rehash && let Some(stored) = &stored {
             self.rehash(user.id, stored, password.clone()).await;
         }
@@ -247,10 +283,19 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let user = &current_session.user;
         let result = match current {
             None => Err(AuthError::InvalidCredentials),
-            Some(current) => match self.throttle(&user.email, meta).await {
+            Some(current) => match self
+                .auth
+                .throttle(Throttle::SignInAccount, user.email.as_str())
+                .await
+            {
                 Err(error) => Err(error),
                 Ok(()) => match self.verify(current.clone(), Some(stored)).await? {
-                    PasswordCheck::Match { .. } => Ok(()),
+                    PasswordCheck::Match { .. } => {
+                        self.auth
+                            .clear_throttle(Throttle::SignInAccount, user.email.as_str())
+                            .await;
+                        Ok(())
+                    }
                     PasswordCheck::Mismatch => Err(AuthError::InvalidCredentials),
                 },
             },
@@ -313,7 +358,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         self.vet(new, "").await?;
         let v = self
             .auth
-            .check_answer(Purpose::ResetPassword, answer)
+            .check_answer(Purpose::ResetPassword, answer, meta)
             .await?;
         let store = self.auth.store();
         let user = match v.user_id {
@@ -324,6 +369,10 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         .ok_or(AuthError::CodeInvalid)?;
         self.policy_check(new.expose(), user.email.as_str())?;
         self.replace(user.id, new.clone()).await?;
+        // The owner is back in: password guesses made meanwhile no longer hold them up.
+        self.auth
+            .clear_throttle(Throttle::SignInAccount, user.email.as_str())
+            .await;
         let now = self.auth.now();
         store.mark_email_verified(user.id, &user.email, now).await?;
         self.auth
@@ -376,24 +425,25 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         }
     }
 
-    /// One attempt of the sign-in limit for (address, client IP).
-    async fn throttle(&self, email: &Email, meta: &RequestMeta) -> Result<(), AuthError> {
-        let Some(limit) = &self.auth.config().sign_in_limit else {
-            return Ok(());
-        };
-        let ip = meta.ip.map_or_else(|| "-".to_owned(), |ip| ip.to_string());
-        let now = self.auth.now();
+    /// One attempt of the sign-in limits: the client network's first (so a refused
+    /// network does not spend the address's allowance), then the address's. A refusal
+    /// comes with the name of the limit that refused, for the audit log.
+    async fn throttle_sign_in(
+        &self,
+        email: &Email,
+        meta: &RequestMeta,
+    ) -> Result<(), (AuthError, &'static str)> {
+        if let Some(ip) = meta.ip {
+            let network = client_network(ip).to_string();
+            self.auth
+                .throttle_check(Throttle::SignInNetwork, &network)
+                .await
+                .map_err(|e| (e, "network"))?;
+        }
         self.auth
-            .limiter()
-            .take(
-                self.auth.store(),
-                "sign_in",
-                &format!("{email}:{ip}"),
-                limit,
-                now,
-            )
-            .await?;
-        Ok(())
+            .throttle(Throttle::SignInAccount, email.as_str())
+            .await
+            .map_err(|e| (e, "account"))
     }
 
     fn policy(&self) -> &super::PasswordPolicy {

@@ -15,6 +15,7 @@ use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::{UserId, VerificationId};
 use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
 use crate::sessions::{Aal, SessionStore, SignedIn};
+use crate::throttle::Throttle;
 use crate::users::{User, UserPatch, UserStore};
 use crate::validate::Email;
 use crate::verification::VerificationStore;
@@ -120,12 +121,15 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             .map_err(AuthError::DeliveryFailed)
     }
 
-    /// Checks a typed code, counting the attempt first, and consumes it if right.
+    /// Checks a typed code, counting the attempt first (against the code, then against
+    /// the address and purpose across codes), and consumes it if right. A refusal by the
+    /// cross-code limit is `RATE_LIMITED` and audited; a right code clears that count.
     pub(crate) async fn check_code(
         &self,
         email: &Email,
         purpose: Purpose,
         code: &str,
+        meta: &RequestMeta,
     ) -> Result<Verification, AuthError> {
         let codes = &self.inner().codes;
         let code = code.trim();
@@ -143,6 +147,17 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             AttemptReservation::Expired => return Err(AuthError::CodeExpired),
             AttemptReservation::Exhausted => return Err(AuthError::TooManyAttempts),
         };
+        let failures_key = format!("{}:{email}", purpose.as_str());
+        if let Err(error) = self.throttle(Throttle::CodeFailures, &failures_key).await {
+            let mut event = AuditEvent::new("verification.code", Actor::Anonymous, now, meta)
+                .detail(serde_json::json!({ "purpose": purpose.as_str() }))
+                .failed(&error);
+            if let Some(user_id) = reserved.user_id {
+                event = event.subject("user", user_id);
+            }
+            self.record_audit(event).await;
+            return Err(error);
+        }
         // TokenHash equality is constant-time.
         if codes.hash(reserved.id, code) != reserved.code_hash {
             return Err(AuthError::CodeInvalid);
@@ -150,6 +165,8 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         if !self.store().consume_verification(reserved.id, now).await? {
             return Err(AuthError::CodeInvalid);
         }
+        self.clear_throttle(Throttle::CodeFailures, &failures_key)
+            .await;
         Ok(reserved)
     }
 
@@ -230,11 +247,12 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         &self,
         purpose: Purpose,
         answer: Answer<'_>,
+        meta: &RequestMeta,
     ) -> Result<Verification, AuthError> {
         match answer {
             Answer::Code { email, code } => {
                 let email = Email::parse(email)?;
-                self.check_code(&email, purpose, code).await
+                self.check_code(&email, purpose, code, meta).await
             }
             Answer::Link(token) => self.check_link(purpose, token).await,
         }
@@ -271,7 +289,10 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
     /// Verifies the user's email address with a code or link; returns the updated user.
     #[tracing::instrument(name = "email.verify", skip_all)]
     pub async fn verify(&self, answer: Answer<'_>, meta: &RequestMeta) -> Result<User, AuthError> {
-        let v = self.auth.check_answer(Purpose::VerifyEmail, answer).await?;
+        let v = self
+            .auth
+            .check_answer(Purpose::VerifyEmail, answer, meta)
+            .await?;
         let user_id = v.user_id.ok_or(AuthError::CodeInvalid)?;
         let store = self.auth.store();
         // The address may have changed since the code was sent; then nothing is verified.
@@ -341,7 +362,7 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         answer: Answer<'_>,
         meta: &RequestMeta,
     ) -> Result<SignedIn, AuthError> {
-        let v = match self.auth.check_answer(Purpose::SignIn, answer).await {
+        let v = match self.auth.check_answer(Purpose::SignIn, answer, meta).await {
             Ok(v) => v,
             Err(error) => {
                 let event =
@@ -370,6 +391,11 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             }
             None => return Err(AuthError::CodeInvalid),
         };
+        // The owner proved the address: password guesses made meanwhile no longer hold
+        // them up.
+        self.auth
+            .clear_throttle(Throttle::SignInAccount, user.email.as_str())
+            .await;
         self.auth
             .sessions()
             .sign_in(user, Aal::Aal1, "email", meta)
@@ -443,7 +469,11 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         answer: Answer<'_>,
         meta: &RequestMeta,
     ) -> Result<User, AuthError> {
-        let v = match self.auth.check_answer(Purpose::ChangeEmail, answer).await {
+        let v = match self
+            .auth
+            .check_answer(Purpose::ChangeEmail, answer, meta)
+            .await
+        {
             Ok(v) => v,
             Err(error) => {
                 let event = AuditEvent::new(

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+pub mod limits;
 pub mod pagination;
 pub mod passwords;
 pub mod rate_limits;

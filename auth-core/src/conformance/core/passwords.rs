@@ -603,46 +603,6 @@ pub async fn forgot_for_unknown_email_sends_nothing<S: CoreStore + Clone>(h: Har
     );
 }
 
-pub async fn sign_in_is_throttled_per_address_and_client<S: CoreStore + Clone>(h: Harness<S>) {
-    let env = Env::with_config(h.store, |c| {
-        c.sign_in_limit = Some(crate::api_keys::RateLimit {
-            max: 3,
-            window: Duration::minutes(15),
-        });
-    });
-    env.user("t@example.com").await;
-    for _ in 0..3 {
-        assert_code(
-            env.auth
-                .password()
-                .sign_in("t@example.com", &Secret::new("wrong password"), &meta())
-                .await,
-            ErrorCode::InvalidCredentials,
-        );
-    }
-    // The fourth attempt is refused before the password is checked, even the right one.
-    let err = env
-        .auth
-        .password()
-        .sign_in("t@example.com", &Secret::new(PASSWORD), &meta())
-        .await
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::RateLimited);
-    assert!(
-        matches!(err, crate::AuthError::RateLimited { retry_after } if retry_after <= Duration::minutes(15))
-    );
-    // Another client, or another address, is not affected.
-    let elsewhere = crate::RequestMeta::none().with_ip(std::net::IpAddr::from([10, 0, 0, 2]));
-    env.auth
-        .password()
-        .sign_in("t@example.com", &Secret::new(PASSWORD), &elsewhere)
-        .await
-        .unwrap();
-    // The next window opens again.
-    env.advance(Duration::minutes(15));
-    env.sign_in("t@example.com").await;
-}
-
 /// Asserts `password` is refused with `code` as a new password on sign-up, and as user
 /// `who`'s new password on change and on reset, each before anything is spent.
 async fn new_password_refused_everywhere<S: CoreStore + Clone>(
