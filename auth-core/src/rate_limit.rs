@@ -74,6 +74,15 @@ impl RateLimit {
         (next.saturating_sub(now) <= self.window_micros()).then_some(next)
     }
 
+    /// What a take at `now` would answer against a bucket whose TAT is `tat`, without
+    /// taking: what [`RateLimitStore::peek_rate_limit`] returns.
+    pub fn peek(&self, tat: Option<i64>, now: i64) -> RateDecision {
+        match self.next_tat(tat, now) {
+            Some(next) => self.decision(true, next, now),
+            None => self.decision(false, tat.unwrap_or(now), now),
+        }
+    }
+
     /// The decision for a request at `now`: `admitted` with the bucket's TAT after it, or
     /// refused with its TAT as stored.
     pub fn decision(&self, admitted: bool, tat: i64, now: i64) -> RateDecision {
@@ -143,6 +152,16 @@ pub trait RateLimitStore: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<RateDecision, StoreError>;
 
+    /// What [`Self::take_rate_limit`] would answer at `now`, changing nothing
+    /// ([`RateLimit::peek`] of the bucket's stored TAT): how a limit that counts failures
+    /// only checks a caller before it knows whether the attempt fails.
+    async fn peek_rate_limit(
+        &self,
+        bucket: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError>;
+
     /// Forgets `bucket`: its whole allowance is back (a successful sign-in clears the
     /// account's failures). Forgetting an unknown bucket is not an error.
     async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError>;
@@ -200,6 +219,28 @@ impl Limiter {
             .await?;
         if decision.allowed {
             Ok(decision)
+        } else {
+            Err(AuthError::RateLimited {
+                retry_after: decision.retry_after(now),
+            })
+        }
+    }
+
+    /// Refuses with `RATE_LIMITED` if a take of `key`'s bucket in `scope` would be
+    /// refused now, taking nothing.
+    pub(crate) async fn check(
+        &self,
+        store: &(impl RateLimitStore + ?Sized),
+        scope: &str,
+        key: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<(), AuthError> {
+        let decision = store
+            .peek_rate_limit(&self.bucket(scope, key), limit, now)
+            .await?;
+        if decision.allowed {
+            Ok(())
         } else {
             Err(AuthError::RateLimited {
                 retry_after: decision.retry_after(now),

@@ -157,6 +157,16 @@ impl RateLimitStore for MemoryStore {
         })
     }
 
+    async fn peek_rate_limit(
+        &self,
+        bucket: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError> {
+        let stored = self.read().rate_limits.get(bucket).copied();
+        Ok(limit.peek(stored, micros(now)))
+    }
+
     async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
         self.write().rate_limits.remove(bucket);
         Ok(())

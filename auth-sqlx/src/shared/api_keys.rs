@@ -327,13 +327,17 @@ impl RateLimitStore for Backend {
         if let Some((tat,)) = admitted {
             return Ok(limit.decision(true, tat, now));
         }
-        let stored: Option<(i64,)> =
-            sqlx::query_as("SELECT tat FROM rate_limits WHERE bucket = $1")
-                .bind(bucket)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(store_error)?;
-        Ok(limit.decision(false, stored.map_or(now, |(tat,)| tat), now))
+        let stored = self.rate_limit_tat(bucket).await?;
+        Ok(limit.decision(false, stored.unwrap_or(now), now))
+    }
+
+    async fn peek_rate_limit(
+        &self,
+        bucket: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError> {
+        Ok(limit.peek(self.rate_limit_tat(bucket).await?, micros(now)))
     }
 
     async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
@@ -352,5 +356,18 @@ impl RateLimitStore for Backend {
             .await
             .map_err(store_error)?;
         Ok(result.rows_affected())
+    }
+}
+
+impl Backend {
+    /// The stored TAT of `bucket`, if it has one.
+    async fn rate_limit_tat(&self, bucket: &str) -> Result<Option<i64>, StoreError> {
+        let stored: Option<(i64,)> =
+            sqlx::query_as("SELECT tat FROM rate_limits WHERE bucket = $1")
+                .bind(bucket)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(store_error)?;
+        Ok(stored.map(|(tat,)| tat))
     }
 }

@@ -604,6 +604,18 @@ impl<S: RateLimitStore> RateLimitStore for MeteredStore<S> {
         )
         .await
     }
+    async fn peek_rate_limit(
+        &self,
+        bucket: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError> {
+        self.observe(
+            "peek_rate_limit",
+            self.inner.peek_rate_limit(bucket, limit, now),
+        )
+        .await
+    }
     async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {
         self.observe("reset_rate_limit", self.inner.reset_rate_limit(bucket))
             .await

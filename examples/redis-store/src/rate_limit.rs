@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use async_trait::async_trait;
 use auth_core::StoreError;
 use auth_core::rate_limit::{RateDecision, RateLimit, RateLimitStore, micros};
+use redis::AsyncCommands as _;
 use time::OffsetDateTime;
 
 use crate::{RedisStore, redis_error};
@@ -62,6 +63,24 @@ impl RateLimitStore for RedisStore {
             .await
             .map_err(redis_error)?;
         Ok(limit.decision(admitted == 1, tat, now))
+    }
+
+    async fn peek_rate_limit(
+        &self,
+        bucket: &str,
+        limit: &RateLimit,
+        now: OffsetDateTime,
+    ) -> Result<RateDecision, StoreError> {
+        let stored: Option<String> = self
+            .conn()
+            .get(self.rate_key(bucket))
+            .await
+            .map_err(redis_error)?;
+        let tat = stored
+            .map(|text| text.parse::<i64>())
+            .transpose()
+            .map_err(|_| StoreError::corrupt("a rate-limit bucket that is not a number"))?;
+        Ok(limit.peek(tat, micros(now)))
     }
 
     async fn reset_rate_limit(&self, bucket: &str) -> Result<(), StoreError> {

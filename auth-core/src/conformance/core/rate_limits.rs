@@ -212,3 +212,60 @@ pub async fn purge_expired_deletes_what_ended<S: CoreStore + Clone>(h: Harness<S
     let after = env.auth.purge_expired().await.unwrap();
     assert_eq!(after.rate_limits, 1);
 }
+
+pub async fn a_peek_answers_as_a_take_would_and_takes_nothing<S: CoreStore + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let limit = per_minute(2);
+    let now = env.auth.now();
+    let store = env.store();
+    let fresh = store.peek_rate_limit("k", &limit, now).await.unwrap();
+    assert_eq!((fresh.allowed, fresh.remaining), (true, 1));
+    for _ in 0..10 {
+        assert!(
+            store
+                .peek_rate_limit("k", &limit, now)
+                .await
+                .unwrap()
+                .allowed
+        );
+    }
+    assert!(
+        store
+            .take_rate_limit("k", &limit, now)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        store
+            .take_rate_limit("k", &limit, now)
+            .await
+            .unwrap()
+            .allowed
+    );
+    let spent = store.peek_rate_limit("k", &limit, now).await.unwrap();
+    assert!(!spent.allowed);
+    assert_eq!(spent.reset_at, now + Duration::seconds(30));
+    let later = now + Duration::seconds(30);
+    assert!(
+        store
+            .peek_rate_limit("k", &limit, later)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        store
+            .take_rate_limit("k", &limit, later)
+            .await
+            .unwrap()
+            .allowed
+    );
+    assert!(
+        !store
+            .peek_rate_limit("k", &limit, later)
+            .await
+            .unwrap()
+            .allowed
+    );
+}
