@@ -965,3 +965,48 @@ async fn reset_password_refuses_wrong_codes_and_bodies() {
         .await;
     assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY");
 }
+
+// --- a sign-in replaces the session it presents (issue 12, item 10) ---------------------
+
+#[tokio::test]
+async fn a_sign_in_ends_the_session_the_request_presents() {
+    let app = TestApp::new();
+    let res = app
+        .send(post("/auth/sign-up").json(json!({ "email": "a@example.com", "password": PASSWORD })))
+        .await;
+    let a_cookie = cookie_value(&res, "session");
+    let b = app.sign_up("b@example.com").await;
+    // B signs in on the browser A left signed in: A's session ends, B's other one stays.
+    let res = app
+        .send(
+            post("/auth/sign-in")
+                .cookie(&a_cookie)
+                .origin(ORIGIN)
+                .json(json!({ "email": "b@example.com", "password": PASSWORD })),
+        )
+        .await;
+    let b_cookie = cookie_value(&res, "session");
+    let me = app.send(get("/auth/me").cookie(&a_cookie)).await;
+    assert_error(&me, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+    app.send(get("/auth/me").cookie(&b_cookie))
+        .await
+        .expect(StatusCode::OK);
+    app.send(get("/auth/me").bearer(&b.token))
+        .await
+        .expect(StatusCode::OK);
+    // A token client presenting a bearer session, through the emailed sign-in.
+    let a = app.sign_in("a@example.com").await;
+    app.send(post("/auth/sign-in/email/send").json(json!({ "email": "b@example.com" })))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let code = app.code("b@example.com", Purpose::SignIn);
+    app.send(
+        post("/auth/sign-in/email")
+            .bearer(&a.token)
+            .json(json!({ "email": "b@example.com", "code": code, "mode": "token" })),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let me = app.send(get("/auth/me").bearer(&a.token)).await;
+    assert_error(&me, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+}

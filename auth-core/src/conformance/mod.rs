@@ -153,6 +153,7 @@ impl<S: CoreStore + Clone> Env<S> {
         let auth = Auth::builder(store)
             .clock(clock.clone())
             .mailer(mailer.clone())
+            .outbox(crate::verification::InlineOutbox)
             .secret_key(key.clone())
             .config(config.clone())
             .audit_to_store()

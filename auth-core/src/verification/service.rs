@@ -3,7 +3,7 @@ use sha2::Sha256;
 use time::Duration;
 use zeroize::Zeroizing;
 
-use super::{AttemptReservation, LinkConsumption, OutgoingEmail, Purpose, Verification};
+use super::{AttemptReservation, Delivery, LinkConsumption, OutgoingEmail, Purpose, Verification};
 use crate::accounts::{Account, AccountStore};
 use crate::api_keys::RateLimitStore;
 use crate::audit::{Actor, AuditEvent};
@@ -11,6 +11,7 @@ use crate::auth::Auth;
 use crate::caller::Caller;
 use crate::config::VerificationConfig;
 use crate::context::RequestMeta;
+use crate::credentials::CredentialStore;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::{UserId, VerificationId};
 use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
@@ -79,20 +80,44 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         email: &Email,
         user_id: Option<UserId>,
     ) -> Result<(), AuthError> {
-        let inner = self.inner();
-        if !inner.has_mailer {
+        if !self.inner().has_mailer {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
+        self.take_mail_limit(purpose, email).await?;
+        self.issue_verification(purpose, email, user_id).await
+    }
+
+    /// One unit of the mail limit of `(purpose, email)`: `RATE_LIMITED` when spent.
+    pub(crate) async fn take_mail_limit(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+    ) -> Result<(), AuthError> {
+        let Some(limit) = &self.inner().config.mail_limit else {
+            return Ok(());
+        };
         let now = self.now();
-        if let Some(limit) = &inner.config.mail_limit {
-            let bucket = format!("mail:{}:{email}", purpose.as_str());
-            let decision = self.store().take_rate_limit(&bucket, limit, now).await?;
-            if !decision.allowed {
-                return Err(AuthError::RateLimited {
-                    retry_after: decision.reset_at - now,
-                });
-            }
+        let bucket = format!("mail:{}:{email}", purpose.as_str());
+        let decision = self.store().take_rate_limit(&bucket, limit, now).await?;
+        if decision.allowed {
+            Ok(())
+        } else {
+            Err(AuthError::RateLimited {
+                retry_after: decision.reset_at - now,
+            })
         }
+    }
+
+    /// Stores a new code and link for `(email, purpose)`, replacing any unused one, and
+    /// hands them to the mailer (no limit taken: the caller took it).
+    async fn issue_verification(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+        user_id: Option<UserId>,
+    ) -> Result<(), AuthError> {
+        let inner = self.inner();
+        let now = self.now();
         let id = VerificationId::new();
         let code = inner.codes.generate(inner.random.as_ref());
         let link_token = generate_token(inner.random.as_ref());
@@ -121,6 +146,67 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             })
             .await
             .map_err(AuthError::DeliveryFailed)
+    }
+
+    /// Hands `delivery` to the outbox, or (when `send` is false: an address without an
+    /// account, or over its mail limit) a delivery that sends nothing, so the request path
+    /// does the same work either way.
+    pub(crate) async fn hand_to_outbox(&self, send: bool, delivery: impl FnOnce() -> Delivery) {
+        let delivery = if send {
+            delivery()
+        } else {
+            Delivery::nothing()
+        };
+        self.inner().outbox.submit(delivery).await;
+    }
+
+    /// The deferred work of [`Self::send_verification`] after its limit: storing the code
+    /// and mailing it, off the request path; failures are logged.
+    pub(crate) fn verification_delivery(
+        &self,
+        purpose: Purpose,
+        email: Email,
+        user_id: Option<UserId>,
+    ) -> Delivery
+    where
+        S: Send + Sync,
+    {
+        let auth = self.clone();
+        Delivery::new(async move {
+            if let Err(error) = auth.issue_verification(purpose, &email, user_id).await {
+                tracing::error!(error = %error, purpose = purpose.as_str(), "email not delivered");
+            }
+        })
+    }
+
+    /// The deferred delivery of a [`Notice`](super::Notice); failures are logged.
+    pub(crate) fn notice_delivery(&self, notice: super::Notice) -> Delivery {
+        let mailer = std::sync::Arc::clone(&self.inner().mailer);
+        Delivery::new(async move {
+            if let Err(error) = mailer.notify(notice).await {
+                tracing::error!(error = %error, "notice not delivered");
+            }
+        })
+    }
+
+    /// Takes the mail limit of `(purpose, email)` for a flow that answers the same whether
+    /// or not it sends: `Ok(false)` when spent (logged, not reported).
+    pub(crate) async fn mail_allowed(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+    ) -> Result<bool, AuthError> {
+        match self.take_mail_limit(purpose, email).await {
+            Ok(()) => Ok(true),
+            Err(AuthError::RateLimited { .. }) => {
+                tracing::warn!(
+                    purpose = purpose.as_str(),
+                    "email not sent: too many for this address lately"
+                );
+                Ok(false)
+            }
+            Err(other) => Err(other),
+        }
     }
 
     /// Checks a typed code, counting the attempt first, and consumes it if right.
@@ -184,11 +270,12 @@ pub struct EmailFlows<'a, S> {
 
 /// The store traits the email flows need.
 pub trait EmailFlowStore:
-    VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore
+    VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore + CredentialStore
 {
 }
-impl<S: VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore> EmailFlowStore
-    for S
+impl<
+    S: VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore + CredentialStore,
+> EmailFlowStore for S
 {
 }
 
@@ -295,7 +382,10 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
 
     /// Sends a sign-in code and link. Always succeeds for a valid address, whether or not
     /// it has an account, so it does not reveal which addresses do; unknown addresses get
-    /// nothing unless passwordless sign-up is on.
+    /// nothing unless passwordless sign-up is on. The request path does the same work for
+    /// every address (a lookup, a unit of the address's mail limit, one delivery handed to
+    /// the [`Outbox`](super::Outbox), one audit event); storing the code and the mailer's
+    /// time are off it.
     #[tracing::instrument(name = "email.send_sign_in_code", skip_all)]
     pub async fn send_sign_in_code(
         &self,
@@ -308,36 +398,36 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
         let user = self.auth.store().get_user_by_email(&email).await?;
-        if user.is_none() && !self.auth.config().passwordless_sign_up {
-            return Ok(());
-        }
+        let may_sign_in = user.is_some() || self.auth.config().passwordless_sign_up;
+        let allowed = self.auth.mail_allowed(Purpose::SignIn, &email).await?;
         let user_id = user.as_ref().map(|u| u.id);
-        match self
-            .auth
-            .send_verification(Purpose::SignIn, &email, user_id)
-            .await
-        {
-            Err(AuthError::DeliveryFailed(error)) => {
-                tracing::error!(error = %error, "sign-in code could not be delivered");
-                Ok(())
-            }
-            // Answering differently would tell which addresses have accounts.
-            Err(AuthError::RateLimited { .. }) => {
-                tracing::warn!("sign-in code not sent: too many for this address lately");
-                Ok(())
-            }
-            other => other,
-        }?;
-        let now = self.auth.now();
+        self.auth
+            .hand_to_outbox(may_sign_in && allowed, || {
+                self.auth
+                    .verification_delivery(Purpose::SignIn, email, user_id)
+            })
+            .await;
         let actor = user_id.map_or(Actor::Anonymous, |id| Actor::User { id });
         self.auth
-            .record_audit(AuditEvent::new("email.sign_in_code_sent", actor, now, meta))
+            .record_audit(AuditEvent::new(
+                "email.sign_in_code_requested",
+                actor,
+                self.auth.now(),
+                meta,
+            ))
             .await;
         Ok(())
     }
 
     /// Signs in with an emailed code or link. Proves ownership of the address, so it marks
     /// it verified; with passwordless sign-up on, creates the user on first sign-in.
+    ///
+    /// The first proof of an unverified account's address takes the account from whoever
+    /// set it up before (anyone may sign up with any address while verification is not
+    /// required): it removes the password and linked identities, and ends every session and
+    /// (with [`AuthConfig::recovery_ends_credentials`](crate::AuthConfig), the default) the
+    /// API keys the user owns, in one store call, audited as `user.credentials_ended`. The
+    /// owner then sets a password of their own from the new session.
     #[tracing::instrument(name = "email.sign_in", skip_all)]
     pub async fn sign_in(
         &self,
@@ -360,6 +450,9 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         let user = match store.get_user_by_email(&v.email).await? {
             Some(user) if user.email_verified => user,
             Some(user) => {
+                self.auth
+                    .end_credentials(user.id, true, "email_sign_in", meta)
+                    .await?;
                 store.mark_email_verified(user.id, &user.email, now).await?;
                 // The user's cached sessions still say "unverified".
                 self.auth.inner().session_cache.evict_user(user.id);

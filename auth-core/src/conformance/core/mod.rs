@@ -6,6 +6,8 @@ pub mod audit;
 pub mod authorization;
 pub mod pagination;
 pub mod passwords;
+pub mod presented;
+pub mod recovery;
 pub mod refresh;
 pub mod sessions;
 pub mod users;
