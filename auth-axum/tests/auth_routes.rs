@@ -116,6 +116,39 @@ async fn sign_up_with_a_taken_email_is_409() {
     assert_error(&res, StatusCode::CONFLICT, "EMAIL_IN_USE");
 }
 
+/// Issue 12, item 12: with `enumeration_safe_sign_up`, a taken address gets the answer a
+/// new one gets (`202`, the same body shape), and its owner a notice instead.
+#[tokio::test]
+async fn enumeration_safe_sign_up_answers_a_taken_email_as_a_new_one() {
+    let mut config = AuthConfig::insecure_for_tests();
+    config.require_email_verification = true;
+    config.enumeration_safe_sign_up = true;
+    let app = TestApp::with_config(config);
+    let first = app
+        .send(post("/auth/sign-up").json(sign_up_body("a@example.com", "token")))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let again = app
+        .send(post("/auth/sign-up").json(sign_up_body("A@EXAMPLE.com", "token")))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let keys = |v: &serde_json::Value| {
+        let mut keys: Vec<String> = v["user"].as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&first), keys(&again));
+    assert_eq!(first["user"]["email"], again["user"]["email"]);
+    assert_eq!(again["verification_required"], true);
+    assert_ne!(first["user"]["id"], again["user"]["id"]);
+    assert_eq!(
+        app.mailer.notices(),
+        [auth_core::verification::Notice::SignUpAttempted {
+            to: auth_core::Email::parse("a@example.com").unwrap()
+        }]
+    );
+}
+
 #[tokio::test]
 async fn sign_up_validates_email_password_and_name() {
     let app = TestApp::new();

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+pub mod enumeration;
 pub mod pagination;
 pub mod passwords;
 pub mod presented;
