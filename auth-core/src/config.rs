@@ -50,7 +50,8 @@ pub struct AuthConfig {
     /// new one (a pending verification, `202` over HTTP) and its owner gets a
     /// [`Notice::SignUpAttempted`](crate::verification::Notice) instead of the caller
     /// learning `EMAIL_IN_USE`. Needs `require_email_verification` (a new address is then
-    /// not signed in either). Default `false`: `EMAIL_IN_USE`. See `docs/security.md`.
+    /// not signed in either). Default `false`: `EMAIL_IN_USE`. The trade-off is in
+    /// `docs/account-recovery.md`.
     #[serde(default)]
     pub enumeration_safe_sign_up: bool,
 }

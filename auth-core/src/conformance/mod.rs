@@ -138,6 +138,11 @@ impl HeldOutbox {
         self.held.lock().unwrap().len()
     }
 
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Runs every held delivery, oldest first.
     pub async fn release(&self) {
         let held = std::mem::take(&mut *self.held.lock().unwrap());

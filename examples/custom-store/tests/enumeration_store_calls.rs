@@ -80,5 +80,9 @@ async fn forgot_password_and_sign_in_codes_make_the_same_store_calls_for_every_a
 
     // The store work that does differ happens when the outbox runs the deliveries.
     let deferred = calls_of(&store, outbox.release()).await;
-    assert_eq!(deferred.get("replace_verification"), Some(&2), "{deferred:?}");
+    assert_eq!(
+        deferred.get("replace_verification"),
+        Some(&2),
+        "{deferred:?}"
+    );
 }

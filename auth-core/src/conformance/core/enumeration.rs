@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::conformance::{Env, HeldOutbox, Harness, PASSWORD, assert_code, meta};
+use crate::conformance::{Env, Harness, HeldOutbox, PASSWORD, assert_code, meta};
 use crate::error::BoxError;
 use crate::verification::{Mailer, Notice, OutgoingEmail, Purpose};
 use crate::{
@@ -61,9 +61,7 @@ pub async fn forgot_password_does_the_same_work_for_every_address<S: CoreStore +
         .unwrap();
 }
 
-pub async fn sign_in_codes_do_the_same_work_for_every_address<S: CoreStore + Clone>(
-    h: Harness<S>,
-) {
+pub async fn sign_in_codes_do_the_same_work_for_every_address<S: CoreStore + Clone>(h: Harness<S>) {
     let outbox = HeldOutbox::default();
     let env = Env::with_outbox(h.store, Arc::new(outbox.clone()), |_| {});
     env.user(KNOWN).await;
@@ -143,7 +141,12 @@ pub async fn forgot_password_does_not_wait_for_the_mailer<S: CoreStore + Clone>(
     .await
     .expect("the mail goes out once the mailer can send");
     assert_eq!(
-        mailer.sent.last(KNOWN, Purpose::ResetPassword).unwrap().to.as_str(),
+        mailer
+            .sent
+            .last(KNOWN, Purpose::ResetPassword)
+            .unwrap()
+            .to
+            .as_str(),
         KNOWN
     );
 }
@@ -155,9 +158,7 @@ fn pending(outcome: SignUpOutcome) -> User {
     }
 }
 
-pub async fn enumeration_safe_sign_up_answers_a_taken_address_as_a_new_one<
-    S: CoreStore + Clone,
->(
+pub async fn enumeration_safe_sign_up_answers_a_taken_address_as_a_new_one<S: CoreStore + Clone>(
     h: Harness<S>,
 ) {
     let outbox = HeldOutbox::default();
@@ -195,7 +196,11 @@ pub async fn enumeration_safe_sign_up_answers_a_taken_address_as_a_new_one<
         }],
         "the owner hears of it"
     );
-    assert_eq!(env.mailer.messages().len(), 1, "the owner's own verification");
+    assert_eq!(
+        env.mailer.messages().len(),
+        1,
+        "the owner's own verification"
+    );
     assert_eq!(
         env.audit_trail("user.sign_up").await,
         [(true, None), (false, Some("EMAIL_IN_USE".into()))]
