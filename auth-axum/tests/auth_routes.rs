@@ -1043,3 +1043,34 @@ async fn a_sign_in_ends_the_session_the_request_presents() {
     let me = app.send(get("/auth/me").bearer(&a.token)).await;
     assert_error(&me, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
 }
+
+/// Issue 12, item 9: the first emailed sign-in to an unverified account takes it from
+/// whoever signed up with the address: their session and their password stop working.
+#[tokio::test]
+async fn the_first_emailed_sign_in_takes_an_unverified_account_from_its_creator() {
+    let app = TestApp::new();
+    let squatter = app.sign_up("owner@example.com").await;
+    app.send(post("/auth/sign-in/email/send").json(json!({ "email": "owner@example.com" })))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let code = app.code("owner@example.com", Purpose::SignIn);
+    let owner = app
+        .send(post("/auth/sign-in/email").json(json!({
+            "email": "owner@example.com", "code": code, "mode": "token"
+        })))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(owner["user"]["email_verified"], true);
+    let me = app.send(get("/auth/me").bearer(&squatter.token)).await;
+    assert_error(&me, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+    let res = app
+        .send(post("/auth/sign-in").json(json!({
+            "email": "owner@example.com", "password": PASSWORD, "mode": "token"
+        })))
+        .await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS");
+    let token = str_of(&owner["session_token"]);
+    app.send(get("/auth/me").bearer(&token))
+        .await
+        .expect(StatusCode::OK);
+}

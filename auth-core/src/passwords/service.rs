@@ -382,7 +382,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         self.policy_check(new.expose(), user.email.as_str())?;
         // The password and the sessions first, in one store call: whoever held them holds
         // at most keys then, and keys cannot mint credentials.
-        self.replace(user.id, new.clone()).await?;
+        let sessions_revoked = self.replace(user.id, new.clone()).await?;
         self.auth
             .end_credentials(user.id, false, "password_reset", meta)
             .await?;
@@ -396,7 +396,8 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
                     now,
                     meta,
                 )
-                .subject("user", user.id),
+                .subject("user", user.id)
+                .detail(serde_json::json!({ "sessions_revoked": sessions_revoked })),
             )
             .await;
         store
@@ -405,8 +406,9 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .ok_or(AuthError::NotFound(Entity::User))
     }
 
-    /// Hashes and stores a new password, revoking every session of the user.
-    async fn replace(&self, user_id: UserId, password: Secret) -> Result<(), AuthError> {
+    /// Hashes and stores a new password, revoking every session of the user; returns how
+    /// many it revoked.
+    async fn replace(&self, user_id: UserId, password: Secret) -> Result<usize, AuthError> {
         let hash = self.hash(password).await?;
         let revoked = self
             .auth
@@ -417,7 +419,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let cache = &self.auth.inner().session_cache;
         cache.evict_all(&revoked);
         cache.evict_user(user_id);
-        Ok(())
+        Ok(revoked.len())
     }
 
     /// Re-hashes with the current parameters after a successful sign-in, unless the
