@@ -5,6 +5,7 @@
 //! Delivery goes through the app's [`Mailer`]; the flows whose timing would tell whether an
 //! address has an account hand it to an [`Outbox`] instead of waiting for it.
 
+mod deferred;
 mod mailer;
 mod model;
 mod outbox;

@@ -3,7 +3,7 @@ use sha2::Sha256;
 use time::Duration;
 use zeroize::Zeroizing;
 
-use super::{AttemptReservation, Delivery, LinkConsumption, OutgoingEmail, Purpose, Verification};
+use super::{AttemptReservation, LinkConsumption, OutgoingEmail, Purpose, Verification};
 use crate::accounts::{Account, AccountStore};
 use crate::api_keys::RateLimitStore;
 use crate::audit::{Actor, AuditEvent};
@@ -110,7 +110,7 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
 
     /// Stores a new code and link for `(email, purpose)`, replacing any unused one, and
     /// hands them to the mailer (no limit taken: the caller took it).
-    async fn issue_verification(
+    pub(super) async fn issue_verification(
         &self,
         purpose: Purpose,
         email: &Email,
@@ -146,67 +146,6 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             })
             .await
             .map_err(AuthError::DeliveryFailed)
-    }
-
-    /// Hands `delivery` to the outbox, or (when `send` is false: an address without an
-    /// account, or over its mail limit) a delivery that sends nothing, so the request path
-    /// does the same work either way.
-    pub(crate) async fn hand_to_outbox(&self, send: bool, delivery: impl FnOnce() -> Delivery) {
-        let delivery = if send {
-            delivery()
-        } else {
-            Delivery::nothing()
-        };
-        self.inner().outbox.submit(delivery).await;
-    }
-
-    /// The deferred work of [`Self::send_verification`] after its limit: storing the code
-    /// and mailing it, off the request path; failures are logged.
-    pub(crate) fn verification_delivery(
-        &self,
-        purpose: Purpose,
-        email: Email,
-        user_id: Option<UserId>,
-    ) -> Delivery
-    where
-        S: Send + Sync,
-    {
-        let auth = self.clone();
-        Delivery::new(async move {
-            if let Err(error) = auth.issue_verification(purpose, &email, user_id).await {
-                tracing::error!(error = %error, purpose = purpose.as_str(), "email not delivered");
-            }
-        })
-    }
-
-    /// The deferred delivery of a [`Notice`](super::Notice); failures are logged.
-    pub(crate) fn notice_delivery(&self, notice: super::Notice) -> Delivery {
-        let mailer = std::sync::Arc::clone(&self.inner().mailer);
-        Delivery::new(async move {
-            if let Err(error) = mailer.notify(notice).await {
-                tracing::error!(error = %error, "notice not delivered");
-            }
-        })
-    }
-
-    /// Takes the mail limit of `(purpose, email)` for a flow that answers the same whether
-    /// or not it sends: `Ok(false)` when spent (logged, not reported).
-    pub(crate) async fn mail_allowed(
-        &self,
-        purpose: Purpose,
-        email: &Email,
-    ) -> Result<bool, AuthError> {
-        match self.take_mail_limit(purpose, email).await {
-            Ok(()) => Ok(true),
-            Err(AuthError::RateLimited { .. }) => {
-                tracing::warn!(
-                    purpose = purpose.as_str(),
-                    "email not sent: too many for this address lately"
-                );
-                Ok(false)
-            }
-            Err(other) => Err(other),
-        }
     }
 
     /// Checks a typed code, counting the attempt first, and consumes it if right.
