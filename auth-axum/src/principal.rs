@@ -142,8 +142,8 @@ fn api_key_header(parts: &Parts) -> Result<Option<&str>, ApiError> {
 pub(crate) const API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
 
 /// The bearer token of `Authorization`, if any; a malformed header is an error.
-fn bearer(parts: &Parts) -> Result<Option<&str>, ApiError> {
-    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<&str>, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Ok(None);
     };
     let value = value
@@ -224,7 +224,7 @@ fn credential<'a>(parts: &'a Parts, inner: &Inner) -> Result<Credential<'a>, Api
     if let Some(key) = api_key_header(parts)? {
         return Ok(Credential::ApiKey(key));
     }
-    if let Some(token) = bearer(parts)? {
+    if let Some(token) = bearer(&parts.headers)? {
         let is_key = inner.keys.as_ref().is_some_and(|k| k.looks_like_key(token));
         return Ok(if is_key {
             Credential::ApiKey(token)

@@ -665,3 +665,40 @@ async fn an_admin_cannot_change_an_owners_wider_group_key() {
     assert_eq!(key["name"], "ci");
     assert_eq!(key["rate_limit"]["max"], 10);
 }
+
+/// Issue 12, item 8, as observed: someone pre-registers another person's address, mints a
+/// `*:*` key, and the owner recovers the account with a password reset. Every credential
+/// of the squatter ends: the bearer session, the refresh token, and the key on a guarded
+/// route.
+#[tokio::test]
+async fn a_password_reset_ends_the_squatters_key() {
+    let app = TestApp::new();
+    let squatter = app.sign_up("owner@example.com").await;
+    let (id, secret) = app
+        .key(&squatter, json!({ "name": "mine now", "scopes": ["*:*"] }))
+        .await;
+    let scoped = || get("/scoped").api_key(&secret);
+    app.send(scoped()).await.expect(StatusCode::OK);
+    assert_works(&app, &id, &secret).await;
+
+    // The owner recovers the account.
+    app.send(post("/auth/password/forgot").json(json!({ "email": "owner@example.com" })))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let code = app.code("owner@example.com", auth_core::Purpose::ResetPassword);
+    app.send(post("/auth/password/reset").json(json!({
+        "email": "owner@example.com", "code": code, "password": "the owner's own password"
+    })))
+    .await
+    .expect(StatusCode::OK);
+
+    let res = app.send(get("/auth/me").bearer(&squatter.token)).await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = app
+        .send(post("/auth/refresh").json(json!({ "refresh_token": squatter.refresh })))
+        .await;
+    assert_eq!(res.status, StatusCode::UNAUTHORIZED);
+    let res = app.send(scoped()).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "API_KEY_REVOKED");
+    assert_refused(&app, &secret, "API_KEY_REVOKED").await;
+}

@@ -116,6 +116,39 @@ async fn sign_up_with_a_taken_email_is_409() {
     assert_error(&res, StatusCode::CONFLICT, "EMAIL_IN_USE");
 }
 
+/// Issue 12, item 12: with `enumeration_safe_sign_up`, a taken address gets the answer a
+/// new one gets (`202`, the same body shape), and its owner a notice instead.
+#[tokio::test]
+async fn enumeration_safe_sign_up_answers_a_taken_email_as_a_new_one() {
+    let mut config = AuthConfig::insecure_for_tests();
+    config.require_email_verification = true;
+    config.enumeration_safe_sign_up = true;
+    let app = TestApp::with_config(config);
+    let first = app
+        .send(post("/auth/sign-up").json(sign_up_body("a@example.com", "token")))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let again = app
+        .send(post("/auth/sign-up").json(sign_up_body("A@EXAMPLE.com", "token")))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let keys = |v: &serde_json::Value| {
+        let mut keys: Vec<String> = v["user"].as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    assert_eq!(keys(&first), keys(&again));
+    assert_eq!(first["user"]["email"], again["user"]["email"]);
+    assert_eq!(again["verification_required"], true);
+    assert_ne!(first["user"]["id"], again["user"]["id"]);
+    assert_eq!(
+        app.mailer.notices(),
+        [auth_core::verification::Notice::SignUpAttempted {
+            to: auth_core::Email::parse("a@example.com").unwrap()
+        }]
+    );
+}
+
 #[tokio::test]
 async fn sign_up_validates_email_password_and_name() {
     let app = TestApp::new();
@@ -972,4 +1005,80 @@ async fn reset_password_refuses_wrong_codes_and_bodies() {
         .send(post("/auth/password/reset").json(json!({ "email": "a@example.com", "code": "1" })))
         .await;
     assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY");
+}
+
+// --- a sign-in replaces the session it presents (issue 12, item 10) ---------------------
+
+#[tokio::test]
+async fn a_sign_in_ends_the_session_the_request_presents() {
+    let app = TestApp::new();
+    let res = app
+        .send(post("/auth/sign-up").json(json!({ "email": "a@example.com", "password": PASSWORD })))
+        .await;
+    let a_cookie = cookie_value(&res, "session");
+    let b = app.sign_up("b@example.com").await;
+    // B signs in on the browser A left signed in: A's session ends, B's other one stays.
+    let res = app
+        .send(
+            post("/auth/sign-in")
+                .cookie(&a_cookie)
+                .origin(ORIGIN)
+                .json(json!({ "email": "b@example.com", "password": PASSWORD })),
+        )
+        .await;
+    let b_cookie = cookie_value(&res, "session");
+    let me = app.send(get("/auth/me").cookie(&a_cookie)).await;
+    assert_error(&me, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+    app.send(get("/auth/me").cookie(&b_cookie))
+        .await
+        .expect(StatusCode::OK);
+    app.send(get("/auth/me").bearer(&b.token))
+        .await
+        .expect(StatusCode::OK);
+    // A token client presenting a bearer session, through the emailed sign-in.
+    let a = app.sign_in("a@example.com").await;
+    app.send(post("/auth/sign-in/email/send").json(json!({ "email": "b@example.com" })))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let code = app.code("b@example.com", Purpose::SignIn);
+    app.send(
+        post("/auth/sign-in/email")
+            .bearer(&a.token)
+            .json(json!({ "email": "b@example.com", "code": code, "mode": "token" })),
+    )
+    .await
+    .expect(StatusCode::OK);
+    let me = app.send(get("/auth/me").bearer(&a.token)).await;
+    assert_error(&me, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+}
+
+/// Issue 12, item 9: the first emailed sign-in to an unverified account takes it from
+/// whoever signed up with the address: their session and their password stop working.
+#[tokio::test]
+async fn the_first_emailed_sign_in_takes_an_unverified_account_from_its_creator() {
+    let app = TestApp::new();
+    let squatter = app.sign_up("owner@example.com").await;
+    app.send(post("/auth/sign-in/email/send").json(json!({ "email": "owner@example.com" })))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    let code = app.code("owner@example.com", Purpose::SignIn);
+    let owner = app
+        .send(post("/auth/sign-in/email").json(json!({
+            "email": "owner@example.com", "code": code, "mode": "token"
+        })))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(owner["user"]["email_verified"], true);
+    let me = app.send(get("/auth/me").bearer(&squatter.token)).await;
+    assert_error(&me, StatusCode::UNAUTHORIZED, "SESSION_REVOKED");
+    let res = app
+        .send(post("/auth/sign-in").json(json!({
+            "email": "owner@example.com", "password": PASSWORD, "mode": "token"
+        })))
+        .await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS");
+    let token = str_of(&owner["session_token"]);
+    app.send(get("/auth/me").bearer(&token))
+        .await
+        .expect(StatusCode::OK);
 }

@@ -17,7 +17,7 @@ use crate::permissions::Policy;
 use crate::rate_limit::Limiter;
 use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
 use crate::sessions::SessionCache;
-use crate::verification::{CodeChecker, Mailer, NoMailer};
+use crate::verification::{CodeChecker, Mailer, NoMailer, Outbox, SpawnOutbox};
 
 /// The library's entry point: holds the store, the clock, the keys and the configuration,
 /// and hands out one service per domain (`auth.users()`, `auth.sessions()`,
@@ -57,6 +57,7 @@ pub(crate) struct Inner<S> {
     pub(crate) codes: CodeChecker,
     pub(crate) mailer: Arc<dyn Mailer>,
     pub(crate) has_mailer: bool,
+    pub(crate) outbox: Arc<dyn Outbox>,
     pub(crate) audit: Arc<dyn AuditSink>,
     pub(crate) hasher: Arc<PasswordHasher>,
     pub(crate) session_cache: SessionCache,
@@ -76,6 +77,7 @@ impl<S: Send + Sync + 'static> Auth<S> {
             config: AuthConfig::default(),
             keys: None,
             mailer: None,
+            outbox: None,
             audit: None,
             policy: Policy::default(),
             breach_check: None,
@@ -173,6 +175,7 @@ pub struct AuthBuilder<S> {
     config: AuthConfig,
     keys: Option<Keyring>,
     mailer: Option<Arc<dyn Mailer>>,
+    outbox: Option<Arc<dyn Outbox>>,
     audit: Option<Arc<dyn AuditSink>>,
     policy: Policy,
     breach_check: Option<Arc<dyn BreachCheck>>,
@@ -214,6 +217,14 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
     /// with `NOT_CONFIGURED`).
     pub fn mailer(mut self, mailer: impl Mailer + 'static) -> Self {
         self.mailer = Some(Arc::new(mailer));
+        self
+    }
+
+    /// Where the email flows whose timing would reveal whether an address has an account
+    /// (password reset, sign-in codes, sign-up) hand their mail, so the request does not
+    /// wait for the mailer (default: [`SpawnOutbox`], a tokio task per email).
+    pub fn outbox(mut self, outbox: impl Outbox + 'static) -> Self {
+        self.outbox = Some(Arc::new(outbox));
         self
     }
 
@@ -262,6 +273,9 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
                 codes,
                 mailer: self.mailer.unwrap_or_else(|| Arc::new(NoMailer)),
                 has_mailer,
+                outbox: self
+                    .outbox
+                    .unwrap_or_else(|| Arc::new(SpawnOutbox::default())),
                 audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
                 hasher: Arc::new(hasher),
                 session_cache,

@@ -68,6 +68,25 @@ pub struct AuthConfig {
     /// clock from the session's start. Default 5 minutes; 0 s to 1 day.
     #[serde(default = "default_reauth_window")]
     pub reauth_window: Duration,
+    /// Whether a password reset, and the first emailed sign-in to an unverified account,
+    /// also end the credentials of the optional domains the user holds: the API keys they
+    /// own (their groups' keys stay). Sessions and refresh tokens end either way. Default
+    /// `true`: whoever set the account up before the owner proved the address keeps
+    /// nothing.
+    #[serde(default = "default_true")]
+    pub recovery_ends_credentials: bool,
+    /// Enumeration-safe sign-up: an address that has an account gets the same answer as a
+    /// new one (a pending verification, `202` over HTTP) and its owner gets a
+    /// [`Notice::SignUpAttempted`](crate::verification::Notice) instead of the caller
+    /// learning `EMAIL_IN_USE`. Needs `require_email_verification` (a new address is then
+    /// not signed in either). Default `false`: `EMAIL_IN_USE`. The trade-off is in
+    /// `docs/account-recovery.md`.
+    #[serde(default)]
+    pub enumeration_safe_sign_up: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_sign_in_ip_limit() -> Option<RateLimit> {
@@ -127,6 +146,8 @@ impl Default for AuthConfig {
             max_invite_ttl: default_max_invite_ttl(),
             direct_member_add: false,
             reauth_window: default_reauth_window(),
+            recovery_ends_credentials: true,
+            enumeration_safe_sign_up: false,
         }
     }
 }
@@ -265,6 +286,12 @@ impl AuthConfig {
         if self.reauth_window < Duration::ZERO || self.reauth_window > Duration::DAY {
             return invalid("reauth_window", "must be between 0 and 1 day");
         }
+        if self.enumeration_safe_sign_up && !self.require_email_verification {
+            return invalid(
+                "enumeration_safe_sign_up",
+                "needs require_email_verification (a new address must not be signed in at once)",
+            );
+        }
         Ok(())
     }
 }
@@ -299,6 +326,12 @@ mod tests {
         c.invite_ttl = None;
         assert!(c.validate().is_err(), "never-expiring invites under a cap");
         c.max_invite_ttl = None;
+        assert!(c.validate().is_ok());
+        let mut c = AuthConfig::default();
+        assert!(c.recovery_ends_credentials && !c.enumeration_safe_sign_up);
+        c.enumeration_safe_sign_up = true;
+        assert!(c.validate().is_err(), "needs require_email_verification");
+        c.require_email_verification = true;
         assert!(c.validate().is_ok());
     }
 }

@@ -56,6 +56,7 @@ pub mod caller;
 pub mod clock;
 pub mod config;
 pub mod context;
+pub mod credentials;
 pub mod error;
 mod fenced_cache;
 pub mod groups;
@@ -87,6 +88,7 @@ pub use caller::Caller;
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::AuthConfig;
 pub use context::RequestMeta;
+pub use credentials::CredentialStore;
 pub use error::{AuthError, ConfigError, Conflict, Entity, ErrorCode, StoreError};
 pub use groups::{Group, GroupStore};
 pub use ids::{

@@ -2,7 +2,7 @@
 //!
 //! | domain | traits | services it enables |
 //! | --- | --- | --- |
-//! | core (required) | [`UserStore`], [`AccountStore`], [`SessionStore`], [`VerificationStore`], [`AuditStore`], [`RateLimitStore`] | `users`, `accounts`, `sessions`, `password`, `email`, `audit` |
+//! | core (required) | [`UserStore`], [`AccountStore`], [`SessionStore`], [`VerificationStore`], [`AuditStore`], [`RateLimitStore`], [`CredentialStore`] | `users`, `accounts`, `sessions`, `password`, `email`, `audit` |
 //! | organizations | core + [`GroupStore`], [`MemberStore`], [`InviteStore`] | `groups`, `members`, `invites` |
 //! | API keys | organizations + [`ApiKeyStore`] (a key may belong to a group) | `api_keys` |
 //!
@@ -14,6 +14,7 @@
 use crate::accounts::AccountStore;
 use crate::api_keys::ApiKeyStore;
 use crate::audit::AuditStore;
+use crate::credentials::CredentialStore;
 use crate::groups::GroupStore;
 use crate::invites::InviteStore;
 use crate::members::MemberStore;
@@ -22,9 +23,10 @@ use crate::sessions::SessionStore;
 use crate::users::UserStore;
 use crate::verification::VerificationStore;
 
-/// The required core: users, accounts, sessions, one-time codes, the audit log and rate
-/// limits. Every store implements it; implemented automatically for any type that
-/// implements its traits.
+/// The required core: users, accounts, sessions, one-time codes, the audit log, rate
+/// limits, and ending a user's credentials across the domains the store has (recovery).
+/// Every store implements it; implemented automatically for any type that implements its
+/// traits.
 pub trait CoreStore:
     UserStore
     + AccountStore
@@ -32,6 +34,7 @@ pub trait CoreStore:
     + VerificationStore
     + AuditStore
     + RateLimitStore
+    + CredentialStore
     + Send
     + Sync
     + 'static
@@ -45,6 +48,7 @@ impl<T> CoreStore for T where
         + VerificationStore
         + AuditStore
         + RateLimitStore
+        + CredentialStore
         + Send
         + Sync
         + 'static

@@ -32,6 +32,7 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod credentials;
 mod groups;
 mod invites;
 mod members;

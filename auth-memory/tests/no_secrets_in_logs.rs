@@ -43,6 +43,7 @@ async fn no_secret_reaches_logs_or_errors() {
         .secret_key(SecretKey::generate())
         .config(AuthConfig::insecure_for_tests())
         .mailer(mailer.clone())
+        .outbox(auth_core::verification::InlineOutbox)
         .build()
         .unwrap();
     let meta = RequestMeta::none().with_request_id("req-1");

@@ -36,6 +36,23 @@ pub(super) fn check_sign_in_origin(
     }
 }
 
+/// The metadata of a sign-in, with the session token the request presents (the cookie,
+/// else a bearer token): the new session ends it.
+pub(super) fn presenting_session(
+    meta: auth_core::RequestMeta,
+    headers: &axum::http::HeaderMap,
+    state: &crate::AuthState,
+) -> auth_core::RequestMeta {
+    let cookie = state
+        .config()
+        .and_then(|config| session_cookie(headers, config.cookie_name()));
+    let bearer = || crate::principal::bearer(headers).ok().flatten();
+    match cookie.or_else(bearer) {
+        Some(token) => meta.presenting_session(token),
+        None => meta,
+    }
+}
+
 /// Answers a sign-in: a cookie for browsers, tokens in the body for token clients.
 pub(super) fn signed_in<S>(
     api: &Api<S>,
@@ -99,6 +116,7 @@ pub(crate) async fn sign_up<S: CoreStore>(
     ApiJson(body): ApiJson<SignUpBody>,
 ) -> Result<Response, ApiError> {
     check_sign_in_origin(&headers, &api.state, body.mode)?;
+    let meta = presenting_session(meta, &headers, &api.state);
     let outcome = api
         .auth
         .password()
@@ -125,7 +143,8 @@ pub(crate) async fn sign_up<S: CoreStore>(
     })
 }
 
-/// Signs in with email and password.
+/// Signs in with email and password. A session the request presents (cookie or bearer)
+/// ends: the new one replaces it.
 #[utoipa::path(post, path = "/auth/sign-in", tag = "auth", request_body = SignInBody,
     responses(
         (status = 200, description = "Signed in", body = SessionResponse),
@@ -140,6 +159,7 @@ pub(crate) async fn sign_in<S: CoreStore>(
     ApiJson(body): ApiJson<SignInBody>,
 ) -> Result<Response, ApiError> {
     check_sign_in_origin(&headers, &api.state, body.mode)?;
+    let meta = presenting_session(meta, &headers, &api.state);
     let done = api
         .auth
         .password()
@@ -187,6 +207,7 @@ pub(crate) async fn sign_in_email<S: CoreStore>(
     ApiJson(body): ApiJson<EmailSignInBody>,
 ) -> Result<Response, ApiError> {
     check_sign_in_origin(&headers, &api.state, body.mode)?;
+    let meta = presenting_session(meta, &headers, &api.state);
     let answer_body = AnswerBody {
         email: body.email,
         code: body.code,

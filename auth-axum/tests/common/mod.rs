@@ -76,6 +76,8 @@ impl TestApp {
             .secret_key(SecretKey::generate())
             .config(config)
             .mailer(mailer.clone())
+            // Mail is recorded before the request returns, so tests read it at once.
+            .outbox(auth_core::verification::InlineOutbox)
             .clock(clock.clone())
             .build()
             .unwrap();

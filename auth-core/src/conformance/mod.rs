@@ -52,6 +52,7 @@ use std::sync::Arc;
 
 use time::Duration;
 
+use crate::verification::Outbox;
 use crate::{
     Auth, AuthConfig, Caller, CoreStore, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp,
     SignUpOutcome, SignedIn, TestClock,
@@ -122,6 +123,40 @@ pub struct Env<S> {
     pub mailer: RecordingMailer,
     key: SecretKey,
     config: AuthConfig,
+    outbox: Arc<dyn Outbox>,
+}
+
+/// An outbox the test controls: it keeps every delivery until [`HeldOutbox::release`].
+#[derive(Debug, Default, Clone)]
+pub struct HeldOutbox {
+    held: Arc<std::sync::Mutex<Vec<crate::verification::Delivery>>>,
+}
+
+impl HeldOutbox {
+    /// How many deliveries are held.
+    pub fn len(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+
+    /// Whether none is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Runs every held delivery, oldest first.
+    pub async fn release(&self) {
+        let held = std::mem::take(&mut *self.held.lock().unwrap());
+        for delivery in held {
+            delivery.run().await;
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Outbox for HeldOutbox {
+    async fn submit(&self, delivery: crate::verification::Delivery) {
+        self.held.lock().unwrap().push(delivery);
+    }
 }
 
 impl<S: CoreStore + Clone> Env<S> {
@@ -132,6 +167,16 @@ impl<S: CoreStore + Clone> Env<S> {
 
     /// An environment with edited configuration.
     pub fn with_config(store: S, edit: impl FnOnce(&mut AuthConfig)) -> Self {
+        Self::with_outbox(store, Arc::new(crate::verification::InlineOutbox), edit)
+    }
+
+    /// An environment whose mail goes through `outbox` (the default runs each delivery
+    /// before the request returns, so the suite reads the mailer at once).
+    pub fn with_outbox(
+        store: S,
+        outbox: Arc<dyn Outbox>,
+        edit: impl FnOnce(&mut AuthConfig),
+    ) -> Self {
         let mut config = AuthConfig::insecure_for_tests();
         edit(&mut config);
         Self::build(
@@ -140,6 +185,7 @@ impl<S: CoreStore + Clone> Env<S> {
             RecordingMailer::new(),
             SecretKey::generate(),
             config,
+            outbox,
         )
     }
 
@@ -149,10 +195,12 @@ impl<S: CoreStore + Clone> Env<S> {
         mailer: RecordingMailer,
         key: SecretKey,
         config: AuthConfig,
+        outbox: Arc<dyn Outbox>,
     ) -> Self {
         let auth = Auth::builder(store)
             .clock(clock.clone())
             .mailer(mailer.clone())
+            .outbox(Arc::clone(&outbox))
             .secret_key(key.clone())
             .config(config.clone())
             .audit_to_store()
@@ -164,6 +212,7 @@ impl<S: CoreStore + Clone> Env<S> {
             mailer,
             key,
             config,
+            outbox,
         }
     }
 
@@ -182,6 +231,7 @@ impl<S: CoreStore + Clone> Env<S> {
             self.mailer.clone(),
             self.key.clone(),
             config,
+            Arc::clone(&self.outbox),
         )
     }
 

@@ -9,6 +9,7 @@ use crate::api_keys::RateLimitStore;
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
 use crate::context::RequestMeta;
+use crate::credentials::CredentialStore;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::UserId;
 use crate::secret::Secret;
@@ -16,7 +17,7 @@ use crate::sessions::{Aal, Authenticated, SessionStore, SignedIn};
 use crate::throttle::{Throttle, client_network};
 use crate::users::{User, UserStore};
 use crate::validate::{self, Email};
-use crate::verification::{Answer, Purpose, VerificationStore};
+use crate::verification::{Answer, Notice, Purpose, VerificationStore};
 
 /// Input of [`Passwords::sign_up`].
 #[derive(Debug, Clone, Deserialize)]
@@ -45,11 +46,12 @@ pub enum SignUpOutcome {
 
 /// The store traits the password flows need.
 pub trait PasswordStore:
-    UserStore + AccountStore + SessionStore + VerificationStore + RateLimitStore
+    UserStore + AccountStore + SessionStore + VerificationStore + RateLimitStore + CredentialStore
 {
 }
-impl<S: UserStore + AccountStore + SessionStore + VerificationStore + RateLimitStore> PasswordStore
-    for S
+impl<
+    S: UserStore + AccountStore + SessionStore + VerificationStore + RateLimitStore + CredentialStore,
+> PasswordStore for S
 {
 }
 
@@ -68,6 +70,11 @@ impl<S: PasswordStore + 'static> Auth<S> {
 impl<S: PasswordStore + 'static> Passwords<'_, S> {
     /// Creates a user with a password, and signs them in (or, when the app requires a
     /// verified email, sends a code and returns the user without a session).
+    ///
+    /// A taken address is `EMAIL_IN_USE`, unless
+    /// [`AuthConfig::enumeration_safe_sign_up`](crate::AuthConfig) is on: then it gets the
+    /// answer of a new address (a pending verification, with a user that is not stored)
+    /// and its owner a [`Notice::SignUpAttempted`].
     #[tracing::instrument(name = "password.sign_up", skip_all)]
     pub async fn sign_up(
         &self,
@@ -107,6 +114,11 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let account = Account::password(user.id, hash, now);
         match self.auth.store().create_user(&user, &[account]).await {
             Ok(()) => {}
+            Err(StoreError::Conflict(Conflict::UserEmail))
+                if self.auth.config().enumeration_safe_sign_up =>
+            {
+                return self.answer_taken_address(user, meta).await;
+            }
             Err(StoreError::Conflict(Conflict::UserEmail)) => return Err(AuthError::EmailInUse),
             Err(other) => return Err(other.into()),
         }
@@ -117,18 +129,54 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             )
             .await;
         if self.auth.config().require_email_verification {
-            if let Err(error) = self
+            // Through the outbox: a taken address (enumeration-safe mode) answers after the
+            // same work, its notice mailed off the request path too.
+            let allowed = self
                 .auth
-                .send_verification(Purpose::VerifyEmail, &user.email, Some(user.id))
-                .await
-            {
-                // The user exists; they can ask for another code.
-                tracing::error!(error = %error, "verification email after sign-up failed");
-            }
+                .mail_allowed(Purpose::VerifyEmail, &user.email)
+                .await?;
+            self.auth
+                .hand_to_outbox(allowed, || {
+                    self.auth.verification_delivery(
+                        Purpose::VerifyEmail,
+                        user.email.clone(),
+                        Some(user.id),
+                    )
+                })
+                .await;
             return Ok(SignUpOutcome::VerificationRequired(user));
         }
         let signed_in = self.auth.sessions().start(user, Aal::Aal1, meta).await?;
         Ok(SignUpOutcome::SignedIn(Box::new(signed_in)))
+    }
+
+    /// Enumeration-safe sign-up of a taken address: the answer a new address gets (a
+    /// pending verification, with the user that was not stored), after the same work; the
+    /// address's owner gets a [`Notice::SignUpAttempted`] instead. Audited as a refused
+    /// `user.sign_up` (`EMAIL_IN_USE`).
+    async fn answer_taken_address(
+        &self,
+        user: User,
+        meta: &RequestMeta,
+    ) -> Result<SignUpOutcome, AuthError> {
+        self.auth
+            .record_audit(
+                AuditEvent::new("user.sign_up", Actor::Anonymous, self.auth.now(), meta)
+                    .failed(&AuthError::EmailInUse),
+            )
+            .await;
+        let allowed = self
+            .auth
+            .mail_allowed(Purpose::VerifyEmail, &user.email)
+            .await?;
+        self.auth
+            .hand_to_outbox(allowed, || {
+                self.auth.notice_delivery(Notice::SignUpAttempted {
+                    to: user.email.clone(),
+                })
+            })
+            .await;
+        Ok(SignUpOutcome::VerificationRequired(user))
     }
 
     /// Signs in with email and password. An unknown email and a wrong password give the
@@ -314,39 +362,48 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
     }
 
     /// Sends a password reset code and link, if the address has a user. Always succeeds for
-    /// a valid address, so it does not reveal which addresses have accounts.
+    /// a valid address, and the request path does the same work for every address (a
+    /// lookup, a unit of the address's mail limit, one delivery handed to the
+    /// [`Outbox`](crate::verification::Outbox), one audit event), so neither the answer nor
+    /// its time tells which addresses have accounts: storing the code and the mailer's time
+    /// are off it.
     #[tracing::instrument(name = "password.forgot", skip_all)]
     pub async fn forgot(&self, email: &str, meta: &RequestMeta) -> Result<(), AuthError> {
         let email = Email::parse(email)?;
         if !self.auth.inner().has_mailer {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
-        let Some(user) = self.auth.store().get_user_by_email(&email).await? else {
-            return Ok(());
-        };
-        if let Err(error) = self
+        let user = self.auth.store().get_user_by_email(&email).await?;
+        let allowed = self
             .auth
-            .send_verification(Purpose::ResetPassword, &email, Some(user.id))
-            .await
-        {
-            tracing::error!(error = %error, "password reset email failed");
-        }
+            .mail_allowed(Purpose::ResetPassword, &email)
+            .await?;
+        let user_id = user.as_ref().map(|u| u.id);
         self.auth
-            .record_audit(
-                AuditEvent::new(
-                    "user.password_reset_requested",
-                    Actor::User { id: user.id },
-                    self.auth.now(),
-                    meta,
-                )
-                .subject("user", user.id),
-            )
+            .hand_to_outbox(user_id.is_some() && allowed, || {
+                self.auth
+                    .verification_delivery(Purpose::ResetPassword, email, user_id)
+            })
             .await;
+        let mut event = AuditEvent::new(
+            "user.password_reset_requested",
+            user_id.map_or(Actor::Anonymous, |id| Actor::User { id }),
+            self.auth.now(),
+            meta,
+        );
+        if let Some(id) = user_id {
+            event = event.subject("user", id);
+        }
+        self.auth.record_audit(event).await;
         Ok(())
     }
 
-    /// Sets a new password with an emailed code or link. Revokes every session of the user;
-    /// marks the email verified (the reset proved ownership). The user signs in afresh.
+    /// Sets a new password with an emailed code or link. The reset proves ownership of the
+    /// address, so it ends every credential whoever held the account before could have
+    /// minted: every session and refresh token, and (with
+    /// [`AuthConfig::recovery_ends_credentials`](crate::AuthConfig), the default) the API
+    /// keys the user owns, audited as `user.credentials_ended`. Marks the email verified.
+    /// The user signs in afresh.
     #[tracing::instrument(name = "password.reset", skip_all)]
     pub async fn reset(
         &self,
@@ -368,7 +425,12 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         .filter(|u| u.email == v.email)
         .ok_or(AuthError::CodeInvalid)?;
         self.policy_check(new.expose(), user.email.as_str())?;
-        self.replace(user.id, new.clone()).await?;
+        // The password and the sessions first, in one store call: whoever held them holds
+        // at most keys then, and keys cannot mint credentials.
+        let sessions_revoked = self.replace(user.id, new.clone()).await?;
+        self.auth
+            .end_credentials(user.id, false, "password_reset", meta)
+            .await?;
         // The owner is back in: password guesses made meanwhile no longer hold them up.
         self.auth
             .clear_throttle(Throttle::SignInAccount, user.email.as_str())
@@ -383,7 +445,8 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
                     now,
                     meta,
                 )
-                .subject("user", user.id),
+                .subject("user", user.id)
+                .detail(serde_json::json!({ "sessions_revoked": sessions_revoked })),
             )
             .await;
         store
@@ -392,8 +455,9 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .ok_or(AuthError::NotFound(Entity::User))
     }
 
-    /// Hashes and stores a new password, revoking every session of the user.
-    async fn replace(&self, user_id: UserId, password: Secret) -> Result<(), AuthError> {
+    /// Hashes and stores a new password, revoking every session of the user; returns how
+    /// many it revoked.
+    async fn replace(&self, user_id: UserId, password: Secret) -> Result<usize, AuthError> {
         let hash = self.hash(password).await?;
         let revoked = self
             .auth
@@ -404,7 +468,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let cache = &self.auth.inner().session_cache;
         cache.evict_all(&revoked);
         cache.evict_user(user_id);
-        Ok(())
+        Ok(revoked.len())
     }
 
     /// Re-hashes with the current parameters after a successful sign-in, unless the

@@ -120,7 +120,8 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
     }
 
     /// Starts a new session for `user` (after any successful sign-in). Every sign-in gets a
-    /// new session id and new tokens.
+    /// new session id and new tokens, and ends the session the request presented
+    /// ([`RequestMeta::presented_session`]), whoever's it is.
     pub(crate) async fn start(
         &self,
         user: User,
@@ -154,6 +155,9 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         };
         let ticket = inner.session_cache.ticket();
         self.auth.store().create_session(&session, &refresh).await?;
+        if let Some(presented) = meta.presented_session {
+            self.end_presented(presented, &session, meta).await?;
+        }
         inner.session_cache.insert(
             ticket,
             session.token_hash,
@@ -169,6 +173,42 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             session_token,
             refresh_token,
         })
+    }
+
+    /// Ends the session whose token the request presented, now that `replacement` started:
+    /// audited as `session.replaced` (nothing to do if it is unknown or ended).
+    async fn end_presented(
+        &self,
+        presented: TokenHash,
+        replacement: &Session,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let store = self.auth.store();
+        let Some((session, _)) = store.find_session_by_token(&presented).await? else {
+            return Ok(());
+        };
+        let revoked = store
+            .revoke_session(session.id, replacement.created_at)
+            .await?;
+        self.auth.inner().session_cache.evict(&presented);
+        if revoked.is_some() {
+            self.auth
+                .record_audit(
+                    AuditEvent::new(
+                        "session.replaced",
+                        Actor::User {
+                            id: replacement.user_id,
+                        },
+                        replacement.created_at,
+                        meta,
+                    )
+                    .subject("session", session.id)
+                    .in_session(replacement.id)
+                    .detail(serde_json::json!({ "user": session.user_id })),
+                )
+                .await;
+        }
+        Ok(())
     }
 
     /// Starts a session for a user who just proved who they are with `method` (`password`,

@@ -49,6 +49,13 @@ pub enum Notice {
         /// The new address.
         new: Email,
     },
+    /// Someone tried to sign up with `to`, which has an account already
+    /// ([`AuthConfig::enumeration_safe_sign_up`](crate::AuthConfig)): tell its owner they
+    /// can sign in, or reset their password, and to ignore it if it was not them.
+    SignUpAttempted {
+        /// The address, the recipient.
+        to: Email,
+    },
 }
 
 /// Delivers emails; implemented by the app (SMTP, an email API, a queue).

@@ -11,6 +11,7 @@ use crate::auth::Auth;
 use crate::caller::Caller;
 use crate::config::VerificationConfig;
 use crate::context::RequestMeta;
+use crate::credentials::CredentialStore;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::{UserId, VerificationId};
 use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
@@ -80,17 +81,40 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         email: &Email,
         user_id: Option<UserId>,
     ) -> Result<(), AuthError> {
-        let inner = self.inner();
-        if !inner.has_mailer {
+        if !self.inner().has_mailer {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
+        self.take_mail_limit(purpose, email).await?;
+        self.issue_verification(purpose, email, user_id).await
+    }
+
+    /// One unit of the mail limit of `(purpose, email)`: `RATE_LIMITED` when spent.
+    pub(crate) async fn take_mail_limit(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+    ) -> Result<(), AuthError> {
+        let Some(limit) = &self.inner().config.mail_limit else {
+            return Ok(());
+        };
         let now = self.now();
-        if let Some(limit) = &inner.config.mail_limit {
-            let key = format!("{}:{email}", purpose.as_str());
-            self.limiter()
-                .take(self.store(), "mail", &key, limit, now)
-                .await?;
-        }
+        let key = format!("{}:{email}", purpose.as_str());
+        self.limiter()
+            .take(self.store(), "mail", &key, limit, now)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new code and link for `(email, purpose)`, replacing any unused one, and
+    /// hands them to the mailer (no limit taken: the caller took it).
+    pub(super) async fn issue_verification(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+        user_id: Option<UserId>,
+    ) -> Result<(), AuthError> {
+        let inner = self.inner();
+        let now = self.now();
         let id = VerificationId::new();
         let code = inner.codes.generate(inner.random.as_ref());
         let link_token = generate_token(inner.random.as_ref());
@@ -198,11 +222,12 @@ pub struct EmailFlows<'a, S> {
 
 /// The store traits the email flows need.
 pub trait EmailFlowStore:
-    VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore
+    VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore + CredentialStore
 {
 }
-impl<S: VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore> EmailFlowStore
-    for S
+impl<
+    S: VerificationStore + UserStore + SessionStore + AccountStore + RateLimitStore + CredentialStore,
+> EmailFlowStore for S
 {
 }
 
@@ -313,7 +338,10 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
 
     /// Sends a sign-in code and link. Always succeeds for a valid address, whether or not
     /// it has an account, so it does not reveal which addresses do; unknown addresses get
-    /// nothing unless passwordless sign-up is on.
+    /// nothing unless passwordless sign-up is on. The request path does the same work for
+    /// every address (a lookup, a unit of the address's mail limit, one delivery handed to
+    /// the [`Outbox`](super::Outbox), one audit event); storing the code and the mailer's
+    /// time are off it.
     #[tracing::instrument(name = "email.send_sign_in_code", skip_all)]
     pub async fn send_sign_in_code(
         &self,
@@ -326,36 +354,36 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
         let user = self.auth.store().get_user_by_email(&email).await?;
-        if user.is_none() && !self.auth.config().passwordless_sign_up {
-            return Ok(());
-        }
+        let may_sign_in = user.is_some() || self.auth.config().passwordless_sign_up;
+        let allowed = self.auth.mail_allowed(Purpose::SignIn, &email).await?;
         let user_id = user.as_ref().map(|u| u.id);
-        match self
-            .auth
-            .send_verification(Purpose::SignIn, &email, user_id)
-            .await
-        {
-            Err(AuthError::DeliveryFailed(error)) => {
-                tracing::error!(error = %error, "sign-in code could not be delivered");
-                Ok(())
-            }
-            // Answering differently would tell which addresses have accounts.
-            Err(AuthError::RateLimited { .. }) => {
-                tracing::warn!("sign-in code not sent: too many for this address lately");
-                Ok(())
-            }
-            other => other,
-        }?;
-        let now = self.auth.now();
+        self.auth
+            .hand_to_outbox(may_sign_in && allowed, || {
+                self.auth
+                    .verification_delivery(Purpose::SignIn, email, user_id)
+            })
+            .await;
         let actor = user_id.map_or(Actor::Anonymous, |id| Actor::User { id });
         self.auth
-            .record_audit(AuditEvent::new("email.sign_in_code_sent", actor, now, meta))
+            .record_audit(AuditEvent::new(
+                "email.sign_in_code_requested",
+                actor,
+                self.auth.now(),
+                meta,
+            ))
             .await;
         Ok(())
     }
 
     /// Signs in with an emailed code or link. Proves ownership of the address, so it marks
     /// it verified; with passwordless sign-up on, creates the user on first sign-in.
+    ///
+    /// The first proof of an unverified account's address takes the account from whoever
+    /// set it up before (anyone may sign up with any address while verification is not
+    /// required): it removes the password and linked identities, and ends every session and
+    /// (with [`AuthConfig::recovery_ends_credentials`](crate::AuthConfig), the default) the
+    /// API keys the user owns, in one store call, audited as `user.credentials_ended`. The
+    /// owner then sets a password of their own from the new session.
     #[tracing::instrument(name = "email.sign_in", skip_all)]
     pub async fn sign_in(
         &self,
@@ -378,6 +406,9 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         let user = match store.get_user_by_email(&v.email).await? {
             Some(user) if user.email_verified => user,
             Some(user) => {
+                self.auth
+                    .end_credentials(user.id, true, "email_sign_in", meta)
+                    .await?;
                 store.mark_email_verified(user.id, &user.email, now).await?;
                 // The user's cached sessions still say "unverified".
                 self.auth.inner().session_cache.evict_user(user.id);

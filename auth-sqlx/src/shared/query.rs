@@ -20,6 +20,7 @@ use crate::types::Ts;
 mod accounts;
 mod api_keys;
 mod audit;
+mod credentials;
 mod groups;
 mod invites;
 mod members;

@@ -21,6 +21,7 @@ use auth_core::api_keys::{
     RotateOutcome, Successor,
 };
 use auth_core::audit::{AuditEvent, AuditFilter, AuditOrder};
+use auth_core::credentials::{EndCredentials, EndedCredentials};
 use auth_core::groups::{
     ChainLink, Group, GroupFilter, GroupOrder, GroupPatch, UpdateGroupOutcome,
 };
@@ -37,8 +38,8 @@ use auth_core::sessions::{
 use auth_core::users::{DeleteUserOutcome, User, UserFilter, UserOrder, UserPatch};
 use auth_core::verification::{AttemptReservation, LinkConsumption, Purpose, Verification};
 use auth_core::{
-    AccountId, AccountStore, ApiKeyId, ApiKeyStore, AuditStore, Email, GroupId, GroupStore,
-    InviteId, InviteStore, MemberId, MemberStore, Provider, RateLimitStore, SessionId,
+    AccountId, AccountStore, ApiKeyId, ApiKeyStore, AuditStore, CredentialStore, Email, GroupId,
+    GroupStore, InviteId, InviteStore, MemberId, MemberStore, Provider, RateLimitStore, SessionId,
     SessionStore, StoreError, TokenHash, UserId, UserStore, VerificationId, VerificationStore,
 };
 use time::OffsetDateTime;
@@ -208,6 +209,22 @@ impl<S: AccountStore> AccountStore for MeteredStore<S> {
         self.observe(
             "replace_password_hash",
             self.inner.replace_password_hash(user_id, current, new, now),
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl<S: CredentialStore> CredentialStore for MeteredStore<S> {
+    async fn end_credentials(
+        &self,
+        user_id: UserId,
+        end: EndCredentials,
+        at: OffsetDateTime,
+    ) -> Result<Option<EndedCredentials>, StoreError> {
+        self.observe(
+            "end_credentials",
+            self.inner.end_credentials(user_id, end, at),
         )
         .await
     }

@@ -18,6 +18,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let auth = Auth::builder(MemoryStore::new())
         .secret_key(SecretKey::generate())
         .mailer(mailer.clone())
+        // A demo reads its mailer right after each request; production keeps the default
+        // outbox, which mails off the request path.
+        .outbox(auth_core::verification::InlineOutbox)
         .audit_to_store()
         .build()?;
     let laptop = RequestMeta::none()

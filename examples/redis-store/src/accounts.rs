@@ -1,10 +1,12 @@
-//! [`AccountStore`]: accounts as JSON under `account:{id}`, found by
+//! [`AccountStore`] and [`CredentialStore`]: accounts as JSON under `account:{id}`, found by
 //! `account-of:{provider}:{id}`, listed per user by `user:{id}:accounts`.
 
 use async_trait::async_trait;
 use auth_core::accounts::{PasswordHash, RevokeSessions, UnlinkOutcome};
+use auth_core::credentials::{EndCredentials, EndedCredentials};
 use auth_core::{
-    Account, AccountId, AccountStore, Conflict, Entity, Provider, StoreError, TokenHash, UserId,
+    Account, AccountId, AccountStore, Conflict, CredentialStore, Entity, Provider, StoreError,
+    TokenHash, UserId,
 };
 use time::OffsetDateTime;
 
@@ -246,6 +248,57 @@ impl AccountStore for RedisStore {
             self.queue_account_write(&mut pipe, &account)?;
             if tx.exec(&mut pipe).await? {
                 return Ok(true);
+            }
+        }
+        Err(contention())
+    }
+}
+
+/// Ending a user's credentials: the store has only the core, so there are no domain
+/// credentials; sessions and sign-in methods end in one transaction like `set_password`.
+#[async_trait]
+impl CredentialStore for RedisStore {
+    async fn end_credentials(
+        &self,
+        user_id: UserId,
+        end: EndCredentials,
+        at: OffsetDateTime,
+    ) -> Result<Option<EndedCredentials>, StoreError> {
+        let user_key = self.user_key(user_id);
+        let mut tx = self.tx().await?;
+        for _ in 0..MAX_ATTEMPTS {
+            tx.watch(&[&user_key]).await?;
+            if !tx.exists(&user_key).await? {
+                tx.unwatch().await?;
+                return Ok(None);
+            }
+            let accounts = self.watch_accounts(&mut tx, user_id).await?;
+            let mut pipe = redis::pipe();
+            let mut ended = EndedCredentials::default();
+            if end.sign_in_methods {
+                let (keep, doomed): (Vec<_>, Vec<_>) = accounts
+                    .into_iter()
+                    .partition(|a| a.provider.as_str() == Provider::EMAIL);
+                for account in &doomed {
+                    pipe.cmd("DEL")
+                        .arg(self.account_key(account.id))
+                        .arg(self.account_of_key(&account.provider, &account.provider_account_id))
+                        .ignore();
+                    pipe.cmd("ZREM")
+                        .arg(self.user_accounts_key(user_id))
+                        .arg(account.id.to_string())
+                        .ignore();
+                }
+                ended.sign_in_methods = doomed.len() as u64;
+                if keep.is_empty() {
+                    self.queue_account_write(&mut pipe, &Account::email(user_id, at))?;
+                }
+            }
+            ended.session_token_hashes = self
+                .queue_revoke_user_sessions(&mut tx, &mut pipe, user_id, None, at)
+                .await?;
+            if tx.exec(&mut pipe).await? {
+                return Ok(Some(ended));
             }
         }
         Err(contention())

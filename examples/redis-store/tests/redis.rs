@@ -109,6 +109,7 @@ async fn deleting_a_user_leaves_no_key_that_names_them() {
         .secret_key(SecretKey::generate())
         .config(AuthConfig::insecure_for_tests())
         .mailer(RecordingMailer::new())
+        .outbox(auth_core::verification::InlineOutbox)
         .build()
         .unwrap();
     let meta = RequestMeta::none();

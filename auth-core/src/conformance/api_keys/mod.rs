@@ -3,3 +3,4 @@
 
 pub mod authorization;
 pub mod keys;
+pub mod recovery;

@@ -4,10 +4,13 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+pub mod enumeration;
 pub mod limits;
 pub mod pagination;
 pub mod passwords;
+pub mod presented;
 pub mod rate_limits;
+pub mod recovery;
 pub mod refresh;
 pub mod sessions;
 pub mod users;

@@ -698,9 +698,11 @@ pub async fn a_breach_check_sees_only_a_hash_prefix_and_refuses_breached_passwor
             .mailer(env.mailer.clone())
             .secret_key(env.key.clone())
             .config(config.clone())
+            .outbox(Arc::clone(&env.outbox))
             .breach_check(check)
             .build()
             .unwrap(),
+        outbox: Arc::clone(&env.outbox),
         clock: env.clock.clone(),
         mailer: env.mailer.clone(),
         key: env.key.clone(),

@@ -1,0 +1,133 @@
+//! Ending every credential of a user at once, when someone proves they own the account's
+//! address: a password reset, or the first emailed sign-in to an unverified account.
+//!
+//! A credential is anything that lets its holder act as the user: a session and its refresh
+//! token, the password, a linked identity, and the credentials of optional domains (API
+//! keys the user owns; passkeys and TOTP as those domains arrive). A store ends them in one
+//! call, [`CredentialStore::end_credentials`], covering every domain it implements, so a
+//! new domain extends that one method and recovery reaches it with no change in the
+//! services (the same contract as [`UserStore::delete_user`](crate::UserStore::delete_user)).
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::audit::{Actor, AuditEvent};
+use crate::auth::Auth;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, Entity, StoreError};
+use crate::ids::UserId;
+use crate::secret::TokenHash;
+
+/// What [`CredentialStore::end_credentials`] ends besides every session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndCredentials {
+    /// Remove every way to sign in but emailed codes: the password and linked identities
+    /// (the emailed-code account is created if the user has none).
+    pub sign_in_methods: bool,
+    /// End the credentials of the optional domains: revoke the API keys the user owns
+    /// (keys of their groups are not theirs and stay).
+    pub domains: bool,
+}
+
+impl EndCredentials {
+    /// Sessions only (the password, linked identities and domain credentials stay).
+    pub fn sessions() -> Self {
+        Self::default()
+    }
+
+    /// Also end the credentials of the optional domains.
+    pub fn with_domains(mut self, domains: bool) -> Self {
+        self.domains = domains;
+        self
+    }
+
+    /// Also remove every way to sign in but emailed codes.
+    pub fn with_sign_in_methods(mut self, sign_in_methods: bool) -> Self {
+        self.sign_in_methods = sign_in_methods;
+        self
+    }
+}
+
+/// What [`CredentialStore::end_credentials`] ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EndedCredentials {
+    /// Token hashes of the sessions revoked (their refresh tokens end with them).
+    pub session_token_hashes: Vec<TokenHash>,
+    /// Accounts removed (password, linked identities).
+    pub sign_in_methods: u64,
+    /// API keys revoked (always 0 in a store without the API-keys domain).
+    pub api_keys: u64,
+}
+
+/// Ending a user's credentials across the domains a store implements: part of the core.
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// In one transaction (so nobody holding one credential can mint another meanwhile):
+    /// revokes every unrevoked session of the user at `at`; with `end.sign_in_methods`,
+    /// removes every account but the emailed-code one (adding that one if missing); with
+    /// `end.domains`, ends the credentials of every optional domain this store implements
+    /// (API keys owned by the user get `revoked_at = at` unless revoked earlier already). A
+    /// store with only the core has no domain credentials to end. `None` if there is no
+    /// such user.
+    async fn end_credentials(
+        &self,
+        user_id: UserId,
+        end: EndCredentials,
+        at: OffsetDateTime,
+    ) -> Result<Option<EndedCredentials>, StoreError>;
+}
+
+impl<S: CredentialStore + 'static> Auth<S> {
+    /// Ends the credentials of `user_id` after someone proved they own its address
+    /// (`cause`: `password_reset`, `email_sign_in`): every session, the optional domains'
+    /// credentials when [`AuthConfig::recovery_ends_credentials`](crate::AuthConfig) is on,
+    /// and the sign-in methods when `sign_in_methods`. Evicts what this process caches and
+    /// audits `user.credentials_ended` with how many of each (or the failure).
+    pub(crate) async fn end_credentials(
+        &self,
+        user_id: UserId,
+        sign_in_methods: bool,
+        cause: &str,
+        meta: &RequestMeta,
+    ) -> Result<(), AuthError> {
+        let end = EndCredentials::sessions()
+            .with_sign_in_methods(sign_in_methods)
+            .with_domains(self.config().recovery_ends_credentials);
+        let now = self.now();
+        let result = match self.store().end_credentials(user_id, end, now).await {
+            Ok(Some(ended)) => Ok(ended),
+            Ok(None) => Err(AuthError::NotFound(Entity::User)),
+            Err(error) => Err(AuthError::from(error)),
+        };
+        let event = AuditEvent::new(
+            "user.credentials_ended",
+            meta.actor_or(Actor::User { id: user_id }),
+            now,
+            meta,
+        )
+        .subject("user", user_id);
+        let event = match &result {
+            Ok(ended) => {
+                let cache = &self.inner().session_cache;
+                cache.evict_all(&ended.session_token_hashes);
+                cache.evict_user(user_id);
+                if ended.api_keys > 0 {
+                    self.inner().api_key_cache.evict_all();
+                }
+                event.detail(serde_json::json!({
+                    "cause": cause,
+                    "sessions": ended.session_token_hashes.len(),
+                    "sign_in_methods": ended.sign_in_methods,
+                    "api_keys": ended.api_keys,
+                }))
+            }
+            Err(error) => event
+                .detail(serde_json::json!({ "cause": cause }))
+                .failed(error),
+        };
+        self.record_audit(event).await;
+        result.map(|_| ())
+    }
+}

@@ -1,0 +1,74 @@
+//! The request path's side of the outbox: the flows that must not reveal whether an
+//! address has an account take the same mail limit and hand the outbox one delivery for
+//! every address; the delivery does the rest (storing a code, mailing) off the path.
+
+use super::{Delivery, Notice, Purpose};
+use crate::api_keys::RateLimitStore;
+use crate::auth::Auth;
+use crate::error::AuthError;
+use crate::ids::UserId;
+use crate::validate::Email;
+use crate::verification::VerificationStore;
+
+impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
+    /// Hands `delivery` to the outbox, or (when `send` is false: an address without an
+    /// account, or over its mail limit) a delivery that sends nothing, so the request path
+    /// does the same work either way.
+    pub(crate) async fn hand_to_outbox(&self, send: bool, delivery: impl FnOnce() -> Delivery) {
+        let delivery = if send {
+            delivery()
+        } else {
+            Delivery::nothing()
+        };
+        self.inner().outbox.submit(delivery).await;
+    }
+
+    /// The deferred work of [`Self::send_verification`] after its limit: storing the code
+    /// and mailing it, off the request path; failures are logged.
+    pub(crate) fn verification_delivery(
+        &self,
+        purpose: Purpose,
+        email: Email,
+        user_id: Option<UserId>,
+    ) -> Delivery
+    where
+        S: Send + Sync,
+    {
+        let auth = self.clone();
+        Delivery::new(async move {
+            if let Err(error) = auth.issue_verification(purpose, &email, user_id).await {
+                tracing::error!(error = %error, purpose = purpose.as_str(), "email not delivered");
+            }
+        })
+    }
+
+    /// The deferred delivery of a [`Notice`]; failures are logged.
+    pub(crate) fn notice_delivery(&self, notice: Notice) -> Delivery {
+        let mailer = std::sync::Arc::clone(&self.inner().mailer);
+        Delivery::new(async move {
+            if let Err(error) = mailer.notify(notice).await {
+                tracing::error!(error = %error, "notice not delivered");
+            }
+        })
+    }
+
+    /// Takes the mail limit of `(purpose, email)` for a flow that answers the same whether
+    /// or not it sends: `Ok(false)` when spent (logged, not reported).
+    pub(crate) async fn mail_allowed(
+        &self,
+        purpose: Purpose,
+        email: &Email,
+    ) -> Result<bool, AuthError> {
+        match self.take_mail_limit(purpose, email).await {
+            Ok(()) => Ok(true),
+            Err(AuthError::RateLimited { .. }) => {
+                tracing::warn!(
+                    purpose = purpose.as_str(),
+                    "email not sent: too many for this address lately"
+                );
+                Ok(false)
+            }
+            Err(other) => Err(other),
+        }
+    }
+}

@@ -1,0 +1,58 @@
+use async_trait::async_trait;
+use auth_core::api_keys::KeyOwner;
+use auth_core::credentials::{EndCredentials, EndedCredentials};
+use auth_core::{Account, CredentialStore, Provider, StoreError, UserId};
+use time::OffsetDateTime;
+
+use crate::MemoryStore;
+use crate::tables::Tables;
+
+#[async_trait]
+impl CredentialStore for MemoryStore {
+    async fn end_credentials(
+        &self,
+        user_id: UserId,
+        end: EndCredentials,
+        at: OffsetDateTime,
+    ) -> Result<Option<EndedCredentials>, StoreError> {
+        let mut t = self.write();
+        if !t.users.contains_key(&user_id) {
+            return Ok(None);
+        }
+        let mut ended = EndedCredentials::default();
+        if end.sign_in_methods {
+            let doomed: Vec<Account> = t
+                .accounts
+                .values()
+                .filter(|a| a.user_id == user_id && a.provider.as_str() != Provider::EMAIL)
+                .cloned()
+                .collect();
+            for account in &doomed {
+                t.accounts.remove(&account.id);
+                t.account_by_key.remove(&Tables::account_key(account));
+            }
+            ended.sign_in_methods = doomed.len() as u64;
+            let has_email = t
+                .accounts
+                .values()
+                .any(|a| a.user_id == user_id && a.provider.as_str() == Provider::EMAIL);
+            if !has_email {
+                let account = Account::email(user_id, at);
+                t.account_by_key
+                    .insert(Tables::account_key(&account), account.id);
+                t.accounts.insert(account.id, account);
+            }
+        }
+        if end.domains {
+            for key in t.api_keys.values_mut() {
+                if key.owner == KeyOwner::User(user_id) && key.revoked_at.is_none_or(|r| at < r) {
+                    key.revoked_at = Some(at);
+                    key.updated_at = at.max(key.updated_at);
+                    ended.api_keys += 1;
+                }
+            }
+        }
+        ended.session_token_hashes = t.revoke_user_sessions(user_id, None, at);
+        Ok(Some(ended))
+    }
+}
