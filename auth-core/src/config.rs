@@ -5,7 +5,7 @@ use time::Duration;
 
 use crate::api_keys::{ApiKeyConfig, RateLimit};
 use crate::error::ConfigError;
-use crate::passwords::{Argon2Config, PasswordPolicy};
+use crate::passwords::{Argon2Config, HashingLimits, PasswordPolicy};
 
 /// Everything configurable. `AuthConfig::default()` is a sound production default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -111,6 +111,10 @@ pub struct PasswordConfig {
     pub policy: PasswordPolicy,
     /// Argon2id cost.
     pub argon2: Argon2Config,
+    /// How many hashes run at once (default: the number of CPUs) and how many wait
+    /// (default: 4 × that); beyond, sign-ins are refused at once with `OVERLOADED`.
+    #[serde(default)]
+    pub hashing: HashingLimits,
 }
 
 /// Emailed codes and links.
@@ -160,6 +164,7 @@ impl AuthConfig {
             return invalid("session.cache_ttl", "must be between 0 and 1 hour");
         }
         self.password.policy.validate_config()?;
+        self.password.hashing.validate()?;
         self.api_keys.validate()?;
         for limit in [&self.sign_in_limit, &self.mail_limit]
             .into_iter()
