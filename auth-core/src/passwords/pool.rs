@@ -46,7 +46,8 @@ impl HashingLimits {
 
     /// The length of the wait queue: the setting, or four times the workers.
     pub fn queue(&self) -> usize {
-        self.queue.unwrap_or_else(|| self.workers().saturating_mul(4))
+        self.queue
+            .unwrap_or_else(|| self.workers().saturating_mul(4))
     }
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {

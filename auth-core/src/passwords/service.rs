@@ -150,9 +150,13 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
                 Ok(check) => check,
                 Err(error) => {
                     // OVERLOADED (every hashing worker busy): refused, and audited.
-                    let actor = user.as_ref().map_or(Actor::Anonymous, |u| Actor::User { id: u.id });
+                    let actor = user
+                        .as_ref()
+                        .map_or(Actor::Anonymous, |u| Actor::User { id: u.id });
                     self.auth
-                        .record_audit(AuditEvent::new("user.sign_in", actor, now, meta).failed(&error))
+                        .record_audit(
+                            AuditEvent::new("user.sign_in", actor, now, meta).failed(&error),
+                        )
                         .await;
                     return Err(error);
                 }

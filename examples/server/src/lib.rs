@@ -63,6 +63,11 @@ impl Mailer for ConsoleMailer {
 
 /// The secret key: `AUTH_SECRET_KEY` (base64) if set, else the key file, created on first
 /// run (a development convenience: production keys belong in a secret manager).
+///
+/// A new key file appears at once, whole and readable by its owner only (mode 0600 on
+/// Unix): the key goes to a fresh temporary file created with that mode, which is then
+/// hard-linked to `file`. Linking never replaces an existing file, so of two servers
+/// starting together one key wins and both use it.
 pub fn secret_key(env: Option<&str>, file: &Path) -> Result<SecretKey, BoxError> {
     if let Some(text) = env {
         return Ok(SecretKey::from_base64(text)?);
@@ -71,14 +76,43 @@ pub fn secret_key(env: Option<&str>, file: &Path) -> Result<SecretKey, BoxError>
         return Ok(SecretKey::from_base64(&text)?);
     }
     let key = SecretKey::generate();
-    std::fs::write(file, key.to_base64())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    match create_key_file(file, &key) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another process created it meanwhile: use its key.
+            return Ok(SecretKey::from_base64(&std::fs::read_to_string(file)?)?);
+        }
+        Err(error) => return Err(error.into()),
     }
     tracing::warn!(file = %file.display(), "generated a new secret key; keep it, or sealed data and codes are lost");
     Ok(key)
+}
+
+/// Writes `key` to `file`, which must not exist, with mode 0600 from the start.
+fn create_key_file(file: &Path, key: &SecretKey) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = file
+        .file_name()
+        .map_or_else(|| "key".into(), |n| n.to_string_lossy().into_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let temporary = file.with_file_name(format!(".{name}.{}-{nanos}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&temporary).map_err(|error| {
+        // Only the final link may say "already exists" (another process won).
+        std::io::Error::other(format!("cannot create {}: {error}", temporary.display()))
+    })?;
+    let written = (|| {
+        out.write_all(key.to_base64().as_bytes())?;
+        out.sync_all()
+    })();
+    let linked = written.and_then(|()| std::fs::hard_link(&temporary, file));
+    let _ = std::fs::remove_file(&temporary);
+    linked
 }
 
 /// HTTP settings for `origin`: secure cookies unless it is plain-http localhost.

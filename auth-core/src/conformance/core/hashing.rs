@@ -5,9 +5,7 @@ use crate::conformance::{Env, Harness, PASSWORD, assert_code, meta};
 use crate::passwords::HashingLimits;
 use crate::{CoreStore, ErrorCode, Secret, SignUp};
 
-pub async fn password_flows_are_refused_at_once_when_hashing_is_saturated<
-    S: CoreStore + Clone,
->(
+pub async fn password_flows_are_refused_at_once_when_hashing_is_saturated<S: CoreStore + Clone>(
     h: Harness<S>,
 ) {
     // One worker, no queue: while the worker is held, nobody may hash.
