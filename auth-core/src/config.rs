@@ -6,6 +6,7 @@ use time::Duration;
 use crate::api_keys::{ApiKeyConfig, RateLimit};
 use crate::error::ConfigError;
 use crate::passwords::{Argon2Config, HashingLimits, PasswordPolicy};
+use crate::validate::EmailPolicy;
 
 /// Everything configurable. `AuthConfig::default()` is a sound production default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,6 +40,11 @@ pub struct AuthConfig {
     /// clock from the session's start. Default 5 minutes; 0 s to 1 day.
     #[serde(default = "default_reauth_window")]
     pub reauth_window: Duration,
+    /// Which addresses new accounts and address changes may use (every address is
+    /// normalised anyway: see [`Email`](crate::Email)). Default: any Unicode local part;
+    /// `EmailPolicy::ascii_local_part()` refuses look-alikes from other scripts.
+    #[serde(default)]
+    pub email_policy: EmailPolicy,
 }
 
 fn default_invite_ttl() -> Option<Duration> {
@@ -68,6 +74,7 @@ impl Default for AuthConfig {
             }),
             invite_ttl: default_invite_ttl(),
             reauth_window: default_reauth_window(),
+            email_policy: EmailPolicy::default(),
         }
     }
 }

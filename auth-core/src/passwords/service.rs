@@ -73,7 +73,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         input: SignUp,
         meta: &RequestMeta,
     ) -> Result<SignUpOutcome, AuthError> {
-        let email = Email::parse(&input.email)?;
+        let email = Email::parse_with(&input.email, &self.auth.config().email_policy)?;
         self.policy_check(input.password.expose(), email.as_str())?;
         let name = input.name.as_deref().map(validate::name).transpose()?;
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));

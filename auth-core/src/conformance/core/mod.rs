@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+pub mod emails;
 pub mod hashing;
 pub mod pagination;
 pub mod passwords;
