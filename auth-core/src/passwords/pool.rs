@@ -5,9 +5,17 @@
 //! hash a dummy) exhaust memory and threads. The pool lets `workers` hashes run at once and
 //! `queue` more wait for a worker; anyone beyond is refused at once with
 //! [`AuthError::Overloaded`] instead of waiting without end.
+//!
+//! The workers are `workers` long-lived threads of the pool's own (started on first use,
+//! ended when the `Auth` is dropped), not tokio's blocking pool: its threads come and go,
+//! and each new thread's allocator arena kept freed 19 MiB Argon2 buffers (glibc raises
+//! its mmap threshold after the first free), so memory grew with the number of threads
+//! (636 MB peak under a flood, against 64 MB with a fixed set of threads).
 
-use std::sync::Arc;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError};
@@ -61,13 +69,19 @@ impl HashingLimits {
     }
 }
 
-/// Runs password hashing on the blocking pool, at most `workers` at once, with at most
-/// `queue` callers waiting.
+/// A unit of work for a worker thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs password hashing on `workers` threads of its own, with at most `queue` callers
+/// waiting for one.
 #[derive(Debug)]
 pub(crate) struct HashPool {
     permits: Arc<Semaphore>,
     waiting: AtomicUsize,
     queue: usize,
+    workers: usize,
+    /// The workers' job channel, opened (and the threads started) on first use.
+    jobs: OnceLock<Sender<Job>>,
 }
 
 impl HashPool {
@@ -76,23 +90,53 @@ impl HashPool {
             permits: Arc::new(Semaphore::new(limits.workers())),
             waiting: AtomicUsize::new(0),
             queue: limits.queue(),
+            workers: limits.workers(),
+            jobs: OnceLock::new(),
         }
     }
 
-    /// Runs `work` on a blocking thread once a worker is free; `OVERLOADED` at once if
-    /// every worker is busy and the queue is full. A caller that gives up (its future is
+    /// Runs `work` on a worker thread once one is free; `OVERLOADED` at once if every
+    /// worker is busy and the queue is full. A caller that gives up (its future is
     /// dropped) leaves the queue; work already started finishes and frees its worker.
     pub(crate) async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
         let permit = self.admit().await?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|_| AuthError::internal("password hashing task failed"))
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        // The permit travels with the job, and is given back before the answer, so a
+        // caller that is answered can call again at once. A job that panics loses its
+        // answer (the caller gets an internal error), not the worker.
+        let job: Job = Box::new(move || {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(work));
+            drop(permit);
+            if let Ok(result) = result {
+                let _ = reply.send(result);
+            }
+        });
+        self.sender()?.send(job).map_err(|_| closed())?;
+        answer
+            .await
+            .map_err(|_| AuthError::internal("password hashing task failed"))
+    }
+
+    /// The job channel, starting the worker threads on first use.
+    fn sender(&self) -> Result<&Sender<Job>, AuthError> {
+        if let Some(jobs) = self.jobs.get() {
+            return Ok(jobs);
+        }
+        let (sender, receiver) = std::sync::mpsc::channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for i in 0..self.workers {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("auth-hash-{i}"))
+                .spawn(move || work_loop(&receiver))
+                .map_err(|_| AuthError::internal("cannot start a password hashing thread"))?;
+        }
+        // Another caller may have started a set meanwhile: theirs is kept, and this set
+        // ends at once, its sender dropped.
+        Ok(self.jobs.get_or_init(|| sender))
     }
 
     /// A worker's permit: at once if one is free, after waiting in the queue if it has
@@ -123,6 +167,17 @@ impl HashPool {
             })
             .ok()
             .map(|_| QueuePlace(&self.waiting))
+    }
+}
+
+/// A worker: runs jobs until the pool is dropped (its channel closes).
+fn work_loop(jobs: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = jobs.lock().unwrap_or_else(PoisonError::into_inner).recv();
+        match job {
+            Ok(job) => job(),
+            Err(_) => return,
+        }
     }
 }
 
@@ -184,6 +239,24 @@ mod tests {
         until_waiting(&pool, 0).await;
         drop(busy);
         pool.run(|| ()).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn work_runs_on_the_pools_own_threads() {
+        let pool = HashPool::new(&HashingLimits::new(2, 0));
+        let name = pool
+            .run(|| std::thread::current().name().map(str::to_owned))
+            .await
+            .unwrap();
+        assert!(name.is_some_and(|n| n.starts_with("auth-hash-")));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_fails_its_caller_and_not_the_pool() {
+        let pool = HashPool::new(&HashingLimits::new(1, 0));
+        let failed = pool.run(|| -> u8 { panic!("boom") }).await.unwrap_err();
+        assert_eq!(failed.code(), ErrorCode::Internal);
+        assert_eq!(pool.run(|| 5).await.unwrap(), 5);
     }
 
     #[test]
