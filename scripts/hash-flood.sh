@@ -18,8 +18,10 @@
 # exceeds P99_LIMIT_MS, or if no sign-in was hashed or none refused.
 #
 # Settings (environment): DURATION (20s), FLOOD_CONNECTIONS (200), PROBE_CONNECTIONS (4),
-# RSS_LIMIT_MB (200), P99_LIMIT_MS (250), RUST_LOG (warn). Honours CARGO_TARGET_DIR.
-# docs/benchmarks.md has the numbers of a run and the command.
+# RSS_LIMIT_MB (512), P99_LIMIT_MS (100), QUIET (5s: the probe before the flood), PROFILE
+# (release; CI's smoke run uses PROFILE=debug DURATION=5s QUIET=2s RSS_LIMIT_MB=1024
+# P99_LIMIT_MS=1000), RUST_LOG (warn). Honours CARGO_TARGET_DIR. docs/benchmarks.md has
+# the numbers of a run, the command, and why the RSS limit is what it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -27,18 +29,24 @@ root=$PWD
 DURATION=${DURATION:-20s}
 FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-200}
 PROBE_CONNECTIONS=${PROBE_CONNECTIONS:-4}
-RSS_LIMIT_MB=${RSS_LIMIT_MB:-200}
-P99_LIMIT_MS=${P99_LIMIT_MS:-250}
+RSS_LIMIT_MB=${RSS_LIMIT_MB:-512}
+P99_LIMIT_MS=${P99_LIMIT_MS:-100}
+QUIET=${QUIET:-5s}
+PROFILE=${PROFILE:-release}
 export RUST_LOG=${RUST_LOG:-warn}
 
 for tool in wrk curl; do
   command -v "$tool" >/dev/null || { echo "hash-flood: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
 done
 
-cargo build -q --release -p example-server
+if [ "$PROFILE" = release ]; then
+  cargo build -q --release -p example-server
+else
+  cargo build -q -p example-server
+fi
 target_dir=${CARGO_TARGET_DIR:-target}
 case $target_dir in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-server_bin="$target_dir/release/example-server"
+server_bin="$target_dir/$PROFILE/example-server"
 
 . scripts/example-server.sh
 start_example_server "$server_bin"
@@ -117,7 +125,7 @@ probe() { # probe <duration>: wrk's output for the authenticated GET
 
 # --- Quiet, then flooded -------------------------------------------------------------------
 
-quiet=$(probe 5s)
+quiet=$(probe "$QUIET")
 rss_before=$(status_kb VmRSS)
 threads_before=$(threads)
 
