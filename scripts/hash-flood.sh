@@ -18,7 +18,7 @@
 # exceeds P99_LIMIT_MS, or if no sign-in was hashed or none refused.
 #
 # Settings (environment): DURATION (20s), FLOOD_CONNECTIONS (200), PROBE_CONNECTIONS (4),
-# RSS_LIMIT_MB (512), P99_LIMIT_MS (100), QUIET (5s: the probe before the flood), PROFILE
+# RSS_LIMIT_MB (128), P99_LIMIT_MS (100), QUIET (5s: the probe before the flood), PROFILE
 # (release; CI's smoke run uses PROFILE=debug DURATION=5s QUIET=2s RSS_LIMIT_MB=1024
 # P99_LIMIT_MS=1000), RUST_LOG (warn). Honours CARGO_TARGET_DIR. docs/benchmarks.md has
 # the numbers of a run, the command, and why the RSS limit is what it is.
@@ -29,7 +29,7 @@ root=$PWD
 DURATION=${DURATION:-20s}
 FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-200}
 PROBE_CONNECTIONS=${PROBE_CONNECTIONS:-4}
-RSS_LIMIT_MB=${RSS_LIMIT_MB:-512}
+RSS_LIMIT_MB=${RSS_LIMIT_MB:-128}
 P99_LIMIT_MS=${P99_LIMIT_MS:-100}
 QUIET=${QUIET:-5s}
 PROFILE=${PROFILE:-release}

@@ -7,10 +7,9 @@
 //! [`AuthError::Overloaded`] instead of waiting without end.
 //!
 //! The workers are `workers` long-lived threads of the pool's own (started on first use,
-//! ended when the `Auth` is dropped), not tokio's blocking pool: its threads come and go,
-//! and each new thread's allocator arena kept freed 19 MiB Argon2 buffers (glibc raises
-//! its mmap threshold after the first free), so memory grew with the number of threads
-//! (636 MB peak under a flood, against 64 MB with a fixed set of threads).
+//! ended when the `Auth` is dropped), not tokio's blocking pool, whose threads come and
+//! go: each keeps its Argon2 memory for the next hash (see `hasher`), so the pool holds
+//! `workers` buffers in all (docs/benchmarks.md, "hash flood").
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
