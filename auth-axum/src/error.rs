@@ -155,7 +155,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::InviteExpired => StatusCode::GONE,
         C::RateLimited | C::TooManyAttempts | C::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
         C::DeliveryFailed => StatusCode::BAD_GATEWAY,
-        C::StoreUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        C::StoreUnavailable | C::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -204,7 +204,9 @@ impl From<AuthError> for ApiError {
                 ));
                 api.required_scope = Some(required.clone());
             }
-            AuthError::Store(auth_core::StoreError::Unavailable(_)) => api.retry_after = Some(1),
+            AuthError::Store(auth_core::StoreError::Unavailable(_)) | AuthError::Overloaded => {
+                api.retry_after = Some(1);
+            }
             _ => {}
         }
         api.source = Some(Box::new(error));
@@ -259,6 +261,7 @@ mod tests {
                 code,
                 ErrorCode::Internal
                     | ErrorCode::StoreUnavailable
+                    | ErrorCode::Overloaded
                     | ErrorCode::DeliveryFailed
                     | ErrorCode::NotConfigured
             );
@@ -290,5 +293,14 @@ mod tests {
         .into_response();
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+    }
+
+    #[test]
+    fn an_overloaded_hashing_pool_is_503_with_retry_after() {
+        let api = ApiError::from(AuthError::Overloaded);
+        assert_eq!(api.code, "OVERLOADED");
+        let response = api.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -12,7 +12,7 @@ use crate::clock::{self, Clock, SystemClock};
 use crate::config::AuthConfig;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError};
-use crate::passwords::{BreachCheck, PasswordHasher};
+use crate::passwords::{BreachCheck, HashPool, PasswordHasher};
 use crate::permissions::Policy;
 use crate::rate_limit::Limiter;
 use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
@@ -60,6 +60,7 @@ pub(crate) struct Inner<S> {
     pub(crate) outbox: Arc<dyn Outbox>,
     pub(crate) audit: Arc<dyn AuditSink>,
     pub(crate) hasher: Arc<PasswordHasher>,
+    pub(crate) hash_pool: HashPool,
     pub(crate) session_cache: SessionCache,
     pub(crate) policy: Policy,
     pub(crate) api_key_cache: KeyCache,
@@ -278,6 +279,7 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
                     .unwrap_or_else(|| Arc::new(SpawnOutbox::default())),
                 audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
                 hasher: Arc::new(hasher),
+                hash_pool: HashPool::new(&self.config.password.hashing),
                 session_cache,
                 policy: self.policy,
                 api_key_cache,

@@ -5,7 +5,8 @@ use time::Duration;
 
 use crate::api_keys::{ApiKeyConfig, RateLimit};
 use crate::error::ConfigError;
-use crate::passwords::{Argon2Config, PasswordPolicy};
+use crate::passwords::{Argon2Config, HashingLimits, PasswordPolicy};
+use crate::validate::EmailPolicy;
 
 /// Everything configurable. `AuthConfig::default()` is a sound production default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +84,11 @@ pub struct AuthConfig {
     /// `docs/account-recovery.md`.
     #[serde(default)]
     pub enumeration_safe_sign_up: bool,
+    /// Which addresses new accounts and address changes may use (every address is
+    /// normalised anyway: see [`Email`](crate::Email)). Default: any Unicode local part;
+    /// `EmailPolicy::ascii_local_part()` refuses look-alikes from other scripts.
+    #[serde(default)]
+    pub email_policy: EmailPolicy,
 }
 
 fn default_true() -> bool {
@@ -148,6 +154,7 @@ impl Default for AuthConfig {
             reauth_window: default_reauth_window(),
             recovery_ends_credentials: true,
             enumeration_safe_sign_up: false,
+            email_policy: EmailPolicy::default(),
         }
     }
 }
@@ -191,6 +198,10 @@ pub struct PasswordConfig {
     pub policy: PasswordPolicy,
     /// Argon2id cost.
     pub argon2: Argon2Config,
+    /// How many hashes run at once (default: the number of CPUs) and how many wait
+    /// (default: 4 × that); beyond, sign-ins are refused at once with `OVERLOADED`.
+    #[serde(default)]
+    pub hashing: HashingLimits,
 }
 
 /// Emailed codes and links.
@@ -240,6 +251,7 @@ impl AuthConfig {
             return invalid("session.cache_ttl", "must be between 0 and 1 hour");
         }
         self.password.policy.validate_config()?;
+        self.password.hashing.validate()?;
         self.api_keys.validate()?;
         for limit in [
             &self.sign_in_limit,

@@ -141,6 +141,8 @@ error_codes! {
     NotConfigured => "NOT_CONFIGURED",
     /// The store is unreachable or overloaded; retry later.
     StoreUnavailable => "STORE_UNAVAILABLE",
+    /// Too many password checks are in progress; retry in a moment.
+    Overloaded => "OVERLOADED",
     /// An internal error; details are in the server log only.
     Internal => "INTERNAL",
     /// HTTP layer: the request body is not the JSON the route takes.
@@ -370,6 +372,10 @@ pub enum AuthError {
     /// The app did not configure what this needs.
     #[error("not configured: {0}")]
     NotConfigured(&'static str),
+    /// Every password-hashing worker is busy and the wait queue is full
+    /// ([`HashingLimits`](crate::passwords::HashingLimits)); retry in a moment.
+    #[error("too many sign-ins in progress; retry in a moment")]
+    Overloaded,
     /// The store failed. (A store's `Conflict` and `MissingReference` become the typed
     /// errors they stand for when converted with `From`.)
     #[error(transparent)]
@@ -427,6 +433,7 @@ impl AuthError {
             AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,
             AuthError::DeliveryFailed(_) => ErrorCode::DeliveryFailed,
             AuthError::NotConfigured(_) => ErrorCode::NotConfigured,
+            AuthError::Overloaded => ErrorCode::Overloaded,
             AuthError::Store(StoreError::Unavailable(_)) => ErrorCode::StoreUnavailable,
             AuthError::Store(_) | AuthError::Internal(_) => ErrorCode::Internal,
         }

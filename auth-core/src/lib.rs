@@ -106,7 +106,7 @@ pub use secret::{Secret, SecretKey, TokenHash};
 pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
 pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, Store};
 pub use users::{User, UserStore};
-pub use validate::Email;
+pub use validate::{Email, EmailPolicy};
 pub use verification::{
     Answer, Mailer, OutgoingEmail, Purpose, RecordingMailer, VerificationStore,
 };

@@ -63,6 +63,12 @@ async function openBrowser(label) {
   const page = context.pages()[0] || (await context.newPage());
   page.setDefaultTimeout(TIMEOUT_MS);
   page.on("pageerror", (err) => problems.push(`[${label}] uncaught page error: ${err.message}`));
+  // The page must work under its Content-Security-Policy: any violation is a problem.
+  page.on("console", (message) => {
+    if (/Content Security Policy/i.test(message.text())) {
+      problems.push(`[${label}] ${message.text()}`);
+    }
+  });
   const entry = { label, context, page, profile };
   browsers.push(entry);
   return entry;
@@ -102,11 +108,19 @@ async function http(method, path, { headers = {}, body } = {}) {
 
 /** The newest code the dev mailer printed for `email` and `purpose` (e.g. "SignIn"). */
 async function emailedCode(email, purpose) {
+  return (await emailed(email, purpose)).code;
+}
+
+/** The newest code and link the dev mailer printed for `email` and `purpose`. */
+async function emailed(email, purpose) {
   assert.ok(SERVER_LOG, "E2E_SERVER_LOG names the server's log (scripts/e2e.sh sets it)");
-  const pattern = new RegExp(`\\[dev mailer\\] to ${email.replace(/[.+]/g, "\\$&")} \\(${purpose}\\): code (\\d+)`, "g");
+  const pattern = new RegExp(`\\[dev mailer\\] to ${email.replace(/[.+]/g, "\\$&")} \\(${purpose}\\): code (\\d+) — or open (\\S+)`, "g");
   for (let i = 0; i < 50; i++) {
     const found = [...readFileSync(SERVER_LOG, "utf8").matchAll(pattern)];
-    if (found.length) return found[found.length - 1][1];
+    if (found.length) {
+      const [, code, link] = found[found.length - 1];
+      return { code, link };
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no ${purpose} code for ${email} in ${SERVER_LOG}`);
@@ -283,7 +297,7 @@ async function run() {
     await row.locator('[data-testid="group-invite"]').click();
     await byTestId(page, "invite-link-box").waitFor({ state: "visible" });
     inviteLink = await byTestId(page, "invite-link").textContent();
-    assert.ok(inviteLink.startsWith(`${BASE}/?invite=`), inviteLink);
+    assert.ok(inviteLink.startsWith(`${BASE}/#invite=`), inviteLink);
   });
 
   let bobPage;
@@ -428,6 +442,21 @@ async function run() {
     const row = bobPage.locator('[data-testid="account-row"][data-provider="password"]');
     await row.waitFor();
     assert.ok(!(await byTestId(bobPage, "accounts-list").textContent()).includes("argon2"));
+  });
+
+  await step("sign in with the emailed link (its token in the fragment)", async () => {
+    currentPage = bobPage;
+    await byTestId(bobPage, "signout-button").click();
+    await waitForState(bobPage, "signed-out");
+    await byTestId(bobPage, "code-email").fill(bob.email);
+    await byTestId(bobPage, "code-send").click();
+    await byTestId(bobPage, "code-signin-form").waitFor({ state: "visible" });
+    const { link } = await emailed(bob.email, "SignIn");
+    assert.ok(link.startsWith(`${BASE}/#sign_in=`), link);
+    await bobPage.goto(link);
+    await waitForState(bobPage, "signed-in");
+    assert.equal(await byTestId(bobPage, "me-email").textContent(), bob.email);
+    assert.ok(!bobPage.url().includes("sign_in="), "the token leaves the address bar");
   });
 
   await step("delete the account (with the password)", async () => {

@@ -106,7 +106,12 @@ impl<S: OrganizationStore> Invites<'_, S> {
             }
         }
         let now = self.auth.now();
-        let email = input.email.as_deref().map(Email::parse).transpose()?;
+        let policy = &self.auth.config().email_policy;
+        let email = input
+            .email
+            .as_deref()
+            .map(|e| Email::parse_with(e, policy))
+            .transpose()?;
         if let Some(role) = &input.role {
             self.auth.policy().check_role(role)?;
         }

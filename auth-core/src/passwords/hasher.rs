@@ -1,5 +1,9 @@
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use std::cell::RefCell;
+
+use argon2::password_hash::phc::{Output, ParamsString, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHasher as _, Version};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq as _;
 
 use crate::accounts::PasswordHash;
 use crate::error::{AuthError, ConfigError};
@@ -92,22 +96,33 @@ impl PasswordHasher {
     ) -> Result<PasswordHash, AuthError> {
         let mut salt = [0u8; 16];
         random.fill(&mut salt);
-        argon2id(&self.params)
-            .hash_password_with_salt(password.as_bytes(), &salt)
-            .map(|h| PasswordHash::new(h.to_string()))
-            .map_err(|_| AuthError::internal("password hashing failed"))
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+        with_memory(self.params.block_count(), |memory| {
+            argon2id(&self.params).hash_password_into_with_memory(
+                password.as_bytes(),
+                &salt,
+                &mut out,
+                memory,
+            )
+        })
+        .map_err(failed)?;
+        let phc = argon2::PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(failed)?,
+            salt: Some(Salt::new(&salt).map_err(failed)?),
+            hash: Some(Output::new(&out).map_err(failed)?),
+        };
+        Ok(PasswordHash::new(phc.to_string()))
     }
 
-    /// Checks `password` against `stored`. CPU-heavy: call off the async executor.
+    /// Checks `password` against `stored`, with the algorithm, version and parameters
+    /// recorded in it, comparing in constant time. CPU-heavy: call off the async executor.
     pub(crate) fn verify(&self, password: &str, stored: &PasswordHash) -> PasswordCheck {
         let Ok(parsed) = argon2::PasswordHash::new(stored.as_str()) else {
             return PasswordCheck::Mismatch;
         };
-        // Verification uses the parameters recorded in the hash itself.
-        let ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        if !ok {
+        if !matches_stored(password.as_bytes(), &parsed) {
             return PasswordCheck::Mismatch;
         }
         let current = Params::try_from(&parsed).ok();
@@ -129,8 +144,61 @@ impl PasswordHasher {
     }
 }
 
+/// The error of a hash that could not be made (never shows why).
+fn failed<E>(_: E) -> AuthError {
+    AuthError::internal("password hashing failed")
+}
+
 fn argon2id(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+/// Whether Argon2 of `password` under `stored`'s algorithm, version, parameters and salt
+/// gives `stored`'s output (compared in constant time).
+fn matches_stored(password: &[u8], stored: &argon2::PasswordHash) -> bool {
+    let (Ok(params), Some(salt), Some(expected)) =
+        (Params::try_from(stored), &stored.salt, &stored.hash)
+    else {
+        return false;
+    };
+    let Ok(algorithm) = Algorithm::try_from(stored.algorithm.as_str()) else {
+        return false;
+    };
+    let Ok(version) = stored
+        .version
+        .map_or(Ok(Version::default()), Version::try_from)
+    else {
+        return false;
+    };
+    let mut out = vec![0u8; expected.len()];
+    let computed = with_memory(params.block_count(), |memory| {
+        Argon2::new(algorithm, version, params.clone()).hash_password_into_with_memory(
+            password,
+            salt.as_ref(),
+            &mut out,
+            memory,
+        )
+    });
+    computed.is_ok() && bool::from(out.ct_eq(expected.as_bytes()))
+}
+
+thread_local! {
+    /// This thread's Argon2 memory, kept from one hash to the next.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` over `blocks` blocks of this thread's Argon2 memory, which is kept for the
+/// thread's next hash rather than freed: freeing a 19 MiB buffer makes glibc raise its
+/// mmap threshold, after which every thread's arena keeps freed memory (a peak of 430 MB
+/// under a sign-in flood against 65 MB; docs/benchmarks.md). On the hashing pool's
+/// threads that is one buffer per worker, the size of the largest cost met.
+fn with_memory<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+    MEMORY.with_borrow_mut(|memory| {
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        f(memory.get_mut(..blocks).unwrap_or_default())
+    })
 }
 
 #[cfg(test)]
@@ -158,6 +226,42 @@ mod tests {
             h.verify("x", &PasswordHash::new("garbage".into())),
             PasswordCheck::Mismatch
         );
+    }
+
+    #[test]
+    fn hashes_match_argon2s_own_on_reused_memory() {
+        use argon2::PasswordVerifier as _;
+        let h = hasher(Argon2Config::insecure_for_tests());
+        // Leave this thread's memory dirty first.
+        let _ = h.hash("something else entirely", &OsRandom).unwrap();
+        let ours = h.hash("correct horse battery", &OsRandom).unwrap();
+        let parsed = argon2::PasswordHash::new(ours.as_str()).unwrap();
+        // argon2's own verifier accepts our hash...
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        // ...and recomputes the very same PHC string from its salt.
+        let salt = parsed.salt.unwrap();
+        let theirs = argon2id(&h.params)
+            .hash_password_with_salt(b"correct horse battery", salt.as_ref())
+            .unwrap();
+        assert_eq!(theirs.to_string(), ours.as_str());
+        // Its hashes (other parameters, other algorithm) verify with ours.
+        let argon2i = Argon2::new(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            Params::new(128, 2, 1, None).unwrap(),
+        )
+        .hash_password_with_salt(b"pw", &[7u8; 16])
+        .unwrap();
+        let stored = PasswordHash::new(argon2i.to_string());
+        assert_eq!(
+            h.verify("pw", &stored),
+            PasswordCheck::Match { needs_rehash: true }
+        );
+        assert_eq!(h.verify("pW", &stored), PasswordCheck::Mismatch);
     }
 
     #[test]

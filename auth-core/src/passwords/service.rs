@@ -81,7 +81,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         input: SignUp,
         meta: &RequestMeta,
     ) -> Result<SignUpOutcome, AuthError> {
-        let email = Email::parse(&input.email)?;
+        let email = Email::parse_with(&input.email, &self.auth.config().email_policy)?;
         self.vet(&input.password, email.as_str()).await?;
         let name = input.name.as_deref().map(validate::name).transpose()?;
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
@@ -221,7 +221,21 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .await?;
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
         let check = if self.policy().may_match(password.expose()) {
-            self.verify(password.clone(), stored.clone()).await?
+            match self.verify(password.clone(), stored.clone()).await {
+                Ok(check) => check,
+                Err(error) => {
+                    // OVERLOADED (every hashing worker busy): refused, and audited.
+                    let actor = user
+                        .as_ref()
+                        .map_or(Actor::Anonymous, |u| Actor::User { id: u.id });
+                    self.auth
+                        .record_audit(
+                            AuditEvent::new("user.sign_in", actor, now, meta).failed(&error),
+                        )
+                        .await;
+                    return Err(error);
+                }
+            }
         } else {
             PasswordCheck::Mismatch
         };
@@ -540,31 +554,35 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         Arc::clone(&self.auth.inner().hasher)
     }
 
-    /// Argon2id hashing, on the blocking pool.
+    /// Argon2id hashing, in the bounded hashing pool (`OVERLOADED` when it is full).
     async fn hash(&self, password: Secret) -> Result<PasswordHash, AuthError> {
         let hasher = self.hasher();
         let random = Arc::clone(&self.auth.inner().random);
-        tokio::task::spawn_blocking(move || hasher.hash(password.expose(), random.as_ref()))
-            .await
-            .map_err(|_| AuthError::internal("password hashing task failed"))?
+        self.auth
+            .inner()
+            .hash_pool
+            .run(move || hasher.hash(password.expose(), random.as_ref()))
+            .await?
     }
 
-    /// Argon2id verification on the blocking pool; with no stored hash, spends the same
-    /// time on a dummy hash and reports a mismatch.
+    /// Argon2id verification in the bounded hashing pool (`OVERLOADED` when it is full);
+    /// with no stored hash, spends the same time on a dummy hash and reports a mismatch.
     async fn verify(
         &self,
         password: Secret,
         stored: Option<PasswordHash>,
     ) -> Result<PasswordCheck, AuthError> {
         let hasher = self.hasher();
-        tokio::task::spawn_blocking(move || match stored {
-            Some(hash) => hasher.verify(password.expose(), &hash),
-            None => {
-                hasher.verify_dummy(password.expose());
-                PasswordCheck::Mismatch
-            }
-        })
-        .await
-        .map_err(|_| AuthError::internal("password verification task failed"))
+        self.auth
+            .inner()
+            .hash_pool
+            .run(move || match stored {
+                Some(hash) => hasher.verify(password.expose(), &hash),
+                None => {
+                    hasher.verify_dummy(password.expose());
+                    PasswordCheck::Mismatch
+                }
+            })
+            .await
     }
 }

@@ -14,7 +14,7 @@ use crate::validate::Email;
 pub struct User {
     /// The user's id.
     pub id: UserId,
-    /// Normalised (lower-case) email address; unique.
+    /// Normalised email address (see [`Email`]); unique.
     pub email: Email,
     /// Whether the user proved they own `email`.
     pub email_verified: bool,

@@ -57,7 +57,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
         validate::extend("extend", &extend)?;
         let user = User {
             id: UserId::new(),
-            email: Email::parse(&input.email)?,
+            email: Email::parse_with(&input.email, &self.auth.config().email_policy)?,
             email_verified: input.email_verified,
             name: input.name.as_deref().map(validate::name).transpose()?,
             image: input

@@ -10,7 +10,8 @@ use crate::secret::Secret;
 use crate::validate::Email;
 
 /// An email the library asks the app to deliver: a one-time code and a link token for one
-/// purpose. The app renders it (the link is its own URL carrying `link_token`) and sends it.
+/// purpose. The app renders it (the link is its own page carrying `link_token`, best built
+/// with [`OutgoingEmail::link`]) and sends it.
 #[derive(Clone)]
 pub struct OutgoingEmail {
     /// Recipient.
@@ -19,10 +20,27 @@ pub struct OutgoingEmail {
     pub purpose: Purpose,
     /// The numeric code to type in.
     pub code: Secret,
-    /// The token to put in a link (`https://app.example/verify?token=...`).
+    /// The token to put in a link: in the URL's fragment (`https://app.example/#sign_in=...`,
+    /// see [`OutgoingEmail::link`]), never its query, which servers, proxies and `Referer`
+    /// headers record.
     pub link_token: Secret,
     /// When both stop working.
     pub expires_at: OffsetDateTime,
+}
+
+impl OutgoingEmail {
+    /// The link to `page` (the app's page that answers it) carrying the token in the URL's
+    /// fragment, `<page>#<purpose>=<token>` (purpose as in [`Purpose::as_str`], e.g.
+    /// `sign_in`). Browsers never send a fragment to a server nor put it in `Referer`, so
+    /// the token stays out of access logs; the page's script reads it and POSTs it.
+    pub fn link(&self, page: &str) -> Secret {
+        let page = page.split('#').next().unwrap_or_default();
+        Secret::new(format!(
+            "{page}#{}={}",
+            self.purpose.as_str(),
+            self.link_token.expose()
+        ))
+    }
 }
 
 impl fmt::Debug for OutgoingEmail {
@@ -144,5 +162,28 @@ impl Mailer for RecordingMailer {
             .unwrap_or_else(PoisonError::into_inner)
             .push(notice);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_carry_the_token_in_the_fragment_only() {
+        let email = OutgoingEmail {
+            to: Email::parse("a@example.com").unwrap(),
+            purpose: Purpose::SignIn,
+            code: Secret::new("123456"),
+            link_token: Secret::new("tok3n"),
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        let link = email.link("https://app.example/welcome?from=mail#old");
+        assert_eq!(
+            link.expose(),
+            "https://app.example/welcome?from=mail#sign_in=tok3n"
+        );
+        let (before_fragment, _) = link.expose().split_once('#').unwrap();
+        assert!(!before_fragment.contains("tok3n"));
     }
 }

@@ -354,7 +354,11 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
         let user = self.auth.store().get_user_by_email(&email).await?;
-        let may_sign_in = user.is_some() || self.auth.config().passwordless_sign_up;
+        // A code that would create a user needs passwordless sign-up, and an address the
+        // email policy allows; refused silently, like an unknown address.
+        let config = self.auth.config();
+        let may_sign_in = user.is_some()
+            || (config.passwordless_sign_up && config.email_policy.check(&email).is_ok());
         let allowed = self.auth.mail_allowed(Purpose::SignIn, &email).await?;
         let user_id = user.as_ref().map(|u| u.id);
         self.auth
@@ -463,7 +467,7 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
                 "a change of address is asked for by the signed-in user".into(),
             ));
         };
-        let new_email = Email::parse(new_email)?;
+        let new_email = Email::parse_with(new_email, &self.auth.config().email_policy)?;
         let user = self
             .auth
             .store()

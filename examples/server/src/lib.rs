@@ -18,9 +18,15 @@ use auth_core::{
 };
 use axum::Json;
 use axum::Router;
+use axum::http::HeaderValue;
+use axum::http::header::{
+    CONTENT_SECURITY_POLICY as CONTENT_SECURITY_POLICY_HEADER, CONTENT_TYPE, REFERRER_POLICY,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 /// The demo's mailer: prints codes and links to the server's console. Development only.
 #[derive(Debug, Clone)]
@@ -32,19 +38,15 @@ pub struct ConsoleMailer {
 #[async_trait]
 impl Mailer for ConsoleMailer {
     async fn send(&self, email: OutgoingEmail) -> Result<(), BoxError> {
+        // The link carries its token in the fragment (`/#sign_in=...`): the page reads it
+        // and POSTs it, so it never reaches a server log or a Referer header.
+        let link = email.link(&format!("{}/", self.origin));
         println!(
-            "[dev mailer] to {} ({:?}): code {} — or open {}/?{}={}",
+            "[dev mailer] to {} ({:?}): code {} — or open {}",
             email.to,
             email.purpose,
             email.code.expose(),
-            self.origin,
-            match email.purpose {
-                auth_core::Purpose::ResetPassword => "reset",
-                auth_core::Purpose::VerifyEmail => "verify",
-                auth_core::Purpose::SignIn => "signin",
-                auth_core::Purpose::ChangeEmail => "change-email",
-            },
-            email.link_token.expose(),
+            link.expose(),
         );
         Ok(())
     }
@@ -63,6 +65,11 @@ impl Mailer for ConsoleMailer {
 
 /// The secret key: `AUTH_SECRET_KEY` (base64) if set, else the key file, created on first
 /// run (a development convenience: production keys belong in a secret manager).
+///
+/// A new key file appears at once, whole and readable by its owner only (mode 0600 on
+/// Unix): the key goes to a fresh temporary file created with that mode, which is then
+/// hard-linked to `file`. Linking never replaces an existing file, so of two servers
+/// starting together one key wins and both use it.
 pub fn secret_key(env: Option<&str>, file: &Path) -> Result<SecretKey, BoxError> {
     if let Some(text) = env {
         return Ok(SecretKey::from_base64(text)?);
@@ -71,14 +78,43 @@ pub fn secret_key(env: Option<&str>, file: &Path) -> Result<SecretKey, BoxError>
         return Ok(SecretKey::from_base64(&text)?);
     }
     let key = SecretKey::generate();
-    std::fs::write(file, key.to_base64())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+    match create_key_file(file, &key) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            // Another process created it meanwhile: use its key.
+            return Ok(SecretKey::from_base64(&std::fs::read_to_string(file)?)?);
+        }
+        Err(error) => return Err(error.into()),
     }
     tracing::warn!(file = %file.display(), "generated a new secret key; keep it, or sealed data and codes are lost");
     Ok(key)
+}
+
+/// Writes `key` to `file`, which must not exist, with mode 0600 from the start.
+fn create_key_file(file: &Path, key: &SecretKey) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let name = file
+        .file_name()
+        .map_or_else(|| "key".into(), |n| n.to_string_lossy().into_owned());
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let temporary = file.with_file_name(format!(".{name}.{}-{nanos}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut out = options.open(&temporary).map_err(|error| {
+        // Only the final link may say "already exists" (another process won).
+        std::io::Error::other(format!("cannot create {}: {error}", temporary.display()))
+    })?;
+    let written = (|| {
+        out.write_all(key.to_base64().as_bytes())?;
+        out.sync_all()
+    })();
+    let linked = written.and_then(|()| std::fs::hard_link(&temporary, file));
+    let _ = std::fs::remove_file(&temporary);
+    linked
 }
 
 /// HTTP settings for `origin`: secure cookies unless it is plain-http localhost.
@@ -118,11 +154,17 @@ pub fn app(state: AuthState) -> Result<Router, BoxError> {
             "/app.js",
             get(|| async {
                 (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "text/javascript; charset=utf-8",
-                    )],
+                    [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
                     include_str!("../static/app.js"),
+                )
+            }),
+        )
+        .route(
+            "/app.css",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/css; charset=utf-8")],
+                    include_str!("../static/app.css"),
                 )
             }),
         )
@@ -135,7 +177,29 @@ pub fn app(state: AuthState) -> Result<Router, BoxError> {
         .method_not_allowed_fallback(auth_axum::method_not_allowed);
     // Request ids (and spans) for the demo routes too, outside the auth layer so that its
     // audit events carry them.
-    Ok(auth_axum::with_request_ids(app.layer(state.layer())))
+    let app = auth_axum::with_request_ids(app.layer(state.layer()));
+    Ok(security_headers(app))
+}
+
+/// The page's Content-Security-Policy: scripts, styles and requests from this origin only
+/// (no inline code: it lives in `app.js` and `app.css`), no plugins, no framing.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; \
+     base-uri 'none'; frame-ancestors 'none'";
+
+/// The security headers on every response: the CSP above (whose `frame-ancestors 'none'`
+/// forbids framing, with `X-Frame-Options: DENY` for older browsers), `nosniff`, and no
+/// `Referer` to other sites. (The JSON API adds `Cache-Control: no-store` itself.)
+fn security_headers(app: Router) -> Router {
+    let header =
+        |name, value| SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value));
+    app.layer(header(
+        CONTENT_SECURITY_POLICY_HEADER,
+        CONTENT_SECURITY_POLICY,
+    ))
+    .layer(header(X_FRAME_OPTIONS, "DENY"))
+    .layer(header(X_CONTENT_TYPE_OPTIONS, "nosniff"))
+    .layer(header(REFERRER_POLICY, "no-referrer"))
 }
 
 /// The body of `GET /api/whoami`. Typed (not a `serde_json::Value`), so it is written

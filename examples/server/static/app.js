@@ -130,7 +130,17 @@ async function copyText(text, button) {
 // Who is signed in
 
 let me = null; // the GET /auth/me answer while signed in
-const inviteToken = new URLSearchParams(location.search).get("invite");
+
+// Tokens in links (an invitation, an emailed sign-in or change-of-address link) travel in
+// the URL's fragment (/#invite=...), which the browser never sends to a server nor puts in
+// a Referer header; the page reads it, POSTs it, and removes it from the address bar.
+let linkParams = new URLSearchParams(location.hash.slice(1));
+let inviteToken = linkParams.get("invite");
+
+/** Removes a link's token from the address bar once it is used or dismissed. */
+function clearLinkFragment() {
+  history.replaceState(null, "", location.pathname + location.search);
+}
 
 function setView(state) {
   $("app").dataset.state = state;
@@ -402,7 +412,7 @@ async function createOrg(event) {
 async function createInvite(group, button) {
   await guarded(button, "groups-error", async () => {
     const created = await api("POST", `/auth/groups/${encodeURIComponent(group.id)}/invites`, {});
-    const link = `${location.origin}/?invite=${encodeURIComponent(created.token)}`;
+    const link = `${location.origin}/#invite=${encodeURIComponent(created.token)}`;
     $("invite-link-group").textContent = group.name;
     $("invite-link").textContent = link;
     $("invite-link-box").hidden = false;
@@ -507,7 +517,7 @@ async function removeMember(entry, button) {
   });
 }
 
-/** The banner for a link /?invite=<token>: accept once signed in. */
+/** The banner for a link /#invite=<token>: accept once signed in. */
 function renderInvite() {
   const banner = $("invite-banner");
   banner.hidden = !inviteToken || banner.dataset.done === "true";
@@ -520,9 +530,7 @@ function renderInvite() {
 
 function forgetInvite() {
   $("invite-banner").dataset.done = "true";
-  const url = new URL(location.href);
-  url.searchParams.delete("invite");
-  history.replaceState(null, "", url.pathname + url.search + url.hash);
+  clearLinkFragment();
   renderInvite();
 }
 
@@ -640,7 +648,7 @@ async function deleteAccount(event) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Sign in with an emailed code (or the emailed link: /?signin=<token>)
+// Sign in with an emailed code (or the emailed link: /#sign_in=<token>)
 
 let codeEmail = null;
 
@@ -667,16 +675,12 @@ async function signInWithCode(event) {
   });
 }
 
-/** Answers an emailed link opened on this page (?signin=... or ?change-email=...). */
+/** Answers an emailed link opened on this page (#sign_in=... or #change_email=...). */
 async function followEmailLink() {
-  const params = new URLSearchParams(location.search);
-  const signin = params.get("signin");
-  const change = params.get("change-email");
+  const signin = linkParams.get("sign_in");
+  const change = linkParams.get("change_email");
   if (!signin && !change) return;
-  const url = new URL(location.href);
-  url.searchParams.delete("signin");
-  url.searchParams.delete("change-email");
-  history.replaceState(null, "", url.pathname + url.search + url.hash);
+  clearLinkFragment();
   try {
     if (signin) {
       await api("POST", "/auth/sign-in/email", { token: signin });
@@ -748,3 +752,13 @@ function bind() {
 
 bind();
 followEmailLink().then(loadMe);
+// A link opened while the page is already open changes only the fragment: no reload.
+window.addEventListener("hashchange", () => {
+  linkParams = new URLSearchParams(location.hash.slice(1));
+  if (linkParams.get("invite")) {
+    inviteToken = linkParams.get("invite");
+    delete $("invite-banner").dataset.done;
+    renderInvite();
+  }
+  followEmailLink().then(loadMe);
+});

@@ -4,7 +4,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+pub mod emails;
 pub mod enumeration;
+pub mod hashing;
 pub mod limits;
 pub mod pagination;
 pub mod passwords;
