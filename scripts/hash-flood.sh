@@ -7,6 +7,9 @@
 #
 #   flood  wrk -c FLOOD_CONNECTIONS (200): POST /auth/sign-in, a new unknown email on
 #          every request (each costs one Argon2id verification of a dummy hash, 19 MiB),
+#          each from a client address of its own (the server trusts 127.0.0.1 as its
+#          proxy, and the request says X-Forwarded-For: 10.x.y.z): a botnet, which the
+#          per-account and per-network sign-in limits do not stop, so the pool must,
 #          counting the answers: 401 (hashed, INVALID_CREDENTIALS) and 503 (OVERLOADED,
 #          refused at once with Retry-After);
 #   probe  wrk -c PROBE_CONNECTIONS (4) --latency: GET /api/data with the session token
@@ -49,6 +52,8 @@ case $target_dir in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 server_bin="$target_dir/$PROFILE/example-server"
 
 . scripts/example-server.sh
+# The flood's requests name their client in X-Forwarded-For, through the trusted loopback.
+export AUTH_TRUSTED_PROXIES=127.0.0.1
 start_example_server "$server_bin"
 
 status_kb() { # status_kb <field>: a field of the server's /proc status, in kB
@@ -93,7 +98,9 @@ function request()
   sent = sent + 1
   local body = string.format(
     '{"email":"nobody-%d-%d@example.com","password":"not the password 123"}', id, sent)
-  return wrk.format("POST", "/auth/sign-in", { ["Content-Type"] = "application/json" }, body)
+  local client = string.format("10.%d.%d.%d", id, math.floor(sent / 250) % 250, sent % 250)
+  return wrk.format("POST", "/auth/sign-in",
+    { ["Content-Type"] = "application/json", ["X-Forwarded-For"] = client }, body)
 end
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1

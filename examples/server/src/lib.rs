@@ -117,12 +117,19 @@ fn create_key_file(file: &Path, key: &SecretKey) -> std::io::Result<()> {
     linked
 }
 
-/// HTTP settings for `origin`: secure cookies unless it is plain-http localhost.
-pub fn http_config(origin: &str) -> Result<HttpConfig, BoxError> {
-    Ok(if origin.starts_with("http://") {
+/// The HTTP settings for `origin` (a localhost origin allows plain-HTTP cookies), believing
+/// `X-Forwarded-For` from `trusted_proxies` (addresses or CIDRs; none: the TCP peer is
+/// the client).
+pub fn http_config(origin: &str, trusted_proxies: &[String]) -> Result<HttpConfig, BoxError> {
+    let config = if origin.starts_with("http://") {
         HttpConfig::localhost(origin)?
     } else {
         HttpConfig::new(origin)?
+    };
+    Ok(if trusted_proxies.is_empty() {
+        config
+    } else {
+        config.behind_proxy(trusted_proxies)?
     })
 }
 

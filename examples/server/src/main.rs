@@ -36,6 +36,10 @@ struct Args {
     /// Create a demo user (demo@example.com) who owns "Demo Org".
     #[arg(long)]
     seed_demo: bool,
+    /// A proxy whose `X-Forwarded-For` is believed (an address or a CIDR; repeat, or
+    /// comma-separate in the variable). None by default: the TCP peer is the client.
+    #[arg(long = "trusted-proxy", env = "AUTH_TRUSTED_PROXIES", value_delimiter = ',')]
+    trusted_proxies: Vec<String>,
 }
 
 /// How often the server purges what ended.
@@ -58,7 +62,7 @@ async fn main() -> Result<(), BoxError> {
         std::env::var("AUTH_SECRET_KEY").ok().as_deref(),
         &args.secret_key_file,
     )?;
-    let http = http_config(&origin)?;
+    let http = http_config(&origin, &args.trusted_proxies)?;
     if args.database_url.starts_with("postgres") {
         let store = PgStore::connect(&args.database_url).await?;
         store.migrate().await?;

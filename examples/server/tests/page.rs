@@ -15,7 +15,7 @@ async fn demo() -> axum::Router {
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let auth = auth(store, SecretKey::generate(), ORIGIN).unwrap();
-    app(AuthState::new(auth, http_config(ORIGIN).unwrap())).unwrap()
+    app(AuthState::new(auth, http_config(ORIGIN, &[]).unwrap())).unwrap()
 }
 
 async fn get(app: &axum::Router, path: &str) -> (StatusCode, axum::http::HeaderMap, String) {
