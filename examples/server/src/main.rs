@@ -38,7 +38,11 @@ struct Args {
     seed_demo: bool,
     /// A proxy whose `X-Forwarded-For` is believed (an address or a CIDR; repeat, or
     /// comma-separate in the variable). None by default: the TCP peer is the client.
-    #[arg(long = "trusted-proxy", env = "AUTH_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(
+        long = "trusted-proxy",
+        env = "AUTH_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
     trusted_proxies: Vec<String>,
 }
 
