@@ -14,7 +14,10 @@ use std::net::IpAddr;
 use crate::api_keys::{RateLimit, RateLimitStore};
 use crate::auth::Auth;
 use crate::config::AuthConfig;
+use crate::context::RequestMeta;
 use crate::error::AuthError;
+use crate::validate::Email;
+use crate::verification::Purpose;
 
 /// What a limit counts; names the scope of its buckets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +33,9 @@ pub(crate) enum Throttle {
     /// Typed codes for one (address, purpose), across codes
     /// ([`AuthConfig::code_failure_limit`]).
     CodeFailures,
+    /// Emails (codes and links) sent to one (address, purpose)
+    /// ([`AuthConfig::mail_limit`]).
+    Mail,
 }
 
 impl Throttle {
@@ -40,6 +46,7 @@ impl Throttle {
             Throttle::SignInNetwork => "sign_in_network",
             Throttle::SignUpNetwork => "sign_up_network",
             Throttle::CodeFailures => "code_failures",
+            Throttle::Mail => "mail",
         }
     }
 
@@ -50,8 +57,20 @@ impl Throttle {
             Throttle::SignInNetwork => config.sign_in_ip_limit.as_ref(),
             Throttle::SignUpNetwork => config.sign_up_limit.as_ref(),
             Throttle::CodeFailures => config.code_failure_limit.as_ref(),
+            Throttle::Mail => config.mail_limit.as_ref(),
         }
     }
+}
+
+/// The key of the limits counted per (purpose, address): mail sent, codes typed.
+pub(crate) fn purpose_key(purpose: Purpose, email: &Email) -> String {
+    format!("{}:{email}", purpose.as_str())
+}
+
+/// The key of the limits counted per client network (see [`client_network`]); `None`
+/// when the client's IP is unknown, and those limits do not apply.
+pub(crate) fn network_key(meta: &RequestMeta) -> Option<String> {
+    meta.ip.map(|ip| client_network(ip).to_string())
 }
 
 /// The client network a per-address limit counts: an IPv4 address as is (an IPv4-mapped

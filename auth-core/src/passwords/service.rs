@@ -14,7 +14,7 @@ use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::UserId;
 use crate::secret::Secret;
 use crate::sessions::{Aal, Authenticated, SessionStore, SignedIn};
-use crate::throttle::{Throttle, client_network};
+use crate::throttle::{Throttle, network_key};
 use crate::users::{User, UserStore};
 use crate::validate::{self, Email};
 use crate::verification::{Answer, Notice, Purpose, VerificationStore};
@@ -87,11 +87,8 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
         let now = self.auth.now();
-        if let Some(ip) = meta.ip
-            && let Err(error) = self
-                .auth
-                .throttle(Throttle::SignUpNetwork, &client_network(ip).to_string())
-                .await
+        if let Some(network) = network_key(meta)
+            && let Err(error) = self.auth.throttle(Throttle::SignUpNetwork, &network).await
         {
             self.auth
                 .record_audit(
@@ -200,7 +197,8 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let email = Email::parse(email)?;
         let now = self.auth.now();
         let store = self.auth.store();
-        if let Err((error, limit)) = self.throttle_sign_in(&email, meta).await {
+        let network = network_key(meta);
+        if let Err((error, limit)) = self.throttle_sign_in(&email, network.as_deref()).await {
             // Name the account under attack for the security team (the answer is the same
             // for unknown addresses).
             let actor = match store.get_user_by_email(&email).await? {
@@ -242,10 +240,9 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let (user, needs_rehash) = match (user, check) {
             (Some(user), PasswordCheck::Match { needs_rehash }) => (user, needs_rehash),
             (user, _) => {
-                if let Some(ip) = meta.ip {
-                    let network = client_network(ip).to_string();
+                if let Some(network) = &network {
                     self.auth
-                        .count_failure(Throttle::SignInNetwork, &network)
+                        .count_failure(Throttle::SignInNetwork, network)
                         .await;
                 }
                 let error = AuthError::InvalidCredentials;
@@ -509,12 +506,11 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
     async fn throttle_sign_in(
         &self,
         email: &Email,
-        meta: &RequestMeta,
+        network: Option<&str>,
     ) -> Result<(), (AuthError, &'static str)> {
-        if let Some(ip) = meta.ip {
-            let network = client_network(ip).to_string();
+        if let Some(network) = network {
             self.auth
-                .throttle_check(Throttle::SignInNetwork, &network)
+                .throttle_check(Throttle::SignInNetwork, network)
                 .await
                 .map_err(|e| (e, "network"))?;
         }

@@ -16,7 +16,7 @@ use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::{UserId, VerificationId};
 use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
 use crate::sessions::{Aal, SessionStore, SignedIn};
-use crate::throttle::Throttle;
+use crate::throttle::{Throttle, purpose_key};
 use crate::users::{User, UserPatch, UserStore};
 use crate::validate::Email;
 use crate::verification::VerificationStore;
@@ -94,15 +94,8 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         purpose: Purpose,
         email: &Email,
     ) -> Result<(), AuthError> {
-        let Some(limit) = &self.inner().config.mail_limit else {
-            return Ok(());
-        };
-        let now = self.now();
-        let key = format!("{}:{email}", purpose.as_str());
-        self.limiter()
-            .take(self.store(), "mail", &key, limit, now)
-            .await?;
-        Ok(())
+        self.throttle(Throttle::Mail, &purpose_key(purpose, email))
+            .await
     }
 
     /// Stores a new code and link for `(email, purpose)`, replacing any unused one, and
@@ -171,7 +164,7 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             AttemptReservation::Expired => return Err(AuthError::CodeExpired),
             AttemptReservation::Exhausted => return Err(AuthError::TooManyAttempts),
         };
-        let failures_key = format!("{}:{email}", purpose.as_str());
+        let failures_key = purpose_key(purpose, email);
         if let Err(error) = self.throttle(Throttle::CodeFailures, &failures_key).await {
             let mut event = AuditEvent::new("verification.code", Actor::Anonymous, now, meta)
                 .detail(serde_json::json!({ "purpose": purpose.as_str() }))
