@@ -1,7 +1,15 @@
 //! Shared helpers of the HTTP tests: an app over a `MemoryStore` with a `TestClock` and a
-//! `RecordingMailer`, request and response helpers, and `assert_error`.
+//! `RecordingMailer`, request and response helpers, and `assert_error`. Every request a
+//! `TestApp` serves goes through its secret [`Ledger`]: no response repeats a secret
+//! issued before, and no TRACE log line holds one.
 
 #![allow(dead_code)]
+
+mod ledger;
+
+use std::sync::Arc;
+
+use ledger::Ledger;
 
 use auth_axum::{
     AuthState, HttpConfig, Principal, require_aal2, require_member, require_permission,
@@ -33,6 +41,15 @@ pub struct TestApp {
     pub store: MemoryStore,
     pub mailer: RecordingMailer,
     pub clock: TestClock,
+    ledger: Arc<Ledger>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.ledger.check_logs();
+        }
+    }
 }
 
 /// A signed-up user with a token-mode session.
@@ -71,6 +88,7 @@ impl TestApp {
     pub fn build(config: AuthConfig, http: HttpConfig) -> Self {
         let store = MemoryStore::new();
         let mailer = RecordingMailer::new();
+        let ledger = Arc::new(Ledger::new(mailer.clone()));
         let clock = TestClock::new();
         let auth = Auth::builder(store.clone())
             .secret_key(SecretKey::generate())
@@ -90,11 +108,21 @@ impl TestApp {
             store,
             mailer,
             clock,
+            ledger,
         }
     }
 
+    /// The TRACE log written since this app was built.
+    pub fn log(&self) -> String {
+        self.ledger.log()
+    }
+
+    /// Serves `req`, checking the response against the secrets seen so far.
     pub async fn send(&self, req: Req) -> Res {
-        send(&self.app, req).await
+        self.ledger.presented(&req.body);
+        let res = send(&self.app, req).await;
+        self.ledger.answered(&res.body);
+        res
     }
 
     /// Signs up `email` in token mode.

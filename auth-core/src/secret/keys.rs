@@ -148,6 +148,11 @@ impl Keyring {
         (&self.primary.0, &self.primary.1)
     }
 
+    /// The retired keys: they still check what they made before a rotation.
+    pub(crate) fn retired(&self) -> impl Iterator<Item = &SecretKey> {
+        self.retired.values()
+    }
+
     pub(crate) fn get(&self, id: &str) -> Option<&SecretKey> {
         if self.primary.0.as_str() == id {
             return Some(&self.primary.1);

@@ -147,6 +147,22 @@ impl SecretBox {
     pub fn needs_reseal(&self, sealed: &SealedSecret) -> bool {
         sealed.key_id != self.keys.primary_id().as_str()
     }
+
+    /// The rewrite step of a key rotation: `sealed` opened and sealed again under the
+    /// primary key, or `None` when the primary sealed it already. A store writes the
+    /// result back in place of the old ciphertext.
+    pub fn reseal(
+        &self,
+        random: &dyn Random,
+        sealed: &SealedSecret,
+        context: &str,
+    ) -> Result<Option<SealedSecret>, AuthError> {
+        if !self.needs_reseal(sealed) {
+            return Ok(None);
+        }
+        let plaintext = self.open(sealed, context)?;
+        self.seal(random, &plaintext, context).map(Some)
+    }
 }
 
 fn cipher_for(key: &super::SecretKey) -> XChaCha20Poly1305 {
@@ -227,9 +243,17 @@ mod tests {
         ));
         assert_eq!(&*rotated.open(&sealed, "ctx").unwrap(), b"seed");
         assert!(rotated.needs_reseal(&sealed));
-        let resealed = rotated.seal(&OsRandom, b"seed", "ctx").unwrap();
+        let resealed = rotated.reseal(&OsRandom, &sealed, "ctx").unwrap().unwrap();
         assert!(!rotated.needs_reseal(&resealed));
         assert_eq!(resealed.key_id(), "k2");
+        assert_eq!(&*rotated.open(&resealed, "ctx").unwrap(), b"seed");
+        assert_eq!(rotated.reseal(&OsRandom, &resealed, "ctx").unwrap(), None);
+        // Resealing checks what it opens: another row's ciphertext does not move.
+        assert!(rotated.reseal(&OsRandom, &sealed, "other").is_err());
+        // After the old key is dropped, only the resealed copy opens.
+        let new_only = SecretBox::new(keyring(2, "k2"));
+        assert!(new_only.open(&sealed, "ctx").is_err());
+        assert_eq!(&*new_only.open(&resealed, "ctx").unwrap(), b"seed");
     }
 
     #[test]

@@ -21,10 +21,18 @@ use crate::users::{User, UserPatch, UserStore};
 use crate::validate::Email;
 use crate::verification::VerificationStore;
 
+/// What the code key is derived for.
+const CODE_KEY_PURPOSE: &str = "verification-code hmac-sha256";
+
 /// Makes and checks numeric codes: HMAC-SHA256 under a key derived from the app key, so a
 /// leaked database does not reveal codes (a 6-digit code's plain hash is brute-forced at once).
+/// Codes are made under the primary key and checked under every key of the ring, so a key
+/// rotation does not void the codes already mailed.
 pub(crate) struct CodeChecker {
+    /// Derived from the primary key: makes new codes' hashes.
     key: Zeroizing<[u8; 32]>,
+    /// Derived from the retired keys: still check the codes made before a rotation.
+    retired: Vec<Zeroizing<[u8; 32]>>,
     digits: u32,
     ttl: Duration,
     max_attempts: u32,
@@ -33,7 +41,11 @@ pub(crate) struct CodeChecker {
 impl CodeChecker {
     pub(crate) fn new(keys: &Keyring, config: &VerificationConfig) -> Self {
         Self {
-            key: keys.primary().1.derive("verification-code hmac-sha256"),
+            key: keys.primary().1.derive(CODE_KEY_PURPOSE),
+            retired: keys
+                .retired()
+                .map(|key| key.derive(CODE_KEY_PURPOSE))
+                .collect(),
             digits: config.code_digits,
             ttl: config.ttl,
             max_attempts: config.max_attempts,
@@ -56,9 +68,24 @@ impl CodeChecker {
         }
     }
 
+    /// The hash stored for a new code: under the primary key.
     fn hash(&self, id: VerificationId, code: &str) -> TokenHash {
+        Self::hash_under(&self.key, id, code)
+    }
+
+    /// Whether `code` is the one hashed into `stored`, under any key of the ring (each one
+    /// tried, and compared in constant time).
+    fn matches(&self, id: VerificationId, code: &str, stored: &TokenHash) -> bool {
+        self.retired
+            .iter()
+            .fold(self.hash(id, code) == *stored, |found, key| {
+                found | (Self::hash_under(key, id, code) == *stored)
+            })
+    }
+
+    fn hash_under(key: &[u8; 32], id: VerificationId, code: &str) -> TokenHash {
         // HMAC accepts keys of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(self.key.as_ref())
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
             .unwrap_or_else(|_| <Hmac<Sha256> as KeyInit>::new(&Default::default()));
         mac.update(id.as_uuid().as_bytes());
         mac.update(b":");
@@ -175,8 +202,7 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             self.record_audit(event).await;
             return Err(error);
         }
-        // TokenHash equality is constant-time.
-        if codes.hash(reserved.id, code) != reserved.code_hash {
+        if !codes.matches(reserved.id, code, &reserved.code_hash) {
             return Err(AuthError::CodeInvalid);
         }
         if !self.store().consume_verification(reserved.id, now).await? {
@@ -644,6 +670,29 @@ mod tests {
             a.hash(VerificationId::new(), "123456")
         );
         assert_ne!(a.hash(id, "123456"), b.hash(id, "123456"));
+    }
+
+    #[test]
+    fn codes_made_before_a_key_rotation_still_check() {
+        let config = VerificationConfig::default();
+        let old = SecretKey::from_bytes(&[1; 32]).unwrap();
+        let new = SecretKey::from_bytes(&[2; 32]).unwrap();
+        let before = CodeChecker::new(&Keyring::single(old.clone()), &config);
+        let id = VerificationId::new();
+        let stored = before.hash(id, "123456");
+
+        let rotated = Keyring::single(new.clone()).with_retired(old.derived_id(), old);
+        let after = CodeChecker::new(&rotated, &config);
+        assert!(after.matches(id, "123456", &stored));
+        assert!(!after.matches(id, "123457", &stored));
+        assert_ne!(
+            after.hash(id, "123456"),
+            stored,
+            "new codes use the new key"
+        );
+        // Once the old key is dropped from the ring, its codes no longer check.
+        let dropped = CodeChecker::new(&Keyring::single(new), &config);
+        assert!(!dropped.matches(id, "123456", &stored));
     }
 
     #[test]
