@@ -174,11 +174,11 @@ async fn sign_up_validates_email_password_and_name() {
             "WEAK_PASSWORD",
         ),
         (
-            json!({ "email": "a@example.com", "password": "12345678" }),
+            json!({ "email": "a@example.com", "password": "zxcvbnm123456" }),
             "PASSWORD_TOO_COMMON",
         ),
         (
-            json!({ "email": "a@example.com", "password": "Qwerty123" }),
+            json!({ "email": "a@example.com", "password": "Zxcvbnm12345" }),
             "PASSWORD_TOO_COMMON",
         ),
         (
@@ -1081,4 +1081,87 @@ async fn the_first_emailed_sign_in_takes_an_unverified_account_from_its_creator(
     app.send(get("/auth/me").bearer(&token))
         .await
         .expect(StatusCode::OK);
+}
+
+/// ASVS 2.1.3: a long password is kept whole: one that differs only in its last of 128
+/// characters does not sign in; nor does one cut short by a character.
+#[tokio::test]
+async fn long_passwords_are_not_truncated() {
+    let app = TestApp::new();
+    let password: String = "long passphrase ".repeat(8);
+    assert_eq!(password.chars().count(), 128);
+    app.send(post("/auth/sign-up").json(json!({
+        "email": "long@example.com", "password": password, "mode": "token"
+    })))
+    .await
+    .expect(StatusCode::CREATED);
+    let last_changed = format!("{}X", &password[..127]);
+    let cut_short = &password[..127];
+    for wrong in [last_changed.as_str(), cut_short] {
+        let res = app
+            .send(post("/auth/sign-in").json(json!({
+                "email": "long@example.com", "password": wrong, "mode": "token"
+            })))
+            .await;
+        assert_error(&res, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS");
+    }
+    app.send(post("/auth/sign-in").json(json!({
+        "email": "long@example.com", "password": password, "mode": "token"
+    })))
+    .await
+    .expect(StatusCode::OK);
+}
+
+/// ASVS 2.1.4: any printable Unicode, emoji included, makes a password, and signs in as
+/// typed; spaces count and are kept.
+#[tokio::test]
+async fn unicode_and_emoji_passwords_sign_in() {
+    let app = TestApp::new();
+    for (email, password) in [
+        ("emoji@example.com", "🔐 ключ 鍵 κλειδί 🗝️"),
+        ("spaces@example.com", "  leading and trailing  "),
+    ] {
+        app.send(post("/auth/sign-up").json(json!({
+            "email": email, "password": password, "mode": "token"
+        })))
+        .await
+        .expect(StatusCode::CREATED);
+        app.send(post("/auth/sign-in").json(json!({
+            "email": email, "password": password, "mode": "token"
+        })))
+        .await
+        .expect(StatusCode::OK);
+        let trimmed = password.trim();
+        let res = app
+            .send(post("/auth/sign-in").json(json!({
+                "email": email, "password": trimmed, "mode": "token"
+            })))
+            .await;
+        if trimmed != password {
+            assert_error(&res, StatusCode::UNAUTHORIZED, "INVALID_CREDENTIALS");
+        }
+    }
+}
+
+/// ASVS 3.1.1: a session token in the URL is never read: the same request authenticates
+/// with the token in a header, and is anonymous with it in the query string.
+#[tokio::test]
+async fn session_tokens_in_the_query_string_are_ignored() {
+    let app = TestApp::new();
+    let a = app.sign_up("query@example.com").await;
+    app.send(get("/auth/me").bearer(&a.token))
+        .await
+        .expect(StatusCode::OK);
+    for query in [
+        "token",
+        "access_token",
+        "session",
+        "session_token",
+        "api_key",
+    ] {
+        let res = app
+            .send(get(&format!("/auth/me?{query}={}", a.token)))
+            .await;
+        assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+    }
 }

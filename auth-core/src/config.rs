@@ -208,7 +208,7 @@ pub struct PasswordConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct VerificationConfig {
-    /// How long a code or link works. Default 15 minutes.
+    /// How long a code or link works. Default 10 minutes (OWASP ASVS 4.0.3, 2.7.2).
     pub ttl: Duration,
     /// Wrong code attempts allowed per code (the right one counts too). Default 5.
     pub max_attempts: u32,
@@ -219,7 +219,7 @@ pub struct VerificationConfig {
 impl Default for VerificationConfig {
     fn default() -> Self {
         Self {
-            ttl: Duration::minutes(15),
+            ttl: Duration::minutes(10),
             max_attempts: 5,
             code_digits: 6,
         }

@@ -325,6 +325,12 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         self.auth
             .record_audit(event().in_session(signed_in.session.id))
             .await;
+        self.auth
+            .send_notice(Notice::PasswordChanged {
+                to: user.email.clone(),
+                reset: false,
+            })
+            .await;
         Ok(signed_in)
     }
 
@@ -459,6 +465,12 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
                 .subject("user", user.id)
                 .detail(serde_json::json!({ "sessions_revoked": sessions_revoked })),
             )
+            .await;
+        self.auth
+            .send_notice(Notice::PasswordChanged {
+                to: user.email.clone(),
+                reset: true,
+            })
             .await;
         store
             .get_user(user.id)

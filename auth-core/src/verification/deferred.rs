@@ -42,6 +42,12 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         })
     }
 
+    /// Hands a [`Notice`] to the outbox: it is delivered off the request path.
+    pub(crate) async fn send_notice(&self, notice: Notice) {
+        self.hand_to_outbox(true, || self.notice_delivery(notice))
+            .await;
+    }
+
     /// The deferred delivery of a [`Notice`]; failures are logged.
     pub(crate) fn notice_delivery(&self, notice: Notice) -> Delivery {
         let mailer = std::sync::Arc::clone(&self.inner().mailer);

@@ -67,6 +67,14 @@ pub enum Notice {
         /// The new address.
         new: Email,
     },
+    /// The account's password was changed (by its signed-in user) or reset (through an
+    /// emailed code or link): tell the owner, who should reset it if it was not them.
+    PasswordChanged {
+        /// The account's address, the recipient.
+        to: Email,
+        /// Reset through an emailed code or link, rather than changed while signed in.
+        reset: bool,
+    },
     /// Someone tried to sign up with `to`, which has an account already
     /// ([`AuthConfig::enumeration_safe_sign_up`](crate::AuthConfig)): tell its owner they
     /// can sign in, or reset their password, and to ignore it if it was not them.

@@ -577,9 +577,7 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
                 to: old.email,
                 new: user.email.clone(),
             };
-            if let Err(error) = self.auth.inner().mailer.notify(notice).await {
-                tracing::error!(error = %error, "notice of the changed address failed");
-            }
+            self.auth.send_notice(notice).await;
         }
         Ok(user)
     }

@@ -6,7 +6,8 @@ use time::Duration;
 use crate::accounts::{PasswordHash, RevokeSessions};
 use crate::conformance::{Env, Harness, PASSWORD, assert_code, meta};
 use crate::passwords::Argon2Config;
-use crate::verification::Purpose;
+use crate::validate::Email;
+use crate::verification::{Notice, Purpose};
 use crate::{
     Answer, Auth, AuthConfig, CoreStore, ErrorCode, Provider, Secret, SignUp, SignUpOutcome,
 };
@@ -293,6 +294,14 @@ pub async fn change_revokes_every_session_and_starts_a_new_one<S: CoreStore + Cl
         .await
         .unwrap();
     assert_ne!(fresh.session.id, first.session.id);
+    // The owner is told (ASVS 2.5.5: a changed authenticator is notified).
+    assert_eq!(
+        env.mailer.notices(),
+        [Notice::PasswordChanged {
+            to: Email::parse("c@example.com").unwrap(),
+            reset: false,
+        }]
+    );
     for old in [&first, &second] {
         assert_code(
             env.auth
@@ -504,6 +513,13 @@ pub async fn reset_with_code_replaces_password_and_revokes_sessions<S: CoreStore
         .await
         .unwrap();
     assert!(user.email_verified, "a reset proves the address");
+    assert_eq!(
+        env.mailer.notices(),
+        [Notice::PasswordChanged {
+            to: Email::parse("reset@example.com").unwrap(),
+            reset: true,
+        }]
+    );
     assert_code(
         env.auth
             .sessions()
@@ -553,7 +569,7 @@ pub async fn reset_with_link<S: CoreStore + Clone>(h: Harness<S>) {
         .last("link@example.com", Purpose::ResetPassword)
         .unwrap();
     let new_password = Secret::new("linked new password");
-    env.advance(Duration::minutes(14));
+    env.advance(Duration::minutes(9));
     env.auth
         .password()
         .reset(
@@ -658,9 +674,14 @@ async fn new_password_refused_everywhere<S: CoreStore + Clone>(
 
 pub async fn common_passwords_are_refused<S: CoreStore + Clone>(h: Harness<S>) {
     let env = Env::new(h.store.clone());
-    for (i, common) in ["12345678", "password", "Password1", "qwerty123"]
-        .into_iter()
-        .enumerate()
+    for (i, common) in [
+        "zxcvbnm123456",
+        "Zxcvbnm12345",
+        "zaq1xsw2cde3",
+        "ZXCVBNMASDFGHJKL",
+    ]
+    .into_iter()
+    .enumerate()
     {
         new_password_refused_everywhere(
             &env,
@@ -675,7 +696,7 @@ pub async fn common_passwords_are_refused<S: CoreStore + Clone>(h: Harness<S>) {
     lenient
         .auth
         .password()
-        .sign_up(sign_up("lenient@example.com", "12345678"), &meta())
+        .sign_up(sign_up("lenient@example.com", "zxcvbnm123456"), &meta())
         .await
         .unwrap();
 }

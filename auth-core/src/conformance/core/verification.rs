@@ -33,7 +33,7 @@ pub async fn verify_email_with_code<S: CoreStore + Clone>(h: Harness<S>) {
         .last("verify@example.com", Purpose::VerifyEmail)
         .unwrap();
     assert_eq!(mail.code.expose().len(), 6);
-    assert_eq!(mail.expires_at, env.auth.now() + Duration::minutes(15));
+    assert_eq!(mail.expires_at, env.auth.now() + Duration::minutes(10));
     let user = env
         .auth
         .email()
@@ -205,7 +205,7 @@ pub async fn codes_expire<S: CoreStore + Clone>(h: Harness<S>) {
         .mailer
         .last("late@example.com", Purpose::VerifyEmail)
         .unwrap();
-    env.advance(Duration::minutes(15));
+    env.advance(Duration::minutes(10));
     assert_code(
         env.auth
             .email()
@@ -236,7 +236,7 @@ pub async fn codes_expire<S: CoreStore + Clone>(h: Harness<S>) {
         .mailer
         .last("late@example.com", Purpose::VerifyEmail)
         .unwrap();
-    env.advance(Duration::minutes(15) - Duration::seconds(1));
+    env.advance(Duration::minutes(10) - Duration::seconds(1));
     env.auth
         .email()
         .verify(Answer::Link(mail.link_token.expose()), &meta())
