@@ -36,6 +36,8 @@
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+pub mod postgres_invalidation;
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -43,6 +45,8 @@ mod types;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
+#[cfg(feature = "postgres")]
+pub use postgres_invalidation::PgInvalidation;
 
 /// The session lookup on the request path (a cache miss): ONE query on the unique
 /// token-hash index, joined with the user. Public so operators can `EXPLAIN` it.
