@@ -21,6 +21,9 @@
 //! contended rows with `SELECT ... FOR UPDATE`, SQLite with `BEGIN IMMEDIATE`. Timestamps
 //! are `timestamptz` on PostgreSQL and integer microseconds on SQLite. Connection failures
 //! surface as [`StoreError::Unavailable`](auth_core::StoreError::Unavailable).
+//!
+//! With several app nodes on one PostgreSQL database, [`PgInvalidation`] carries each
+//! node's cache evictions (revoked sessions and keys) to the others over `LISTEN`/`NOTIFY`.
 
 #![deny(missing_docs)]
 #![cfg_attr(

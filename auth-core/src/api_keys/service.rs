@@ -39,7 +39,9 @@ pub struct ApiKeyConfig {
     /// Most scopes on one key. Default 32.
     pub max_scopes: usize,
     /// How long a verified key is cached in this process; also the longest a revocation
-    /// made on another node can take to reach this one. Default 30 s.
+    /// made on another node can take to reach this one without an invalidation bus
+    /// ([`AuthBuilder::invalidation`](crate::AuthBuilder::invalidation)), or when its event
+    /// is lost. Default 30 s.
     pub cache_ttl: Duration,
     /// Most keys cached per process. Default 100 000.
     pub cache_capacity: u64,
