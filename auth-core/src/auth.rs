@@ -12,6 +12,7 @@ use crate::clock::{self, Clock, SystemClock};
 use crate::config::AuthConfig;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError};
+use crate::invalidation::{Invalidation, InvalidationBus, InvalidationSink, LocalCaches};
 use crate::passwords::{BreachCheck, HashPool, PasswordHasher};
 use crate::permissions::Policy;
 use crate::rate_limit::Limiter;
@@ -66,6 +67,23 @@ pub(crate) struct Inner<S> {
     pub(crate) api_key_cache: KeyCache,
     pub(crate) limiter: Limiter,
     pub(crate) breach_check: Option<Arc<dyn BreachCheck>>,
+    pub(crate) invalidation: Option<Arc<dyn InvalidationBus>>,
+}
+
+impl<S: Send + Sync> LocalCaches for Inner<S> {
+    fn apply(&self, event: &Invalidation) {
+        match event {
+            Invalidation::Session(hash) => self.session_cache.evict(hash),
+            Invalidation::User(id) => self.session_cache.evict_user(*id),
+            Invalidation::ApiKey { id, key_hash } => self.api_key_cache.evict(*id, key_hash),
+            Invalidation::AllApiKeys => self.api_key_cache.evict_all(),
+        }
+    }
+
+    fn clear(&self) {
+        self.session_cache.clear();
+        self.api_key_cache.clear();
+    }
 }
 
 impl<S: Send + Sync + 'static> Auth<S> {
@@ -82,6 +100,7 @@ impl<S: Send + Sync + 'static> Auth<S> {
             audit: None,
             policy: Policy::default(),
             breach_check: None,
+            invalidation: None,
         }
     }
 }
@@ -138,6 +157,25 @@ impl<S> Auth<S> {
         &self.inner
     }
 
+    /// Evicts what `events` name from this process's caches (after the store write they
+    /// reflect), then publishes them to the other nodes when a bus is configured. A failed
+    /// publish is logged, not returned: the write stands, and the other nodes' cache TTL
+    /// remains the bound.
+    pub(crate) async fn invalidate(&self, events: &[Invalidation])
+    where
+        S: Send + Sync,
+    {
+        for event in events {
+            self.inner.apply(event);
+        }
+        if let Some(bus) = &self.inner.invalidation
+            && !events.is_empty()
+            && let Err(error) = bus.publish(events).await
+        {
+            tracing::warn!(%error, events = events.len(), "could not publish cache invalidations; other nodes wait for their cache TTL");
+        }
+    }
+
     /// Records an audit event.
     pub(crate) async fn record_audit(&self, event: AuditEvent) {
         self.inner.audit.record(event).await;
@@ -180,6 +218,7 @@ pub struct AuthBuilder<S> {
     audit: Option<Arc<dyn AuditSink>>,
     policy: Policy,
     breach_check: Option<Arc<dyn BreachCheck>>,
+    invalidation: Option<Arc<dyn InvalidationBus>>,
 }
 
 impl<S: Send + Sync + 'static> AuthBuilder<S> {
@@ -243,6 +282,14 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         self
     }
 
+    /// A bus carrying cache evictions between the nodes that share the store (default:
+    /// none; each node's caches then learn of another node's revocations only when their
+    /// entries expire, after `cache_ttl`). See [`crate::invalidation`].
+    pub fn invalidation(mut self, bus: impl InvalidationBus) -> Self {
+        self.invalidation = Some(Arc::new(bus));
+        self
+    }
+
     /// Where audit events go (default: `tracing`, target `auth_audit`).
     pub fn audit(mut self, sink: impl AuditSink + 'static) -> Self {
         self.audit = Some(Arc::new(sink));
@@ -265,29 +312,33 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         let codes = CodeChecker::new(&keys, &self.config.verification);
         let limiter = Limiter::new(&keys);
         let has_mailer = self.mailer.is_some();
-        Ok(Auth {
-            inner: Arc::new(Inner {
-                store: self.store,
-                clock: self.clock,
-                random: self.random,
-                secret_box: SecretBox::new(keys),
-                codes,
-                mailer: self.mailer.unwrap_or_else(|| Arc::new(NoMailer)),
-                has_mailer,
-                outbox: self
-                    .outbox
-                    .unwrap_or_else(|| Arc::new(SpawnOutbox::default())),
-                audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
-                hasher: Arc::new(hasher),
-                hash_pool: HashPool::new(&self.config.password.hashing),
-                session_cache,
-                policy: self.policy,
-                api_key_cache,
-                limiter,
-                breach_check: self.breach_check,
-                config: self.config,
-            }),
-        })
+        let inner = Arc::new(Inner {
+            store: self.store,
+            clock: self.clock,
+            random: self.random,
+            secret_box: SecretBox::new(keys),
+            codes,
+            mailer: self.mailer.unwrap_or_else(|| Arc::new(NoMailer)),
+            has_mailer,
+            outbox: self
+                .outbox
+                .unwrap_or_else(|| Arc::new(SpawnOutbox::default())),
+            audit: self.audit.unwrap_or_else(|| Arc::new(TracingAuditSink)),
+            hasher: Arc::new(hasher),
+            hash_pool: HashPool::new(&self.config.password.hashing),
+            session_cache,
+            policy: self.policy,
+            api_key_cache,
+            limiter,
+            breach_check: self.breach_check,
+            invalidation: self.invalidation,
+            config: self.config,
+        });
+        if let Some(bus) = &inner.invalidation {
+            let caches: Arc<dyn LocalCaches> = inner.clone();
+            bus.subscribe(InvalidationSink::new(Arc::downgrade(&caches)))?;
+        }
+        Ok(Auth { inner })
     }
 }
 

@@ -171,8 +171,9 @@ pub struct SessionConfig {
     /// busy session does not write on every request. Default 60 s.
     pub touch_interval: Duration,
     /// How long a validated session is cached in this process; also the longest a
-    /// revocation made on ANOTHER node can take to reach this one. Zero disables the cache.
-    /// Default 30 s.
+    /// revocation made on ANOTHER node can take to reach this one without an invalidation
+    /// bus ([`AuthBuilder::invalidation`](crate::AuthBuilder::invalidation)), or when its
+    /// event is lost. Zero disables the cache. Default 30 s.
     pub cache_ttl: Duration,
     /// Most sessions cached per process. Default 100 000.
     pub cache_capacity: u64,

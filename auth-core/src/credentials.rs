@@ -16,6 +16,7 @@ use crate::auth::Auth;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity, StoreError};
 use crate::ids::UserId;
+use crate::invalidation::Invalidation;
 use crate::secret::TokenHash;
 
 /// What [`CredentialStore::end_credentials`] ends besides every session.
@@ -110,12 +111,11 @@ impl<S: CredentialStore + 'static> Auth<S> {
         .subject("user", user_id);
         let event = match &result {
             Ok(ended) => {
-                let cache = &self.inner().session_cache;
-                cache.evict_all(&ended.session_token_hashes);
-                cache.evict_user(user_id);
+                let mut events = Invalidation::ended_sessions(user_id, &ended.session_token_hashes);
                 if ended.api_keys > 0 {
-                    self.inner().api_key_cache.evict_all();
+                    events.push(Invalidation::AllApiKeys);
                 }
+                self.invalidate(&events).await;
                 event.detail(serde_json::json!({
                     "cause": cause,
                     "sessions": ended.session_token_hashes.len(),

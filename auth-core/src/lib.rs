@@ -61,6 +61,7 @@ pub mod error;
 mod fenced_cache;
 pub mod groups;
 pub mod ids;
+pub mod invalidation;
 pub mod invites;
 pub mod maintenance;
 pub mod members;
@@ -95,6 +96,7 @@ pub use ids::{
     AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, SessionId, UserId,
     VerificationId,
 };
+pub use invalidation::{Invalidation, InvalidationBus, InvalidationSink};
 pub use invites::{Invite, InviteStore};
 pub use maintenance::Purged;
 pub use members::{Member, MemberStore};

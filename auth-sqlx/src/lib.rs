@@ -21,6 +21,9 @@
 //! contended rows with `SELECT ... FOR UPDATE`, SQLite with `BEGIN IMMEDIATE`. Timestamps
 //! are `timestamptz` on PostgreSQL and integer microseconds on SQLite. Connection failures
 //! surface as [`StoreError::Unavailable`](auth_core::StoreError::Unavailable).
+//!
+//! With several app nodes on one PostgreSQL database, [`PgInvalidation`] carries each
+//! node's cache evictions (revoked sessions and keys) to the others over `LISTEN`/`NOTIFY`.
 
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -36,6 +39,8 @@
 mod error;
 #[cfg(feature = "postgres")]
 mod postgres;
+#[cfg(feature = "postgres")]
+pub mod postgres_invalidation;
 mod rows;
 #[cfg(feature = "sqlite")]
 mod sqlite;
@@ -43,6 +48,8 @@ mod types;
 
 #[cfg(feature = "postgres")]
 pub use postgres::PgStore;
+#[cfg(feature = "postgres")]
+pub use postgres_invalidation::PgInvalidation;
 
 /// The session lookup on the request path (a cache miss): ONE query on the unique
 /// token-hash index, joined with the user. Public so operators can `EXPLAIN` it.

@@ -17,6 +17,7 @@ use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError, Entity};
 use crate::fenced_cache::FencedCache;
 use crate::ids::ApiKeyId;
+use crate::invalidation::Invalidation;
 use crate::members::Access;
 use crate::pagination::{ListQuery, Page};
 use crate::permissions::{Permission, PermissionSet};
@@ -38,7 +39,9 @@ pub struct ApiKeyConfig {
     /// Most scopes on one key. Default 32.
     pub max_scopes: usize,
     /// How long a verified key is cached in this process; also the longest a revocation
-    /// made on another node can take to reach this one. Default 30 s.
+    /// made on another node can take to reach this one without an invalidation bus
+    /// ([`AuthBuilder::invalidation`](crate::AuthBuilder::invalidation)), or when its event
+    /// is lost. Default 30 s.
     pub cache_ttl: Duration,
     /// Most keys cached per process. Default 100 000.
     pub cache_capacity: u64,
@@ -137,11 +140,11 @@ impl KeyCache {
     }
 
     /// Evicts one key (after the store write that changed or ended it).
-    fn evict(&self, key: &ApiKey) {
+    pub(crate) fn evict(&self, id: ApiKeyId, key_hash: &TokenHash) {
         if let Some(keys) = &self.keys {
-            keys.invalidate(&key.key_hash);
+            keys.invalidate(key_hash);
         }
-        self.limited.invalidate(&key.id);
+        self.limited.invalidate(&id);
     }
 
     /// Evicts every cached key, after a deletion that took an unknown set of keys with it
@@ -150,6 +153,13 @@ impl KeyCache {
         if let Some(keys) = &self.keys {
             keys.invalidate_all();
         }
+    }
+
+    /// Forgets everything cached about keys, rate-limit windows included (events from
+    /// other nodes may have been missed).
+    pub(crate) fn clear(&self) {
+        self.evict_all();
+        self.limited.invalidate_all();
     }
 }
 
@@ -441,7 +451,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
             .update_api_key(id, &patch, self.auth.now())
             .await?
             .ok_or(AuthError::NotFound(Entity::ApiKey))?;
-        self.cache().evict(&key);
+        self.auth.invalidate(&[Invalidation::api_key(&key)]).await;
         self.audit("api_key.update", &key, caller, meta, None).await;
         Ok(key)
     }
@@ -461,7 +471,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
             .revoke_api_key(id, self.auth.now())
             .await?
             .ok_or(AuthError::NotFound(Entity::ApiKey))?;
-        self.cache().evict(&key);
+        self.auth.invalidate(&[Invalidation::api_key(&key)]).await;
         self.audit("api_key.revoke", &key, caller, meta, None).await;
         Ok(key)
     }
@@ -478,7 +488,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         if !self.auth.store().delete_api_key(id).await? {
             return Err(AuthError::NotFound(Entity::ApiKey));
         }
-        self.cache().evict(&key);
+        self.auth.invalidate(&[Invalidation::api_key(&key)]).await;
         self.audit("api_key.remove", &key, caller, meta, None).await;
         Ok(())
     }
@@ -523,7 +533,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
             .await?
         {
             RotateOutcome::Rotated { old, new } => {
-                self.cache().evict(&old);
+                self.auth.invalidate(&[Invalidation::api_key(&old)]).await;
                 new
             }
             RotateOutcome::NotFound => return Err(AuthError::NotFound(Entity::ApiKey)),

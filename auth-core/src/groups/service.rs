@@ -10,6 +10,7 @@ use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity, StoreError};
 use crate::ids::{GroupId, MemberId, UserId};
+use crate::invalidation::Invalidation;
 use crate::members::{Member, MemberStatus};
 use crate::pagination::{ListQuery, Page};
 use crate::permissions::Permission;
@@ -352,7 +353,7 @@ impl<S: OrganizationStore> Groups<'_, S> {
             .await?
             .ok_or(AuthError::NotFound(Entity::Group))?;
         // The tree's group-owned keys went with it.
-        self.auth.inner().api_key_cache.evict_all();
+        self.auth.invalidate(&[Invalidation::AllApiKeys]).await;
         self.auth
             .record_audit(
                 AuditEvent::by("group.delete", caller, self.auth.now(), meta)

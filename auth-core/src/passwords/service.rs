@@ -12,6 +12,7 @@ use crate::context::RequestMeta;
 use crate::credentials::CredentialStore;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::UserId;
+use crate::invalidation::Invalidation;
 use crate::secret::Secret;
 use crate::sessions::{Aal, Authenticated, SessionStore, SignedIn};
 use crate::throttle::{Throttle, network_key};
@@ -488,9 +489,9 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             .set_password(user_id, &hash, RevokeSessions::All, self.auth.now())
             .await?
             .ok_or(AuthError::NotFound(Entity::User))?;
-        let cache = &self.auth.inner().session_cache;
-        cache.evict_all(&revoked);
-        cache.evict_user(user_id);
+        self.auth
+            .invalidate(&Invalidation::ended_sessions(user_id, &revoked))
+            .await;
         Ok(revoked.len())
     }
 

@@ -53,16 +53,17 @@ impl SessionCache {
         }
     }
 
-    pub(crate) fn evict_all<'a>(&self, hashes: impl IntoIterator<Item = &'a TokenHash>) {
-        for hash in hashes {
-            self.evict(hash);
-        }
-    }
-
     /// Evicts every cached session of `user` (after the user changed or was deleted).
     pub(crate) fn evict_user(&self, user: UserId) {
         if let Some(cache) = &self.cache {
             cache.invalidate_if(|a| a.user.id == user);
+        }
+    }
+
+    /// Evicts every cached session (events from other nodes may have been missed).
+    pub(crate) fn clear(&self) {
+        if let Some(cache) = &self.cache {
+            cache.invalidate_all();
         }
     }
 }

@@ -12,6 +12,7 @@ use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity};
 use crate::ids::{SessionId, UserId};
+use crate::invalidation::Invalidation;
 use crate::pagination::{ListQuery, Page, PageRequest};
 use crate::secret::{TOKEN_CHARS, TokenHash, generate_token, is_token};
 use crate::sessions::SessionStore;
@@ -190,7 +191,9 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         let revoked = store
             .revoke_session(session.id, replacement.created_at)
             .await?;
-        self.auth.inner().session_cache.evict(&presented);
+        self.auth
+            .invalidate(&[Invalidation::Session(presented)])
+            .await;
         if revoked.is_some() {
             self.auth
                 .record_audit(
@@ -270,14 +273,18 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
                 session,
                 previous_token_hash,
             } => {
-                inner.session_cache.evict(&previous_token_hash);
+                self.auth
+                    .invalidate(&[Invalidation::Session(previous_token_hash)])
+                    .await;
                 session
             }
             RotationOutcome::Reused {
                 session_id,
                 token_hash,
             } => {
-                inner.session_cache.evict(&token_hash);
+                self.auth
+                    .invalidate(&[Invalidation::Session(token_hash)])
+                    .await;
                 let error = AuthError::RefreshTokenReused;
                 self.auth
                     .record_audit(
@@ -330,7 +337,7 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         };
         let now = self.auth.now();
         let revoked = self.auth.store().revoke_session(session.id, now).await?;
-        cache.evict(&hash);
+        self.auth.invalidate(&[Invalidation::Session(hash)]).await;
         if revoked.is_some() {
             self.auth
                 .record_audit(
@@ -393,7 +400,9 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         let now = self.auth.now();
         let revoked = store.revoke_session(session.id, now).await?;
         // Evict even when another node revoked it first.
-        self.auth.inner().session_cache.evict(&session.token_hash);
+        self.auth
+            .invalidate(&[Invalidation::Session(session.token_hash)])
+            .await;
         if revoked.is_some() {
             self.auth
                 .record_audit(
@@ -447,7 +456,8 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             .store()
             .revoke_user_sessions(user_id, except, now)
             .await?;
-        self.auth.inner().session_cache.evict_all(&hashes);
+        let events: Vec<_> = hashes.iter().copied().map(Invalidation::Session).collect();
+        self.auth.invalidate(&events).await;
         let action = if except.is_some() {
             "session.revoke_others"
         } else {

@@ -5,6 +5,7 @@ use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity};
 use crate::ids::UserId;
+use crate::invalidation::Invalidation;
 use crate::members::KeepRole;
 use crate::pagination::{ListQuery, Page};
 use crate::validate::{self, Email};
@@ -160,7 +161,7 @@ impl<S: UserStore + 'static> Users<'_, S> {
             .update_user(id, &patch, now)
             .await?
             .ok_or(AuthError::NotFound(Entity::User))?;
-        self.auth.inner().session_cache.evict_user(id);
+        self.auth.invalidate(&[Invalidation::User(id)]).await;
         let fields: Vec<&str> = [
             ("name", patch.name.is_some()),
             ("email", patch.email.is_some()),
@@ -203,11 +204,10 @@ impl<S: UserStore + 'static> Users<'_, S> {
             DeleteUserOutcome::Deleted {
                 session_token_hashes,
             } => {
-                let cache = &self.auth.inner().session_cache;
-                cache.evict_all(&session_token_hashes);
-                cache.evict_user(id);
+                let mut events = Invalidation::ended_sessions(id, &session_token_hashes);
                 // The user's own keys went with them.
-                self.auth.inner().api_key_cache.evict_all();
+                events.push(Invalidation::AllApiKeys);
+                self.auth.invalidate(&events).await;
                 self.auth
                     .record_audit(
                         AuditEvent::by("user.delete", caller, self.auth.now(), meta)

@@ -14,6 +14,7 @@ use crate::context::RequestMeta;
 use crate::credentials::CredentialStore;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::{UserId, VerificationId};
+use crate::invalidation::Invalidation;
 use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
 use crate::sessions::{Aal, SessionStore, SignedIn};
 use crate::throttle::{Throttle, purpose_key};
@@ -346,7 +347,7 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         {
             return Err(AuthError::CodeInvalid);
         }
-        self.auth.inner().session_cache.evict_user(user_id);
+        self.auth.invalidate(&[Invalidation::User(user_id)]).await;
         let result: Result<(), AuthError> = Ok(());
         self.audit("email.verified", user_id, meta, &result).await;
         store
@@ -434,7 +435,7 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
                     .await?;
                 store.mark_email_verified(user.id, &user.email, now).await?;
                 // The user's cached sessions still say "unverified".
-                self.auth.inner().session_cache.evict_user(user.id);
+                self.auth.invalidate(&[Invalidation::User(user.id)]).await;
                 User {
                     email_verified: true,
                     ..user
@@ -571,7 +572,7 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         }
         self.auth.record_audit(event).await;
         let user = result?;
-        self.auth.inner().session_cache.evict_user(user_id);
+        self.auth.invalidate(&[Invalidation::User(user_id)]).await;
         if old.email != user.email {
             let notice = super::Notice::EmailChanged {
                 to: old.email,

@@ -13,8 +13,8 @@ use auth_core::error::BoxError;
 use auth_core::groups::NewGroup;
 use auth_core::verification::{Mailer, Notice, OutgoingEmail};
 use auth_core::{
-    Aal, ApiKeyId, Auth, AuthConfig, Caller, Email, GroupId, Permission, RequestMeta, Secret,
-    SecretKey, SessionId, SignUp, Store, UserId,
+    Aal, ApiKeyId, Auth, AuthBuilder, AuthConfig, Caller, Email, GroupId, Permission, RequestMeta,
+    Secret, SecretKey, SessionId, SignUp, Store, UserId,
 };
 use axum::Json;
 use axum::Router;
@@ -135,14 +135,19 @@ pub fn http_config(origin: &str, trusted_proxies: &[String]) -> Result<HttpConfi
 
 /// Builds the `Auth` over `store` for the demo.
 pub fn auth<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> Result<Auth<S>, BoxError> {
-    Ok(Auth::builder(store)
+    Ok(auth_builder(store, key, origin).build()?)
+}
+
+/// The demo's `Auth` builder over `store`, for what [`auth`] does not set (a cache
+/// invalidation bus on PostgreSQL).
+pub fn auth_builder<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> AuthBuilder<S> {
+    Auth::builder(store)
         .secret_key(key)
         .config(AuthConfig::default())
         .mailer(ConsoleMailer {
             origin: origin.to_owned(),
         })
         .audit_to_store()
-        .build()?)
 }
 
 /// The whole app: the web page, the demo routes, the JSON API. Fails (at start-up) only

@@ -7,16 +7,23 @@
 //! - `AUTH_ORIGIN`: the public origin (default `http://<addr>`; https for anything but
 //!   localhost);
 //! - `AUTH_SECRET_KEY`: base64 key (default: read or create `auth-demo.key`);
-//! - `--seed-demo`: create a demo user and organization.
+//! - `--seed-demo`: create a demo user and organization;
+//! - `--node-name` / `AUTH_NODE_NAME`: on PostgreSQL, names this node's cache-invalidation
+//!   listener in `pg_stat_activity` (`application_name` `auth-invalidation <name>`).
+//!
+//! On PostgreSQL, the nodes sharing the database evict each other's cached sessions and
+//! API keys through `LISTEN`/`NOTIFY` ([`PgInvalidation`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use auth_axum::AuthState;
 use auth_core::error::BoxError;
-use auth_sqlx::{PgStore, SqliteStore};
+use auth_sqlx::{PgInvalidation, PgStore, SqliteStore};
 use clap::Parser;
-use example_server::{app, auth, http_config, secret_key, seed_demo, serve, spawn_maintenance};
+use example_server::{
+    app, auth, auth_builder, http_config, secret_key, seed_demo, serve, spawn_maintenance,
+};
 
 #[derive(Parser, Debug)]
 #[command(about = "The auth-rs demo server")]
@@ -44,6 +51,10 @@ struct Args {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<String>,
+    /// On PostgreSQL: this node's name in `pg_stat_activity` (the application_name of its
+    /// cache-invalidation listener is `auth-invalidation <name>`).
+    #[arg(long, env = "AUTH_NODE_NAME")]
+    node_name: Option<String>,
 }
 
 /// How often the server purges what ended.
@@ -70,7 +81,13 @@ async fn main() -> Result<(), BoxError> {
     if args.database_url.starts_with("postgres") {
         let store = PgStore::connect(&args.database_url).await?;
         store.migrate().await?;
-        let auth = auth(store, key, &origin)?;
+        let mut bus = PgInvalidation::new(&store);
+        if let Some(name) = &args.node_name {
+            bus = bus.application_name(&format!("auth-invalidation {name}"))?;
+        }
+        let auth = auth_builder(store, key, &origin)
+            .invalidation(bus)
+            .build()?;
         if args.seed_demo {
             seed_demo(&auth).await?;
         }
