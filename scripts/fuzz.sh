@@ -9,6 +9,10 @@
 #   FUZZ_SECONDS   seconds per target (default 60). The long run: FUZZ_SECONDS=3600.
 #   FUZZ_TARGETS   targets to run, space separated (default: every target).
 #   FUZZ_SANITIZER address (default) or none (faster builds and runs, panics only).
+#   FUZZ_PROFILE   release (default: optimised, with debug assertions and overflow checks)
+#                  or dev (unoptimised: builds in less than half the time, runs slower;
+#                  for the CI smoke).
+#   FUZZ_TARGET_DIR where the fuzz builds and working corpora go (default fuzz/target).
 #
 # Reproduce a finding: cargo +nightly fuzz run <target> <input file> (in fuzz/).
 set -euo pipefail
@@ -17,9 +21,14 @@ root=$PWD
 
 seconds=${FUZZ_SECONDS:-60}
 sanitizer=${FUZZ_SANITIZER:-address}
-# The fuzz builds (nightly, sanitizers) never share another target directory.
+case ${FUZZ_PROFILE:-release} in
+  release) profile=(-O -a) ;;
+  dev) profile=(-D) ;;
+  *) echo "fuzz.sh: FUZZ_PROFILE is release or dev" >&2; exit 1 ;;
+esac
+# The fuzz builds (nightly, sanitizers) never share the workspace's target directory.
 unset CARGO_TARGET_DIR
-target_dir="$root/fuzz/target"
+target_dir=${FUZZ_TARGET_DIR:-$root/fuzz/target}
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
   echo "fuzz.sh: the nightly toolchain is needed (rustup toolchain install nightly)" >&2
@@ -31,11 +40,10 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 
 cd "$root/fuzz"
-# Release with debug assertions and overflow checks, as cargo-fuzz builds by default.
-flags=(-O -a -s "$sanitizer" --target-dir "$target_dir")
+flags=("${profile[@]}" -s "$sanitizer" --target-dir "$target_dir")
 read -r -a targets <<<"${FUZZ_TARGETS:-$(cargo +nightly fuzz list | tr '\n' ' ')}"
 
-echo "fuzz.sh: building ${#targets[@]} targets (sanitizer: $sanitizer)"
+echo "fuzz.sh: building the targets (sanitizer: $sanitizer), then running ${#targets[@]}"
 build_start=$SECONDS
 cargo +nightly fuzz build "${flags[@]}"
 echo "fuzz.sh: built in $((SECONDS - build_start)) s"
@@ -60,13 +68,14 @@ for target in "${targets[@]}"; do
     "${options[@]}" >"$log" 2>&1 || status=$?
   runs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' | tail -1)
   corpus=$(find "$work" -type f | wc -l)
-  summary+=("$target: ${runs:-?} executions in ${seconds} s, working corpus $corpus inputs")
+  summary+=("$target: ${runs:-?} executions (limit ${seconds} s), working corpus $corpus inputs")
   found=$(find "$artifacts" -type f -newer "$marker")
   rm -f "$marker"
   if [[ $status -ne 0 || -n $found ]]; then
     failed+=("$target")
-    echo "fuzz.sh: $target FAILED (exit $status); the end of its log ($log):" >&2
-    grep -vE '^(#[0-9]+|INFO:|MS:|base unit:|0x|\\)' "$log" | tail -40 >&2 || true
+    echo "fuzz.sh: $target FAILED (exit $status); what it found (full log: $log):" >&2
+    grep -m1 -A12 -E 'panicked at|ERROR: libFuzzer|==[0-9]+==ERROR' "$log" >&2 ||
+      tail -20 "$log" >&2
     for input in $found; do
       echo "fuzz.sh: $target: the failing input is $input" >&2
       echo "  reproduce: (cd fuzz && cargo +nightly fuzz run ${flags[*]} $target $input)" >&2

@@ -119,19 +119,24 @@ fn query(bytes: &[u8]) -> String {
     out
 }
 
-/// Every string anywhere in `value`, with the name of the field holding it.
+/// Every string anywhere in `value`, with the name of the field holding it, and every
+/// field name (held by `""`).
 fn strings<'a>(value: &'a Value, field: &'a str, out: &mut Vec<(&'a str, &'a str)>) {
     match value {
         Value::String(s) => out.push((field, s)),
         Value::Array(items) => items.iter().for_each(|v| strings(v, field, out)),
-        Value::Object(map) => map.iter().for_each(|(k, v)| strings(v, k, out)),
+        Value::Object(map) => map.iter().for_each(|(k, v)| {
+            // A field name is plain text the answer may name (`unknown field ...`).
+            out.push(("", k));
+            strings(v, k, out);
+        }),
         _ => {}
     }
 }
 
 /// No secret of the request body appears in the answer. A secret that is also sent as a
-/// plain field (the same text as a name or an address) may rightly come back, so those
-/// are not checked; nor are short ones, which appear anywhere by chance.
+/// plain field or a field name (the same text as a name or an address) may rightly come
+/// back, so those are not checked; nor are short ones, which appear anywhere by chance.
 fn check_no_secret_echoed(what: &str, body: &[u8], answer: &Answer) {
     let Ok(sent) = serde_json::from_slice::<Value>(body) else {
         return;

@@ -72,9 +72,9 @@ fn config() -> AuthConfig {
     config
 }
 
-/// Routes behind the library's guards, answering with who called: `/probe` (any
-/// principal) and `/scoped` (`data:read`).
-fn probe_routes() -> Router {
+/// Routes behind the library's layer and guards, answering with who called: `/probe`
+/// (any principal) and `/scoped` (`data:read`).
+fn probe_routes(state: &AuthState) -> Router {
     async fn who(p: Principal) -> String {
         match p {
             Principal::Session { auth, .. } => format!("session:{}", auth.user.id),
@@ -87,6 +87,7 @@ fn probe_routes() -> Router {
     Router::new()
         .route("/probe", axum::routing::get(who))
         .merge(scoped)
+        .layer(state.layer())
 }
 
 fn str_at(v: &Value, pointer: &str) -> String {
@@ -111,7 +112,7 @@ impl World {
             .expect("a valid configuration");
         let http = HttpConfig::localhost(ORIGIN).expect("a valid origin");
         let state = AuthState::new(auth, http);
-        let app = state.router().merge(probe_routes());
+        let app = state.router().merge(probe_routes(&state));
         let mut world = Self {
             app,
             runtime,
