@@ -83,6 +83,9 @@ async fn create_validates_the_key() {
         json!({ "name": "k", "scopes": [], "rate_limit": { "max": 1, "window": 0 } }),
         json!({ "name": "k", "scopes": [], "quota": { "limit": 0 } }),
         json!({ "name": "k", "scopes": [], "quota": { "limit": 5, "refill_every": 1 } }),
+        // Beyond 366 days (the first one panicked on the key's second use before).
+        json!({ "name": "k", "scopes": [], "quota": { "limit": 1, "refill_every": i64::MAX } }),
+        json!({ "name": "k", "scopes": [], "quota": { "limit": 1, "refill_every": 31_622_401 } }),
         json!({ "name": "k", "scopes": [], "metadata": [1, 2] }),
     ];
     for body in cases {

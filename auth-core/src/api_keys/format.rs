@@ -98,7 +98,10 @@ impl KeyFormat {
         if key.len() != self.key_len() || !key.starts_with(&self.head) {
             return Err(AuthError::ApiKeyInvalid);
         }
-        let (payload, sum) = key.split_at(key.len() - CHECKSUM_CHARS);
+        // Checked: in a non-ASCII key the split may fall inside a character.
+        let (payload, sum) = key
+            .split_at_checked(key.len() - CHECKSUM_CHARS)
+            .ok_or(AuthError::ApiKeyInvalid)?;
         let body = payload.get(self.head.len()..).unwrap_or_default();
         if !body
             .bytes()
@@ -201,6 +204,18 @@ mod tests {
         ] {
             assert!(live.check(bad).is_err());
         }
+    }
+
+    #[test]
+    fn a_multibyte_character_across_the_checksum_is_invalid_not_a_panic() {
+        // Found by the `api_keys` fuzz target: the right length, but the checksum split
+        // falls inside `\u{35e}`.
+        let format = KeyFormat::new("acme0", Some("test")).unwrap();
+        let key = format!("acme0_test_{}\u{35e}{}", "a".repeat(42), "b".repeat(5));
+        assert_eq!(key.len(), format.key_len());
+        assert!(!key.is_char_boundary(key.len() - CHECKSUM_CHARS));
+        let err = format.check(&key).unwrap_err();
+        assert_eq!(err.code(), crate::ErrorCode::ApiKeyInvalid);
     }
 
     #[test]

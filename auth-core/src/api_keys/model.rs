@@ -29,10 +29,17 @@ pub enum KeyOwner {
 pub struct QuotaSpec {
     /// Requests allowed in total (until refilled).
     pub limit: u64,
-    /// Refill to `limit` every this many seconds, if set (at least 60).
+    /// Refill to `limit` every this many seconds, if set (60 seconds to 366 days).
     #[serde(default, with = "crate::serde_util::seconds_option")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
     pub refill_every: Option<Duration>,
+}
+
+impl QuotaSpec {
+    /// Shortest refill period.
+    pub const MIN_REFILL_EVERY: Duration = Duration::MINUTE;
+    /// Longest refill period.
+    pub const MAX_REFILL_EVERY: Duration = Duration::days(366);
 }
 
 /// A key's usage quota: a budget of requests, separate from the rate limit.
@@ -76,7 +83,11 @@ impl Quota {
             q.remaining = q.limit;
         }
         if q.remaining == 0 {
-            let refill_at = q.refill_every.map(|every| q.refilled_at + every);
+            // Checked: a refill beyond the calendar (a period stored before periods were
+            // bounded) is no refill time, not a panic.
+            let refill_at = q
+                .refill_every
+                .and_then(|every| q.refilled_at.checked_add(every));
             return (q, QuotaOutcome::Exhausted { refill_at });
         }
         q.remaining -= 1;
@@ -367,4 +378,35 @@ pub enum RotateOutcome {
     NotFound,
     /// The old key is revoked, expired, or already being replaced by an earlier rotation.
     NotActive,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exhausted_quota_refilling_beyond_the_calendar_has_no_refill_time() {
+        // Found by the json_bodies fuzz target's quota seed: a key created with
+        // `refill_every` near i64::MAX seconds panicked on its second use.
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let quota = Quota {
+            limit: 1,
+            remaining: 0,
+            refill_every: Some(Duration::seconds(i64::MAX)),
+            refilled_at: now,
+        };
+        let (after, outcome) = quota.take(now);
+        assert_eq!(outcome, QuotaOutcome::Exhausted { refill_at: None });
+        assert_eq!(after.remaining, 0);
+        let hourly = Quota {
+            refill_every: Some(Duration::HOUR),
+            ..quota
+        };
+        assert_eq!(
+            hourly.take(now).1,
+            QuotaOutcome::Exhausted {
+                refill_at: Some(now + Duration::HOUR)
+            }
+        );
+    }
 }

@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyFormat, KeyOwner, NewApiKey, Quota,
-    QuotaOutcome, RotateOutcome, Successor, VerifiedKey,
+    QuotaOutcome, QuotaSpec, RotateOutcome, Successor, VerifiedKey,
 };
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
@@ -258,10 +258,12 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
             if q.limit == 0 {
                 return Err(AuthError::invalid("quota.limit", "must be at least 1"));
             }
-            if q.refill_every.is_some_and(|r| r < Duration::MINUTE) {
+            if q.refill_every.is_some_and(|r| {
+                !(QuotaSpec::MIN_REFILL_EVERY..=QuotaSpec::MAX_REFILL_EVERY).contains(&r)
+            }) {
                 return Err(AuthError::invalid(
                     "quota.refill_every",
-                    "must be at least 60 seconds",
+                    "must be 60 seconds to 366 days",
                 ));
             }
         }
