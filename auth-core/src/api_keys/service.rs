@@ -88,13 +88,12 @@ impl ApiKeyConfig {
 }
 
 /// A cached verification: the key, its scope set, when this node last recorded its use
-/// (Unix seconds; shared by clones of the entry), and until when the synchronous path may
-/// answer for it.
-#[derive(Clone)]
+/// (Unix seconds), and until when the synchronous path may answer for it. Cached behind
+/// one `Arc`, so a hit costs one reference count, not one per field.
 struct CachedKey {
     key: Arc<ApiKey>,
     scopes: Arc<PermissionSet>,
-    last_touch: Arc<AtomicI64>,
+    last_touch: AtomicI64,
     /// The instant (Unix nanoseconds) the key is revoked or expires, whichever is first;
     /// `i64::MIN` for a key with a rate limit or a quota, which only the store can count.
     fast_until: i64,
@@ -111,7 +110,7 @@ impl CachedKey {
         Self {
             scopes: Arc::new(PermissionSet::new(key.scopes.iter().cloned())),
             key: Arc::new(key),
-            last_touch: Arc::new(AtomicI64::new(i64::MIN)),
+            last_touch: AtomicI64::new(i64::MIN),
             fast_until,
         }
     }
@@ -122,7 +121,7 @@ impl CachedKey {
 /// and failures audited lately.
 pub(crate) struct KeyCache {
     format: KeyFormat,
-    keys: Option<FencedCache<CachedKey>>,
+    keys: Option<FencedCache<Arc<CachedKey>>>,
     limited: Cache<ApiKeyId, OffsetDateTime>,
     touched: Option<Cache<ApiKeyId, ()>>,
     failures_audited: Cache<String, ()>,
@@ -587,9 +586,9 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
                     self.audit_failure(&error, None, meta).await;
                     return Err(error);
                 };
-                let entry = CachedKey::new(key);
+                let entry = Arc::new(CachedKey::new(key));
                 if let (Some(keys), Some(ticket)) = (&cache.keys, ticket) {
-                    keys.insert(ticket, hash, entry.clone(), now);
+                    keys.insert(ticket, hash, Arc::clone(&entry), now);
                 }
                 entry
             }
