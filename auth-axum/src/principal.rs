@@ -80,9 +80,10 @@ fn carried_state(parts: &Parts) -> Option<AuthState> {
     }
 }
 
-/// The [`AuthState`] of a guard: the request's, or the [`AuthLayer`](crate::AuthLayer)'s.
+/// The [`AuthState`] of a guard: the [`AuthLayer`](crate::AuthLayer)'s, else the one the
+/// request carries.
 pub(crate) fn layered_state(parts: &Parts) -> Option<AuthState> {
-    carried_state(parts).or_else(layer_state)
+    layer_state().or_else(|| carried_state(parts))
 }
 
 /// The principal resolved earlier in this request, if any: kept in one place, the
@@ -110,20 +111,18 @@ fn remember(parts: &mut Parts, state: &AuthState, principal: &Option<Principal>)
     }
 }
 
-/// Finds the [`AuthState`] of an extractor: the one the request carries, else the router's
-/// state, else the [`AuthLayer`](crate::AuthLayer)'s.
+/// Finds the [`AuthState`] of an extractor: the router's state, else the
+/// [`AuthLayer`](crate::AuthLayer)'s, else one the request carries in its extensions
+/// (`Extension(state)`). The first two cost no lookup in the request.
 pub(crate) fn auth_state<St>(parts: &Parts, state: &St) -> Result<AuthState, ApiError>
 where
     AuthState: FromRef<St>,
 {
-    if let Some(found) = carried_state(parts) {
-        return Ok(found);
-    }
     let from_state = AuthState::from_ref(state);
     if from_state.inner().is_some() {
         return Ok(from_state);
     }
-    layer_state().ok_or_else(ApiError::not_configured)
+    layered_state(parts).ok_or_else(ApiError::not_configured)
 }
 
 /// The `x-api-key` header. It is authoritative: present but not text is an invalid key,
@@ -156,33 +155,50 @@ pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Result<Option<&str>, Ap
 }
 
 /// The value of the session cookie `name`, if any: the first `name=value` pair of the
-/// `Cookie` headers, the value without surrounding quotes. Read as bytes, on every
-/// request, without copying or checking what else the header holds.
+/// `Cookie` headers, the value without surrounding quotes. Read as bytes, on every request,
+/// without copying or checking what else the header holds: the pairs are found with
+/// `memchr` (vectorised), not by testing every byte.
 pub(crate) fn session_cookie<'a>(
     headers: &'a axum::http::HeaderMap,
     name: &str,
 ) -> Option<&'a str> {
     let name = name.as_bytes();
     for header in headers.get_all(header::COOKIE) {
-        for pair in header.as_bytes().split(|b| *b == b';') {
-            let Some(value) = pair
+        let mut rest = header.as_bytes();
+        loop {
+            let (pair, next) = match memchr::memchr(b';', rest) {
+                Some(end) => match rest.split_at_checked(end) {
+                    Some((pair, tail)) => (pair, tail.get(1..)),
+                    None => (rest, None),
+                },
+                None => (rest, None),
+            };
+            if let Some(value) = pair
                 .trim_ascii_start()
                 .strip_prefix(name)
-                .and_then(|rest| rest.strip_prefix(b"="))
-            else {
-                continue;
-            };
-            let mut value = value.trim_ascii_end();
-            while let [b'"', inner @ ..] = value {
-                value = inner;
+                .and_then(|value| value.strip_prefix(b"="))
+            {
+                return cookie_value(value);
             }
-            while let [inner @ .., b'"'] = value {
-                value = inner;
+            match next {
+                Some(next) => rest = next,
+                None => break,
             }
-            return std::str::from_utf8(value).ok();
         }
     }
     None
+}
+
+/// A cookie's value as text, without surrounding blanks after it and quotes around it.
+fn cookie_value(value: &[u8]) -> Option<&str> {
+    let mut value = value.trim_ascii_end();
+    while let [b'"', inner @ ..] = value {
+        value = inner;
+    }
+    while let [inner @ .., b'"'] = value {
+        value = inner;
+    }
+    std::str::from_utf8(value).ok()
 }
 
 /// Refuses a cookie-authenticated unsafe request from anywhere but the app's origin.
@@ -536,6 +552,25 @@ mod tests {
         let h = cookies(&[b"__Host-session=tok"]);
         assert_eq!(session_cookie(&h, "__Host-session"), Some("tok"));
         assert_eq!(session_cookie(&h, "session"), None);
+    }
+
+    #[test]
+    fn the_name_counts_only_where_a_pair_begins() {
+        // Inside another cookie's value, at the end of a name, or without '='.
+        let h = cookies(&[b"a=session=x; session=tok"]);
+        assert_eq!(session_cookie(&h, "session"), Some("tok"));
+        let h = cookies(&[b"a=xsession=x;\tsession=tok;b=1"]);
+        assert_eq!(session_cookie(&h, "session"), Some("tok"));
+        for h in [
+            cookies(&[b"a=1; session"]),
+            cookies(&[b"a=1; sessionsession=tok"]),
+            cookies(&[b"a=x session=tok"]),
+        ] {
+            assert_eq!(session_cookie(&h, "session"), None, "{h:?}");
+        }
+        // The value ends at the next ';'; blanks before the name do not matter.
+        let h = cookies(&[b";;  session=tok ;b=2"]);
+        assert_eq!(session_cookie(&h, "session"), Some("tok"));
     }
 
     #[test]

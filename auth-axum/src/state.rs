@@ -94,7 +94,7 @@ pub(crate) struct Inner {
 /// Give it to your app either way:
 /// - as router state, `Router::new()...with_state(state)` (or a field of your own state
 ///   with `FromRef`), or
-/// - as a layer, `.layer(state.layer())` (an `Extension`), which the route guards need.
+/// - as a layer, `.layer(state.layer())`, which the route guards need.
 #[derive(Clone)]
 pub struct AuthState {
     inner: Option<Arc<Inner>>,
@@ -183,6 +183,12 @@ impl AuthState {
     pub(crate) fn inner(&self) -> Option<&Inner> {
         self.inner.as_deref()
     }
+
+    /// No state: what a router without one finds, and what the layer's slot holds outside
+    /// a request.
+    pub(crate) const fn empty() -> Self {
+        Self { inner: None }
+    }
 }
 
 /// Builds an [`AuthState`] domain by domain; see [`AuthState::builder`].
@@ -239,6 +245,6 @@ impl<S: ApiKeyDomain> AuthStateBuilder<S> {
 /// through [`AuthState::layer`].
 impl FromRef<()> for AuthState {
     fn from_ref(_: &()) -> Self {
-        Self { inner: None }
+        Self::empty()
     }
 }

@@ -22,7 +22,7 @@ use tower::{Service, ServiceExt};
 
 const ORIGIN: &str = "http://localhost:3000";
 /// What authentication may add to a request's allocations: none. The layer adds nothing
-/// to the request (its state is task-local), a cache hit shares the cached session or key
+/// to the request (its state is thread-local while the request runs), a cache hit shares the cached session or key
 /// (`Arc`s), and the guard calls its route without cloning it. (An `axum::Extension`
 /// layer would cost 4 here.)
 const BUDGET: i64 = 0;

@@ -141,6 +141,12 @@ impl<S> Auth<S> {
         clock::now(self.inner.clock.as_ref())
     }
 
+    /// [`Self::now`] in nanoseconds since the Unix epoch, read without building a date:
+    /// what the caches compare on the request path.
+    pub(crate) fn now_nanos(&self) -> i64 {
+        clock::now_nanos(self.inner.clock.as_ref())
+    }
+
     /// Whether `session` began recently enough to stand for a fresh sign-in, for a user with
     /// no password to confirm a sensitive change with
     /// ([`AuthConfig::reauth_window`](crate::AuthConfig::reauth_window)).

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::SystemTime;
 
 use time::{Duration, OffsetDateTime};
 
@@ -10,6 +11,20 @@ use time::{Duration, OffsetDateTime};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current instant, in UTC.
     fn now(&self) -> OffsetDateTime;
+
+    /// The current instant in nanoseconds since the Unix epoch (saturating at the ends of
+    /// `i64`, years 1677 and 2262): what the request path's caches compare, so a cache hit
+    /// builds no date. Must agree with [`Clock::now`]; override it only where it is cheaper
+    /// to read directly.
+    fn now_unix_nanos(&self) -> i64 {
+        unix_nanos(self.now())
+    }
+}
+
+/// `t` in nanoseconds since the Unix epoch, saturating at the ends of `i64`.
+pub(crate) fn unix_nanos(t: OffsetDateTime) -> i64 {
+    let nanos = t.unix_timestamp_nanos();
+    i64::try_from(nanos).unwrap_or(if nanos < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// The operating system's clock.
@@ -19,6 +34,14 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         OffsetDateTime::now_utc()
+    }
+
+    fn now_unix_nanos(&self) -> i64 {
+        let saturate = |nanos: u128| i64::try_from(nanos).unwrap_or(i64::MAX);
+        match SystemTime::now().duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(since) => saturate(since.as_nanos()),
+            Err(before) => saturate(before.duration().as_nanos()).saturating_neg(),
+        }
     }
 }
 
@@ -86,6 +109,13 @@ pub(crate) fn now(clock: &dyn Clock) -> OffsetDateTime {
     truncate_to_micros(clock.now())
 }
 
+/// [`now`] in nanoseconds since the Unix epoch (truncated to microseconds alike), read
+/// through [`Clock::now_unix_nanos`]: for the caches' checks on the request path.
+pub(crate) fn now_nanos(clock: &dyn Clock) -> i64 {
+    let nanos = clock.now_unix_nanos();
+    nanos - nanos.rem_euclid(1_000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +130,32 @@ mod tests {
         let shared = clock.clone();
         shared.advance(Duration::seconds(1));
         assert_eq!(clock.now(), t0 + Duration::seconds(301));
+    }
+
+    #[test]
+    fn nanos_agree_with_the_date() {
+        let clock = TestClock::at(time::macros::datetime!(2030-01-01 0:00:00.123456 UTC));
+        assert_eq!(now_nanos(&clock), unix_nanos(now(&clock)));
+        assert_eq!(now_nanos(&clock) % 1_000_000_000, 123_456_000);
+        let before_1970 = TestClock::at(time::macros::datetime!(1969-12-31 23:59:59.5 UTC));
+        assert_eq!(now_nanos(&before_1970), -500_000_000);
+        // The system clock's direct read agrees with its date, to the time between reads.
+        let system = SystemClock;
+        let (a, b, c) = (
+            unix_nanos(now(&system)),
+            now_nanos(&system),
+            unix_nanos(now(&system)),
+        );
+        assert!(a <= b && b <= c, "{a} <= {b} <= {c}");
+        // Beyond what i64 nanoseconds hold: saturated, in order.
+        assert_eq!(
+            unix_nanos(time::macros::datetime!(9999-01-01 0:00 UTC)),
+            i64::MAX
+        );
+        assert_eq!(
+            unix_nanos(time::macros::datetime!(1000-01-01 0:00 UTC)),
+            i64::MIN
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! a cached one, and how much of two SHA-256 outputs agree tells nothing about a token.
 //! Each entry carries the time it was cached; a hit older than the lifetime (or from the
 //! future, after the clock was set back) is a miss, so expiry follows the injected clock.
+//! Times are Unix nanoseconds (`i64`): a hit compares integers and builds no date.
 //!
 //! Fencing: the hot paths fill the cache from the store: read a row, then insert it. If a
 //! revocation writes the store and evicts between the read and the insert, a plain cache
@@ -25,6 +26,7 @@ use quick_cache::UnitWeighter;
 use quick_cache::sync::{Cache, DefaultLifecycle};
 use time::{Duration, OffsetDateTime};
 
+use crate::clock::unix_nanos;
 use crate::secret::TokenHash;
 
 /// The epoch a fill saw before reading the store.
@@ -58,13 +60,15 @@ impl BuildHasher for TokenHashHasher {
     }
 }
 
-type Map<V> = Cache<[u8; 32], (V, OffsetDateTime), UnitWeighter, TokenHashHasher>;
+/// Values by token hash, each with when it was cached (Unix nanoseconds).
+type Map<V> = Cache<[u8; 32], (V, i64), UnitWeighter, TokenHashHasher>;
 
 /// A cache of values by token hash whose fills lose to any invalidation that ran while
 /// they read the store.
 pub(crate) struct FencedCache<V> {
     map: Map<V>,
-    ttl: Duration,
+    /// The lifetime, in nanoseconds.
+    ttl: i64,
     epoch: AtomicU64,
 }
 
@@ -80,15 +84,16 @@ impl<V: Clone> FencedCache<V> {
                 TokenHashHasher(0),
                 DefaultLifecycle::default(),
             ),
-            ttl,
+            ttl: i64::try_from(ttl.whole_nanoseconds()).unwrap_or(i64::MAX),
             epoch: AtomicU64::new(0),
         }
     }
 
-    /// The entry of `key`, if it was cached less than the lifetime before `now`.
-    pub(crate) fn get(&self, key: &TokenHash, now: OffsetDateTime) -> Option<V> {
+    /// The entry of `key`, if it was cached less than the lifetime before `now` (Unix
+    /// nanoseconds, as `Auth::now_nanos` reads it).
+    pub(crate) fn get(&self, key: &TokenHash, now: i64) -> Option<V> {
         let (value, cached_at) = self.map.get(key.as_bytes())?;
-        (cached_at <= now && now - cached_at < self.ttl).then_some(value)
+        (cached_at <= now && now.saturating_sub(cached_at) < self.ttl).then_some(value)
     }
 
     /// Take before reading what will be inserted.
@@ -102,7 +107,7 @@ impl<V: Clone> FencedCache<V> {
         if self.ticket() != ticket {
             return;
         }
-        self.map.insert(*key.as_bytes(), (value, now));
+        self.map.insert(*key.as_bytes(), (value, unix_nanos(now)));
         if self.ticket() != ticket {
             // An invalidation may have run before this insert landed.
             self.map.remove(key.as_bytes());
@@ -141,6 +146,11 @@ mod tests {
         OffsetDateTime::UNIX_EPOCH + Duration::seconds(seconds)
     }
 
+    /// `seconds` after the epoch, as `get` takes it.
+    fn nanos(seconds: i64) -> i64 {
+        unix_nanos(at(seconds))
+    }
+
     fn cache() -> FencedCache<&'static str> {
         FencedCache::new(100, Duration::seconds(60))
     }
@@ -150,11 +160,11 @@ mod tests {
         let cache = cache();
         let ticket = cache.ticket();
         cache.insert(ticket, key(1), "row", at(0));
-        assert_eq!(cache.get(&key(1), at(0)), Some("row"));
-        assert_eq!(cache.get(&key(1), at(59)), Some("row"));
-        assert_eq!(cache.get(&key(1), at(60)), None, "expired");
+        assert_eq!(cache.get(&key(1), nanos(0)), Some("row"));
+        assert_eq!(cache.get(&key(1), nanos(59)), Some("row"));
+        assert_eq!(cache.get(&key(1), nanos(60)), None, "expired");
         // A clock set back before the fill does not make the entry live forever.
-        assert_eq!(cache.get(&key(1), at(-1)), None);
+        assert_eq!(cache.get(&key(1), nanos(-1)), None);
     }
 
     #[test]
@@ -164,10 +174,10 @@ mod tests {
         // The store read happened; a revocation writes the store and evicts.
         cache.invalidate(&key(1));
         cache.insert(ticket, key(1), "stale row", at(0));
-        assert_eq!(cache.get(&key(1), at(0)), None);
+        assert_eq!(cache.get(&key(1), nanos(0)), None);
         // The next fill, with a fresh ticket, is kept.
         cache.insert(cache.ticket(), key(1), "fresh row", at(0));
-        assert_eq!(cache.get(&key(1), at(0)), Some("fresh row"));
+        assert_eq!(cache.get(&key(1), nanos(0)), Some("fresh row"));
     }
 
     #[test]
@@ -177,16 +187,16 @@ mod tests {
         cache.insert(cache.ticket(), key(2), "other", at(0));
         let ticket = cache.ticket();
         cache.invalidate_if(|v| *v == "other");
-        assert_eq!(cache.get(&key(1), at(0)), Some("mine"));
-        assert_eq!(cache.get(&key(2), at(0)), None);
+        assert_eq!(cache.get(&key(1), nanos(0)), Some("mine"));
+        assert_eq!(cache.get(&key(2), nanos(0)), None);
         cache.insert(ticket, key(2), "stale", at(0));
-        assert_eq!(cache.get(&key(2), at(0)), None);
+        assert_eq!(cache.get(&key(2), nanos(0)), None);
 
         let ticket = cache.ticket();
         cache.invalidate_all();
-        assert_eq!(cache.get(&key(1), at(0)), None);
+        assert_eq!(cache.get(&key(1), nanos(0)), None);
         cache.insert(ticket, key(1), "stale", at(0));
-        assert_eq!(cache.get(&key(1), at(0)), None);
+        assert_eq!(cache.get(&key(1), nanos(0)), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use super::{
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
 use crate::caller::Caller;
+use crate::clock::unix_nanos;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError, Entity};
 use crate::fenced_cache::FencedCache;
@@ -89,13 +90,33 @@ impl ApiKeyConfig {
     }
 }
 
-/// A cached verification: the key, its scope set, and when this node last recorded its
-/// use (Unix seconds; shared by clones of the entry).
-#[derive(Clone)]
+/// A cached verification: the key, its scope set, when this node last recorded its use
+/// (Unix seconds), and until when the synchronous path may answer for it. Cached behind
+/// one `Arc`, so a hit costs one reference count, not one per field.
 struct CachedKey {
     key: Arc<ApiKey>,
     scopes: Arc<PermissionSet>,
-    last_touch: Arc<AtomicI64>,
+    last_touch: AtomicI64,
+    /// The instant (Unix nanoseconds) the key is revoked or expires, whichever is first;
+    /// `i64::MIN` for a key with a rate limit or a quota, which only the store can count.
+    fast_until: i64,
+}
+
+impl CachedKey {
+    fn new(key: ApiKey) -> Self {
+        let fast_until = if key.rate_limit.is_some() || key.quota.is_some() {
+            i64::MIN
+        } else {
+            let at = |t: Option<OffsetDateTime>| t.map_or(i64::MAX, unix_nanos);
+            at(key.revoked_at).min(at(key.expires_at))
+        };
+        Self {
+            scopes: Arc::new(PermissionSet::new(key.scopes.iter().cloned())),
+            key: Arc::new(key),
+            last_touch: AtomicI64::new(i64::MIN),
+            fast_until,
+        }
+    }
 }
 
 /// The process-local state of API-key verification: recently verified keys, keys known to
@@ -103,7 +124,7 @@ struct CachedKey {
 /// and failures audited lately.
 pub(crate) struct KeyCache {
     format: KeyFormat,
-    keys: Option<FencedCache<CachedKey>>,
+    keys: Option<FencedCache<Arc<CachedKey>>>,
     limited: Cache<ApiKeyId, OffsetDateTime>,
     touched: Option<Cache<ApiKeyId, ()>>,
     failures_audited: Cache<String, ()>,
@@ -564,7 +585,11 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         }
         let hash = TokenHash::of(raw);
         let now = self.auth.now();
-        let cached = match cache.keys.as_ref().and_then(|keys| keys.get(&hash, now)) {
+        let hit = cache
+            .keys
+            .as_ref()
+            .and_then(|keys| keys.get(&hash, unix_nanos(now)));
+        let cached = match hit {
             Some(hit) => hit,
             None => {
                 let ticket = cache.keys.as_ref().map(FencedCache::ticket);
@@ -573,13 +598,9 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
                     self.audit_failure(&error, None, meta).await;
                     return Err(error);
                 };
-                let entry = CachedKey {
-                    scopes: Arc::new(PermissionSet::new(key.scopes.iter().cloned())),
-                    key: Arc::new(key),
-                    last_touch: Arc::new(AtomicI64::new(i64::MIN)),
-                };
+                let entry = Arc::new(CachedKey::new(key));
                 if let (Some(keys), Some(ticket)) = (&cache.keys, ticket) {
-                    keys.insert(ticket, hash, entry.clone(), now);
+                    keys.insert(ticket, hash, Arc::clone(&entry), now);
                 }
                 entry
             }
@@ -641,14 +662,11 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         if raw.len() != cache.format.key_len() {
             return None;
         }
-        let now = self.auth.now();
+        // Times as Unix nanoseconds: the checks compare integers and build no date.
+        let now = self.auth.now_nanos();
         let hit = cache.keys.as_ref()?.get(&TokenHash::of(raw), now)?;
-        let key = &hit.key;
-        let usable = !key.is_revoked(now)
-            && !key.is_expired(now)
-            && key.rate_limit.is_none()
-            && key.quota.is_none()
-            && !self.touch_due(&hit, now);
+        // Not revoked, not expired, no rate limit or quota (`fast_until`), no use to record.
+        let usable = now < hit.fast_until && !self.touch_due(&hit, now.div_euclid(1_000_000_000));
         usable.then(|| VerifiedKey {
             key: Arc::clone(&hit.key),
             scopes: Arc::clone(&hit.scopes),
@@ -656,11 +674,11 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         })
     }
 
-    /// Whether this node should record the key's use now.
-    fn touch_due(&self, cached: &CachedKey, now: OffsetDateTime) -> bool {
+    /// Whether this node should record the key's use at `now` (Unix seconds).
+    fn touch_due(&self, cached: &CachedKey, now: i64) -> bool {
         let interval = self.auth.config().api_keys.touch_interval.whole_seconds();
         let last = cached.last_touch.load(Ordering::Relaxed);
-        last == i64::MIN || now.unix_timestamp() - last >= interval
+        last == i64::MIN || now - last >= interval
     }
 
     /// One unit of the key's rate limit, through the store (so it holds across nodes),
@@ -699,7 +717,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
     /// atomic, no lookup); without the cache, a small map of recently touched keys does.
     async fn touch(&self, cached: &CachedKey, now: OffsetDateTime) {
         let last = cached.last_touch.load(Ordering::Relaxed);
-        if !self.touch_due(cached, now) {
+        if !self.touch_due(cached, now.unix_timestamp()) {
             return;
         }
         let seconds = now.unix_timestamp();

@@ -5,6 +5,7 @@
 //! | --- | --- |
 //! | `bare` | none |
 //! | `bare-extension` | none, but an `axum::Extension` layer (what any per-request value costs) |
+//! | `floor` | the least a guard does: a hand-written tower layer that finds a session cookie, hashes it (SHA-256) and finds the hash in a `quick_cache` map; 401 otherwise |
 //! | `axum-login-memory` | axum-login 0.18 `login_required!`, tower-sessions `MemoryStore` |
 //! | `axum-login-sqlite` | the same with tower-sessions' SQLite store |
 //! | `lib-cookie-memory` | this library, `CurrentUser` extractor, session cookie, memory store |
@@ -35,10 +36,13 @@ use auth_core::api_keys::{KeyOwner, NewApiKey};
 use auth_core::{Auth, Caller, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome, Store};
 use axum::Router;
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_login::{AuthManagerLayerBuilder, AuthSession, AuthUser, AuthnBackend, login_required};
-use tower::{Service, ServiceExt};
+use futures_util::future::{Either, Ready, ready};
+use sha2::{Digest, Sha256};
+use tower::{Layer, Service, ServiceExt};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -99,6 +103,7 @@ async fn variant(name: &str, addr: SocketAddr) -> Result<Variant, BoxError> {
             header: None,
             guarded: false,
         },
+        "floor" => floor(),
         "axum-login-memory" => axum_login(tower_sessions::MemoryStore::default()).await?,
         "axum-login-sqlite" => {
             let pool =
@@ -363,6 +368,86 @@ where
         header: Some(("Cookie".into(), cookie)),
         guarded: true,
     })
+}
+
+/// The session hashes the `floor` guard knows: SHA-256 of the token, nothing else.
+type FloorSessions = Arc<quick_cache::sync::Cache<[u8; 32], ()>>;
+
+/// The `floor` variant's session token: as long as the library's (43 characters).
+const FLOOR_TOKEN: &str = "Ym9yaW5nIGJ1dCBob25lc3QgZmxvb3IgdG9rZW4gMTI";
+
+/// `/hello` behind the `floor` guard, with its one session in the cache.
+fn floor() -> Variant {
+    let sessions: FloorSessions = Arc::new(quick_cache::sync::Cache::new(100_000));
+    sessions.insert(Sha256::digest(FLOOR_TOKEN.as_bytes()).into(), ());
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .layer(FloorLayer { sessions });
+    Variant {
+        app,
+        header: Some(("Cookie".into(), format!("session={FLOOR_TOKEN}"))),
+        guarded: true,
+    }
+}
+
+/// The least a session guard does, as one would write it by hand: the `session` cookie,
+/// its SHA-256, one cache lookup; 401 if any of it is missing.
+#[derive(Clone)]
+struct FloorLayer {
+    sessions: FloorSessions,
+}
+
+impl<S> Layer<S> for FloorLayer {
+    type Service = FloorService<S>;
+    fn layer(&self, inner: S) -> FloorService<S> {
+        FloorService {
+            inner,
+            sessions: Arc::clone(&self.sessions),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct FloorService<S> {
+    inner: S,
+    sessions: FloorSessions,
+}
+
+impl<S, B> Service<Request<B>> for FloorService<S>
+where
+    S: Service<Request<B>, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Either<S::Future, Ready<Result<Response, Infallible>>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        if floor_signed_in(&self.sessions, request.headers()) {
+            Either::Left(self.inner.call(request))
+        } else {
+            Either::Right(ready(Ok(StatusCode::UNAUTHORIZED.into_response())))
+        }
+    }
+}
+
+fn floor_signed_in(sessions: &FloorSessions, headers: &HeaderMap) -> bool {
+    let Some(cookies) = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    cookies
+        .split(';')
+        .find_map(|pair| pair.trim().strip_prefix("session="))
+        .is_some_and(|token| {
+            let hash: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+            sessions.get(&hash).is_some()
+        })
 }
 
 /// The guarded route answers 401 without the credential and 200 with it; an unguarded one
