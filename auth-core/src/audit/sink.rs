@@ -3,6 +3,7 @@ use std::fmt;
 use async_trait::async_trait;
 
 use super::{AuditEvent, AuditStore};
+use crate::error::ErrorCode;
 
 /// Where services send audit events. Recording never fails the action being audited: a
 /// sink that cannot write logs the failure itself.
@@ -32,7 +33,9 @@ impl AuditSink for TracingAuditSink {
     }
 }
 
-/// Appends audit events to a store (and logs a failure to append as an error).
+/// Appends audit events to a store (and logs a failure to append as an error). The event
+/// of an action that failed with `STORE_UNAVAILABLE` is logged at WARN instead: the store
+/// is down.
 #[derive(Clone)]
 pub struct StoreAuditSink<S> {
     store: S,
@@ -54,6 +57,19 @@ impl<S> fmt::Debug for StoreAuditSink<S> {
 #[async_trait]
 impl<S: AuditStore + 'static> AuditSink for StoreAuditSink<S> {
     async fn record(&self, event: AuditEvent) {
+        // An action that failed because the store is unavailable is logged, not appended:
+        // the append would wait for the same store (the pool's whole acquire timeout)
+        // only to fail too, doubling the time every request takes during an outage.
+        if event.error_code.as_deref() == Some(ErrorCode::StoreUnavailable.as_str()) {
+            tracing::warn!(
+                target: "auth_audit",
+                action = %event.action,
+                error_code = event.error_code.as_deref(),
+                request_id = event.request_id.as_deref(),
+                "audit event not stored: the store is unavailable"
+            );
+            return;
+        }
         if let Err(error) = self.store.append_audit(&event).await {
             tracing::error!(
                 target: "auth_audit",
