@@ -80,3 +80,48 @@ impl<S: AuditStore + 'static> AuditSink for StoreAuditSink<S> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::audit::{Actor, AuditFilter, AuditOrder};
+    use crate::error::{AuthError, StoreError};
+    use crate::pagination::PageRequest;
+    use crate::{RequestMeta, TestClock};
+
+    /// Keeps the actions appended (clones share them).
+    #[derive(Default, Clone)]
+    struct Appended(std::sync::Arc<Mutex<Vec<String>>>);
+
+    #[async_trait]
+    impl AuditStore for Appended {
+        async fn append_audit(&self, event: &AuditEvent) -> Result<(), StoreError> {
+            self.0.lock().unwrap().push(event.action.clone());
+            Ok(())
+        }
+
+        async fn list_audit(
+            &self,
+            _request: &PageRequest<AuditFilter, AuditOrder>,
+        ) -> Result<Vec<AuditEvent>, StoreError> {
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_of_the_store_itself_is_logged_not_appended() {
+        let store = Appended::default();
+        let sink = StoreAuditSink::new(store.clone());
+        let at = crate::Clock::now(&TestClock::new());
+        let event =
+            |action: &str| AuditEvent::new(action, Actor::Anonymous, at, &RequestMeta::none());
+        let down = AuthError::Store(StoreError::unavailable(std::io::Error::other("refused")));
+        sink.record(event("user.sign_in").failed(&down)).await;
+        sink.record(event("user.sign_up").failed(&AuthError::EmailInUse))
+            .await;
+        sink.record(event("user.sign_out")).await;
+        assert_eq!(*store.0.lock().unwrap(), ["user.sign_up", "user.sign_out"]);
+    }
+}
