@@ -23,8 +23,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn auth(store: SqliteStore) -> Auth<SqliteStore> {
     let mut config = AuthConfig::insecure_for_tests();
-    // Every sign-up here comes from one test: no per-network limit in the way.
+    // Every sign-up here comes from one test: no per-network limit in the way, and room
+    // in the hashing queue for all the writers at once (it refuses the rest with
+    // OVERLOADED by design; this test is about SQLite's lock).
     config.sign_up_limit = None;
+    config.password.hashing.queue = Some(1024);
     Auth::builder(store)
         .secret_key(SecretKey::generate())
         .config(config)
