@@ -11,9 +11,6 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use crate::error::store_error;
 
-/// How long a caller waits for a pooled connection before `STORE_UNAVAILABLE`.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// PostgreSQL storage. Cheap to clone (a pool inside).
 #[derive(Clone, Debug)]
 pub struct PgStore {
@@ -21,23 +18,35 @@ pub struct PgStore {
 }
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user@host/db`) with a pool of up to 16 connections.
+    /// How long a call waits for a pooled connection (including opening one) before it
+    /// fails with `STORE_UNAVAILABLE`, in [`PgStore::pool_options`]. While the database is
+    /// down, sqlx keeps retrying a refused connection until this deadline, so it is also
+    /// how long a request takes to answer 503 then: short, so an outage is answered
+    /// promptly instead of piling requests up.
+    pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+    /// The pool settings [`PgStore::connect`] uses: up to 16 connections, each call waiting
+    /// at most [`PgStore::ACQUIRE_TIMEOUT`] for one. Start from these to change them.
+    pub fn pool_options() -> PgPoolOptions {
+        PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Self::ACQUIRE_TIMEOUT)
+    }
+
+    /// Connects to `url` (`postgres://user@host/db`) with [`PgStore::pool_options`].
     /// Does not migrate; call [`PgStore::migrate`].
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(store_error)?;
-        Self::connect_with(options, PgPoolOptions::new().max_connections(16)).await
+        Self::connect_with(options, Self::pool_options()).await
     }
 
-    /// Connects with explicit connection and pool options.
+    /// Connects with explicit connection and pool options, used as given (sqlx's own
+    /// defaults wait 30 s for a connection; see [`PgStore::pool_options`]).
     pub async fn connect_with(
         options: PgConnectOptions,
         pool: PgPoolOptions,
     ) -> Result<Self, StoreError> {
-        let pool = pool
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(store_error)?;
+        let pool = pool.connect_with(options).await.map_err(store_error)?;
         Ok(Self { pool })
     }
 

@@ -175,9 +175,14 @@ impl fmt::Debug for ApiKey {
 }
 
 impl ApiKey {
-    /// Whether the key is revoked at `now`.
+    /// Whether the key is revoked at `now`: once `revoked_at` is reached, or whatever the
+    /// clock says when it is no later than the key's last change. A revocation (or a
+    /// rotation without grace) stamps both with the same time, so it stays final when the
+    /// clock is later set back; only a rotation's grace (a `revoked_at` after the change
+    /// that set it) waits for the clock.
     pub fn is_revoked(&self, now: OffsetDateTime) -> bool {
-        self.revoked_at.is_some_and(|r| now >= r)
+        self.revoked_at
+            .is_some_and(|r| now >= r || r <= self.updated_at)
     }
 
     /// Whether the key expired at `now`.

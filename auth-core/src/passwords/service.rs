@@ -200,6 +200,11 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         let store = self.auth.store();
         let network = network_key(meta);
         if let Err((error, limit)) = self.throttle_sign_in(&email, network.as_deref()).await {
+            if !matches!(error, AuthError::RateLimited { .. }) {
+                // The limit could not be read (the store is down): no refusal to audit,
+                // and no second wait on that store to name the account.
+                return Err(error);
+            }
             // Name the account under attack for the security team (the answer is the same
             // for unknown addresses).
             let actor = match store.get_user_by_email(&email).await? {

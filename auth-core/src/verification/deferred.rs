@@ -37,7 +37,16 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
         let auth = self.clone();
         Delivery::new(async move {
             if let Err(error) = auth.issue_verification(purpose, &email, user_id).await {
-                tracing::error!(error = %error, purpose = purpose.as_str(), "email not delivered");
+                // The mailer's reason, scrubbed of the code and link by `issue_verification`.
+                let reason = std::error::Error::source(&error)
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                tracing::error!(
+                    error = %error,
+                    reason,
+                    purpose = purpose.as_str(),
+                    "email not delivered"
+                );
             }
         })
     }

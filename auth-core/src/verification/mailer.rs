@@ -55,6 +55,24 @@ impl fmt::Debug for OutgoingEmail {
     }
 }
 
+/// A mailer's error with every secret of the email it was handed replaced by
+/// `[redacted]`, its chain of sources flattened into one message, so it can be logged and
+/// kept as the source of `DELIVERY_FAILED`: a mailer, or the server it talks to, may quote
+/// the message it refused, code and link included.
+pub(crate) fn scrubbed(error: BoxError, secrets: &[&str]) -> BoxError {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        text = text.replace(secret, "[redacted]");
+    }
+    text.into()
+}
+
 /// A notice the library asks the app to deliver: it carries no code and asks for no
 /// answer; it tells the owner of an address that something happened to their account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,6 +194,18 @@ impl Mailer for RecordingMailer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mailer_error_is_scrubbed_of_the_secrets_it_quotes() {
+        let io = std::io::Error::other("smtp said: bad line 'code 123456, link tok3n'");
+        let error: BoxError = Box::new(io);
+        let scrubbed = scrubbed(error, &["123456", "tok3n", ""]);
+        assert_eq!(
+            scrubbed.to_string(),
+            "smtp said: bad line 'code [redacted], link [redacted]'"
+        );
+        assert!(!format!("{scrubbed:?}").contains("123456"));
+    }
 
     #[test]
     fn links_carry_the_token_in_the_fragment_only() {

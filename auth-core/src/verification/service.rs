@@ -153,6 +153,11 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             consumed_at: None,
         };
         self.store().replace_verification(&verification).await?;
+        // Kept to scrub from the mailer's error, should it quote the message.
+        let quoted = [
+            Zeroizing::new(code.expose().to_owned()),
+            Zeroizing::new(link_token.expose().to_owned()),
+        ];
         inner
             .mailer
             .send(OutgoingEmail {
@@ -163,7 +168,12 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
                 expires_at: verification.expires_at,
             })
             .await
-            .map_err(AuthError::DeliveryFailed)
+            .map_err(|error| {
+                AuthError::DeliveryFailed(super::mailer::scrubbed(
+                    error,
+                    &[quoted[0].as_str(), quoted[1].as_str()],
+                ))
+            })
     }
 
     /// Checks a typed code, counting the attempt first (against the code, then against

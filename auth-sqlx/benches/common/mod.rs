@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use auth_core::UserId;
 use auth_sqlx::{PgStore, SqliteStore};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 
 /// A migrated SQLite store in a new temporary file (delete the path when done).
@@ -45,7 +45,7 @@ pub async fn postgres(url: &str, schema: &str) -> PgStore {
         .unwrap();
     let store = PgStore::connect_with(
         options.options([("search_path", schema)]),
-        PgPoolOptions::new().max_connections(4),
+        PgStore::pool_options().max_connections(4),
     )
     .await
     .unwrap();

@@ -133,17 +133,20 @@ impl ApiKeyStore for Backend {
             }
             None => {}
         }
+        // `ApiKey::is_revoked` in SQL: revoked once `revoked_at` is reached, or at once
+        // when it is no later than the key's last change (not a rotation's grace).
         match filter.revoked {
             Some(true) => {
                 query
-                    .push(" AND revoked_at IS NOT NULL AND revoked_at <= ")
-                    .push_bind(Ts(now));
+                    .push(" AND revoked_at IS NOT NULL AND (revoked_at <= updated_at OR revoked_at <= ")
+                    .push_bind(Ts(now))
+                    .push(")");
             }
             Some(false) => {
                 query
-                    .push(" AND (revoked_at IS NULL OR revoked_at > ")
+                    .push(" AND (revoked_at IS NULL OR (revoked_at > updated_at AND revoked_at > ")
                     .push_bind(Ts(now))
-                    .push(")");
+                    .push("))");
             }
             None => {}
         }

@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use auth_core::GroupId;
 use auth_sqlx::{PgStore, SqliteStore};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgConnectOptions;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
 
@@ -111,7 +111,7 @@ pub async fn pg_schema_options() -> PgConnectOptions {
 pub async fn postgres() -> PgStore {
     let store = PgStore::connect_with(
         pg_schema_options().await,
-        PgPoolOptions::new().max_connections(4),
+        PgStore::pool_options().max_connections(4),
     )
     .await
     .expect("connect");
@@ -122,7 +122,7 @@ pub async fn postgres() -> PgStore {
 /// A second pool on the same schema: another app node.
 pub async fn postgres_peer(store: PgStore) -> PgStore {
     let options = (*store.pool().connect_options()).clone();
-    PgStore::connect_with(options, PgPoolOptions::new().max_connections(4))
+    PgStore::connect_with(options, PgStore::pool_options().max_connections(4))
         .await
         .expect("connect peer")
 }

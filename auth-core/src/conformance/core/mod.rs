@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod authorization;
+pub mod clock;
 pub mod emails;
 pub mod enumeration;
 pub mod hashing;
