@@ -2,6 +2,8 @@
 # temporary SQLite database and key file, a free port on 127.0.0.1) and always stops it.
 #
 #   tmp                 the temporary folder, removed on exit
+#   example_server_args extra flags for the server (an array, empty by default; e.g.
+#                       (--seed-demo)), set before start_example_server
 #   start_example_server <binary> [command prefix...]
 #                       starts it (retrying on another port if one was taken meanwhile);
 #                       sets server_pid and base (http://127.0.0.1:PORT); fails with the
@@ -11,6 +13,7 @@
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auth-example.XXXXXX")
 server_pid=""
 base=""
+example_server_args=()
 
 stop_example_server() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
@@ -43,7 +46,7 @@ try_start() {
   base="http://127.0.0.1:$port"
   rm -f "$tmp"/auth.db* "$tmp/server.log"
   "$@" "$bin" --addr "127.0.0.1:$port" --database-url "sqlite:$tmp/auth.db" \
-    --secret-key-file "$tmp/auth.key" >"$tmp/server.log" 2>&1 &
+    --secret-key-file "$tmp/auth.key" "${example_server_args[@]}" >"$tmp/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do
     curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && return 0
