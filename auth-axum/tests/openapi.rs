@@ -263,7 +263,8 @@ async fn links_name_operations_and_their_path_parameters() {
             for link in response["links"].as_object().into_iter().flatten() {
                 let (name, link) = link;
                 let target = &operations[link["operationId"].as_str().unwrap()];
-                for (parameter, expression) in link["parameters"].as_object().unwrap() {
+                for (parameter, expression) in link["parameters"].as_object().into_iter().flatten()
+                {
                     let declared = target["parameters"].as_array().unwrap();
                     assert!(
                         declared
@@ -271,6 +272,16 @@ async fn links_name_operations_and_their_path_parameters() {
                             .any(|p| p["in"] == "path" && p["name"] == *parameter),
                         "link {name}: {parameter}"
                     );
+                    assert!(expression.as_str().unwrap().starts_with("$response.body#/"));
+                }
+                for (field, expression) in link["requestBody"].as_object().into_iter().flatten() {
+                    let schema =
+                        target["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                            .as_str()
+                            .unwrap()
+                            .trim_start_matches("#/components/schemas/");
+                    let properties = &doc["components"]["schemas"][schema]["properties"];
+                    assert!(properties[field].is_object(), "link {name}: {field}");
                     assert!(expression.as_str().unwrap().starts_with("$response.body#/"));
                 }
                 links += 1;
@@ -336,6 +347,28 @@ async fn following_the_links_of_created_resources_reaches_them() {
     );
     let res = app.send(delete(&path).bearer(&owner.token)).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+
+    let invite = app
+        .send(
+            post(&format!("/auth/groups/{group_id}/invites"))
+                .bearer(&owner.token)
+                .json(serde_json::json!({ "role": "member" })),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let to_accept = link("/auth/groups/{id}/invites", "post", "201", "accept_invite");
+    let token = resolve(to_accept["requestBody"]["token"].as_str().unwrap(), &invite);
+    let res = app
+        .send(
+            post("/auth/invites/accept")
+                .bearer(&other.token)
+                .json(serde_json::json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(
+        res.expect(StatusCode::OK)["member"]["group_id"],
+        group_id.as_str()
+    );
 }
 
 /// Schemathesis found these answers missing from the document: an unknown group in the

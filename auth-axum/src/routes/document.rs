@@ -70,6 +70,8 @@ struct Links {
     to: &'static [&'static str],
     /// Each path parameter of theirs, with the runtime expression giving its value.
     parameters: &'static [(&'static str, &'static str)],
+    /// Fields of their request body, with the runtime expression giving each value.
+    body: &'static [(&'static str, &'static str)],
 }
 
 /// The operations of an API key, of a group, of a membership, of an invite.
@@ -99,18 +101,21 @@ const LINKS: &[Links] = &[
         status: "201",
         to: KEY_OPERATIONS,
         parameters: &[("id", "$response.body#/key/id")],
+        body: &[],
     },
     Links {
         from: "rotate_key",
         status: "201",
         to: KEY_OPERATIONS,
         parameters: &[("id", "$response.body#/key/id")],
+        body: &[],
     },
     Links {
         from: "create_group",
         status: "201",
         to: GROUP_OPERATIONS,
         parameters: &[("id", "$response.body#/id")],
+        body: &[],
     },
     Links {
         from: "add_member",
@@ -120,18 +125,28 @@ const LINKS: &[Links] = &[
             ("id", "$response.body#/group_id"),
             ("member_id", "$response.body#/id"),
         ],
+        body: &[],
     },
     Links {
         from: "create_invite",
         status: "201",
         to: &["revoke_invite"],
         parameters: &[("id", "$response.body#/invite/id")],
+        body: &[],
+    },
+    Links {
+        from: "create_invite",
+        status: "201",
+        to: &["accept_invite"],
+        parameters: &[],
+        body: &[("token", "$response.body#/token")],
     },
     Links {
         from: "list_accounts",
         status: "200",
         to: &["unlink_account"],
         parameters: &[("id", "$response.body#/0/id")],
+        body: &[],
     },
 ];
 
@@ -255,13 +270,17 @@ fn add_links(doc: &mut OpenApi) {
             continue;
         };
         for target in links.to {
-            let link = links
-                .parameters
+            let link = links.parameters.iter().fold(
+                LinkBuilder::new().operation_id(*target),
+                |link, (name, value)| link.parameter(*name, *value),
+            );
+            let body: serde_json::Map<String, serde_json::Value> = links
+                .body
                 .iter()
-                .fold(
-                    LinkBuilder::new().operation_id(*target),
-                    |link, (name, value)| link.parameter(*name, *value),
-                )
+                .map(|(field, value)| ((*field).to_owned(), (*value).into()))
+                .collect();
+            let link = link
+                .request_body((!body.is_empty()).then_some(serde_json::Value::Object(body)))
                 .build();
             response.links.insert((*target).to_owned(), RefOr::T(link));
         }
