@@ -42,3 +42,32 @@ async fn quota_refills_are_bounded_and_the_longest_still_answers_429() {
     assert_error(&res, StatusCode::TOO_MANY_REQUESTS, "QUOTA_EXCEEDED");
     assert_eq!(res.header("retry-after"), Some("31622400"));
 }
+
+/// A key expiring at `9999-12-31T23:59:59-23:59` (in UTC, a day into year 10000) panicked
+/// its creation while the time was normalised to UTC, dropping the connection. It now
+/// saturates to the last representable instant: the key never expires, and works.
+#[tokio::test]
+async fn an_expiry_beyond_year_9999_in_utc_saturates_instead_of_panicking() {
+    let app = TestApp::new();
+    let user = app.sign_up("far-expiry@example.com").await;
+    let res = app
+        .send(post("/auth/api-keys").bearer(&user.token).json(json!({
+            "name": "k", "scopes": [], "expires_at": "9999-12-31T23:59:59-23:59"
+        })))
+        .await;
+    let created = res.expect(StatusCode::CREATED);
+    assert_eq!(created["key"]["expires_at"], "9999-12-31T23:59:59.999999Z");
+    app.send(get("/probe").api_key(created["secret"].as_str().unwrap()))
+        .await
+        .expect(StatusCode::OK);
+    // An invite that far out is refused for its lifetime, not a panic either.
+    let group = app.group(&user, json!({ "name": "Far" })).await;
+    let res = app
+        .send(
+            post(&format!("/auth/groups/{group}/invites"))
+                .bearer(&user.token)
+                .json(json!({ "expires_at": "9999-12-31T23:59:59-23:59" })),
+        )
+        .await;
+    assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+}
