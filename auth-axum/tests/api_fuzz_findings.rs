@@ -71,3 +71,44 @@ async fn an_expiry_beyond_year_9999_in_utc_saturates_instead_of_panicking() {
         .await;
     assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
 }
+
+/// A NUL character (`\u0000`) in app-defined JSON (a profile's, group's, membership's or
+/// invite's `extend`, a key's `metadata`) was a `500 INTERNAL` on PostgreSQL, whose
+/// `jsonb` cannot store it (found probing the example server on PostgreSQL). Every store
+/// now refuses it alike, with `422 INVALID_INPUT`.
+#[tokio::test]
+async fn nul_characters_in_app_defined_json_are_422_on_every_store() {
+    let app = TestApp::with_config(direct_adds());
+    let owner = app.sign_up("nul-owner@example.com").await;
+    let other = app.sign_up("nul-other@example.com").await;
+    let group = app.group(&owner, json!({ "name": "Nul" })).await;
+    let member = app.add_member(&group, &other, "member").await;
+    let nul = json!({ "note": "a\u{0}b" });
+    let nul_key = json!({ "a\u{0}": 1 });
+    let requests = [
+        patch("/auth/me").json(json!({ "extend": nul })),
+        patch("/auth/me").json(json!({ "extend": nul_key })),
+        post("/auth/api-keys").json(json!({ "name": "k", "scopes": [], "metadata": nul })),
+        post("/auth/groups").json(json!({ "name": "G", "extend": nul })),
+        patch(&format!("/auth/groups/{group}")).json(json!({ "extend": nul })),
+        post(&format!("/auth/groups/{group}/invites")).json(json!({ "extend": nul })),
+        patch(&format!("/auth/groups/{group}/members/{member}")).json(json!({ "extend": nul })),
+    ];
+    for request in requests {
+        let res = app.send(request.bearer(&owner.token)).await;
+        let error = assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+        assert!(
+            error["message"].as_str().unwrap().contains("NUL"),
+            "{error}"
+        );
+    }
+    let (id, _) = app.key(&owner, json!({ "name": "k", "scopes": [] })).await;
+    let res = app
+        .send(
+            patch(&format!("/auth/api-keys/{id}"))
+                .bearer(&owner.token)
+                .json(json!({ "metadata": nul })),
+        )
+        .await;
+    assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+}

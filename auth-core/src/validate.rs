@@ -256,7 +256,8 @@ pub fn image_url(input: &str) -> Result<String, AuthError> {
     Ok(url.to_owned())
 }
 
-/// Checks an app-defined JSON `extend` document: an object, at most 16 KiB serialised.
+/// Checks an app-defined JSON `extend` document: an object, at most 16 KiB serialised,
+/// with no NUL character in any key or string.
 pub fn extend(field: &'static str, value: &Value) -> Result<(), AuthError> {
     if !value.is_object() {
         return Err(AuthError::invalid(field, "must be a JSON object"));
@@ -267,7 +268,34 @@ pub fn extend(field: &'static str, value: &Value) -> Result<(), AuthError> {
     if size > MAX_EXTEND_BYTES {
         return Err(AuthError::invalid(field, "must be at most 16 KiB"));
     }
+    if has_nul(value) {
+        return Err(AuthError::invalid(
+            field,
+            "must not contain NUL characters (\\u0000)",
+        ));
+    }
     Ok(())
+}
+
+/// Whether a key or a string anywhere in `value` holds a NUL character, which
+/// PostgreSQL's `jsonb` cannot store (every store refuses it alike). Walked with a stack of
+/// its own: a 16 KiB document may nest thousands deep.
+fn has_nul(value: &Value) -> bool {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(text) if text.contains('\0') => return true,
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => {
+                if map.keys().any(|key| key.contains('\0')) {
+                    return true;
+                }
+                pending.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// Cuts a client-supplied header value to `max` characters and drops control characters;
@@ -385,6 +413,18 @@ mod tests {
         ] {
             assert!(image_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn extend_must_not_hold_nul_characters() {
+        for bad in [
+            serde_json::json!({"a": "x\u{0}y"}),
+            serde_json::json!({"a\u{0}": 1}),
+            serde_json::json!({"a": [1, {"b": ["\u{0}"]}]}),
+        ] {
+            assert!(extend("extend", &bad).is_err(), "{bad}");
+        }
+        assert!(extend("extend", &serde_json::json!({"a": ["x", {"b": "\\u0000"}]})).is_ok());
     }
 
     #[test]
