@@ -35,7 +35,8 @@
 # concurrent ast.parse fails with "AST constructor recursion depth mismatch"), SEED (unset:
 # random; set it to replay a run), PROFILE (debug), REPORT_DIR (unset: with it, a JUnit
 # report per pass goes there), RUST_LOG (warn), SCHEMATHESIS_VERSION, SERVER_BIN (unset:
-# build example-server; else that binary). Honours CARGO_TARGET_DIR.
+# build example-server; else that binary), FUZZ_DATABASE_URL (unset: a fresh SQLite
+# database; else e.g. postgres://.../<an empty database of yours>). Honours CARGO_TARGET_DIR.
 #
 # CI runs the default (a few minutes). A long run (docs/security.md):
 #   MAX_EXAMPLES=300 MAX_TIME=900 ./scripts/api-fuzz.sh
@@ -83,6 +84,7 @@ fi
 
 . scripts/example-server.sh
 example_server_args=(--seed-demo)
+example_server_db=${FUZZ_DATABASE_URL:-}
 start_example_server "$SERVER_BIN"
 echo "api-fuzz: example server on $base (log: RUST_LOG=$RUST_LOG)"
 
@@ -168,6 +170,9 @@ if grep -q "panicked" "$tmp/server.log"; then
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
+  # What the server logged about its failures (never a secret: the library logs none).
+  echo "api-fuzz: the server's first errors:" >&2
+  sed 's/\x1b\[[0-9;]*m//g' "$tmp/server.log" | grep -m 10 ERROR >&2 || true
   echo "api-fuzz: FAILED: ${failed[*]}" >&2
   exit 1
 fi

@@ -112,3 +112,39 @@ async fn nul_characters_in_app_defined_json_are_422_on_every_store() {
         .await;
     assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
 }
+
+/// Schemathesis, on PostgreSQL, stored `-1.7976931348623157e308` in a membership's
+/// `extend`: `jsonb` writes it back as a 309-digit integer serde_json cannot read, so every
+/// later request that loaded the user's memberships was a `500 INTERNAL`. Such numbers are
+/// now refused on every store with `422 INVALID_INPUT`.
+#[tokio::test]
+async fn numbers_too_large_to_read_back_are_422() {
+    let app = TestApp::new();
+    let user = app.sign_up("huge-number@example.com").await;
+    for extend in [json!({ "n": f64::MIN }), json!({ "a": [{ "n": 1e308 }] })] {
+        let res = app
+            .send(
+                post("/auth/groups")
+                    .bearer(&user.token)
+                    .json(json!({ "name": "G", "extend": extend })),
+            )
+            .await;
+        assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+        let res = app
+            .send(
+                patch("/auth/me")
+                    .bearer(&user.token)
+                    .json(json!({ "extend": extend })),
+            )
+            .await;
+        assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_INPUT");
+    }
+    let res = app
+        .send(
+            patch("/auth/me")
+                .bearer(&user.token)
+                .json(json!({ "extend": { "n": 9.9e307 } })),
+        )
+        .await;
+    res.expect(StatusCode::OK);
+}
