@@ -2,6 +2,9 @@
 # temporary SQLite database and key file, a free port on 127.0.0.1) and always stops it.
 #
 #   tmp                 the temporary folder, removed on exit
+#   example_server_args extra flags for the server (an array, empty by default; e.g.
+#                       (--seed-demo)), set before start_example_server
+#   example_server_db   the database (default: sqlite:$tmp/auth.db, fresh on each start)
 #   start_example_server <binary> [command prefix...]
 #                       starts it (retrying on another port if one was taken meanwhile);
 #                       sets server_pid and base (http://127.0.0.1:PORT); fails with the
@@ -11,6 +14,8 @@
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auth-example.XXXXXX")
 server_pid=""
 base=""
+example_server_args=()
+example_server_db=""
 
 stop_example_server() {
   if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
@@ -42,8 +47,8 @@ try_start() {
   port=$(free_port) || return 1
   base="http://127.0.0.1:$port"
   rm -f "$tmp"/auth.db* "$tmp/server.log"
-  "$@" "$bin" --addr "127.0.0.1:$port" --database-url "sqlite:$tmp/auth.db" \
-    --secret-key-file "$tmp/auth.key" >"$tmp/server.log" 2>&1 &
+  "$@" "$bin" --addr "127.0.0.1:$port" --database-url "${example_server_db:-sqlite:$tmp/auth.db}" \
+    --secret-key-file "$tmp/auth.key" "${example_server_args[@]}" >"$tmp/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 1 150); do
     curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && return 0

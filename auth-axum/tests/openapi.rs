@@ -171,3 +171,255 @@ async fn responses_carry_a_request_id_and_no_store() {
     assert_eq!(res.header("x-request-id"), Some("req-42"));
     assert_eq!(res.header("cache-control"), Some("no-store"));
 }
+
+/// The statuses the document lists for `method path`.
+fn documented_statuses(doc: &Value, method: &str, path: &str) -> BTreeSet<String> {
+    doc["paths"][path][method]["responses"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{method} {path} is not documented"))
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// Asserts that `res`, an answer of `method path`, has a status the document lists.
+fn assert_documented(doc: &Value, method: &str, path: &str, res: &Res) {
+    let statuses = documented_statuses(doc, method, path);
+    assert!(
+        statuses.contains(res.status.as_str()),
+        "{method} {path} answered {} ({}), documented: {statuses:?}",
+        res.status,
+        res.text()
+    );
+}
+
+/// Every operation lists what the extractors it goes through can answer: a guarded one
+/// the credential refusals, one with a body the body refusals, one with parameters the
+/// parameter refusal, one with an id in its path a 404, and every one a 503.
+#[tokio::test]
+async fn every_operation_documents_the_answers_its_extractors_give() {
+    let app = TestApp::new();
+    let doc = document(&app).await;
+    for (method, path) in documented(&doc) {
+        let op = &doc["paths"][&path][&method];
+        let statuses = documented_statuses(&doc, &method, &path);
+        let mut expected = vec!["503"];
+        if op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            expected.extend(["401", "403", "429"]);
+        }
+        if op["requestBody"].is_object() {
+            expected.extend(["413", "422"]);
+        }
+        let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
+        if !parameters.is_empty() {
+            expected.push("422");
+        }
+        for parameter in parameters.iter().filter(|p| p["in"] == "path") {
+            expected.push("404");
+            assert_eq!(parameter["schema"]["format"], "uuid", "{method} {path}");
+        }
+        for status in expected {
+            assert!(statuses.contains(status), "{method} {path} lacks {status}");
+        }
+        // Every error answer is the JSON error body.
+        for (status, response) in op["responses"].as_object().unwrap() {
+            if status.starts_with('4') || status.starts_with('5') {
+                assert_eq!(
+                    response["content"]["application/json"]["schema"]["$ref"],
+                    "#/components/schemas/ErrorBody",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+        if statuses.contains("401") {
+            let response = &op["responses"]["401"];
+            assert!(response["headers"]["WWW-Authenticate"].is_object());
+        }
+    }
+}
+
+/// The runtime expression of a link parameter, resolved against a response body.
+fn resolve<'a>(expression: &str, body: &'a Value) -> &'a Value {
+    let pointer = expression
+        .strip_prefix("$response.body#")
+        .unwrap_or_else(|| panic!("{expression} is not a response body expression"));
+    body.pointer(pointer)
+        .unwrap_or_else(|| panic!("{expression} is not in {body}"))
+}
+
+/// Every link names an operation of the document and fills path parameters it has.
+#[tokio::test]
+async fn links_name_operations_and_their_path_parameters() {
+    let app = TestApp::new();
+    let doc = document(&app).await;
+    let mut operations = std::collections::BTreeMap::new();
+    for (method, path) in documented(&doc) {
+        let op = doc["paths"][&path][&method].clone();
+        operations.insert(op["operationId"].as_str().unwrap().to_owned(), op);
+    }
+    let mut links = 0;
+    for op in operations.values() {
+        for response in op["responses"].as_object().unwrap().values() {
+            for link in response["links"].as_object().into_iter().flatten() {
+                let (name, link) = link;
+                let target = &operations[link["operationId"].as_str().unwrap()];
+                for (parameter, expression) in link["parameters"].as_object().into_iter().flatten()
+                {
+                    let declared = target["parameters"].as_array().unwrap();
+                    assert!(
+                        declared
+                            .iter()
+                            .any(|p| p["in"] == "path" && p["name"] == *parameter),
+                        "link {name}: {parameter}"
+                    );
+                    assert!(expression.as_str().unwrap().starts_with("$response.body#/"));
+                }
+                for (field, expression) in link["requestBody"].as_object().into_iter().flatten() {
+                    let schema =
+                        target["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                            .as_str()
+                            .unwrap()
+                            .trim_start_matches("#/components/schemas/");
+                    let properties = &doc["components"]["schemas"][schema]["properties"];
+                    assert!(properties[field].is_object(), "link {name}: {field}");
+                    assert!(expression.as_str().unwrap().starts_with("$response.body#/"));
+                }
+                links += 1;
+            }
+        }
+    }
+    assert!(links >= 20, "{links} links");
+}
+
+/// Following the links of a created key, group and membership reaches them.
+#[tokio::test]
+async fn following_the_links_of_created_resources_reaches_them() {
+    let app = TestApp::with_config(direct_adds());
+    let doc = document(&app).await;
+    let owner = app.sign_up("links-owner@example.com").await;
+    let other = app.sign_up("links-other@example.com").await;
+    let link = |path: &str, method: &str, status: &str, target: &str| {
+        doc["paths"][path][method]["responses"][status]["links"][target].clone()
+    };
+
+    let created = app
+        .send(
+            post("/auth/api-keys")
+                .bearer(&owner.token)
+                .json(serde_json::json!({ "name": "k", "scopes": ["data:read"] })),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let to_key = link("/auth/api-keys", "post", "201", "get_key");
+    let id = resolve(to_key["parameters"]["id"].as_str().unwrap(), &created);
+    let res = app
+        .send(get(&format!("/auth/api-keys/{}", str_of(id))).bearer(&owner.token))
+        .await;
+    assert_eq!(res.expect(StatusCode::OK)["id"], *id);
+
+    let group = app
+        .send(
+            post("/auth/groups")
+                .bearer(&owner.token)
+                .json(serde_json::json!({ "name": "Linked" })),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let to_group = link("/auth/groups", "post", "201", "add_member");
+    let group_id = str_of(resolve(
+        to_group["parameters"]["id"].as_str().unwrap(),
+        &group,
+    ));
+    let member = app
+        .send(
+            post(&format!("/auth/groups/{group_id}/members"))
+                .bearer(&owner.token)
+                .json(serde_json::json!({ "user_id": other.id, "role": "member" })),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let to_member = link("/auth/groups/{id}/members", "post", "201", "remove_member");
+    let params = &to_member["parameters"];
+    let path = format!(
+        "/auth/groups/{}/members/{}",
+        str_of(resolve(params["id"].as_str().unwrap(), &member)),
+        str_of(resolve(params["member_id"].as_str().unwrap(), &member)),
+    );
+    let res = app.send(delete(&path).bearer(&owner.token)).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.text());
+
+    let invite = app
+        .send(
+            post(&format!("/auth/groups/{group_id}/invites"))
+                .bearer(&owner.token)
+                .json(serde_json::json!({ "role": "member" })),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let to_accept = link("/auth/groups/{id}/invites", "post", "201", "accept_invite");
+    let token = resolve(to_accept["requestBody"]["token"].as_str().unwrap(), &invite);
+    let res = app
+        .send(
+            post("/auth/invites/accept")
+                .bearer(&other.token)
+                .json(serde_json::json!({ "token": token })),
+        )
+        .await;
+    assert_eq!(
+        res.expect(StatusCode::OK)["member"]["group_id"],
+        group_id.as_str()
+    );
+}
+
+/// Schemathesis found these answers missing from the document: an unknown group in the
+/// key list's `group_id` and in a new group's `parent_id` is a 404.
+#[tokio::test]
+async fn an_unknown_group_is_a_documented_404() {
+    let app = TestApp::new();
+    let doc = document(&app).await;
+    let user = app.sign_up("unknown-group@example.com").await;
+    let group = unknown_id();
+
+    let res = app
+        .send(get(&format!("/auth/api-keys?group_id={group}")).bearer(&user.token))
+        .await;
+    assert_error(&res, StatusCode::NOT_FOUND, "GROUP_NOT_FOUND");
+    assert_documented(&doc, "get", "/auth/api-keys", &res);
+
+    let res = app
+        .send(
+            post("/auth/groups")
+                .bearer(&user.token)
+                .json(serde_json::json!({ "name": "Sub", "parent_id": group })),
+        )
+        .await;
+    assert_error(&res, StatusCode::NOT_FOUND, "GROUP_NOT_FOUND");
+    assert_documented(&doc, "post", "/auth/groups", &res);
+}
+
+/// Schemathesis found these answers missing from the document: a guarded operation
+/// refuses a malformed bearer token (401), and one that needs a session refuses an API
+/// key (403); a body that is not JSON is a 422 on every operation with a body.
+#[tokio::test]
+async fn credential_and_body_refusals_are_documented() {
+    let app = TestApp::new();
+    let doc = document(&app).await;
+    let user = app.sign_up("refusals@example.com").await;
+    let (_, key) = app
+        .key(
+            &user,
+            serde_json::json!({ "name": "k", "scopes": ["data:read"] }),
+        )
+        .await;
+    let res = app.send(get("/auth/sessions").bearer("not a token")).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "INVALID_TOKEN");
+    assert_documented(&doc, "get", "/auth/sessions", &res);
+    let res = app.send(get("/auth/groups").api_key(&key)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "FORBIDDEN");
+    assert_documented(&doc, "get", "/auth/groups", &res);
+    let res = app
+        .send(post("/auth/refresh").raw("text/plain", "refresh"))
+        .await;
+    assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY");
+    assert_documented(&doc, "post", "/auth/refresh", &res);
+}

@@ -98,8 +98,19 @@ impl Clock for TestClock {
 
 /// Drops sub-microsecond precision and normalises to UTC, so every timestamp the library
 /// writes survives a round trip through PostgreSQL (`timestamptz`) and SQLite unchanged.
+/// A time whose UTC instant lies beyond the representable years (a client's
+/// `9999-12-31T23:59:59-23:59`) saturates to the first or last representable instant.
 pub fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
+    let t = t
+        .checked_to_offset(time::UtcOffset::UTC)
+        .unwrap_or_else(|| {
+            let bound = if t.year() > 0 {
+                time::PrimitiveDateTime::MAX
+            } else {
+                time::PrimitiveDateTime::MIN
+            };
+            bound.assume_utc()
+        });
     let micros = t.nanosecond() / 1_000 * 1_000;
     t.replace_nanosecond(micros).unwrap_or(t)
 }
@@ -119,6 +130,17 @@ pub(crate) fn now_nanos(clock: &dyn Clock) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_beyond_the_representable_years_saturate_instead_of_panicking() {
+        use time::macros::datetime;
+        let late = truncate_to_micros(datetime!(9999-12-31 23:59:59 -23:59));
+        assert_eq!(late, datetime!(9999-12-31 23:59:59.999999 UTC));
+        let early = truncate_to_micros(datetime!(-9999-01-01 00:00:00 +23:59));
+        assert_eq!(early, datetime!(-9999-01-01 00:00:00 UTC));
+        let ordinary = truncate_to_micros(datetime!(2030-01-01 12:00:00.123456789 +02:00));
+        assert_eq!(ordinary, datetime!(2030-01-01 10:00:00.123456 UTC));
+    }
 
     #[test]
     fn test_clock_moves_only_when_told() {

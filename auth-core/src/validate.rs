@@ -256,7 +256,8 @@ pub fn image_url(input: &str) -> Result<String, AuthError> {
     Ok(url.to_owned())
 }
 
-/// Checks an app-defined JSON `extend` document: an object, at most 16 KiB serialised.
+/// Checks an app-defined JSON `extend` document: an object, at most 16 KiB serialised,
+/// with no NUL character in any key or string and no number of magnitude 1e308 or more.
 pub fn extend(field: &'static str, value: &Value) -> Result<(), AuthError> {
     if !value.is_object() {
         return Err(AuthError::invalid(field, "must be a JSON object"));
@@ -267,7 +268,44 @@ pub fn extend(field: &'static str, value: &Value) -> Result<(), AuthError> {
     if size > MAX_EXTEND_BYTES {
         return Err(AuthError::invalid(field, "must be at most 16 KiB"));
     }
+    if let Some(problem) = unstorable(value) {
+        return Err(AuthError::invalid(field, problem));
+    }
     Ok(())
+}
+
+/// Numbers from this magnitude on do not survive PostgreSQL: `jsonb` writes
+/// -1.7976931348623157e308 back as a 309-digit integer, which serde_json refuses to read
+/// ("number out of range"), so the row could no longer be loaded.
+const MAX_EXTEND_NUMBER: f64 = 1e308;
+
+/// What in `value` PostgreSQL's `jsonb` cannot keep (every store refuses it alike): a NUL
+/// character in a key or a string, or a number too large to read back. Walked with a stack
+/// of its own: a 16 KiB document may nest thousands deep.
+fn unstorable(value: &Value) -> Option<&'static str> {
+    const NUL: &str = "must not contain NUL characters (\\u0000)";
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(text) if text.contains('\0') => return Some(NUL),
+            Value::Number(number)
+                if number
+                    .as_f64()
+                    .is_some_and(|n| n.abs() >= MAX_EXTEND_NUMBER) =>
+            {
+                return Some("numbers must be smaller than 1e308 in magnitude");
+            }
+            Value::Array(items) => pending.extend(items),
+            Value::Object(map) => {
+                if map.keys().any(|key| key.contains('\0')) {
+                    return Some(NUL);
+                }
+                pending.extend(map.values());
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Cuts a client-supplied header value to `max` characters and drops control characters;
@@ -385,6 +423,23 @@ mod tests {
         ] {
             assert!(image_url(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn extend_must_not_hold_nul_characters() {
+        for bad in [
+            serde_json::json!({"a": "x\u{0}y"}),
+            serde_json::json!({"a\u{0}": 1}),
+            serde_json::json!({"a": [1, {"b": ["\u{0}"]}]}),
+        ] {
+            assert!(extend("extend", &bad).is_err(), "{bad}");
+        }
+        assert!(extend("extend", &serde_json::json!({"a": ["x", {"b": "\\u0000"}]})).is_ok());
+        for huge in [f64::MIN, f64::MAX, 1e308] {
+            assert!(extend("extend", &serde_json::json!({"a": [{"b": huge}]})).is_err());
+        }
+        let fine = serde_json::json!({"a": [9.9e307, -1e300, u64::MAX, i64::MIN, 0.5]});
+        assert!(extend("extend", &fine).is_ok());
     }
 
     #[test]

@@ -107,8 +107,9 @@ pub(crate) async fn create_key<S: ApiKeyDomain>(
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 200, body = Page<ApiKey>),
-        (status = 403, body = ErrorBody),
-        (status = 422, body = ErrorBody),
+        (status = 403, description = "FORBIDDEN (a member without api_key:read)", body = ErrorBody),
+        (status = 404, description = "GROUP_NOT_FOUND (also for non-members)", body = ErrorBody),
+        (status = 422, description = "INVALID_INPUT (limit, group_id, revoked), INVALID_CURSOR", body = ErrorBody),
     ))]
 pub(crate) async fn list_keys<S: ApiKeyDomain>(
     State(api): State<Api<S>>,

@@ -106,8 +106,10 @@ pub(super) fn answer(body: &AnswerBody) -> Result<Answer<'_>, ApiError> {
     responses(
         (status = 201, description = "Signed up and signed in", body = SessionResponse),
         (status = 202, description = "Signed up; verify the email address, then sign in", body = VerificationPending),
+        (status = 403, description = "CSRF_REJECTED (cookie mode from another origin)", body = ErrorBody),
         (status = 409, description = "EMAIL_IN_USE", body = ErrorBody),
-        (status = 422, description = "INVALID_EMAIL, WEAK_PASSWORD, INVALID_BODY", body = ErrorBody),
+        (status = 422, description = "INVALID_EMAIL, INVALID_INPUT (name), WEAK_PASSWORD, PASSWORD_TOO_COMMON, PASSWORD_BREACHED, INVALID_BODY", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED (too many sign-ups from this network)", body = ErrorBody),
     ))]
 pub(crate) async fn sign_up<S: CoreStore>(
     State(api): State<Api<S>>,
@@ -149,7 +151,8 @@ pub(crate) async fn sign_up<S: CoreStore>(
     responses(
         (status = 200, description = "Signed in", body = SessionResponse),
         (status = 401, description = "INVALID_CREDENTIALS", body = ErrorBody),
-        (status = 403, description = "EMAIL_NOT_VERIFIED", body = ErrorBody),
+        (status = 403, description = "EMAIL_NOT_VERIFIED, CSRF_REJECTED (cookie mode from another origin)", body = ErrorBody),
+        (status = 422, description = "INVALID_EMAIL, INVALID_BODY", body = ErrorBody),
         (status = 429, description = "RATE_LIMITED (see Retry-After)", body = ErrorBody),
     ))]
 pub(crate) async fn sign_in<S: CoreStore>(
@@ -303,6 +306,7 @@ pub(crate) async fn send_verification<S: CoreStore>(
     responses(
         (status = 200, description = "Verified", body = auth_core::User),
         (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
+        (status = 422, description = "INVALID_INPUT (neither or both answers), INVALID_EMAIL, INVALID_BODY", body = ErrorBody),
         (status = 429, description = "TOO_MANY_ATTEMPTS", body = ErrorBody),
     ))]
 pub(crate) async fn verify_email<S: CoreStore>(
@@ -334,7 +338,8 @@ pub(crate) async fn forgot_password<S: CoreStore>(
     responses(
         (status = 200, description = "Password replaced; sign in again", body = auth_core::User),
         (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
-        (status = 422, description = "WEAK_PASSWORD", body = ErrorBody),
+        (status = 422, description = "WEAK_PASSWORD, PASSWORD_TOO_COMMON, PASSWORD_BREACHED, INVALID_INPUT (neither or both answers), INVALID_EMAIL, INVALID_BODY", body = ErrorBody),
+        (status = 429, description = "TOO_MANY_ATTEMPTS", body = ErrorBody),
     ))]
 pub(crate) async fn reset_password<S: CoreStore>(
     State(api): State<Api<S>>,

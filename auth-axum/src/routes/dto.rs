@@ -27,12 +27,14 @@ pub enum TokenMode {
 #[serde(deny_unknown_fields)]
 pub struct SignUpBody {
     /// Email address.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Password.
     #[schema(value_type = String, format = Password)]
     pub password: Secret,
     /// Display name.
     #[serde(default)]
+    #[schema(max_length = 256)]
     pub name: Option<String>,
     /// Cookie (default) or token.
     #[serde(default)]
@@ -44,6 +46,7 @@ pub struct SignUpBody {
 #[serde(deny_unknown_fields)]
 pub struct SignInBody {
     /// Email address.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
     /// Password.
     #[schema(value_type = String, format = Password)]
@@ -119,6 +122,7 @@ pub struct RefreshBody {
 pub struct AnswerBody {
     /// The address the code was sent to (with `code`).
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// The emailed code.
     #[serde(default)]
@@ -135,6 +139,7 @@ pub struct AnswerBody {
 #[serde(deny_unknown_fields)]
 pub struct ForgotBody {
     /// The account's address.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -144,6 +149,7 @@ pub struct ForgotBody {
 pub struct ResetBody {
     /// The address the code was sent to (with `code`).
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// The emailed code.
     #[serde(default)]
@@ -173,6 +179,7 @@ pub struct MeResponse {
 #[into_params(parameter_in = Query)]
 pub struct Paging {
     /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -183,8 +190,10 @@ pub struct Paging {
 #[serde(deny_unknown_fields)]
 pub struct CreateKeyBody {
     /// A name to recognise the key by.
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     /// `resource:action` scopes.
+    #[schema(value_type = Vec<auth_core::Permission>)]
     pub scopes: Vec<String>,
     /// Make it a key of this group (needs `api_key:create` there) instead of your own.
     #[serde(default)]
@@ -231,6 +240,7 @@ pub struct KeyQuery {
     /// Only revoked (true) or unrevoked (false) keys.
     pub revoked: Option<bool>,
     /// Page size, 1 to 1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -242,6 +252,7 @@ pub struct KeyQuery {
 pub struct RotateBody {
     /// Seconds during which the old key keeps working (0 to 30 days).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 2_592_000)]
     pub grace_seconds: Option<i64>,
 }
 
@@ -268,6 +279,7 @@ pub struct AddMemberBody {
 pub struct InviteBody {
     /// Only this address may accept.
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// The role granted on acceptance.
     #[serde(default)]
@@ -343,6 +355,7 @@ pub struct ChangePasswordBody {
 #[serde(deny_unknown_fields)]
 pub struct SendSignInCodeBody {
     /// The address to send a sign-in code and link to.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 
@@ -352,6 +365,7 @@ pub struct SendSignInCodeBody {
 pub struct EmailSignInBody {
     /// The address the code was sent to (with `code`).
     #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
     pub email: Option<String>,
     /// The emailed code.
     #[serde(default)]
@@ -384,11 +398,11 @@ mod double_option {
 pub struct ProfileBody {
     /// Display name (`null` clears it).
     #[serde(default, deserialize_with = "double_option::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 256)]
     pub name: Option<Option<String>>,
     /// Avatar URL, `https://` or `http://` (`null` clears it).
     #[serde(default, deserialize_with = "double_option::deserialize")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, format = "uri", max_length = 2048)]
     pub image: Option<Option<String>>,
     /// Replaces the app-defined data (a JSON object).
     #[serde(default)]
@@ -400,6 +414,7 @@ pub struct ProfileBody {
 #[serde(deny_unknown_fields)]
 pub struct ChangeEmailBody {
     /// The new address; a code and link go there.
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

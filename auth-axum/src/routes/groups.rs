@@ -105,8 +105,10 @@ fn group_id(raw: &str) -> Result<GroupId, ApiError> {
     security(("cookie" = []), ("bearer" = [])),
     responses(
         (status = 201, body = Group),
+        (status = 403, description = "FORBIDDEN (no group:create on the parent)", body = ErrorBody),
+        (status = 404, description = "GROUP_NOT_FOUND (the parent; also for non-members)", body = ErrorBody),
         (status = 409, description = "SLUG_TAKEN", body = ErrorBody),
-        (status = 422, body = ErrorBody),
+        (status = 422, description = "INVALID_INPUT (name, slug, type, tags, extend), INVALID_BODY", body = ErrorBody),
     ))]
 pub(crate) async fn create_group<S: OrganizationStore>(
     State(api): State<Api<S>>,

@@ -8,6 +8,7 @@ mod account;
 pub(crate) mod api_keys;
 mod auth;
 pub(crate) mod core;
+mod document;
 mod dto;
 pub(crate) mod groups;
 mod sessions;
@@ -100,7 +101,7 @@ impl OpenApi for ApiDoc {
         let mut doc = core::Doc::openapi();
         doc.merge(groups::Doc::openapi());
         doc.merge(api_keys::Doc::openapi());
-        secure(&mut doc, "__Host-session");
+        finish(&mut doc, "__Host-session");
         doc
     }
 }
@@ -117,8 +118,14 @@ pub(crate) fn openapi(state: &AuthState) -> utoipa::openapi::OpenApi {
     for domain in domains {
         doc.merge((domain.doc)());
     }
-    secure(&mut doc, inner.config.cookie_name());
+    finish(&mut doc, inner.config.cookie_name());
     doc
+}
+
+/// The document's title, security schemes, shared answers and links.
+fn finish(doc: &mut utoipa::openapi::OpenApi, cookie_name: &str) {
+    secure(doc, cookie_name);
+    document::complete(doc);
 }
 
 /// Declares the three ways to authenticate (the cookie under the name this state uses).

@@ -6,6 +6,7 @@ use serde_json::Value;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::error::AuthError;
 use crate::ids::{ApiKeyId, GroupId, UserId};
 use crate::pagination::{SortField, SortValue, Sortable};
 use crate::permissions::{Permission, PermissionSet};
@@ -27,19 +28,39 @@ pub enum KeyOwner {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaSpec {
-    /// Requests allowed in total (until refilled).
+    /// Requests allowed in total (until refilled), 1 to 2^63 - 1.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 1, maximum = 9_223_372_036_854_775_807_u64)
+    )]
     pub limit: u64,
     /// Refill to `limit` every this many seconds, if set (60 seconds to 366 days).
     #[serde(default, with = "crate::serde_util::seconds_option")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<i64>, minimum = 60, maximum = 31_622_400))]
     pub refill_every: Option<Duration>,
 }
 
 impl QuotaSpec {
-    /// Shortest refill period.
-    pub const MIN_REFILL_EVERY: Duration = Duration::MINUTE;
-    /// Longest refill period.
-    pub const MAX_REFILL_EVERY: Duration = Duration::days(366);
+    /// The longest refill period: a yearly quota, with room for a leap year.
+    pub const MAX_REFILL: Duration = Duration::days(366);
+
+    /// Checks the ranges (a store keeps counts as signed 64-bit integers; a refill beyond
+    /// [`Self::MAX_REFILL`] is no refill, and could be past the last representable date).
+    pub fn validate(&self) -> Result<(), AuthError> {
+        if self.limit == 0 || i64::try_from(self.limit).is_err() {
+            return Err(AuthError::invalid("quota.limit", "must be 1 to 2^63 - 1"));
+        }
+        if self
+            .refill_every
+            .is_some_and(|r| r < Duration::MINUTE || r > Self::MAX_REFILL)
+        {
+            return Err(AuthError::invalid(
+                "quota.refill_every",
+                "must be 60 seconds to 366 days",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// A key's usage quota: a budget of requests, separate from the rate limit.
@@ -83,8 +104,8 @@ impl Quota {
             q.remaining = q.limit;
         }
         if q.remaining == 0 {
-            // Checked: a refill beyond the calendar (a period stored before periods were
-            // bounded) is no refill time, not a panic.
+            // Checked: a refill stored by an older version (or another store) may lie past
+            // the last representable date; then no refill is due.
             let refill_at = q
                 .refill_every
                 .and_then(|every| q.refilled_at.checked_add(every));
@@ -413,5 +434,42 @@ mod tests {
                 refill_at: Some(now + Duration::HOUR)
             }
         );
+    }
+
+    #[test]
+    fn a_refill_past_the_last_date_is_no_refill_not_a_panic() {
+        let spec = QuotaSpec {
+            limit: 1,
+            refill_every: Some(Duration::seconds(i64::MAX)),
+        };
+        let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
+        let (after, outcome) = Quota::new(spec, now).take(now);
+        assert_eq!(outcome, QuotaOutcome::Allowed { remaining: 0 });
+        let (_, outcome) = after.take(now + Duration::SECOND);
+        assert_eq!(outcome, QuotaOutcome::Exhausted { refill_at: None });
+    }
+
+    #[test]
+    fn quota_specs_are_bounded() {
+        let spec = |limit, refill: Option<i64>| QuotaSpec {
+            limit,
+            refill_every: refill.map(Duration::seconds),
+        };
+        for bad in [
+            spec(0, None),
+            spec(u64::MAX, None),
+            spec(1, Some(59)),
+            spec(1, Some(366 * 86_400 + 1)),
+            spec(1, Some(i64::MAX)),
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        for good in [
+            spec(1, None),
+            spec(i64::MAX as u64, Some(60)),
+            spec(5, Some(366 * 86_400)),
+        ] {
+            assert!(good.validate().is_ok(), "{good:?}");
+        }
     }
 }

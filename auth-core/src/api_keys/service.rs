@@ -275,18 +275,8 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
         if let Some(limit) = &input.rate_limit {
             limit.validate()?;
         }
-        if let Some(q) = &input.quota {
-            if q.limit == 0 {
-                return Err(AuthError::invalid("quota.limit", "must be at least 1"));
-            }
-            if q.refill_every.is_some_and(|r| {
-                !(QuotaSpec::MIN_REFILL_EVERY..=QuotaSpec::MAX_REFILL_EVERY).contains(&r)
-            }) {
-                return Err(AuthError::invalid(
-                    "quota.refill_every",
-                    "must be 60 seconds to 366 days",
-                ));
-            }
+        if let Some(quota) = &input.quota {
+            quota.validate()?;
         }
         let metadata = input.metadata.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("metadata", &metadata)?;
