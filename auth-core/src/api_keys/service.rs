@@ -8,7 +8,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::{
     ApiKey, ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyFormat, KeyOwner, NewApiKey, Quota,
-    QuotaOutcome, QuotaSpec, RotateOutcome, Successor, VerifiedKey,
+    QuotaOutcome, RotateOutcome, Successor, VerifiedKey,
 };
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
