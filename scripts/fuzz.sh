@@ -31,8 +31,8 @@ unset CARGO_TARGET_DIR
 target_dir=${FUZZ_TARGET_DIR:-$root/fuzz/target}
 
 if ! cargo +nightly --version >/dev/null 2>&1; then
-  echo "fuzz.sh: the nightly toolchain is needed (rustup toolchain install nightly)" >&2
-  exit 1
+  echo "fuzz.sh: installing the nightly toolchain (cargo-fuzz needs it)"
+  rustup toolchain install nightly --profile minimal
 fi
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
   echo "fuzz.sh: installing cargo-fuzz"
