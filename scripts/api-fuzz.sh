@@ -42,7 +42,6 @@
 #   MAX_EXAMPLES=300 MAX_TIME=900 ./scripts/api-fuzz.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 SCHEMATHESIS_VERSION=${SCHEMATHESIS_VERSION:-4.32.5}
 MAX_EXAMPLES=${MAX_EXAMPLES:-25}
@@ -71,18 +70,11 @@ fi
 
 # --- the server ---------------------------------------------------------------------------
 
-if [ -z "${SERVER_BIN:-}" ]; then
-  if [ "$PROFILE" = release ]; then
-    cargo build -q --release -p example-server
-  else
-    cargo build -q -p example-server
-  fi
-  target_dir=${CARGO_TARGET_DIR:-target}
-  case $target_dir in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-  SERVER_BIN="$target_dir/$PROFILE/example-server"
-fi
-
 . scripts/example-server.sh
+if [ -z "${SERVER_BIN:-}" ]; then
+  build_example_server "$PROFILE"
+  SERVER_BIN=$example_server_bin
+fi
 example_server_args=(--seed-demo)
 example_server_db=${FUZZ_DATABASE_URL:-}
 start_example_server "$SERVER_BIN"

@@ -1,5 +1,6 @@
-# Sourced by scripts/e2e.sh and scripts/load-test.sh: runs a fresh example server (a
-# temporary SQLite database and key file, a free port on 127.0.0.1) and always stops it.
+# Sourced by scripts/e2e.sh, load-test.sh, hash-flood.sh and api-fuzz.sh: runs a fresh
+# example server (a temporary SQLite database and key file, a free port on 127.0.0.1) and
+# always stops it.
 #
 #   tmp                 the temporary folder, removed on exit
 #   example_server_args extra flags for the server (an array, empty by default; e.g.
@@ -10,6 +11,8 @@
 #                       sets server_pid and base (http://127.0.0.1:PORT); fails with the
 #                       server's log if it never answers /healthz
 #   stop_example_server stops it (also run on exit)
+#   build_example_server <debug|release>
+#                       builds it; sets example_server_bin to the binary
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/auth-example.XXXXXX")
 server_pid=""
@@ -26,6 +29,18 @@ stop_example_server() {
 }
 trap 'stop_example_server; rm -rf "$tmp"' EXIT
 trap 'exit 130' INT TERM
+
+build_example_server() {
+  local profile=$1 target_dir
+  if [ "$profile" = release ]; then
+    cargo build -q --release -p example-server
+  else
+    cargo build -q -p example-server
+  fi
+  target_dir=${CARGO_TARGET_DIR:-target}
+  case $target_dir in /*) ;; *) target_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/$target_dir" ;; esac
+  example_server_bin="$target_dir/$profile/example-server"
+}
 
 # A port nothing listens on (bash's /dev/tcp: a refused connection means free).
 free_port() {

@@ -27,7 +27,6 @@
 # the numbers of a run, the command, and why the RSS limit is what it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-root=$PWD
 
 DURATION=${DURATION:-20s}
 FLOOD_CONNECTIONS=${FLOOD_CONNECTIONS:-200}
@@ -42,16 +41,9 @@ for tool in wrk curl; do
   command -v "$tool" >/dev/null || { echo "hash-flood: $tool is missing; run scripts/setup.sh" >&2; exit 1; }
 done
 
-if [ "$PROFILE" = release ]; then
-  cargo build -q --release -p example-server
-else
-  cargo build -q -p example-server
-fi
-target_dir=${CARGO_TARGET_DIR:-target}
-case $target_dir in /*) ;; *) target_dir="$root/$target_dir" ;; esac
-server_bin="$target_dir/$PROFILE/example-server"
-
 . scripts/example-server.sh
+build_example_server "$PROFILE"
+server_bin=$example_server_bin
 # The flood's requests name their client in X-Forwarded-For, through the trusted loopback.
 export AUTH_TRUSTED_PROXIES=127.0.0.1
 start_example_server "$server_bin"
