@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,7 @@ use auth_core::{Auth, AuthConfig, Mailer, Purpose, RecordingMailer, SecretKey};
 use auth_memory::MemoryStore;
 use axum::Router;
 use axum::http::StatusCode;
+use common::ledger::Capture;
 use common::*;
 use serde_json::{Value, json};
 
@@ -102,6 +102,21 @@ async fn same_answer(app: &Router, path: &str, known: Value, unknown: Value, sta
     );
 }
 
+/// The password reset and the emailed sign-in code for `known@example.com` (an account)
+/// and `nobody@example.com` (none): [`same_answer`], `202` both.
+async fn mailing_flows_answer_alike(app: &Router) {
+    for path in ["/auth/password/forgot", "/auth/sign-in/email/send"] {
+        same_answer(
+            app,
+            path,
+            json!({ "email": "known@example.com" }),
+            json!({ "email": "nobody@example.com" }),
+            StatusCode::ACCEPTED,
+        )
+        .await;
+    }
+}
+
 /// A body with the values that differ by nature (the address, a new user's id and times)
 /// blanked, so two answers can be compared.
 fn shape(body: &Value) -> Value {
@@ -157,22 +172,7 @@ async fn a_slow_mailer_delays_no_answer_and_tells_no_account_apart() {
         StatusCode::ACCEPTED,
     )
     .await;
-    same_answer(
-        &app,
-        "/auth/password/forgot",
-        json!({ "email": "known@example.com" }),
-        json!({ "email": "nobody@example.com" }),
-        StatusCode::ACCEPTED,
-    )
-    .await;
-    same_answer(
-        &app,
-        "/auth/sign-in/email/send",
-        json!({ "email": "known@example.com" }),
-        json!({ "email": "nobody@example.com" }),
-        StatusCode::ACCEPTED,
-    )
-    .await;
+    mailing_flows_answer_alike(&app).await;
     assert!(
         started.elapsed() < MAIL_DELAY,
         "every answer came before the first mail could be sent"
@@ -228,38 +228,12 @@ async fn a_slow_mailer_delays_no_answer_and_tells_no_account_apart() {
     .expect(StatusCode::OK);
 }
 
-/// Log lines, captured.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Capture {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 // The default current-thread runtime: the outbox's tasks run on this thread, under the
 // subscriber set here.
 #[tokio::test]
 async fn a_failing_mailer_is_logged_without_secrets_and_never_a_500() {
     let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let _guard = tracing::subscriber::set_default(capture.subscriber());
     let mailer = FailingMailer::default();
     let app = app_with(mailer.clone(), AuthConfig::insecure_for_tests());
 
@@ -273,22 +247,7 @@ async fn a_failing_mailer_is_logged_without_secrets_and_never_a_500() {
     .expect(StatusCode::CREATED);
     let token = signed_up["session_token"].as_str().unwrap().to_owned();
     // The flows that hide accounts answer as usual; the failure is theirs to log.
-    same_answer(
-        &app,
-        "/auth/password/forgot",
-        json!({ "email": "known@example.com" }),
-        json!({ "email": "nobody@example.com" }),
-        StatusCode::ACCEPTED,
-    )
-    .await;
-    same_answer(
-        &app,
-        "/auth/sign-in/email/send",
-        json!({ "email": "known@example.com" }),
-        json!({ "email": "nobody@example.com" }),
-        StatusCode::ACCEPTED,
-    )
-    .await;
+    mailing_flows_answer_alike(&app).await;
     // Asking for one's own verification mail reveals nothing: the failure is reported,
     // as a bad gateway with a stable code, not a 500.
     let res = send(&app, post("/auth/verify-email/send").bearer(&token)).await;

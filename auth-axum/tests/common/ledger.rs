@@ -31,13 +31,7 @@ fn log() -> &'static Capture {
     static LOG: OnceLock<Capture> = OnceLock::new();
     LOG.get_or_init(|| {
         let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .without_time()
-            .finish();
+        let subscriber = capture.subscriber();
         // A test binary that installed its own subscriber keeps it; its log is then empty
         // here, which `Ledger::check_logs` reports rather than passing silently.
         let _ = tracing::subscriber::set_global_default(subscriber);
@@ -45,10 +39,27 @@ fn log() -> &'static Capture {
     })
 }
 
+/// Log lines written to memory.
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
+pub struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Capture {
+    /// A subscriber writing every event, at TRACE and without timestamps, here.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync + 'static {
+        let writer = self.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .finish()
+    }
+
+    /// Everything written so far.
+    pub fn text(&self) -> String {
+        self.since(0)
+    }
+
     fn len(&self) -> usize {
         self.0.lock().unwrap().len()
     }

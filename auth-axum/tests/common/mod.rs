@@ -5,7 +5,7 @@
 
 #![allow(dead_code)]
 
-mod ledger;
+pub mod ledger;
 
 use std::sync::Arc;
 
