@@ -5,7 +5,7 @@
 use time::Duration;
 
 use crate::api_keys::{KeyOwner, NewApiKey, RateLimit};
-use crate::conformance::api_keys::keys::new_key;
+use crate::conformance::api_keys::keys::{new_key, user_key};
 use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::{ApiKeyDomain, Caller, ErrorCode};
 
@@ -114,16 +114,7 @@ pub async fn a_key_cached_before_a_backward_jump_is_checked_again<S: ApiKeyDomai
     let b = a.node(h.peer);
     let t0 = a.auth.now();
     let user = a.user("cached-key@example.com").await.user;
-    let created = a
-        .auth
-        .api_keys()
-        .create(
-            &Caller::System,
-            new_key(KeyOwner::User(user.id), &["a:b"]),
-            &meta(),
-        )
-        .await
-        .unwrap();
+    let created = user_key(&a, user.id, &["a:b"]).await;
     // Node B caches the key at t0; the clock is set back; node A revokes it. B's entry is
     // from "the future", so B reads the store again instead of trusting the entry for its
     // lifetime plus the jump.

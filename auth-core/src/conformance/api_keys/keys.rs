@@ -6,7 +6,7 @@ use std::sync::Arc;
 use time::Duration;
 
 use crate::api_keys::{
-    ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, KeyOwner, NewApiKey, QuotaSpec, RateLimit,
+    ApiKeyFilter, ApiKeyOrder, ApiKeyPatch, CreatedKey, KeyOwner, NewApiKey, QuotaSpec, RateLimit,
 };
 use crate::audit::{AuditFilter, AuditOrder};
 use crate::conformance::organizations::groups::{group, named};
@@ -25,6 +25,23 @@ pub(crate) fn new_key(owner: KeyOwner, scopes: &[&str]) -> NewApiKey {
         quota: None,
         metadata: None,
     }
+}
+
+/// A key `user` owns with `scopes`, created by the app itself (`Caller::System`).
+pub(crate) async fn user_key<S: ApiKeyDomain>(
+    env: &Env<S>,
+    user: UserId,
+    scopes: &[&str],
+) -> CreatedKey {
+    env.auth
+        .api_keys()
+        .create(
+            &Caller::System,
+            new_key(KeyOwner::User(user), scopes),
+            &meta(),
+        )
+        .await
+        .unwrap()
 }
 
 pub async fn create_returns_the_key_once<S: ApiKeyDomain + Clone>(h: Harness<S>) {
@@ -317,16 +334,7 @@ pub async fn keys_never_exceed_their_creator<S: ApiKeyDomain + Clone>(h: Harness
 pub async fn malformed_and_unknown_keys_are_invalid<S: ApiKeyDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let user = env.user("m@example.com").await.user;
-    let created = env
-        .auth
-        .api_keys()
-        .create(
-            &Caller::System,
-            new_key(KeyOwner::User(user.id), &["a:b"]),
-            &meta(),
-        )
-        .await
-        .unwrap();
+    let created = user_key(&env, user.id, &["a:b"]).await;
     let secret = created.secret.expose();
     let mut typo = secret.to_owned().into_bytes();
     let i = typo.len() - 10;
@@ -405,16 +413,7 @@ pub async fn revocation_on_one_node_is_seen_by_an_uncached_node<S: ApiKeyDomain 
     let node_a = Env::new(h.store);
     let node_b = node_a.node_with(h.peer, |c| c.api_keys.cache_ttl = Duration::ZERO);
     let user = node_a.user("n@example.com").await.user;
-    let created = node_a
-        .auth
-        .api_keys()
-        .create(
-            &Caller::System,
-            new_key(KeyOwner::User(user.id), &["a:b"]),
-            &meta(),
-        )
-        .await
-        .unwrap();
+    let created = user_key(&node_a, user.id, &["a:b"]).await;
     node_b
         .auth
         .api_keys()
