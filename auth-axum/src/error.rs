@@ -114,7 +114,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::RouteNotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        C::CodeInvalid | C::CodeExpired => StatusCode::BAD_REQUEST,
+        C::CodeInvalid | C::CodeExpired | C::MfaChallengeInvalid | C::MfaChallengeExpired => {
+            StatusCode::BAD_REQUEST
+        }
         C::InvalidToken
         | C::InvalidCredentials
         | C::NotSignedIn

@@ -25,6 +25,8 @@
 //!   belong to the group or one above it. The decision is `auth-core`'s
 //!   ([`Access`](auth_core::members::Access)), the same the services make.
 //! - **aal2**: a session after a second factor (`403 MFA_REQUIRED` otherwise).
+//! - **recent sign-in**: a session begun within the given time, on the `Auth`'s clock
+//!   (`403 REAUTHENTICATION_REQUIRED` otherwise, and for API keys).
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -55,6 +57,7 @@ enum Rule {
         permission: Permission,
     },
     Aal2,
+    RecentSignIn(time::Duration),
 }
 
 /// A route layer that checks the request's principal; see the module docs.
@@ -101,6 +104,17 @@ pub fn require_permission(param: &str, permission: &str) -> Result<Require, Auth
 /// Requires a session that passed a second factor (assurance level 2).
 pub fn require_aal2() -> Require {
     Require::new(Rule::Aal2)
+}
+
+/// Requires a session begun within `max_age` (step-up for the app's own sensitive
+/// routes; the library's own sensitive operations check
+/// [`StepUpConfig`](auth_core::mfa::StepUpConfig) in its services). A negative
+/// `max_age` is an error here, when the router is built.
+pub fn require_recent_sign_in(max_age: time::Duration) -> Result<Require, AuthError> {
+    if max_age.is_negative() {
+        return Err(AuthError::invalid("max_age", "must not be negative"));
+    }
+    Ok(Require::new(Rule::RecentSignIn(max_age)))
 }
 
 impl<S> Layer<S> for Require {
@@ -176,7 +190,7 @@ where
 /// Decides at once, without the store, when it can: scope and second-factor rules for a
 /// principal the caches answered. `None`: ask [`check`].
 fn check_now(rule: &Rule, parts: &mut Parts) -> Option<Result<(), ApiError>> {
-    if !matches!(rule, Rule::Scope(_) | Rule::Aal2) {
+    if !matches!(rule, Rule::Scope(_) | Rule::Aal2 | Rule::RecentSignIn(_)) {
         return None;
     }
     let state = layered_state(parts)?;
@@ -185,6 +199,7 @@ fn check_now(rule: &Rule, parts: &mut Parts) -> Option<Result<(), ApiError>> {
     };
     Some(match rule {
         Rule::Scope(permission) => scope_rule(&principal, permission),
+        Rule::RecentSignIn(max_age) => recent_sign_in(&state, &principal, *max_age),
         _ => aal2(&principal),
     })
 }
@@ -203,6 +218,21 @@ fn aal2(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
+fn recent_sign_in(
+    state: &crate::AuthState,
+    principal: &Principal,
+    max_age: time::Duration,
+) -> Result<(), ApiError> {
+    match (principal, state.inner()) {
+        (Principal::Session { auth, .. }, Some(inner))
+            if inner.sessions.now() - auth.session.created_at <= max_age =>
+        {
+            Ok(())
+        }
+        _ => Err(AuthError::ReauthenticationRequired.into()),
+    }
+}
+
 async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
     let state = layered_state(parts).ok_or_else(ApiError::not_configured)?;
     let principal = resolve(parts, &state, false)
@@ -211,6 +241,7 @@ async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
     match rule {
         Rule::Scope(permission) => scope_rule(&principal, permission),
         Rule::Aal2 => aal2(&principal),
+        Rule::RecentSignIn(max_age) => recent_sign_in(&state, &principal, *max_age),
         Rule::Member { param, roles } => {
             let group = group_param(parts, param).await?;
             let access = organizations(&state)?

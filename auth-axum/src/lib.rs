@@ -7,7 +7,7 @@
 //!   [`Principal`] (session cookie, `Authorization: Bearer` session token or API key, or
 //!   `x-api-key`);
 //! - route guards: [`require_scope`], [`require_member`], [`require_permission`],
-//!   [`require_aal2`];
+//!   [`require_aal2`], [`require_recent_sign_in`];
 //! - [`AuthState::router`]: the JSON API of those domains under `/auth`, and
 //!   `/openapi.json`.
 //!
@@ -55,7 +55,8 @@ pub use body::{ApiJson, ApiQuery};
 pub use config::HttpConfig;
 pub use error::{ApiError, ErrorBody, ErrorDetail, method_not_allowed, not_found, status_of};
 pub use guard::{
-    Require, RequireService, require_aal2, require_member, require_permission, require_scope,
+    Require, RequireService, require_aal2, require_member, require_permission,
+    require_recent_sign_in, require_scope,
 };
 pub use layer::{AuthLayer, AuthService};
 pub use meta::{REQUEST_ID, with_request_ids};

@@ -24,6 +24,8 @@ pub(crate) trait Sessions: Send + Sync {
     async fn session(&self, token: &str) -> Result<Arc<Authenticated>, AuthError>;
     fn session_cached(&self, token: &str) -> Option<Arc<Authenticated>>;
     async fn user(&self, id: UserId) -> Result<User, AuthError>;
+    /// The injected clock's time (what session ages are measured on).
+    fn now(&self) -> time::OffsetDateTime;
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -37,6 +39,9 @@ impl<S: CoreStore> Sessions for Auth<S> {
     }
     async fn user(&self, id: UserId) -> Result<User, AuthError> {
         self.users().get(&Caller::System, id).await
+    }
+    fn now(&self) -> time::OffsetDateTime {
+        Auth::now(self)
     }
     fn as_any(&self) -> &dyn Any {
         self

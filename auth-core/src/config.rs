@@ -69,6 +69,12 @@ pub struct AuthConfig {
     /// clock from the session's start. Default 5 minutes; 0 s to 1 day.
     #[serde(default = "default_reauth_window")]
     pub reauth_window: Duration,
+    /// The second-factor step of sign-in (challenge lifetime and attempts).
+    #[serde(default)]
+    pub mfa: crate::mfa::MfaConfig,
+    /// What sensitive operations ask of a session (second factor, recent sign-in).
+    #[serde(default)]
+    pub step_up: crate::mfa::StepUpConfig,
     /// Whether a password reset, and the first emailed sign-in to an unverified account,
     /// also end the credentials of the optional domains the user holds: the API keys they
     /// own (their groups' keys stay). Sessions and refresh tokens end either way. Default
@@ -152,6 +158,8 @@ impl Default for AuthConfig {
             max_invite_ttl: default_max_invite_ttl(),
             direct_member_add: false,
             reauth_window: default_reauth_window(),
+            mfa: crate::mfa::MfaConfig::default(),
+            step_up: crate::mfa::StepUpConfig::default(),
             recovery_ends_credentials: true,
             enumeration_safe_sign_up: false,
             email_policy: EmailPolicy::default(),
@@ -298,6 +306,9 @@ impl AuthConfig {
         }
         if self.reauth_window < Duration::ZERO || self.reauth_window > Duration::DAY {
             return invalid("reauth_window", "must be between 0 and 1 day");
+        }
+        if let Err((setting, reason)) = self.mfa.check().and_then(|()| self.step_up.check()) {
+            return invalid(setting, reason);
         }
         if self.enumeration_safe_sign_up && !self.require_email_verification {
             return invalid(

@@ -17,6 +17,7 @@ use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity, StoreError};
 use crate::ids::UserId;
 use crate::invalidation::Invalidation;
+use crate::mfa::SecondFactors;
 use crate::secret::TokenHash;
 
 /// What [`CredentialStore::end_credentials`] ends besides every session.
@@ -78,6 +79,12 @@ pub trait CredentialStore: Send + Sync {
         end: EndCredentials,
         at: OffsetDateTime,
     ) -> Result<Option<EndedCredentials>, StoreError>;
+
+    /// The confirmed second factors the user holds across the domains this store
+    /// implements (a confirmed TOTP enrolment, a passkey): what makes sign-in ask for one
+    /// ([`crate::mfa`]). A store with only the core answers none; a store that implements a
+    /// factor domain MUST answer for it, or its users sign in without their second factor.
+    async fn second_factors(&self, user_id: UserId) -> Result<SecondFactors, StoreError>;
 }
 
 impl<S: CredentialStore + 'static> Auth<S> {

@@ -128,6 +128,10 @@ error_codes! {
     RateLimited => "RATE_LIMITED",
     /// A second factor is required for this action.
     MfaRequired => "MFA_REQUIRED",
+    /// The MFA challenge is unknown, used, replaced by a newer sign-in, or not this user's.
+    MfaChallengeInvalid => "MFA_CHALLENGE_INVALID",
+    /// The MFA challenge expired: sign in again.
+    MfaChallengeExpired => "MFA_CHALLENGE_EXPIRED",
     /// This action needs fresh proof that it is the user: their password, or (without
     /// one) a recent sign-in.
     ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
@@ -354,6 +358,12 @@ pub enum AuthError {
     /// A second factor is required.
     #[error("a second factor is required")]
     MfaRequired,
+    /// The MFA challenge is unknown, used, replaced, or not this user's.
+    #[error("invalid or used MFA challenge")]
+    MfaChallengeInvalid,
+    /// The MFA challenge expired.
+    #[error("the MFA challenge expired; sign in again")]
+    MfaChallengeExpired,
     /// Fresh proof of identity is required (the password, or a recent sign-in).
     #[error("sign in again (or give your password) to do this")]
     ReauthenticationRequired,
@@ -428,6 +438,8 @@ impl AuthError {
             AuthError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::MfaRequired => ErrorCode::MfaRequired,
+            AuthError::MfaChallengeInvalid => ErrorCode::MfaChallengeInvalid,
+            AuthError::MfaChallengeExpired => ErrorCode::MfaChallengeExpired,
             AuthError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,

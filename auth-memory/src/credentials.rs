@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use auth_core::api_keys::KeyOwner;
 use auth_core::credentials::{EndCredentials, EndedCredentials};
-use auth_core::{Account, CredentialStore, Provider, StoreError, UserId};
+use auth_core::{Account, CredentialStore, Provider, SecondFactors, StoreError, UserId};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
@@ -54,5 +54,10 @@ impl CredentialStore for MemoryStore {
         }
         ended.session_token_hashes = t.revoke_user_sessions(user_id, None, at);
         Ok(Some(ended))
+    }
+
+    async fn second_factors(&self, _user_id: UserId) -> Result<SecondFactors, StoreError> {
+        // The factor domains (TOTP, passkeys) answer here as this store implements them.
+        Ok(SecondFactors::none())
     }
 }

@@ -251,6 +251,7 @@ async fn revoking_all_sessions_and_changing_the_password_reach_the_other_node() 
             &RequestMeta::none(),
         )
         .await
+        .and_then(auth_core::SignInOutcome::signed_in)
         .unwrap();
     let token = signed_in.session_token.expose();
     nodes.cache_session(token).await;

@@ -80,6 +80,7 @@ async fn no_secret_reaches_logs_or_errors() {
             .password()
             .sign_in(email, &Secret::new(pw.clone()), &meta)
             .await
+            .and_then(auth_core::SignInOutcome::signed_in)
             .unwrap_err();
         errors.push(format!("{err} {err:?}"));
         secrets.push(pw);
@@ -88,6 +89,7 @@ async fn no_secret_reaches_logs_or_errors() {
         .password()
         .sign_in("leak@example.com", &Secret::new(password), &meta)
         .await
+        .and_then(auth_core::SignInOutcome::signed_in)
         .unwrap();
     secrets.push(signed_in.session_token.expose().into());
     secrets.push(signed_in.refresh_token.expose().into());

@@ -3,15 +3,16 @@
 
 use auth_core::sessions::SessionView;
 use auth_core::verification::Answer;
-use auth_core::{AuthError, CoreStore, SignUp, SignUpOutcome, SignedIn};
+use auth_core::{AuthError, CoreStore, ErrorCode, SignInOutcome, SignUp, SignUpOutcome, SignedIn};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::{
-    AnswerBody, Api, EmailSignInBody, ForgotBody, MeResponse, Meta, RefreshBody, ResetBody,
-    SendSignInCodeBody, SessionResponse, SignInBody, SignUpBody, TokenMode, VerificationPending,
+    AnswerBody, Api, EmailSignInBody, ForgotBody, MeResponse, Meta, MfaChallengeResponse,
+    RefreshBody, ResetBody, SendSignInCodeBody, SessionResponse, SignInBody, SignUpBody, TokenMode,
+    VerificationPending,
 };
 use crate::body::ApiJson;
 use crate::cookies;
@@ -89,6 +90,27 @@ pub(super) fn signed_in<S>(
     response
 }
 
+/// The answer to a first-factor sign-in: the session ([`signed_in`], `200`), or `202` with
+/// the MFA challenge when the user holds a second factor (no session, no cookie).
+pub(super) fn sign_in_outcome<S>(
+    api: &Api<S>,
+    outcome: SignInOutcome,
+    mode: TokenMode,
+) -> Response {
+    match outcome {
+        SignInOutcome::SignedIn(done) => signed_in(api, *done, mode, StatusCode::OK),
+        SignInOutcome::MfaRequired(challenge) => {
+            let body = MfaChallengeResponse {
+                code: ErrorCode::MfaRequired.as_str(),
+                challenge: challenge.token.expose().to_owned(),
+                methods: challenge.factors.methods(),
+                expires_at: challenge.expires_at,
+            };
+            (StatusCode::ACCEPTED, Json(body)).into_response()
+        }
+    }
+}
+
 /// The answer in a body: a link token, or an address with a code.
 pub(super) fn answer(body: &AnswerBody) -> Result<Answer<'_>, ApiError> {
     match (&body.token, &body.email, &body.code) {
@@ -150,6 +172,7 @@ pub(crate) async fn sign_up<S: CoreStore>(
 #[utoipa::path(post, path = "/auth/sign-in", tag = "auth", request_body = SignInBody,
     responses(
         (status = 200, description = "Signed in", body = SessionResponse),
+        (status = 202, description = "MFA_REQUIRED: the user holds a second factor; no session yet", body = MfaChallengeResponse),
         (status = 401, description = "INVALID_CREDENTIALS", body = ErrorBody),
         (status = 403, description = "EMAIL_NOT_VERIFIED, CSRF_REJECTED (cookie mode from another origin)", body = ErrorBody),
         (status = 422, description = "INVALID_EMAIL, INVALID_BODY", body = ErrorBody),
@@ -168,7 +191,7 @@ pub(crate) async fn sign_in<S: CoreStore>(
         .password()
         .sign_in(&body.email, &body.password, &meta)
         .await?;
-    Ok(signed_in(&api, done, body.mode, StatusCode::OK))
+    Ok(sign_in_outcome(&api, done, body.mode))
 }
 
 /// Sends a sign-in code and link to an address. Always `202` for a valid address, whether
@@ -198,6 +221,7 @@ pub(crate) async fn send_sign_in_code<S: CoreStore>(
 #[utoipa::path(post, path = "/auth/sign-in/email", tag = "auth", request_body = EmailSignInBody,
     responses(
         (status = 200, description = "Signed in", body = SessionResponse),
+        (status = 202, description = "MFA_REQUIRED: the user holds a second factor; no session yet", body = MfaChallengeResponse),
         (status = 400, description = "CODE_INVALID, CODE_EXPIRED", body = ErrorBody),
         (status = 403, description = "CSRF_REJECTED (cookie mode from another origin)", body = ErrorBody),
         (status = 422, description = "INVALID_INPUT (neither or both answers), INVALID_EMAIL, INVALID_BODY", body = ErrorBody),
@@ -221,7 +245,7 @@ pub(crate) async fn sign_in_email<S: CoreStore>(
         .email()
         .sign_in(answer(&answer_body)?, &meta)
         .await?;
-    Ok(signed_in(&api, done, body.mode, StatusCode::OK))
+    Ok(sign_in_outcome(&api, done, body.mode))
 }
 
 /// Signs out: revokes the current session and clears the cookie. A session cookie that

@@ -107,6 +107,32 @@ pub struct VerificationPending {
     pub verification_required: bool,
 }
 
+/// A sign-in that needs a second factor (`202`): no session yet. Complete the challenge
+/// with one of `methods` (`totp`, `recovery_code`, `passkey`).
+#[derive(Serialize, ToSchema)]
+pub struct MfaChallengeResponse {
+    /// Always `MFA_REQUIRED`.
+    pub code: &'static str,
+    /// The challenge token, given back with the second factor.
+    pub challenge: String,
+    /// The second factors that complete it.
+    pub methods: Vec<&'static str>,
+    /// When it stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: time::OffsetDateTime,
+}
+
+impl std::fmt::Debug for MfaChallengeResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaChallengeResponse")
+            .field("challenge", &Redacted)
+            .field("methods", &self.methods)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 /// `POST /auth/refresh`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

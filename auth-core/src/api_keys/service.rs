@@ -253,6 +253,7 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
     /// Creates a key and returns it once. Keys are managed from a session or by the app,
     /// never with another key. A user's key is created by that user; a group's key needs
     /// `api_key:create` on the group, and may only carry scopes its creator holds there.
+    /// From a session it is a sensitive operation ([`Auth::require_step_up`]).
     #[tracing::instrument(name = "api_keys.create", skip_all)]
     pub async fn create(
         &self,
@@ -266,6 +267,11 @@ impl<S: ApiKeyDomain> ApiKeys<'_, S> {
             .auth
             .audit_refusal("api_key.create", caller, meta, allowed)
             .await?;
+        if let Some(session) = caller.session() {
+            self.auth
+                .require_step_up(session, "api_key.create", meta)
+                .await?;
+        }
         let name = validate::text("name", &input.name, MAX_KEY_NAME)?;
         let scopes = parse_scopes(&input.scopes, config.max_scopes)?;
         let now = self.auth.now();

@@ -268,6 +268,7 @@ impl<S: CoreStore + Clone> Env<S> {
             .password()
             .sign_in(email, &Secret::new(PASSWORD), &meta())
             .await
+            .and_then(crate::SignInOutcome::signed_in)
             .expect("sign-in succeeds")
     }
 
@@ -287,6 +288,7 @@ impl<S: CoreStore + Clone> Env<S> {
             .email()
             .sign_in(crate::Answer::Link(mail.link_token.expose()), &meta())
             .await
+            .and_then(crate::SignInOutcome::signed_in)
             .expect("the link signs in")
     }
 

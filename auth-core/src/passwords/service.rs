@@ -13,6 +13,7 @@ use crate::credentials::CredentialStore;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::UserId;
 use crate::invalidation::Invalidation;
+use crate::mfa::SignInOutcome;
 use crate::secret::Secret;
 use crate::sessions::{Aal, Authenticated, SessionStore, SignedIn};
 use crate::throttle::{Throttle, network_key};
@@ -187,14 +188,15 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
     /// ([`AuthConfig::sign_in_limit`](crate::AuthConfig::sign_in_limit)); a refused
     /// attempt answers `RATE_LIMITED` at once, without checking the password, and is
     /// audited. A success clears the address's count; a failure counts against the
-    /// network.
+    /// network. A user who holds a second factor gets [`SignInOutcome::MfaRequired`]
+    /// instead of a session ([`crate::mfa`]).
     #[tracing::instrument(name = "password.sign_in", skip_all)]
     pub async fn sign_in(
         &self,
         email: &str,
         password: &Secret,
         meta: &RequestMeta,
-    ) -> Result<SignedIn, AuthError> {
+    ) -> Result<SignInOutcome, AuthError> {
         let email = Email::parse(email)?;
         let now = self.auth.now();
         let store = self.auth.store();
@@ -269,8 +271,8 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             self.rehash(user.id, stored, password.clone()).await;
         }
         self.auth
-            .sessions()
-            .sign_in(user, Aal::Aal1, "password", meta)
+            .mfa()
+            .sign_in_or_challenge(user, "password", meta)
             .await
     }
 
@@ -279,7 +281,7 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
     /// session begun within [`AuthConfig::reauth_window`](crate::AuthConfig::reauth_window)
     /// (`REAUTHENTICATION_REQUIRED` otherwise), so a stolen older session cannot give
     /// itself a lasting way in. Revokes every session of the user, then starts a new one
-    /// (new id, new tokens).
+    /// (new id, new tokens). A sensitive operation ([`Auth::require_step_up`]).
     #[tracing::instrument(name = "password.change", skip_all)]
     pub async fn change(
         &self,
@@ -298,6 +300,9 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             )
             .subject("user", user.id)
         };
+        self.auth
+            .require_step_up(current_session, "user.password_change", meta)
+            .await?;
         self.vet(new, user.email.as_str()).await?;
         let account = self
             .auth

@@ -250,7 +250,8 @@ impl<S: crate::passwords::PasswordStore + 'static> Users<'_, S> {
     /// [`AuthConfig::reauth_window`](crate::AuthConfig::reauth_window)
     /// (`REAUTHENTICATION_REQUIRED` otherwise). A session only (`FORBIDDEN` for API keys
     /// and the app, which uses [`Self::delete`]). `LAST_OWNER` while they are a group's
-    /// only owner. Refusals and the deletion are audited (`user.delete`).
+    /// only owner. A sensitive operation ([`Auth::require_step_up`]) before all that.
+    /// Refusals and the deletion are audited (`user.delete`).
     #[tracing::instrument(name = "users.delete_own", skip_all)]
     pub async fn delete_own(
         &self,
@@ -266,6 +267,9 @@ impl<S: crate::passwords::PasswordStore + 'static> Users<'_, S> {
                 .await;
         };
         let user_id = session.user.id;
+        self.auth
+            .require_step_up(session, "user.delete", meta)
+            .await?;
         let account = self
             .auth
             .store()

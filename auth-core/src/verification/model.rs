@@ -17,6 +17,9 @@ pub enum Purpose {
     SignIn,
     /// Prove a new address before it replaces the user's (sent to the new address).
     ChangeEmail,
+    /// The second-factor step of a sign-in (never mailed: its token goes to the client
+    /// that gave the first factor; see [`crate::mfa`]).
+    MfaChallenge,
 }
 
 impl Purpose {
@@ -27,6 +30,7 @@ impl Purpose {
             Purpose::ResetPassword => "reset_password",
             Purpose::SignIn => "sign_in",
             Purpose::ChangeEmail => "change_email",
+            Purpose::MfaChallenge => "mfa_challenge",
         }
     }
 
@@ -37,6 +41,7 @@ impl Purpose {
             "reset_password" => Some(Purpose::ResetPassword),
             "sign_in" => Some(Purpose::SignIn),
             "change_email" => Some(Purpose::ChangeEmail),
+            "mfa_challenge" => Some(Purpose::MfaChallenge),
             _ => None,
         }
     }

@@ -15,8 +15,9 @@ use crate::credentials::CredentialStore;
 use crate::error::{AuthError, Conflict, Entity, StoreError};
 use crate::ids::{UserId, VerificationId};
 use crate::invalidation::Invalidation;
+use crate::mfa::SignInOutcome;
 use crate::secret::{Keyring, Random, Secret, TokenHash, generate_token, is_token};
-use crate::sessions::{Aal, SessionStore, SignedIn};
+use crate::sessions::SessionStore;
 use crate::throttle::{Throttle, purpose_key};
 use crate::users::{User, UserPatch, UserStore};
 use crate::validate::Email;
@@ -417,13 +418,14 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
     /// required): it removes the password and linked identities, and ends every session and
     /// (with [`AuthConfig::recovery_ends_credentials`](crate::AuthConfig), the default) the
     /// API keys the user owns, in one store call, audited as `user.credentials_ended`. The
-    /// owner then sets a password of their own from the new session.
+    /// owner then sets a password of their own from the new session. A user who holds a
+    /// second factor gets [`SignInOutcome::MfaRequired`] instead of a session.
     #[tracing::instrument(name = "email.sign_in", skip_all)]
     pub async fn sign_in(
         &self,
         answer: Answer<'_>,
         meta: &RequestMeta,
-    ) -> Result<SignedIn, AuthError> {
+    ) -> Result<SignInOutcome, AuthError> {
         let v = match self.auth.check_answer(Purpose::SignIn, answer, meta).await {
             Ok(v) => v,
             Err(error) => {
@@ -462,8 +464,8 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
             .clear_throttle(Throttle::SignInAccount, user.email.as_str())
             .await;
         self.auth
-            .sessions()
-            .sign_in(user, Aal::Aal1, "email", meta)
+            .mfa()
+            .sign_in_or_challenge(user, "email", meta)
             .await
     }
 
@@ -471,7 +473,8 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
     /// the NEW address; nothing changes until [`Self::confirm_email_change`]. A session
     /// only (`FORBIDDEN` for keys and the app, which sets an address directly with
     /// `users().update`); `EMAIL_IN_USE` if another account has the address;
-    /// `INVALID_INPUT` if it is the user's own already.
+    /// `INVALID_INPUT` if it is the user's own already. A sensitive operation
+    /// ([`Auth::require_step_up`]).
     #[tracing::instrument(name = "email.request_change", skip_all)]
     pub async fn request_email_change(
         &self,
@@ -497,6 +500,9 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
                 "a change of address is asked for by the signed-in user".into(),
             ));
         };
+        if let Some(error) = self.auth.step_up_refusal(session).await? {
+            return Err(error);
+        }
         let new_email = Email::parse_with(new_email, &self.auth.config().email_policy)?;
         let user = self
             .auth

@@ -3,7 +3,7 @@
 use super::*;
 
 use auth_core::credentials::{EndCredentials, EndedCredentials};
-use auth_core::{Account, CredentialStore, UserId};
+use auth_core::{Account, CredentialStore, SecondFactors, UserId};
 
 use super::sessions::revoke_sessions;
 use super::users::{insert_account, lock_user};
@@ -57,5 +57,10 @@ impl CredentialStore for Backend {
         ended.session_token_hashes = revoke_sessions(&mut tx, user_id, None, at).await?;
         tx.commit().await.map_err(store_error)?;
         Ok(Some(ended))
+    }
+
+    async fn second_factors(&self, _user_id: UserId) -> Result<SecondFactors, StoreError> {
+        // The factor domains (TOTP, passkeys) answer here as this store implements them.
+        Ok(SecondFactors::none())
     }
 }

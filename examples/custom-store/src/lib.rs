@@ -31,6 +31,7 @@ use auth_core::invites::{
 use auth_core::members::{
     KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MembershipLink,
 };
+use auth_core::mfa::SecondFactors;
 use auth_core::pagination::PageRequest;
 use auth_core::sessions::{
     RefreshToken, RotationOutcome, RotationPlan, Session, SessionFilter, SessionOrder,
@@ -227,6 +228,11 @@ impl<S: CredentialStore> CredentialStore for MeteredStore<S> {
             self.inner.end_credentials(user_id, end, at),
         )
         .await
+    }
+
+    async fn second_factors(&self, user_id: UserId) -> Result<SecondFactors, StoreError> {
+        self.observe("second_factors", self.inner.second_factors(user_id))
+            .await
     }
 }
 

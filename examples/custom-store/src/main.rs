@@ -33,7 +33,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 &Secret::new("correct horse battery staple"),
                 &meta,
             )
-            .await?;
+            .await
+            .and_then(auth_core::SignInOutcome::signed_in)?;
         for _ in 0..100 {
             auth.sessions()
                 .validate(signed_in.session_token.expose())

@@ -7,8 +7,8 @@
 use auth_core::sessions::SessionOrder;
 use auth_core::verification::Purpose;
 use auth_core::{
-    Answer, Auth, Caller, ListQuery, RecordingMailer, RequestMeta, Secret, SecretKey, SignUp,
-    SignUpOutcome,
+    Answer, Auth, Caller, ListQuery, RecordingMailer, RequestMeta, Secret, SecretKey,
+    SignInOutcome, SignUp, SignUpOutcome,
 };
 use auth_memory::MemoryStore;
 
@@ -69,14 +69,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     println!("3. Sign in again from a phone; each device has its own session.");
-    let phone_session = auth
+    // A user who holds a second factor (TOTP, a passkey) gets a challenge instead of a
+    // session, completed with `auth.totp()` or `auth.passkeys()`; Ada has none yet.
+    let phone_session = match auth
         .password()
         .sign_in(
             "ada@example.com",
             &Secret::new("correct horse battery staple"),
             &phone,
         )
-        .await?;
+        .await?
+    {
+        SignInOutcome::SignedIn(done) => *done,
+        SignInOutcome::MfaRequired(challenge) => {
+            return Err(format!("a second factor is needed: {:?}", challenge.factors).into());
+        }
+    };
     let me = auth
         .sessions()
         .validate(phone_session.session_token.expose())

@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use auth_core::accounts::{PasswordHash, RevokeSessions, UnlinkOutcome};
 use auth_core::credentials::{EndCredentials, EndedCredentials};
+use auth_core::mfa::SecondFactors;
 use auth_core::{
     Account, AccountId, AccountStore, Conflict, CredentialStore, Entity, Provider, StoreError,
     TokenHash, UserId,
@@ -302,5 +303,10 @@ impl CredentialStore for RedisStore {
             }
         }
         Err(contention())
+    }
+
+    /// The store has no factor domain (TOTP, passkeys), so no user holds a second factor.
+    async fn second_factors(&self, _user_id: UserId) -> Result<SecondFactors, StoreError> {
+        Ok(SecondFactors::none())
     }
 }

@@ -155,7 +155,8 @@ pub async fn unlink_refuses_the_last_sign_in_method<S: CoreStore + Clone>(h: Har
                 &crate::Secret::new(crate::conformance::PASSWORD),
                 &meta(),
             )
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
 }

@@ -257,6 +257,7 @@ pub async fn a_backward_jump_keeps_a_locked_account_locked<S: CoreStore + Clone>
             auth.password()
                 .sign_in("locked@example.com", &Secret::new(password), &meta())
                 .await
+                .and_then(crate::SignInOutcome::signed_in)
         }
     };
     for _ in 0..max {

@@ -30,6 +30,7 @@ pub async fn one_mailbox_is_one_account_however_it_is_typed<S: CoreStore + Clone
         .password()
         .sign_in("CAFE\u{301}@example.com", &Secret::new(PASSWORD), &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert_eq!(signed_in.user.id, user.id);
     // A full-width domain is the ASCII one.
@@ -80,6 +81,7 @@ pub async fn the_ascii_policy_refuses_look_alike_new_addresses_only<S: CoreStore
         .password()
         .sign_in(cyrillic, &Secret::new(PASSWORD), &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert_eq!(signed_in.user.id, existing.id);
     env.user("oscar@example.com").await;

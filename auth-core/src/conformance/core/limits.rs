@@ -25,6 +25,7 @@ async fn sign_in<S: CoreStore + Clone>(
         .password()
         .sign_in(email, &Secret::new(password), meta)
         .await
+        .and_then(crate::SignInOutcome::signed_in)
 }
 
 /// The wait a `RATE_LIMITED` answer asks for.
@@ -171,6 +172,7 @@ pub async fn reset_and_emailed_codes_unlock_the_account<S: CoreStore + Clone>(h:
         .password()
         .sign_in("owner@example.com", &new_password, &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     // Locked again, an emailed sign-in code gets the owner in and clears the guesses too.
     for _ in 0..10 {
@@ -180,7 +182,8 @@ pub async fn reset_and_emailed_codes_unlock_the_account<S: CoreStore + Clone>(h:
         env.auth
             .password()
             .sign_in("owner@example.com", &new_password, &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::RateLimited,
     );
     env.sign_in_by_link("owner@example.com").await;
@@ -188,6 +191,7 @@ pub async fn reset_and_emailed_codes_unlock_the_account<S: CoreStore + Clone>(h:
         .password()
         .sign_in("owner@example.com", &new_password, &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
 }
 

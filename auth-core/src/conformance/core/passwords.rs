@@ -121,12 +121,14 @@ pub async fn unknown_email_and_wrong_password_look_the_same<S: CoreStore + Clone
             &meta(),
         )
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap_err();
     let unknown = env
         .auth
         .password()
         .sign_in("unknown@example.com", &Secret::new(PASSWORD), &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap_err();
     assert_eq!(wrong.code(), ErrorCode::InvalidCredentials);
     assert_eq!(unknown.code(), wrong.code());
@@ -147,7 +149,8 @@ pub async fn oversized_password_is_refused_without_hashing<S: CoreStore + Clone>
                 &Secret::new("x".repeat(1 << 20)),
                 &meta(),
             )
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
     // Not a timing assertion on the library: a guard that the megabyte was not hashed
@@ -171,7 +174,8 @@ pub async fn verified_email_required_when_configured<S: CoreStore + Clone>(h: Ha
         env.auth
             .password()
             .sign_in("v@example.com", &Secret::new(PASSWORD), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::EmailNotVerified,
     );
     // A wrong password is still just INVALID_CREDENTIALS (no hint the address exists).
@@ -179,7 +183,8 @@ pub async fn verified_email_required_when_configured<S: CoreStore + Clone>(h: Ha
         env.auth
             .password()
             .sign_in("v@example.com", &Secret::new("not the password"), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
     let mail = env
@@ -320,13 +325,15 @@ pub async fn change_revokes_every_session_and_starts_a_new_one<S: CoreStore + Cl
         env.auth
             .password()
             .sign_in("c@example.com", &Secret::new(PASSWORD), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
     env.auth
         .password()
         .sign_in("c@example.com", &new_password, &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
 }
 
@@ -419,6 +426,7 @@ pub async fn change_without_a_password_needs_a_recent_sign_in<S: CoreStore + Clo
         .password()
         .sign_in("nopw@example.com", &new_password, &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
 }
 
@@ -531,13 +539,15 @@ pub async fn reset_with_code_replaces_password_and_revokes_sessions<S: CoreStore
         env.auth
             .password()
             .sign_in("reset@example.com", &Secret::new(PASSWORD), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
     env.auth
         .password()
         .sign_in("reset@example.com", &new_password, &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     // The code was single use.
     assert_code(
@@ -583,6 +593,7 @@ pub async fn reset_with_link<S: CoreStore + Clone>(h: Harness<S>) {
         .password()
         .sign_in("link@example.com", &new_password, &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert_code(
         env.auth

@@ -17,7 +17,8 @@ pub async fn a_sign_in_ends_the_session_the_request_presented<S: CoreStore + Clo
                 &Secret::new("not the password"),
                 &presenting_a,
             )
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
     env.auth
@@ -30,6 +31,7 @@ pub async fn a_sign_in_ends_the_session_the_request_presented<S: CoreStore + Clo
         .password()
         .sign_in("b@example.com", &Secret::new(PASSWORD), &presenting_a)
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert_code(
         env.auth.sessions().validate(a.session_token.expose()).await,

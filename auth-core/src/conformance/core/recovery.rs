@@ -83,6 +83,7 @@ pub async fn reset_ends_every_session_and_refresh_token<S: CoreStore + Clone>(h:
             &meta(),
         )
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
 }
 
@@ -104,7 +105,8 @@ pub async fn first_email_sign_in_takes_an_unverified_account_from_its_creator<
         env.auth
             .password()
             .sign_in("victim@example.com", &Secret::new(PASSWORD), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
     let accounts = env
@@ -136,6 +138,7 @@ pub async fn first_email_sign_in_takes_an_unverified_account_from_its_creator<
         .password()
         .sign_in("victim@example.com", &new_password, &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
 }
 
@@ -154,6 +157,7 @@ pub async fn email_sign_in_to_a_verified_account_keeps_its_credentials<S: CoreSt
             &meta(),
         )
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     let ended_before = env.audit_trail("user.credentials_ended").await.len();
     env.sign_in_by_link("kept@example.com").await;
@@ -172,6 +176,7 @@ pub async fn email_sign_in_to_a_verified_account_keeps_its_credentials<S: CoreSt
             &meta(),
         )
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert_eq!(
         env.audit_trail("user.credentials_ended").await.len(),

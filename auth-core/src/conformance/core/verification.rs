@@ -81,7 +81,8 @@ pub async fn verify_email_with_link<S: CoreStore + Clone>(h: Harness<S>) {
         env.auth
             .email()
             .sign_in(Answer::Link(mail.link_token.expose()), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::CodeInvalid,
     );
     let verified = env
@@ -381,6 +382,7 @@ pub async fn sign_in_with_code_for_existing_user<S: CoreStore + Clone>(h: Harnes
             &meta(),
         )
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert_eq!(signed_in.user.id, user.id);
     assert!(signed_in.user.email_verified, "the code proved the address");
@@ -408,13 +410,15 @@ pub async fn sign_in_with_link<S: CoreStore + Clone>(h: Harness<S>) {
         .email()
         .sign_in(Answer::Link(mail.link_token.expose()), &meta())
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert_eq!(signed_in.user.id, user.id);
     assert_code(
         env.auth
             .email()
             .sign_in(Answer::Link(mail.link_token.expose()), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::CodeInvalid,
     );
     // The sign-in and the refused replay are both audited.
@@ -458,6 +462,7 @@ pub async fn passwordless_sign_up_only_when_enabled<S: CoreStore + Clone>(h: Har
             &meta(),
         )
         .await
+        .and_then(crate::SignInOutcome::signed_in)
         .unwrap();
     assert!(signed_in.user.email_verified);
     let accounts = open
@@ -646,7 +651,8 @@ pub async fn email_change_is_confirmed_at_the_new_address<S: CoreStore + Clone>(
         env.auth
             .email()
             .sign_in(Answer::Link(mail.link_token.expose()), &meta())
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::CodeInvalid,
     );
     let user = env
@@ -688,7 +694,8 @@ pub async fn email_change_is_confirmed_at_the_new_address<S: CoreStore + Clone>(
                 &crate::Secret::new(crate::conformance::PASSWORD),
                 &meta(),
             )
-            .await,
+            .await
+            .and_then(crate::SignInOutcome::signed_in),
         ErrorCode::InvalidCredentials,
     );
     // Spent.
