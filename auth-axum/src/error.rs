@@ -129,6 +129,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::ApiKeyExpired => StatusCode::UNAUTHORIZED,
         C::EmailNotVerified
         | C::MfaRequired
+        | C::MfaEnrollmentRequired
         | C::ReauthenticationRequired
         | C::Forbidden
         | C::InsufficientScope

@@ -188,8 +188,8 @@ impl<S> Auth<S> {
     }
 
     /// Passes `result` on, recording a failed `action` by `caller` first when it is an
-    /// authorization refusal (`FORBIDDEN`, `INSUFFICIENT_SCOPE`, or a record hidden as
-    /// not found).
+    /// authorization refusal (`FORBIDDEN`, `INSUFFICIENT_SCOPE`, a missing second factor,
+    /// or a record hidden as not found).
     pub(crate) async fn audit_refusal<T>(
         &self,
         action: &str,
@@ -203,6 +203,8 @@ impl<S> Auth<S> {
                 AuthError::Forbidden(_)
                     | AuthError::InsufficientScope { .. }
                     | AuthError::NotFound(_)
+                    | AuthError::MfaRequired
+                    | AuthError::MfaEnrollmentRequired
             )
         {
             let event = AuditEvent::by(action, caller, self.now(), meta).failed(error);

@@ -128,6 +128,9 @@ error_codes! {
     RateLimited => "RATE_LIMITED",
     /// A second factor is required for this action.
     MfaRequired => "MFA_REQUIRED",
+    /// The organization requires a second factor and the user holds none: enrol one (the
+    /// user can still enrol and leave the organization).
+    MfaEnrollmentRequired => "MFA_ENROLLMENT_REQUIRED",
     /// The MFA challenge is unknown, used, replaced by a newer sign-in, or not this user's.
     MfaChallengeInvalid => "MFA_CHALLENGE_INVALID",
     /// The MFA challenge expired: sign in again.
@@ -358,6 +361,9 @@ pub enum AuthError {
     /// A second factor is required.
     #[error("a second factor is required")]
     MfaRequired,
+    /// The organization requires a second factor the user does not hold.
+    #[error("this organization requires a second factor: enrol one")]
+    MfaEnrollmentRequired,
     /// The MFA challenge is unknown, used, replaced, or not this user's.
     #[error("invalid or used MFA challenge")]
     MfaChallengeInvalid,
@@ -438,6 +444,7 @@ impl AuthError {
             AuthError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::MfaRequired => ErrorCode::MfaRequired,
+            AuthError::MfaEnrollmentRequired => ErrorCode::MfaEnrollmentRequired,
             AuthError::MfaChallengeInvalid => ErrorCode::MfaChallengeInvalid,
             AuthError::MfaChallengeExpired => ErrorCode::MfaChallengeExpired,
             AuthError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,

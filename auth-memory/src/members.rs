@@ -126,6 +126,7 @@ impl MemberStore for MemoryStore {
                 group_id: group.id,
                 parent_id: group.parent_id,
                 depth,
+                require_mfa: group.require_mfa,
                 member: t
                     .member_by_key
                     .get(&(group.id, user_id))

@@ -276,6 +276,7 @@ pub(crate) struct GroupRow {
     pub(crate) parent_id: Option<Uuid>,
     pub(crate) tags: Json<BTreeMap<String, String>>,
     pub(crate) extend: Json<Value>,
+    pub(crate) require_mfa: bool,
     pub(crate) created_at: Ts,
     pub(crate) updated_at: Ts,
 }
@@ -291,6 +292,7 @@ impl TryFrom<GroupRow> for Group {
             parent_id: r.parent_id.map(GroupId::from_uuid),
             tags: r.tags.0,
             extend: r.extend.0,
+            require_mfa: r.require_mfa,
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
         })
@@ -354,6 +356,7 @@ impl TryFrom<MemberRow> for Member {
 pub(crate) struct MembershipLinkRow {
     pub(crate) group_id: Uuid,
     pub(crate) parent_id: Option<Uuid>,
+    pub(crate) require_mfa: bool,
     pub(crate) depth: i64,
     pub(crate) m_id: Option<Uuid>,
     pub(crate) m_user_id: Option<Uuid>,
@@ -396,6 +399,7 @@ impl TryFrom<MembershipLinkRow> for MembershipLink {
             parent_id: r.parent_id.map(GroupId::from_uuid),
             depth: depth(r.depth)?,
             member,
+            require_mfa: r.require_mfa,
         })
     }
 }

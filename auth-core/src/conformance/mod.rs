@@ -336,6 +336,19 @@ impl<S: CoreStore + Clone> Env<S> {
             .map(|e| (e.ok, e.error_code))
             .collect()
     }
+
+    /// The error codes of the failed audit events of each of `actions`, in that order.
+    pub async fn audit_failures(&self, actions: &[&str]) -> Vec<Option<String>> {
+        let mut out = Vec::new();
+        for action in actions {
+            for (ok, code) in self.audit_trail(action).await {
+                if !ok {
+                    out.push(code);
+                }
+            }
+        }
+        out
+    }
 }
 
 /// Request metadata used by the suite.

@@ -32,6 +32,10 @@ pub struct Group {
     pub tags: BTreeMap<String, String>,
     /// App-defined data (a JSON object).
     pub extend: Value,
+    /// Whether its members (and those of the groups below it) act in it only from a
+    /// session that passed a second factor ([`crate::mfa`]).
+    #[serde(default)]
+    pub require_mfa: bool,
     /// Created.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -62,6 +66,9 @@ pub struct NewGroup {
     /// App-defined data (a JSON object).
     #[serde(default)]
     pub extend: Option<Value>,
+    /// Require a second factor of members acting in it (and below it).
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 /// A change to a group. `None` leaves a field alone; `Some(None)` clears an optional one.
@@ -88,6 +95,9 @@ pub struct GroupPatch {
     /// Replaces the app-defined data.
     #[serde(default)]
     pub extend: Option<Value>,
+    /// Turns the second-factor requirement on or off.
+    #[serde(default)]
+    pub require_mfa: Option<bool>,
 }
 
 impl GroupPatch {
@@ -110,6 +120,9 @@ impl GroupPatch {
         }
         if let Some(extend) = &self.extend {
             group.extend = extend.clone();
+        }
+        if let Some(require_mfa) = self.require_mfa {
+            group.require_mfa = require_mfa;
         }
         group.updated_at = now;
     }

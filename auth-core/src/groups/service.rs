@@ -14,6 +14,7 @@ use crate::invalidation::Invalidation;
 use crate::members::{Member, MemberStatus};
 use crate::pagination::{ListQuery, Page};
 use crate::permissions::Permission;
+use crate::sessions::Aal;
 use crate::store::OrganizationStore;
 use crate::validate;
 
@@ -125,6 +126,14 @@ impl<S: OrganizationStore> Groups<'_, S> {
         owner: Option<UserId>,
         meta: &RequestMeta,
     ) -> Result<Group, AuthError> {
+        self.auth
+            .audit_refusal(
+                "group.create",
+                caller,
+                meta,
+                may_require_mfa(caller, input.require_mfa),
+            )
+            .await?;
         let create = Permission::new("group", "create");
         match input.parent_id {
             Some(parent) => {
@@ -160,6 +169,7 @@ impl<S: OrganizationStore> Groups<'_, S> {
             parent_id: input.parent_id,
             tags: input.tags,
             extend,
+            require_mfa: input.require_mfa,
             created_at: now,
             updated_at: now,
         };
@@ -291,6 +301,14 @@ impl<S: OrganizationStore> Groups<'_, S> {
                     .await?;
             }
         }
+        self.auth
+            .audit_refusal(
+                "group.update",
+                caller,
+                meta,
+                may_require_mfa(caller, patch.require_mfa == Some(true)),
+            )
+            .await?;
         if patch.parent_id == Some(Some(id)) {
             return Err(AuthError::GroupCycle);
         }
@@ -487,5 +505,21 @@ pub(crate) fn walk<T: Link>(rows: Vec<T>, max_depth: u32) -> Walk<T> {
         links,
         cycle_detected,
         max_depth_reached,
+    }
+}
+/// Turning on [`Group::require_mfa`] is for the app or a session that passed a second
+/// factor itself (`MFA_REQUIRED` for an `aal1` session, which it would lock out of the
+/// group; `FORBIDDEN` for an API key, which shows no factor).
+fn may_require_mfa(caller: &Caller, turning_on: bool) -> Result<(), AuthError> {
+    if !turning_on {
+        return Ok(());
+    }
+    match caller {
+        Caller::System => Ok(()),
+        Caller::Session(auth) if auth.session.aal >= Aal::Aal2 => Ok(()),
+        Caller::Session(_) => Err(AuthError::MfaRequired),
+        Caller::ApiKey(_) => Err(AuthError::Forbidden(
+            "a second-factor requirement is turned on from a session that passed one".into(),
+        )),
     }
 }

@@ -213,6 +213,8 @@ pub struct MembershipLink {
     pub depth: u32,
     /// The user's membership of this group.
     pub member: Option<Member>,
+    /// Whether this group requires a second factor ([`Group::require_mfa`](crate::Group)).
+    pub require_mfa: bool,
 }
 
 /// How a user belongs to a group: directly, through the nearest ancestor, or not at all.

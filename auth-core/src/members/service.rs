@@ -17,6 +17,7 @@ use crate::groups::{DEFAULT_MAX_DEPTH, Group};
 use crate::ids::{GroupId, MemberId, UserId};
 use crate::pagination::{ListQuery, Page, PageRequest};
 use crate::permissions::{Permission, PermissionSet};
+use crate::sessions::Aal;
 use crate::store::OrganizationStore;
 use crate::validate;
 
@@ -152,18 +153,30 @@ impl<S: OrganizationStore> Members<'_, S> {
     }
 
     /// What `caller` holds on `group_id` (one store query; none for the app). A missing
-    /// group is `GROUP_NOT_FOUND`.
+    /// group is `GROUP_NOT_FOUND`. Inside a group that requires a second factor (itself or
+    /// a group above it, [`Group::require_mfa`](crate::Group)), a session must have passed
+    /// one (`MFA_REQUIRED` for a user who holds a factor, `MFA_ENROLLMENT_REQUIRED` for one
+    /// who does not), and a user's key acts only for a user who holds one; group keys are
+    /// the group's own. Leaving a group needs no access, so a member can still leave.
     pub async fn access(&self, caller: &Caller, group_id: GroupId) -> Result<Access, AuthError> {
         Ok(match caller {
             Caller::System => Access::system(group_id),
             Caller::Session(auth) => {
-                Access::user(self.permissions(auth.user.id, group_id).await?, None)
+                let (permissions, require_mfa) =
+                    self.chain_permissions(auth.user.id, group_id).await?;
+                if require_mfa && auth.session.aal < Aal::Aal2 {
+                    return Err(self.missing_factor(auth.user.id).await?);
+                }
+                Access::user(permissions, None)
             }
             Caller::ApiKey(key) => match key.key.owner {
-                KeyOwner::User(user) => Access::user(
-                    self.permissions(user, group_id).await?,
-                    Some(Arc::clone(&key.scopes)),
-                ),
+                KeyOwner::User(user) => {
+                    let (permissions, require_mfa) = self.chain_permissions(user, group_id).await?;
+                    if require_mfa && !self.auth.store().second_factors(user).await?.any() {
+                        return Err(AuthError::MfaEnrollmentRequired);
+                    }
+                    Access::user(permissions, Some(Arc::clone(&key.scopes)))
+                }
                 KeyOwner::Group(owner) => Access::group_key(
                     group_id,
                     self.auth.groups().is_within(group_id, owner).await?,
@@ -556,7 +569,29 @@ impl<S: OrganizationStore> Members<'_, S> {
         user_id: UserId,
         group_id: GroupId,
     ) -> Result<Permissions, AuthError> {
+        Ok(self.chain_permissions(user_id, group_id).await?.0)
+    }
+
+    /// Why a session that did not pass a second factor is refused inside a group that
+    /// requires one: `MFA_REQUIRED` if the user holds a factor (sign in with it),
+    /// `MFA_ENROLLMENT_REQUIRED` if not (enrol one first).
+    async fn missing_factor(&self, user_id: UserId) -> Result<AuthError, AuthError> {
+        Ok(if self.auth.store().second_factors(user_id).await?.any() {
+            AuthError::MfaRequired
+        } else {
+            AuthError::MfaEnrollmentRequired
+        })
+    }
+
+    /// [`Self::permissions`], and whether the group or one above it requires a second
+    /// factor: one walk up the chain.
+    async fn chain_permissions(
+        &self,
+        user_id: UserId,
+        group_id: GroupId,
+    ) -> Result<(Permissions, bool), AuthError> {
         let (links, _, _) = self.chain(user_id, group_id, None).await?;
+        let require_mfa = links.iter().any(|l| l.require_mfa);
         let policy = self.auth.policy();
         let roles: BTreeSet<String> = links
             .into_iter()
@@ -577,13 +612,14 @@ impl<S: OrganizationStore> Members<'_, S> {
                     .map(str::to_owned),
             );
         }
-        Ok(Permissions {
+        let permissions = Permissions {
             user_id,
             group_id,
             roles,
             permissions,
             implied_roles,
-        })
+        };
+        Ok((permissions, require_mfa))
     }
 
     /// Whether the user has `permission` (`resource:action`) on the group.

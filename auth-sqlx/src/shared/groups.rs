@@ -18,7 +18,7 @@ const MOVE_CHECK_DEPTH: i64 = 1024;
 fn group_columns() -> String {
     format!(
         "g.id, g.name, g.slug, g.kind, g.parent_id, {GROUP_TAGS} AS tags, g.extend, \
-         g.created_at, g.updated_at"
+         g.require_mfa, g.created_at, g.updated_at"
     )
 }
 
@@ -26,20 +26,21 @@ fn group_columns() -> String {
 /// column of `groups` (so reading them needs no second join). `UNION ALL`, so a cycle
 /// repeats rows until the depth bound stops the walk.
 pub(super) const CHAIN_CTE: &str = "WITH RECURSIVE chain \
-     (id, name, slug, kind, parent_id, extend, created_at, updated_at, depth) AS ( \
-     SELECT id, name, slug, kind, parent_id, extend, created_at, updated_at, CAST(0 AS BIGINT) \
-     FROM groups WHERE id = $1 \
+     (id, name, slug, kind, parent_id, extend, require_mfa, created_at, updated_at, depth) AS ( \
+     SELECT id, name, slug, kind, parent_id, extend, require_mfa, created_at, updated_at, \
+     CAST(0 AS BIGINT) FROM groups WHERE id = $1 \
      UNION ALL \
-     SELECT g.id, g.name, g.slug, g.kind, g.parent_id, g.extend, g.created_at, g.updated_at, \
-     c.depth + 1 FROM chain c JOIN groups g ON g.id = c.parent_id WHERE c.depth < $2)";
-
-/// `CHAIN_CTE` with ids only: `id`, `parent_id` and `depth` of the group `$1` and its
-/// ancestors up to depth `$2`.
-pub(super) const ID_CHAIN_CTE: &str = "WITH RECURSIVE chain (id, parent_id, depth) AS ( \
-     SELECT id, parent_id, CAST(0 AS BIGINT) FROM groups WHERE id = $1 \
-     UNION ALL \
-     SELECT g.id, g.parent_id, c.depth + 1 FROM chain c JOIN groups g ON g.id = c.parent_id \
+     SELECT g.id, g.name, g.slug, g.kind, g.parent_id, g.extend, g.require_mfa, g.created_at, \
+     g.updated_at, c.depth + 1 FROM chain c JOIN groups g ON g.id = c.parent_id \
      WHERE c.depth < $2)";
+
+/// `CHAIN_CTE` with what access decisions read only: `id`, `parent_id`, `require_mfa` and
+/// `depth` of the group `$1` and its ancestors up to depth `$2`.
+pub(super) const ID_CHAIN_CTE: &str = "WITH RECURSIVE chain (id, parent_id, require_mfa, depth) \
+     AS ( SELECT id, parent_id, require_mfa, CAST(0 AS BIGINT) FROM groups WHERE id = $1 \
+     UNION ALL \
+     SELECT g.id, g.parent_id, g.require_mfa, c.depth + 1 FROM chain c \
+     JOIN groups g ON g.id = c.parent_id WHERE c.depth < $2)";
 
 /// Locks the group's row for the rest of the transaction; `false` if there is no such group.
 pub(super) async fn lock_group(conn: &mut Connection, id: GroupId) -> Result<bool, StoreError> {
@@ -145,8 +146,8 @@ impl GroupStore for Backend {
             return Err(StoreError::MissingReference(Entity::User));
         }
         sqlx::query(
-            "INSERT INTO groups (id, name, slug, kind, parent_id, extend, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO groups (id, name, slug, kind, parent_id, extend, require_mfa, created_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(group.id.as_uuid())
         .bind(group.name.as_str())
@@ -154,6 +155,7 @@ impl GroupStore for Backend {
         .bind(group.kind.as_str())
         .bind(group.parent_id.map(|p| p.as_uuid()))
         .bind(Json(&group.extend))
+        .bind(group.require_mfa)
         .bind(Ts(group.created_at))
         .bind(Ts(group.updated_at))
         .execute(&mut *tx)
@@ -280,7 +282,7 @@ impl GroupStore for Backend {
         patch.apply(&mut group, now);
         sqlx::query(
             "UPDATE groups SET name = $2, slug = $3, kind = $4, parent_id = $5, extend = $6, \
-             updated_at = $7 WHERE id = $1",
+             require_mfa = $7, updated_at = $8 WHERE id = $1",
         )
         .bind(id.as_uuid())
         .bind(group.name.as_str())
@@ -288,6 +290,7 @@ impl GroupStore for Backend {
         .bind(group.kind.as_str())
         .bind(group.parent_id.map(|p| p.as_uuid()))
         .bind(Json(&group.extend))
+        .bind(group.require_mfa)
         .bind(Ts(group.updated_at))
         .execute(&mut *tx)
         .await
@@ -354,12 +357,14 @@ impl GroupStore for Backend {
         // repeats rows but never loops.
         let rows: Vec<ChainRow> = sqlx::query_as(&format!(
             "WITH RECURSIVE tree \
-             (id, name, slug, kind, parent_id, extend, created_at, updated_at, depth) AS ( \
-             SELECT id, name, slug, kind, parent_id, extend, created_at, updated_at, \
-             CAST(0 AS BIGINT) FROM groups WHERE id = $1 \
+             (id, name, slug, kind, parent_id, extend, require_mfa, created_at, updated_at, \
+             depth) AS ( \
+             SELECT id, name, slug, kind, parent_id, extend, require_mfa, created_at, \
+             updated_at, CAST(0 AS BIGINT) FROM groups WHERE id = $1 \
              UNION ALL \
-             SELECT g.id, g.name, g.slug, g.kind, g.parent_id, g.extend, g.created_at, \
-             g.updated_at, w.depth + 1 FROM tree w JOIN groups g ON g.parent_id = w.id \
+             SELECT g.id, g.name, g.slug, g.kind, g.parent_id, g.extend, g.require_mfa, \
+             g.created_at, g.updated_at, w.depth + 1 FROM tree w \
+             JOIN groups g ON g.parent_id = w.id \
              WHERE w.depth < $2) \
              SELECT {}, g.depth AS depth FROM tree g \
              ORDER BY g.depth, g.created_at, g.id LIMIT $3",

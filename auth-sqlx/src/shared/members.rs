@@ -216,7 +216,7 @@ impl MemberStore for Backend {
         // Only ids travel up the recursion (the hot path of every permission check); the
         // membership is joined once per level at the end.
         let rows: Vec<MembershipLinkRow> = sqlx::query_as(&format!(
-            "{ID_CHAIN_CTE} SELECT c.id AS group_id, c.parent_id, c.depth, \
+            "{ID_CHAIN_CTE} SELECT c.id AS group_id, c.parent_id, c.require_mfa, c.depth, \
              m.id AS m_id, m.user_id AS m_user_id, m.role AS m_role, m.status AS m_status, \
              m.extend AS m_extend, m.created_at AS m_created_at, m.updated_at AS m_updated_at \
              FROM chain c LEFT JOIN members m ON m.group_id = c.id AND m.user_id = $3 \

@@ -16,5 +16,6 @@ pub mod rate_limits;
 pub mod recovery;
 pub mod refresh;
 pub mod sessions;
+pub mod step_up;
 pub mod users;
 pub mod verification;

@@ -68,6 +68,7 @@ pub async fn create_get_and_get_by_slug<S: OrganizationStore + Clone>(h: Harness
                 parent_id: None,
                 tags: tags(&[("plan", "pro"), ("region", "eu")]),
                 extend: Some(serde_json::json!({"billing": 42})),
+                require_mfa: false,
             },
             &meta(),
         )
@@ -577,6 +578,7 @@ pub async fn list_filters<S: OrganizationStore + Clone>(h: Harness<S>) {
             parent_id: parent,
             tags: tags(t),
             extend: None,
+            require_mfa: false,
         };
         let groups = env.auth.groups();
         async move {

@@ -6,4 +6,5 @@ pub mod authorization;
 pub mod groups;
 pub mod invites;
 pub mod members;
+pub mod mfa;
 pub mod permissions;
