@@ -43,7 +43,9 @@ use futures_util::future::Either;
 use tower::{Layer, Service};
 
 use crate::error::ApiError;
+use crate::layer::{AuthFuture, with_current};
 use crate::principal::{Principal, layered_state, resolve, resolve_now};
+use crate::state::AuthState;
 
 #[derive(Debug)]
 enum Rule {
@@ -58,19 +60,30 @@ enum Rule {
     },
     Aal2,
     RecentSignIn(time::Duration),
+    SignedIn,
 }
 
-/// A route layer that checks the request's principal; see the module docs.
+/// A route layer that checks the request's principal; see the module docs. Made by
+/// [`require_scope`] and its siblings (the state comes from an [`AuthState::layer`]
+/// around it), or by [`AuthState::guard`] (one layer that carries the state too).
 #[derive(Debug, Clone)]
 pub struct Require {
     rule: Arc<Rule>,
+    /// The state this layer makes current itself (empty: an outer layer's).
+    state: AuthState,
 }
 
 impl Require {
     fn new(rule: Rule) -> Self {
         Self {
             rule: Arc::new(rule),
+            state: AuthState::empty(),
         }
+    }
+
+    /// This guard, carrying `state` itself.
+    pub(crate) fn with_state(self, state: AuthState) -> Self {
+        Self { state, ..self }
     }
 }
 
@@ -101,6 +114,13 @@ pub fn require_permission(param: &str, permission: &str) -> Result<Require, Auth
     }))
 }
 
+/// Requires a signed-in principal: a session or an API key (`401 NOT_SIGNED_IN` without
+/// one). What [`CurrentUser`](crate::CurrentUser) checks, as a layer, so handlers that do
+/// not need the user take no extractor.
+pub fn require_signed_in() -> Require {
+    Require::new(Rule::SignedIn)
+}
+
 /// Requires a session that passed a second factor (assurance level 2).
 pub fn require_aal2() -> Require {
     Require::new(Rule::Aal2)
@@ -123,6 +143,7 @@ impl<S> Layer<S> for Require {
         RequireService {
             inner,
             rule: Arc::clone(&self.rule),
+            state: self.state.clone(),
         }
     }
 }
@@ -132,6 +153,7 @@ impl<S> Layer<S> for Require {
 pub struct RequireService<S> {
     inner: S,
     rule: Arc<Rule>,
+    state: AuthState,
 }
 
 impl<S> Service<Request> for RequireService<S>
@@ -142,15 +164,32 @@ where
     type Response = Response;
     type Error = Infallible;
     /// The inner service's future when the check passed at once (a cache hit), or a
-    /// boxed future for a refusal or a check that needs the store.
-    type Future =
-        Either<S::Future, Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>>;
+    /// boxed future for a refusal or a check that needs the store; polled with the
+    /// guard's own state current, if it carries one.
+    type Future = AuthFuture<
+        Either<S::Future, Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>>,
+    >;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
+        let mut state = self.state.clone();
+        let future = with_current(&mut state, || self.check_and_call(request));
+        AuthFuture::new(state, future)
+    }
+}
+
+impl<S> RequireService<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    fn check_and_call(
+        &mut self,
+        request: Request,
+    ) -> Either<S::Future, Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>> {
         let (mut parts, body) = request.into_parts();
         match check_now(&self.rule, &mut parts) {
             // Called now, on the service poll_ready readied: nothing to clone.
@@ -190,7 +229,10 @@ where
 /// Decides at once, without the store, when it can: scope and second-factor rules for a
 /// principal the caches answered. `None`: ask [`check`].
 fn check_now(rule: &Rule, parts: &mut Parts) -> Option<Result<(), ApiError>> {
-    if !matches!(rule, Rule::Scope(_) | Rule::Aal2 | Rule::RecentSignIn(_)) {
+    if !matches!(
+        rule,
+        Rule::Scope(_) | Rule::Aal2 | Rule::RecentSignIn(_) | Rule::SignedIn
+    ) {
         return None;
     }
     let state = layered_state(parts)?;
@@ -200,6 +242,7 @@ fn check_now(rule: &Rule, parts: &mut Parts) -> Option<Result<(), ApiError>> {
     Some(match rule {
         Rule::Scope(permission) => scope_rule(&principal, permission),
         Rule::RecentSignIn(max_age) => recent_sign_in(&state, &principal, *max_age),
+        Rule::SignedIn => Ok(()),
         _ => aal2(&principal),
     })
 }
@@ -242,6 +285,7 @@ async fn check(rule: &Rule, parts: &mut Parts) -> Result<(), ApiError> {
         Rule::Scope(permission) => scope_rule(&principal, permission),
         Rule::Aal2 => aal2(&principal),
         Rule::RecentSignIn(max_age) => recent_sign_in(&state, &principal, *max_age),
+        Rule::SignedIn => Ok(()),
         Rule::Member { param, roles } => {
             let group = group_param(parts, param).await?;
             let access = organizations(&state)?

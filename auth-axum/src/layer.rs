@@ -40,8 +40,12 @@ pub(crate) fn layer_state() -> Option<AuthState> {
 }
 
 /// Runs `f` with `slot`'s state current, then makes the previous state current again (also
-/// when `f` panics); `slot` holds its own state again afterwards.
-fn with_current<R>(slot: &mut AuthState, f: impl FnOnce() -> R) -> R {
+/// when `f` panics); `slot` holds its own state again afterwards. An empty `slot` changes
+/// nothing: what is current stays current (a guard without a state of its own).
+pub(crate) fn with_current<R>(slot: &mut AuthState, f: impl FnOnce() -> R) -> R {
+    if slot.inner().is_none() {
+        return f();
+    }
     /// Swaps the slot back on the way out.
     struct Restore<'a>(&'a Cell<AuthState>);
     impl Drop for Restore<'_> {
@@ -131,12 +135,19 @@ where
 }
 
 pin_project_lite::pin_project! {
-    /// The future of an [`AuthService`]: the inner service's, polled with the layer's
-    /// state current.
+    /// The future of an [`AuthService`] (and of a [`RequireService`](crate::RequireService)):
+    /// the inner service's, polled with the layer's state current (if it has one).
     pub struct AuthFuture<F> {
         state: AuthState,
         #[pin]
         future: F,
+    }
+}
+
+impl<F> AuthFuture<F> {
+    /// `future`, to be polled with `state` current.
+    pub(crate) fn new(state: AuthState, future: F) -> Self {
+        Self { state, future }
     }
 }
 

@@ -7,7 +7,8 @@
 //!   [`Principal`] (session cookie, `Authorization: Bearer` session token or API key, or
 //!   `x-api-key`);
 //! - route guards: [`require_scope`], [`require_member`], [`require_permission`],
-//!   [`require_aal2`], [`require_recent_sign_in`];
+//!   [`require_aal2`], [`require_recent_sign_in`], [`require_signed_in`]; and
+//!   [`AuthState::guard`], one layer that carries the state and guards;
 //! - [`AuthState::router`]: the JSON API of those domains under `/auth`, and
 //!   `/openapi.json`.
 //!
@@ -56,7 +57,7 @@ pub use config::HttpConfig;
 pub use error::{ApiError, ErrorBody, ErrorDetail, method_not_allowed, not_found, status_of};
 pub use guard::{
     Require, RequireService, require_aal2, require_member, require_permission,
-    require_recent_sign_in, require_scope,
+    require_recent_sign_in, require_scope, require_signed_in,
 };
 pub use layer::{AuthLayer, AuthService};
 pub use meta::{REQUEST_ID, with_request_ids};

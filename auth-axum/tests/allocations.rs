@@ -8,7 +8,7 @@
 //! allocations of the measuring thread only, so parallel tests do not disturb it.
 
 use allocation_counter::measure;
-use auth_axum::{AuthState, CurrentUser, HttpConfig, MaybeUser, require_scope};
+use auth_axum::{AuthState, CurrentUser, HttpConfig, MaybeUser, require_scope, require_signed_in};
 use auth_core::api_keys::{KeyOwner, NewApiKey};
 use auth_core::{Auth, Caller, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome};
 use auth_memory::MemoryStore;
@@ -146,6 +146,23 @@ async fn a_cache_hit_key_request_allocates_within_budget() {
     let baseline = allocations_of(&layered, None).await;
     let by_key = allocations_of(&app, Some(("x-api-key", created.secret.expose()))).await;
     assert_eq!(added("api key", by_key, baseline), BUDGET);
+    // The same guard carrying the state: one layer, compared with one.
+    let fused = bare().layer(state.guard(require_scope("data", "read").unwrap()));
+    let by_key = allocations_of(&fused, Some(("x-api-key", created.secret.expose()))).await;
+    let baseline = allocations_of(&bare_layered(), None).await;
+    assert_eq!(added("api key, one layer", by_key, baseline), BUDGET);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_cache_hit_session_behind_a_guard_carrying_the_state_allocates_within_budget() {
+    let (auth, token, _) = signed_up().await;
+    let http = HttpConfig::localhost(ORIGIN).unwrap();
+    let cookie = format!("{}={}", http.cookie_name(), token.expose());
+    let state = AuthState::new(auth, http);
+    let app = bare().layer(state.guard(require_signed_in()));
+    let baseline = allocations_of(&bare_layered(), None).await;
+    let by_cookie = allocations_of(&app, Some(("cookie", &cookie))).await;
+    assert_eq!(added("cookie, one layer", by_cookie, baseline), BUDGET);
 }
 
 #[tokio::test(flavor = "current_thread")]

@@ -1,5 +1,5 @@
 //! The route guards (`require_scope`, `require_member`, `require_permission`,
-//! `require_aal2`) and the extractors, against sessions, user-owned keys and group-owned
+//! `require_aal2`, `require_recent_sign_in`, guards carrying the state) and the extractors, against sessions, user-owned keys and group-owned
 //! keys. The guarded routes are `common::probe_routes`.
 
 mod common;
@@ -466,4 +466,43 @@ async fn with_request_ids_puts_the_id_in_a_guards_audit_events() {
     // A client's own id is kept.
     let res = send(&app, get("/guarded").header("x-request-id", "req-7")).await;
     assert_eq!(res.header("x-request-id"), Some("req-7"));
+}
+
+#[tokio::test]
+async fn recent_sign_in_guard() {
+    let app = TestApp::new();
+    let a = app.sign_up("a@example.com").await;
+    let res = app.send(get("/fresh")).await;
+    assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+    assert_passes(&app, get("/fresh").bearer(&a.token), &session_of(&a)).await;
+    let (_, secret) = key(&app, &a, json!({ "name": "k", "scopes": ["*:*"] })).await;
+    let res = app.send(get("/fresh").api_key(&secret)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "REAUTHENTICATION_REQUIRED");
+    // Used within its idle timeout, but begun more than 10 minutes ago.
+    app.clock.advance(Duration::minutes(11));
+    let res = app.send(get("/fresh").bearer(&a.token)).await;
+    assert_error(&res, StatusCode::FORBIDDEN, "REAUTHENTICATION_REQUIRED");
+    let again = app.sign_in("a@example.com").await;
+    assert_passes(&app, get("/fresh").bearer(&again.token), &session_of(&a)).await;
+}
+
+#[tokio::test]
+async fn a_guard_that_carries_the_state_is_the_layer_and_the_guard_in_one() {
+    let app = TestApp::new();
+    let a = app.sign_up("a@example.com").await;
+    for path in ["/fused/signed-in", "/fused/scoped"] {
+        let res = app.send(get(path)).await;
+        assert_error(&res, StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN");
+        // The handler's extractor finds the state the guard carries.
+        assert_passes(&app, get(path).cookie(&a.token), &session_of(&a)).await;
+        assert_passes(&app, get(path).bearer(&a.token), &session_of(&a)).await;
+    }
+    // The key's first use is a cache miss: the guard's slow path finds the state too.
+    let (who, read) = key(&app, &a, json!({ "name": "k", "scopes": ["data:read"] })).await;
+    assert_passes(&app, get("/fused/scoped").api_key(&read), &who).await;
+    assert_passes(&app, get("/fused/signed-in").api_key(&read), &who).await;
+    let (_, narrow) = key(&app, &a, json!({ "name": "k", "scopes": ["data:write"] })).await;
+    let res = app.send(get("/fused/scoped").api_key(&narrow)).await;
+    let error = assert_error(&res, StatusCode::FORBIDDEN, "INSUFFICIENT_SCOPE");
+    assert_eq!(error["required_scope"], "data:read");
 }

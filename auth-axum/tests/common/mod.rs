@@ -13,7 +13,7 @@ use ledger::Ledger;
 
 use auth_axum::{
     AuthState, HttpConfig, Principal, require_aal2, require_member, require_permission,
-    require_scope,
+    require_recent_sign_in, require_scope, require_signed_in,
 };
 use auth_core::members::NewMember;
 use auth_core::{
@@ -315,7 +315,23 @@ pub fn probe_routes(state: &AuthState) -> Router {
                 .route("/mfa", routing::get(who))
                 .route_layer(require_aal2()),
         )
+        .merge(
+            Router::new()
+                .route("/fresh", routing::get(who))
+                .route_layer(require_recent_sign_in(time::Duration::minutes(10)).unwrap()),
+        )
         .layer(state.layer())
+        // One layer that carries the state and guards: no `state.layer()` around these.
+        .merge(
+            Router::new()
+                .route("/fused/signed-in", routing::get(who))
+                .layer(state.guard(require_signed_in())),
+        )
+        .merge(
+            Router::new()
+                .route("/fused/scoped", routing::get(who))
+                .layer(state.guard(require_scope("data", "read").unwrap())),
+        )
 }
 
 /// A request being built.

@@ -71,7 +71,7 @@ impl<S: MfaStore + 'static> Mfa<'_, S> {
             email: user.email.clone(),
             user_id: Some(user.id),
             // No code is typed for a challenge; the field holds the token's hash too.
-            code_hash: hash.clone(),
+            code_hash: hash,
             link_hash: hash,
             attempts: 0,
             max_attempts: config.challenge_attempts,

@@ -10,7 +10,9 @@
 //! | `axum-login-sqlite` | the same with tower-sessions' SQLite store |
 //! | `lib-cookie-memory` | this library, `CurrentUser` extractor, session cookie, memory store |
 //! | `lib-bearer-memory` | `CurrentUser`, `Authorization: Bearer` session token |
-//! | `lib-key-memory` | `require_scope("data", "read")`, `x-api-key` |
+//! | `lib-key-memory` | `require_scope("data", "read")` as a route layer inside `state.layer()`, `x-api-key` |
+//! | `lib-cookie-guard` | one layer, `state.guard(require_signed_in())`, session cookie, a handler without extractor (as `floor` and axum-login's `login_required!`) |
+//! | `lib-key-guard` | one layer, `state.guard(require_scope("data", "read"))`, `x-api-key` |
 //! | `lib-cookie-sqlite` | `CurrentUser`, session cookie, SQLite store |
 //! | `lib-key-sqlite` | `require_scope`, `x-api-key`, SQLite store |
 //! | `lib-maybe-public` | `MaybeUser` on a public route, no credential (the layer's cost) |
@@ -31,7 +33,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use auth_axum::{AuthState, CurrentUser, HttpConfig, MaybeUser, require_scope};
+use auth_axum::{AuthState, CurrentUser, HttpConfig, MaybeUser, require_scope, require_signed_in};
 use auth_core::api_keys::{KeyOwner, NewApiKey};
 use auth_core::{Auth, Caller, RequestMeta, Secret, SecretKey, SignUp, SignUpOutcome, Store};
 use axum::Router;
@@ -115,6 +117,8 @@ async fn variant(name: &str, addr: SocketAddr) -> Result<Variant, BoxError> {
         "lib-cookie-memory" => lib_session(memory()?, &origin, Via::Cookie).await?,
         "lib-bearer-memory" => lib_session(memory()?, &origin, Via::Bearer).await?,
         "lib-key-memory" => lib_key(memory()?, &origin).await?,
+        "lib-cookie-guard" => lib_guard(memory()?, &origin, Credential::Cookie).await?,
+        "lib-key-guard" => lib_guard(memory()?, &origin, Credential::ApiKey).await?,
         "lib-cookie-sqlite" => lib_session(sqlite().await?, &origin, Via::Cookie).await?,
         "lib-key-sqlite" => lib_key(sqlite().await?, &origin).await?,
         "lib-maybe-public" => {
@@ -253,9 +257,62 @@ async fn lib_session<S: Store>(auth: Auth<S>, origin: &str, via: Via) -> Result<
     })
 }
 
+/// What a `lib-*-guard` variant presents.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Credential {
+    Cookie,
+    ApiKey,
+}
+
+/// `/hello` (no extractor) behind ONE layer that carries the state and guards:
+/// `require_signed_in` with the session cookie, or `require_scope("data", "read")` with
+/// `x-api-key`.
+async fn lib_guard<S: Store>(
+    auth: Auth<S>,
+    origin: &str,
+    credential: Credential,
+) -> Result<Variant, BoxError> {
+    let http = HttpConfig::localhost(origin)?;
+    let (header, guard) = if credential == Credential::ApiKey {
+        let secret = api_key(&auth).await?;
+        (
+            ("x-api-key".to_owned(), secret),
+            require_scope("data", "read")?,
+        )
+    } else {
+        let (token, _) = session_token(&auth).await?;
+        let cookie = format!("{}={}", http.cookie_name(), token.expose());
+        (("Cookie".to_owned(), cookie), require_signed_in())
+    };
+    let state = AuthState::new(auth, http);
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .layer(state.guard(guard));
+    Ok(Variant {
+        app,
+        header: Some(header),
+        guarded: true,
+    })
+}
+
 /// `/hello` behind `require_scope("data", "read")`, authenticated by `x-api-key`.
 async fn lib_key<S: Store>(auth: Auth<S>, origin: &str) -> Result<Variant, BoxError> {
-    let (_, caller) = session_token(&auth).await?;
+    let secret = api_key(&auth).await?;
+    let state = AuthState::new(auth, HttpConfig::localhost(origin)?);
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .route_layer(require_scope("data", "read")?)
+        .layer(state.layer());
+    Ok(Variant {
+        app,
+        header: Some(("x-api-key".into(), secret)),
+        guarded: true,
+    })
+}
+
+/// A signed-up user's API key with the scope `data:read`.
+async fn api_key<S: Store>(auth: &Auth<S>) -> Result<String, BoxError> {
+    let (_, caller) = session_token(auth).await?;
     let Some(user) = caller.user_id() else {
         return Err("a session has a user".into());
     };
@@ -275,16 +332,7 @@ async fn lib_key<S: Store>(auth: Auth<S>, origin: &str) -> Result<Variant, BoxEr
             &RequestMeta::none(),
         )
         .await?;
-    let state = AuthState::new(auth, HttpConfig::localhost(origin)?);
-    let app = Router::new()
-        .route("/hello", get(hello))
-        .route_layer(require_scope("data", "read")?)
-        .layer(state.layer());
-    Ok(Variant {
-        app,
-        header: Some(("x-api-key".into(), created.secret.expose().to_owned())),
-        guarded: true,
-    })
+    Ok(created.secret.expose().to_owned())
 }
 
 /// axum-login's user: an id and the hash that ties sessions to it.
