@@ -128,6 +128,10 @@ error_codes! {
     RateLimited => "RATE_LIMITED",
     /// A second factor is required for this action.
     MfaRequired => "MFA_REQUIRED",
+    /// The user has no TOTP factor (or none confirmed, for a verification).
+    TotpNotEnrolled => "TOTP_NOT_ENROLLED",
+    /// The user has a confirmed TOTP factor already (disable it to enrol again).
+    TotpAlreadyEnrolled => "TOTP_ALREADY_ENROLLED",
     /// This action needs fresh proof that it is the user: their password, or (without
     /// one) a recent sign-in.
     ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
@@ -354,6 +358,12 @@ pub enum AuthError {
     /// A second factor is required.
     #[error("a second factor is required")]
     MfaRequired,
+    /// No TOTP factor (or none confirmed, for a verification; or the pending one expired).
+    #[error("TOTP is not enrolled")]
+    TotpNotEnrolled,
+    /// A confirmed TOTP factor exists already.
+    #[error("TOTP is already enrolled")]
+    TotpAlreadyEnrolled,
     /// Fresh proof of identity is required (the password, or a recent sign-in).
     #[error("sign in again (or give your password) to do this")]
     ReauthenticationRequired,
@@ -428,6 +438,8 @@ impl AuthError {
             AuthError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
             AuthError::MfaRequired => ErrorCode::MfaRequired,
+            AuthError::TotpNotEnrolled => ErrorCode::TotpNotEnrolled,
+            AuthError::TotpAlreadyEnrolled => ErrorCode::TotpAlreadyEnrolled,
             AuthError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,
