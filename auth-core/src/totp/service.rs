@@ -513,8 +513,8 @@ fn qr_svg(text: &str) -> Result<String, AuthError> {
     }
     Ok(format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" viewBox=\"0 0 {dimension} {dimension}\" \
-         stroke=\"none\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"#FFFFFF\"/>\
-         <path d=\"{path}\" fill=\"#000000\"/></svg>"
+         stroke=\"none\" shape-rendering=\"crispEdges\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
+         <path d=\"{path}\" fill=\"black\"/></svg>"
     ))
 }
 
