@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace, then the browser end-to-end test (scripts/e2e.sh).
+# Runs every test of the workspace, then the browser end-to-end test (scripts/e2e.sh) and
+# the TOTP interop test against pyotp (scripts/totp-interop.sh).
 # Installs what a fresh machine lacks first. Fails if either fails.
 #
 # PostgreSQL tests run when AUTH_TEST_POSTGRES_URL names a server where they may create
@@ -47,4 +48,10 @@ fi
 e2e_status=0
 ./scripts/e2e.sh || e2e_status=$?
 [ "$status" -ne 0 ] || status=$e2e_status
+
+# TOTP codes computed by an independent implementation (pyotp) from the otpauth:// URI the
+# example server returns.
+interop_status=0
+./scripts/totp-interop.sh || interop_status=$?
+[ "$status" -ne 0 ] || status=$interop_status
 exit $status

@@ -154,7 +154,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::DuplicateInvite
         | C::InviteNotPending
         | C::ApiKeyNotActive
-        | C::LastOwner => StatusCode::CONFLICT,
+        | C::LastOwner
+        | C::TotpNotEnrolled
+        | C::TotpAlreadyEnrolled => StatusCode::CONFLICT,
         C::InviteExpired => StatusCode::GONE,
         C::RateLimited | C::TooManyAttempts | C::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
         C::DeliveryFailed => StatusCode::BAD_GATEWAY,

@@ -10,7 +10,7 @@ use auth_core::api_keys::VerifiedKey;
 use auth_core::members::Access;
 use auth_core::{
     ApiKeyDomain, Auth, AuthError, Authenticated, Caller, CoreStore, GroupId, OrganizationStore,
-    RequestMeta, Store, User, UserId,
+    RequestMeta, Store, TotpDomain, User, UserId,
 };
 use axum::Router;
 use axum::extract::FromRef;
@@ -128,6 +128,7 @@ impl AuthState {
         Self::builder(auth, config)
             .organizations()
             .api_keys()
+            .totp()
             .build()
     }
 
@@ -256,6 +257,17 @@ impl<S: ApiKeyDomain> AuthStateBuilder<S> {
         if self.keys.is_none() {
             self.keys = Some(Arc::new(self.auth.clone()));
             self.domains.push(crate::routes::api_keys::domain::<S>());
+        }
+        self
+    }
+}
+
+impl<S: TotpDomain> AuthStateBuilder<S> {
+    /// Serves TOTP second factors and recovery codes: `/auth/mfa/totp` (enrol, status,
+    /// disable), `/auth/mfa/totp/confirm` and `/auth/mfa/recovery-codes`.
+    pub fn totp(mut self) -> Self {
+        if !self.domains.iter().any(|d| d.name == "totp") {
+            self.domains.push(crate::routes::totp::domain::<S>());
         }
         self
     }

@@ -48,7 +48,12 @@ async fn a_core_only_state_serves_the_core_and_nothing_else() {
         .await
         .expect(StatusCode::OK);
     // The other domains' routes are not there.
-    for (path, method) in [("/auth/groups", "POST"), ("/auth/api-keys", "GET")] {
+    for (path, method) in [
+        ("/auth/groups", "POST"),
+        ("/auth/api-keys", "GET"),
+        ("/auth/mfa/totp", "POST"),
+        ("/auth/mfa/recovery-codes", "POST"),
+    ] {
         let res = send(
             &app,
             req(method.parse().unwrap(), path)
@@ -66,9 +71,9 @@ async fn a_core_only_state_serves_the_core_and_nothing_else() {
         "{paths:?}"
     );
     assert!(
-        !paths
-            .iter()
-            .any(|p| p.starts_with("/auth/groups") || p.starts_with("/auth/api-keys")),
+        !paths.iter().any(|p| p.starts_with("/auth/groups")
+            || p.starts_with("/auth/api-keys")
+            || p.starts_with("/auth/mfa")),
         "{paths:?}"
     );
     // A group guard cannot decide without organizations: refused, never let through.
@@ -88,7 +93,14 @@ async fn a_full_state_serves_every_domain() {
     let app = TestApp::new();
     let doc = serde_json::to_value(app.state.openapi()).unwrap();
     let paths = doc["paths"].as_object().unwrap();
-    for path in ["/auth/sign-in", "/auth/groups", "/auth/api-keys"] {
+    for path in [
+        "/auth/sign-in",
+        "/auth/groups",
+        "/auth/api-keys",
+        "/auth/mfa/totp",
+        "/auth/mfa/totp/confirm",
+        "/auth/mfa/recovery-codes",
+    ] {
         assert!(paths.contains_key(path), "{path}");
     }
     // The document names the cookie as the state does (plain http localhost: `session`).

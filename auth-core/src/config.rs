@@ -6,6 +6,7 @@ use time::Duration;
 use crate::api_keys::{ApiKeyConfig, RateLimit};
 use crate::error::ConfigError;
 use crate::passwords::{Argon2Config, HashingLimits, PasswordPolicy};
+use crate::totp::TotpConfig;
 use crate::validate::EmailPolicy;
 
 /// Everything configurable. `AuthConfig::default()` is a sound production default.
@@ -95,6 +96,10 @@ pub struct AuthConfig {
     /// `EmailPolicy::ascii_local_part()` refuses look-alikes from other scripts.
     #[serde(default)]
     pub email_policy: EmailPolicy,
+    /// TOTP second factors and recovery codes (issuer, code parameters, the per-account
+    /// limit of wrong codes).
+    #[serde(default)]
+    pub totp: TotpConfig,
 }
 
 fn default_true() -> bool {
@@ -163,6 +168,7 @@ impl Default for AuthConfig {
             recovery_ends_credentials: true,
             enumeration_safe_sign_up: false,
             email_policy: EmailPolicy::default(),
+            totp: TotpConfig::default(),
         }
     }
 }
@@ -262,6 +268,7 @@ impl AuthConfig {
         self.password.policy.validate_config()?;
         self.password.hashing.validate()?;
         self.api_keys.validate()?;
+        self.totp.validate()?;
         for limit in [
             &self.sign_in_limit,
             &self.sign_in_ip_limit,

@@ -135,6 +135,10 @@ error_codes! {
     MfaChallengeInvalid => "MFA_CHALLENGE_INVALID",
     /// The MFA challenge expired: sign in again.
     MfaChallengeExpired => "MFA_CHALLENGE_EXPIRED",
+    /// The user has no TOTP factor (or none confirmed, for a verification).
+    TotpNotEnrolled => "TOTP_NOT_ENROLLED",
+    /// The user has a confirmed TOTP factor already (disable it to enrol again).
+    TotpAlreadyEnrolled => "TOTP_ALREADY_ENROLLED",
     /// This action needs fresh proof that it is the user: their password, or (without
     /// one) a recent sign-in.
     ReauthenticationRequired => "REAUTHENTICATION_REQUIRED",
@@ -370,6 +374,12 @@ pub enum AuthError {
     /// The MFA challenge expired.
     #[error("the MFA challenge expired; sign in again")]
     MfaChallengeExpired,
+    /// No TOTP factor (or none confirmed, for a verification; or the pending one expired).
+    #[error("TOTP is not enrolled")]
+    TotpNotEnrolled,
+    /// A confirmed TOTP factor exists already.
+    #[error("TOTP is already enrolled")]
+    TotpAlreadyEnrolled,
     /// Fresh proof of identity is required (the password, or a recent sign-in).
     #[error("sign in again (or give your password) to do this")]
     ReauthenticationRequired,
@@ -447,6 +457,8 @@ impl AuthError {
             AuthError::MfaEnrollmentRequired => ErrorCode::MfaEnrollmentRequired,
             AuthError::MfaChallengeInvalid => ErrorCode::MfaChallengeInvalid,
             AuthError::MfaChallengeExpired => ErrorCode::MfaChallengeExpired,
+            AuthError::TotpNotEnrolled => ErrorCode::TotpNotEnrolled,
+            AuthError::TotpAlreadyEnrolled => ErrorCode::TotpAlreadyEnrolled,
             AuthError::ReauthenticationRequired => ErrorCode::ReauthenticationRequired,
             AuthError::Forbidden(_) => ErrorCode::Forbidden,
             AuthError::InsufficientScope { .. } => ErrorCode::InsufficientScope,

@@ -75,6 +75,7 @@ mod serde_util;
 pub mod sessions;
 pub mod store;
 mod throttle;
+pub mod totp;
 pub mod users;
 pub mod validate;
 pub mod verification;
@@ -108,7 +109,8 @@ pub use permissions::{Permission, PermissionSet, Policy};
 pub use rate_limit::RateLimitStore;
 pub use secret::{Secret, SecretKey, TokenHash};
 pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
-pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, Store};
+pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, Store, TotpDomain};
+pub use totp::TotpStore;
 pub use users::{User, UserStore};
 pub use validate::{Email, EmailPolicy};
 pub use verification::{

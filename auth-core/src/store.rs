@@ -5,6 +5,7 @@
 //! | core (required) | [`UserStore`], [`AccountStore`], [`SessionStore`], [`VerificationStore`], [`AuditStore`], [`RateLimitStore`], [`CredentialStore`] | `users`, `accounts`, `sessions`, `password`, `email`, `audit` |
 //! | organizations | core + [`GroupStore`], [`MemberStore`], [`InviteStore`] | `groups`, `members`, `invites` |
 //! | API keys | organizations + [`ApiKeyStore`] (a key may belong to a group) | `api_keys` |
+//! | TOTP | core + [`TotpStore`] (factors and recovery codes) | `totp` |
 //!
 //! Each domain is a marker trait implemented automatically for every type that implements
 //! its traits; a service's accessor on [`Auth`](crate::Auth) asks for its domain, so the
@@ -20,6 +21,7 @@ use crate::invites::InviteStore;
 use crate::members::MemberStore;
 use crate::rate_limit::RateLimitStore;
 use crate::sessions::SessionStore;
+use crate::totp::TotpStore;
 use crate::users::UserStore;
 use crate::verification::VerificationStore;
 
@@ -67,9 +69,16 @@ pub trait ApiKeyDomain: OrganizationStore + ApiKeyStore {}
 
 impl<T> ApiKeyDomain for T where T: OrganizationStore + ApiKeyStore {}
 
+/// The TOTP domain: second factors and recovery codes. Its stores delete a user's factor
+/// and codes with the user, and keep them when the user's credentials are ended on
+/// recovery (a second factor survives an emailed password reset).
+pub trait TotpDomain: CoreStore + TotpStore {}
+
+impl<T> TotpDomain for T where T: CoreStore + TotpStore {}
+
 /// Every domain at once: what a complete storage adapter implements (`auth-memory`,
 /// `auth-sqlx`). Grows as domains are added, so code that needs only some domains should
 /// ask for those ([`CoreStore`], [`OrganizationStore`], ...).
-pub trait Store: ApiKeyDomain {}
+pub trait Store: ApiKeyDomain + TotpDomain {}
 
-impl<T> Store for T where T: ApiKeyDomain {}
+impl<T> Store for T where T: ApiKeyDomain + TotpDomain {}

@@ -1,6 +1,7 @@
 //! Brute-force limits of the credential flows, counted in the store's rate limits so they
 //! hold across nodes: password sign-in per account and per client network, sign-up per
-//! client network, wrong emailed codes per (address, purpose) across codes.
+//! client network, wrong emailed codes per (address, purpose) across codes, TOTP and
+//! recovery codes per account.
 //!
 //! The per-account, sign-up and per-code limits take one unit per attempt BEFORE the
 //! secret is checked, so concurrent guesses cannot exceed them and a refused attempt costs
@@ -36,6 +37,9 @@ pub(crate) enum Throttle {
     /// Emails (codes and links) sent to one (address, purpose)
     /// ([`AuthConfig::mail_limit`]).
     Mail,
+    /// TOTP and recovery codes typed for one account, across IPs
+    /// ([`TotpConfig::failure_limit`](crate::totp::TotpConfig::failure_limit)).
+    SecondFactor,
 }
 
 impl Throttle {
@@ -47,6 +51,7 @@ impl Throttle {
             Throttle::SignUpNetwork => "sign_up_network",
             Throttle::CodeFailures => "code_failures",
             Throttle::Mail => "mail",
+            Throttle::SecondFactor => "second_factor",
         }
     }
 
@@ -58,6 +63,7 @@ impl Throttle {
             Throttle::SignUpNetwork => config.sign_up_limit.as_ref(),
             Throttle::CodeFailures => config.code_failure_limit.as_ref(),
             Throttle::Mail => config.mail_limit.as_ref(),
+            Throttle::SecondFactor => config.totp.failure_limit.as_ref(),
         }
     }
 }

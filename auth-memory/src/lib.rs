@@ -38,6 +38,7 @@ mod invites;
 mod members;
 mod sessions;
 mod tables;
+mod totp;
 mod users;
 mod verification;
 

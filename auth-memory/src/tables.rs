@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use time::OffsetDateTime;
+
 use auth_core::accounts::Account;
 use auth_core::api_keys::ApiKey;
 use auth_core::audit::AuditEvent;
@@ -9,6 +11,7 @@ use auth_core::groups::Group;
 use auth_core::invites::Invite;
 use auth_core::members::Member;
 use auth_core::sessions::{RefreshToken, Session};
+use auth_core::totp::TotpFactor;
 use auth_core::verification::Verification;
 use auth_core::{
     AccountId, ApiKeyId, GroupId, InviteId, MemberId, SessionId, TokenHash, User, UserId,
@@ -44,6 +47,10 @@ pub(crate) struct Tables {
     pub(crate) api_key_by_hash: HashMap<TokenHash, ApiKeyId>,
     /// GCRA buckets: the theoretical arrival time of each, in microseconds.
     pub(crate) rate_limits: HashMap<String, i64>,
+    /// Each user's TOTP factor.
+    pub(crate) totp: HashMap<UserId, TotpFactor>,
+    /// Each user's recovery codes: hash → when it was used.
+    pub(crate) recovery_codes: HashMap<UserId, HashMap<TokenHash, Option<OffsetDateTime>>>,
 }
 
 impl Tables {

@@ -200,6 +200,8 @@ impl UserStore for MemoryStore {
                 invite.accepted_by = None;
             }
         }
+        t.totp.remove(&id);
+        t.recovery_codes.remove(&id);
         t.user_by_email.remove(&email);
         t.users.remove(&id);
         Ok(DeleteUserOutcome::Deleted {

@@ -70,6 +70,43 @@ async fn no_secret_reaches_logs_or_errors() {
     secrets.push(signed_up.refresh_token.expose().into());
     errors.push(format!("{signed_up:?}"));
 
+    // TOTP: the seed, the codes and the recovery codes.
+    let who = auth
+        .sessions()
+        .validate(signed_up.session_token.expose())
+        .await
+        .unwrap();
+    let enrolment = auth.totp().enrol(&who, &meta).await.unwrap();
+    secrets.push(enrolment.secret_base32.expose().into());
+    errors.push(format!("{enrolment:?}"));
+    let app = totp_rs::Totp::from_url(enrolment.otpauth_uri.expose()).unwrap();
+    let code = app
+        .generate(u64::try_from(auth.now().unix_timestamp()).unwrap())
+        .to_string();
+    let recovery = auth.totp().confirm(&who, &code, &meta).await.unwrap();
+    secrets.push(code.clone());
+    errors.push(format!("{recovery:?}"));
+    for c in recovery.codes() {
+        secrets.push(c.expose().into());
+    }
+    let replayed = auth
+        .totp()
+        .verify(&signed_up.user, &code, &meta)
+        .await
+        .unwrap_err();
+    errors.push(format!("{replayed} {replayed:?}"));
+    let first = recovery.codes()[0].expose();
+    auth.totp()
+        .use_recovery_code(&signed_up.user, first, &meta)
+        .await
+        .unwrap();
+    let reused = auth
+        .totp()
+        .use_recovery_code(&signed_up.user, first, &meta)
+        .await
+        .unwrap_err();
+    errors.push(format!("{reused} {reused:?}"));
+
     // Wrong password, unknown user, oversized password.
     for (email, pw) in [
         ("leak@example.com", format!("{password}x")),
@@ -151,6 +188,8 @@ async fn no_secret_reaches_logs_or_errors() {
         "password.sign_in",
         "user.sign_in",
         "session.refresh",
+        "totp.confirm",
+        "recovery_code.use",
         "req-1",
     ] {
         assert!(logs.contains(expected), "log lacks {expected}:\n{logs}");

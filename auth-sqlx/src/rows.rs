@@ -9,7 +9,9 @@ use auth_core::groups::ChainLink;
 use auth_core::invites::InviteStatus;
 use auth_core::members::{MemberStatus, MembershipLink};
 use auth_core::permissions::Permission;
+use auth_core::secret::SealedSecret;
 use auth_core::sessions::{RefreshToken, Session};
+use auth_core::totp::{FactorState, TotpAlgorithm, TotpFactor, TotpParams};
 use auth_core::verification::{Purpose, Verification};
 use auth_core::{
     Aal, AccountId, ApiKeyId, AuditEventId, Email, Group, GroupId, Invite, InviteId, Member,
@@ -551,6 +553,49 @@ impl TryFrom<ApiKeyRow> for ApiKey {
             last_used_at: r.last_used_at.map(|t| t.0),
             created_at: r.created_at.0,
             updated_at: r.updated_at.0,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TotpRow {
+    pub(crate) user_id: Uuid,
+    pub(crate) format_version: i64,
+    pub(crate) seed: String,
+    pub(crate) algorithm: String,
+    pub(crate) digits: i64,
+    pub(crate) period: i64,
+    pub(crate) state: String,
+    pub(crate) created_at: Ts,
+    pub(crate) confirmed_at: Option<Ts>,
+    pub(crate) last_step: Option<i64>,
+    pub(crate) last_used_at: Option<Ts>,
+}
+
+impl TryFrom<TotpRow> for TotpFactor {
+    type Error = StoreError;
+    fn try_from(r: TotpRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &'static str| StoreError::corrupt(what);
+        Ok(TotpFactor {
+            user_id: UserId::from_uuid(r.user_id),
+            format_version: u16::try_from(r.format_version)
+                .map_err(|_| corrupt("a TOTP format version is out of range"))?,
+            seed: SealedSecret::from_text(&r.seed)
+                .ok_or_else(|| corrupt("a TOTP seed is not a sealed secret"))?,
+            params: TotpParams {
+                algorithm: TotpAlgorithm::parse(&r.algorithm)
+                    .ok_or_else(|| corrupt("a TOTP algorithm is unknown"))?,
+                digits: u8::try_from(r.digits)
+                    .map_err(|_| corrupt("TOTP digits are out of range"))?,
+                period: u32::try_from(r.period)
+                    .map_err(|_| corrupt("a TOTP period is out of range"))?,
+            },
+            state: FactorState::parse(&r.state)
+                .ok_or_else(|| corrupt("a TOTP state is unknown"))?,
+            created_at: r.created_at.0,
+            confirmed_at: r.confirmed_at.map(|t| t.0),
+            last_step: r.last_step,
+            last_used_at: r.last_used_at.map(|t| t.0),
         })
     }
 }

@@ -585,3 +585,45 @@ mod tests {
         assert_eq!(curl.1, "Unknown");
     }
 }
+
+/// `POST /auth/mfa/totp`: a new TOTP enrolment, shown once (each field reveals the seed).
+#[derive(Serialize, ToSchema)]
+pub struct TotpEnrolmentResponse {
+    /// The `otpauth://totp/...` URI authenticator apps import.
+    pub otpauth_uri: String,
+    /// The URI as a QR code: an SVG document.
+    pub qr_svg: String,
+    /// The seed in base32, for typing into an app that cannot scan.
+    pub secret_base32: String,
+}
+
+impl std::fmt::Debug for TotpEnrolmentResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TotpEnrolmentResponse")
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /auth/mfa/totp/confirm`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TotpCodeBody {
+    /// The code the authenticator app shows now.
+    #[schema(value_type = String, example = "123456")]
+    pub code: Secret,
+}
+
+/// Recovery codes, shown once: each signs in once instead of a TOTP code.
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodesResponse {
+    /// The codes; store them somewhere safe, they cannot be shown again.
+    pub recovery_codes: Vec<String>,
+}
+
+impl std::fmt::Debug for RecoveryCodesResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecoveryCodesResponse")
+            .field("count", &self.recovery_codes.len())
+            .finish()
+    }
+}

@@ -12,6 +12,7 @@ mod document;
 mod dto;
 pub(crate) mod groups;
 mod sessions;
+pub(crate) mod totp;
 
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ use crate::state::AuthState;
 
 /// One domain of the JSON API: its routes (with their state) and its OpenAPI paths.
 pub(crate) struct Domain {
-    /// The domain's name (`core`, `organizations`, `api_keys`).
+    /// The domain's name (`core`, `organizations`, `api_keys`, `totp`).
     pub(crate) name: &'static str,
     /// The routes over the state's `Auth`; `None` if the state is over another store.
     pub(crate) routes: fn(&AuthState) -> Option<Router>,
@@ -101,6 +102,7 @@ impl OpenApi for ApiDoc {
         let mut doc = core::Doc::openapi();
         doc.merge(groups::Doc::openapi());
         doc.merge(api_keys::Doc::openapi());
+        doc.merge(totp::Doc::openapi());
         finish(&mut doc, "__Host-session");
         doc
     }
@@ -136,7 +138,7 @@ fn secure(doc: &mut utoipa::openapi::OpenApi, cookie_name: &str) {
     doc.info.title = "auth-rs JSON API".into();
     doc.info.description = Some(
         "Sign-up, sign-in, sessions, your account, and (where served) API keys, \
-         organizations and invites. Errors are `{\"error\": {\"code\", \"message\"}}` with a \
+         organizations and invites, TOTP and recovery codes. Errors are `{\"error\": {\"code\", \"message\"}}` with a \
          stable code."
             .into(),
     );

@@ -1,6 +1,7 @@
 //! The secret ledger: every HTTP test runs with logging at TRACE, and each `TestApp`
 //! keeps the secrets its requests and responses carried (passwords, session and refresh
-//! tokens, API keys, invite tokens, emailed codes and link tokens). A response body that
+//! tokens, API keys, invite tokens, emailed codes and link tokens, TOTP seeds, codes and
+//! recovery codes). A response body that
 //! repeats a secret issued earlier fails at once; when the app is dropped, the log lines
 //! written during its life are searched for every one of them.
 
@@ -11,7 +12,14 @@ use auth_core::RecordingMailer;
 use serde_json::Value;
 
 /// Response fields that issue a secret.
-const ISSUED: [&str; 4] = ["session_token", "refresh_token", "secret", "token"];
+const ISSUED: [&str; 6] = [
+    "session_token",
+    "refresh_token",
+    "secret",
+    "token",
+    "secret_base32",
+    "recovery_codes",
+];
 /// Request fields that carry one.
 const PRESENTED: [&str; 6] = [
     "password",
@@ -180,6 +188,14 @@ fn collect(json: &Value, fields: &[&str], out: &mut Vec<String>) {
                     Value::String(s) if fields.contains(&name.as_str()) && searchable(s) => {
                         out.push(s.clone())
                     }
+                    // A list of secrets (recovery codes).
+                    Value::Array(items) if fields.contains(&name.as_str()) => out.extend(
+                        items
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .filter(|s| searchable(s))
+                            .map(str::to_owned),
+                    ),
                     _ => collect(value, fields, out),
                 }
             }

@@ -2,7 +2,8 @@
 //!
 //! Each behaviour is one `pub async fn` of `src/conformance/<domain>/<module>.rs`, generic
 //! over the stores of its domain ([`core`]: any [`CoreStore`]; [`organizations`]: any
-//! [`OrganizationStore`](crate::OrganizationStore); [`api_keys`]: any [`ApiKeyDomain`](crate::ApiKeyDomain)). The
+//! [`OrganizationStore`](crate::OrganizationStore); [`api_keys`]: any [`ApiKeyDomain`](crate::ApiKeyDomain);
+//! [`totp`]: any [`TotpDomain`](crate::TotpDomain)). The
 //! list of behaviours is generated from the sources at build time, so a new behaviour runs
 //! everywhere without being registered. The [`conformance_tests!`](crate::conformance_tests)
 //! macro expands to one `#[tokio::test]` per behaviour of the core and of each domain it is
@@ -12,7 +13,7 @@
 //! // tests/conformance.rs of a storage adapter (needs tokio as a dev-dependency and
 //! // auth-core with feature "conformance"):
 //! auth_core::conformance_tests!(memory, || async { auth_memory::MemoryStore::new() },
-//!     domains = [organizations, api_keys]);
+//!     domains = [organizations, api_keys, totp]);
 //!
 //! // A store with the core only:
 //! auth_core::conformance_tests!(redis, || async { RedisStore::fresh().await });
@@ -20,7 +21,7 @@
 //! // A store whose nodes need separate connections passes how to open a second one, and
 //! // a store that needs a server is skipped, saying so, without its variable:
 //! auth_core::conformance_tests!(postgres, || async { fresh_pg().await },
-//!     domains = [organizations, api_keys],
+//!     domains = [organizations, api_keys, totp],
 //!     peer = |store: PgStore| async move { store.reconnect().await },
 //!     skip_unless_env = "AUTH_TEST_POSTGRES_URL");
 //! ```
@@ -43,6 +44,7 @@
 pub mod api_keys;
 pub mod core;
 pub mod organizations;
+pub mod totp;
 
 include!(concat!(env!("OUT_DIR"), "/conformance_behaviours.rs"));
 

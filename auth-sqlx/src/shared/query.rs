@@ -25,6 +25,7 @@ mod groups;
 mod invites;
 mod members;
 mod sessions;
+mod totp;
 mod users;
 mod verification;
 

@@ -33,15 +33,18 @@ use auth_core::members::{
 };
 use auth_core::mfa::SecondFactors;
 use auth_core::pagination::PageRequest;
+use auth_core::secret::SealedSecret;
 use auth_core::sessions::{
     RefreshToken, RotationOutcome, RotationPlan, Session, SessionFilter, SessionOrder,
 };
+use auth_core::totp::{ConfirmOutcome, PutPendingOutcome, TotpFactor};
 use auth_core::users::{DeleteUserOutcome, User, UserFilter, UserOrder, UserPatch};
 use auth_core::verification::{AttemptReservation, LinkConsumption, Purpose, Verification};
 use auth_core::{
     AccountId, AccountStore, ApiKeyId, ApiKeyStore, AuditStore, CredentialStore, Email, GroupId,
     GroupStore, InviteId, InviteStore, MemberId, MemberStore, Provider, RateLimitStore, SessionId,
-    SessionStore, StoreError, TokenHash, UserId, UserStore, VerificationId, VerificationStore,
+    SessionStore, StoreError, TokenHash, TotpStore, UserId, UserStore, VerificationId,
+    VerificationStore,
 };
 use time::OffsetDateTime;
 
@@ -645,6 +648,83 @@ impl<S: RateLimitStore> RateLimitStore for MeteredStore<S> {
     }
     async fn purge_rate_limits(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
         self.observe("purge_rate_limits", self.inner.purge_rate_limits(before))
+            .await
+    }
+}
+
+#[async_trait]
+impl<S: TotpStore> TotpStore for MeteredStore<S> {
+    async fn put_pending_totp(&self, factor: &TotpFactor) -> Result<PutPendingOutcome, StoreError> {
+        self.observe("put_pending_totp", self.inner.put_pending_totp(factor))
+            .await
+    }
+    async fn get_totp(&self, user_id: UserId) -> Result<Option<TotpFactor>, StoreError> {
+        self.observe("get_totp", self.inner.get_totp(user_id)).await
+    }
+    async fn confirm_totp(
+        &self,
+        user_id: UserId,
+        seed: &SealedSecret,
+        step: i64,
+        codes: &[TokenHash],
+        at: OffsetDateTime,
+    ) -> Result<ConfirmOutcome, StoreError> {
+        self.observe(
+            "confirm_totp",
+            self.inner.confirm_totp(user_id, seed, step, codes, at),
+        )
+        .await
+    }
+    async fn accept_totp_step(
+        &self,
+        user_id: UserId,
+        seed: &SealedSecret,
+        step: i64,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.observe(
+            "accept_totp_step",
+            self.inner.accept_totp_step(user_id, seed, step, at),
+        )
+        .await
+    }
+    async fn consume_recovery_code(
+        &self,
+        user_id: UserId,
+        code_hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.observe(
+            "consume_recovery_code",
+            self.inner.consume_recovery_code(user_id, code_hash, at),
+        )
+        .await
+    }
+    async fn replace_recovery_codes(
+        &self,
+        user_id: UserId,
+        codes: &[TokenHash],
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.observe(
+            "replace_recovery_codes",
+            self.inner.replace_recovery_codes(user_id, codes, at),
+        )
+        .await
+    }
+    async fn count_recovery_codes(&self, user_id: UserId) -> Result<u32, StoreError> {
+        self.observe(
+            "count_recovery_codes",
+            self.inner.count_recovery_codes(user_id),
+        )
+        .await
+    }
+    async fn delete_totp(&self, user_id: UserId) -> Result<bool, StoreError> {
+        self.observe("delete_totp", self.inner.delete_totp(user_id))
+            .await
+    }
+    async fn purge_pending_totp(&self, before: OffsetDateTime) -> Result<u64, StoreError> {
+        self.observe("purge_pending_totp", self.inner.purge_pending_totp(before))
             .await
     }
 }

@@ -6,7 +6,7 @@ use example_custom_store::MeteredStore;
 auth_core::conformance_tests!(
     metered_memory,
     || async { MeteredStore::new(MemoryStore::new()) },
-    domains = [organizations, api_keys],
+    domains = [organizations, api_keys, totp],
     plant_parent = |store: MeteredStore<MemoryStore>, group, parent| async move {
         store.inner().plant_group_parent(group, parent);
     }

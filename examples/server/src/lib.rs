@@ -141,9 +141,12 @@ pub fn auth<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> Result<
 /// The demo's `Auth` builder over `store`, for what [`auth`] does not set (a cache
 /// invalidation bus on PostgreSQL).
 pub fn auth_builder<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> AuthBuilder<S> {
+    let mut config = AuthConfig::default();
+    // The name authenticator apps show beside the account.
+    config.totp.issuer = "auth-rs demo".into();
     Auth::builder(store)
         .secret_key(key)
-        .config(AuthConfig::default())
+        .config(config)
         .mailer(ConsoleMailer {
             origin: origin.to_owned(),
         })
@@ -365,7 +368,8 @@ pub async fn seed_demo<S: Store>(auth: &Auth<S>) -> Result<(), BoxError> {
 }
 
 /// Runs [`Auth::purge_expired`] every `every` (the first run at once) for as long as the
-/// process lives: ended sessions, used or expired codes, whole rate-limit buckets.
+/// process lives: ended sessions, used or expired codes, whole rate-limit buckets, and
+/// TOTP enrolments never confirmed.
 pub fn spawn_maintenance<S: Store>(auth: Auth<S>, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -379,6 +383,13 @@ pub fn spawn_maintenance<S: Store>(auth: Auth<S>, every: std::time::Duration) {
                     "purged what ended"
                 ),
                 Err(error) => tracing::warn!(%error, "purge failed; retrying at the next tick"),
+            }
+            match auth.totp().purge_pending().await {
+                Ok(0) => {}
+                Ok(pending) => tracing::info!(pending, "purged unconfirmed TOTP enrolments"),
+                Err(error) => {
+                    tracing::warn!(%error, "TOTP purge failed; retrying at the next tick")
+                }
             }
         }
     });
