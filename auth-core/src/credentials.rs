@@ -24,8 +24,10 @@ use crate::secret::TokenHash;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EndCredentials {
-    /// Remove every way to sign in but emailed codes: the password and linked identities
-    /// (the emailed-code account is created if the user has none).
+    /// Remove every way to sign in but emailed codes: the password, linked identities and
+    /// second factors (TOTP, passkeys: whoever set the account up before its owner proved
+    /// the address must not keep them; the emailed-code account is created if the user
+    /// has none). A password reset leaves second factors alone.
     pub sign_in_methods: bool,
     /// End the credentials of the optional domains: revoke the API keys the user owns
     /// (keys of their groups are not theirs and stay).
@@ -61,6 +63,9 @@ pub struct EndedCredentials {
     pub sign_in_methods: u64,
     /// API keys revoked (always 0 in a store without the API-keys domain).
     pub api_keys: u64,
+    /// Second factors removed with the sign-in methods (TOTP enrolments, passkeys; 0 in a
+    /// store without those domains).
+    pub second_factors: u64,
 }
 
 /// Ending a user's credentials across the domains a store implements: part of the core.
@@ -68,7 +73,8 @@ pub struct EndedCredentials {
 pub trait CredentialStore: Send + Sync {
     /// In one transaction (so nobody holding one credential can mint another meanwhile):
     /// revokes every unrevoked session of the user at `at`; with `end.sign_in_methods`,
-    /// removes every account but the emailed-code one (adding that one if missing); with
+    /// removes every account but the emailed-code one (adding that one if missing) and the
+    /// user's second factors of the domains it implements; with
     /// `end.domains`, ends the credentials of every optional domain this store implements
     /// (API keys owned by the user get `revoked_at = at` unless revoked earlier already). A
     /// store with only the core has no domain credentials to end. `None` if there is no
@@ -128,6 +134,7 @@ impl<S: CredentialStore + 'static> Auth<S> {
                     "sessions": ended.session_token_hashes.len(),
                     "sign_in_methods": ended.sign_in_methods,
                     "api_keys": ended.api_keys,
+                    "second_factors": ended.second_factors,
                 }))
             }
             Err(error) => event

@@ -1,6 +1,7 @@
 use async_trait::async_trait;
 use auth_core::api_keys::KeyOwner;
 use auth_core::credentials::{EndCredentials, EndedCredentials};
+use auth_core::totp::TotpFactor;
 use auth_core::{Account, CredentialStore, Provider, SecondFactors, StoreError, UserId};
 use time::OffsetDateTime;
 
@@ -32,6 +33,11 @@ impl CredentialStore for MemoryStore {
                 t.account_by_key.remove(&Tables::account_key(account));
             }
             ended.sign_in_methods = doomed.len() as u64;
+            // Second factors someone set up before the owner proved the address go too.
+            if t.totp.remove(&user_id).is_some() {
+                t.recovery_codes.remove(&user_id);
+                ended.second_factors += 1;
+            }
             let has_email = t
                 .accounts
                 .values()
@@ -56,8 +62,9 @@ impl CredentialStore for MemoryStore {
         Ok(Some(ended))
     }
 
-    async fn second_factors(&self, _user_id: UserId) -> Result<SecondFactors, StoreError> {
-        // The factor domains (TOTP, passkeys) answer here as this store implements them.
-        Ok(SecondFactors::none())
+    async fn second_factors(&self, user_id: UserId) -> Result<SecondFactors, StoreError> {
+        let t = self.read();
+        let totp = t.totp.get(&user_id).is_some_and(TotpFactor::is_confirmed);
+        Ok(SecondFactors::none().with_totp(totp))
     }
 }

@@ -122,11 +122,31 @@ async fn no_secret_reaches_logs_or_errors() {
         errors.push(format!("{err} {err:?}"));
         secrets.push(pw);
     }
-    let signed_in = auth
+    // The user holds TOTP: the password gives a challenge, a recovery code completes it.
+    let outcome = auth
         .password()
         .sign_in("leak@example.com", &Secret::new(password), &meta)
         .await
-        .and_then(auth_core::SignInOutcome::signed_in)
+        .unwrap();
+    errors.push(format!("{outcome:?}"));
+    let Some(challenge) = outcome.challenge() else {
+        panic!("a user with TOTP got a session from a password");
+    };
+    secrets.push(challenge.token.expose().into());
+    let wrong = auth
+        .totp()
+        .complete_challenge(challenge.token.expose(), "000000", &meta)
+        .await
+        .unwrap_err();
+    errors.push(format!("{wrong} {wrong:?}"));
+    let signed_in = auth
+        .totp()
+        .complete_challenge_with_recovery_code(
+            challenge.token.expose(),
+            recovery.codes()[1].expose(),
+            &meta,
+        )
+        .await
         .unwrap();
     secrets.push(signed_in.session_token.expose().into());
     secrets.push(signed_in.refresh_token.expose().into());

@@ -19,7 +19,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::principal::{CurrentSession, Via};
 
 /// How the answer carries a session that replaces the caller's: the way it came.
-fn mode_of(via: Via) -> TokenMode {
+pub(super) fn mode_of(via: Via) -> TokenMode {
     match via {
         Via::Cookie => TokenMode::Cookie,
         Via::Bearer => TokenMode::Token,

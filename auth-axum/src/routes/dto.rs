@@ -613,6 +613,35 @@ pub struct TotpCodeBody {
     pub code: Secret,
 }
 
+/// `POST /auth/mfa/challenge`: the challenge from sign-in and ONE second factor.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaChallengeBody {
+    /// The `challenge` of the `202 MFA_REQUIRED` sign-in answer.
+    #[schema(value_type = String)]
+    pub challenge: Secret,
+    /// A TOTP code.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "123456")]
+    pub code: Option<Secret>,
+    /// A recovery code (used up).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub recovery_code: Option<Secret>,
+    /// Cookie (default) or token, as at sign-in.
+    #[serde(default)]
+    pub mode: TokenMode,
+}
+
+/// `POST /auth/mfa/step-up`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepUpBody {
+    /// The code the authenticator app shows now.
+    #[schema(value_type = String, example = "123456")]
+    pub code: Secret,
+}
+
 /// Recovery codes, shown once: each signs in once instead of a TOTP code.
 #[derive(Serialize, ToSchema)]
 pub struct RecoveryCodesResponse {

@@ -11,7 +11,12 @@ use axum::routing::post;
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
-use super::{Api, Domain, Meta, RecoveryCodesResponse, TotpCodeBody, TotpEnrolmentResponse};
+use super::account::mode_of;
+use super::auth::{check_sign_in_origin, presenting_session, signed_in};
+use super::{
+    Api, Domain, Meta, MfaChallengeBody, RecoveryCodesResponse, SessionResponse, StepUpBody,
+    TotpCodeBody, TotpEnrolmentResponse,
+};
 use crate::body::ApiJson;
 use crate::error::{ApiError, ErrorBody};
 use crate::principal::CurrentSession;
@@ -35,6 +40,8 @@ fn routes<S: TotpDomain>(state: &AuthState) -> Option<Router> {
         )
         .route("/auth/mfa/totp/confirm", post(confirm::<S>))
         .route("/auth/mfa/recovery-codes", post(regenerate::<S>))
+        .route("/auth/mfa/challenge", post(complete_challenge::<S>))
+        .route("/auth/mfa/step-up", post(step_up::<S>))
         .with_state(api);
     Some(routes)
 }
@@ -42,7 +49,7 @@ fn routes<S: TotpDomain>(state: &AuthState) -> Option<Router> {
 /// The OpenAPI paths of the TOTP domain.
 #[derive(OpenApi)]
 #[openapi(
-    paths(enrol, status, disable, confirm, regenerate),
+    paths(enrol, status, disable, confirm, regenerate, complete_challenge, step_up),
     tags((name = "mfa", description = "TOTP second factor and recovery codes"))
 )]
 pub(crate) struct Doc;
@@ -151,4 +158,69 @@ pub(crate) async fn regenerate<S: TotpDomain>(
         .regenerate_recovery_codes(&current.auth, &meta)
         .await?;
     Ok(Json(codes_response(&codes)))
+}
+
+/// Completes a sign-in that answered `202 MFA_REQUIRED`: the challenge and a TOTP code or a
+/// recovery code. Signs in at `aal2` (a cookie, or tokens in token mode).
+#[utoipa::path(post, path = "/auth/mfa/challenge", tag = "mfa", request_body = MfaChallengeBody,
+    responses(
+        (status = 200, description = "Signed in at aal2", body = SessionResponse),
+        (status = 400, description = "CODE_INVALID, MFA_CHALLENGE_INVALID, MFA_CHALLENGE_EXPIRED", body = ErrorBody),
+        (status = 403, description = "CSRF_REJECTED (cookie mode from another origin)", body = ErrorBody),
+        (status = 409, description = "TOTP_NOT_ENROLLED (the factor was removed meanwhile)", body = ErrorBody),
+        (status = 422, description = "INVALID_INPUT (not exactly one of code and recovery_code), INVALID_BODY", body = ErrorBody),
+        (status = 429, description = "TOO_MANY_ATTEMPTS (sign in again), RATE_LIMITED", body = ErrorBody),
+    ))]
+pub(crate) async fn complete_challenge<S: TotpDomain>(
+    State(api): State<Api<S>>,
+    Meta(meta): Meta,
+    headers: axum::http::HeaderMap,
+    ApiJson(body): ApiJson<MfaChallengeBody>,
+) -> Result<Response, ApiError> {
+    check_sign_in_origin(&headers, &api.state, body.mode)?;
+    let meta = presenting_session(meta, &headers, &api.state);
+    let totp = api.auth.totp();
+    let challenge = body.challenge.expose();
+    let done = match (&body.code, &body.recovery_code) {
+        (Some(code), None) => {
+            totp.complete_challenge(challenge, code.expose(), &meta)
+                .await?
+        }
+        (None, Some(code)) => {
+            totp.complete_challenge_with_recovery_code(challenge, code.expose(), &meta)
+                .await?
+        }
+        _ => {
+            return Err(auth_core::AuthError::invalid(
+                "code",
+                "give exactly one of code and recovery_code",
+            )
+            .into());
+        }
+    };
+    Ok(signed_in(&api, done, body.mode, StatusCode::OK))
+}
+
+/// Steps your session up with a TOTP code: a new `aal2` session, begun now, replaces this
+/// one (a new cookie, or new tokens for a bearer client).
+#[utoipa::path(post, path = "/auth/mfa/step-up", tag = "mfa", request_body = StepUpBody,
+    security(("cookie" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "A new aal2 session replaces this one", body = SessionResponse),
+        (status = 400, description = "CODE_INVALID", body = ErrorBody),
+        (status = 409, description = "TOTP_NOT_ENROLLED", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED (too many wrong codes for this account)", body = ErrorBody),
+    ))]
+pub(crate) async fn step_up<S: TotpDomain>(
+    State(api): State<Api<S>>,
+    current: CurrentSession,
+    Meta(meta): Meta,
+    ApiJson(body): ApiJson<StepUpBody>,
+) -> Result<Response, ApiError> {
+    let done = api
+        .auth
+        .totp()
+        .step_up(&current.auth, body.code.expose(), &meta)
+        .await?;
+    Ok(signed_in(&api, done, mode_of(current.via), StatusCode::OK))
 }

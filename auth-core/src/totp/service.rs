@@ -14,7 +14,7 @@ use crate::auth::Auth;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, ConfigError};
 use crate::secret::Secret;
-use crate::sessions::Authenticated;
+use crate::sessions::{Authenticated, SignedIn};
 use crate::store::TotpDomain;
 use crate::throttle::Throttle;
 use crate::users::User;
@@ -395,15 +395,85 @@ impl<S: TotpDomain> Totp<'_, S> {
         Ok(store.count_recovery_codes(user.id).await?)
     }
 
+    /// Completes a sign-in's MFA challenge ([`crate::mfa`]) with a TOTP code: a new `aal2`
+    /// session. Errors: those of [`Self::verify`] and of the challenge
+    /// (`MFA_CHALLENGE_INVALID`, `MFA_CHALLENGE_EXPIRED`, `TOO_MANY_ATTEMPTS`).
+    #[tracing::instrument(name = "totp.complete_challenge", skip_all)]
+    pub async fn complete_challenge(
+        &self,
+        challenge: &str,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
+        self.auth
+            .mfa()
+            .complete(challenge, "totp", meta, |user| async move {
+                self.verify(&user, code, meta).await.map(|()| user)
+            })
+            .await
+    }
+
+    /// Completes a sign-in's MFA challenge with a recovery code (used up by it): a new
+    /// `aal2` session. Errors: those of [`Self::use_recovery_code`] and of the challenge.
+    #[tracing::instrument(name = "totp.complete_challenge_with_recovery_code", skip_all)]
+    pub async fn complete_challenge_with_recovery_code(
+        &self,
+        challenge: &str,
+        recovery_code: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
+        self.auth
+            .mfa()
+            .complete(challenge, "recovery_code", meta, |user| async move {
+                self.use_recovery_code(&user, recovery_code, meta)
+                    .await
+                    .map(|_| user)
+            })
+            .await
+    }
+
+    /// Steps the signed-in user's session up with a TOTP code: a new `aal2` session (new id,
+    /// new tokens, begun now) replaces `who`'s. For a session older than the factor, or
+    /// one that must be recent ([`StepUpConfig`](crate::mfa::StepUpConfig)). Errors: those
+    /// of [`Self::verify`]. Audited as `session.step_up`.
+    #[tracing::instrument(name = "totp.step_up", skip_all)]
+    pub async fn step_up(
+        &self,
+        who: &Authenticated,
+        code: &str,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
+        let user = User::clone(&who.user);
+        self.verify(&user, code, meta).await?;
+        let mut replacing = meta.clone();
+        replacing.presented_session = Some(who.session.token_hash);
+        let done = self
+            .auth
+            .sessions()
+            .start(user, crate::Aal::Aal2, &replacing)
+            .await?;
+        self.auth
+            .record_audit(
+                own_event("session.step_up", who, done.session.created_at, meta)
+                    .in_session(done.session.id)
+                    .detail(serde_json::json!({ "method": "totp", "replaced": who.session.id })),
+            )
+            .await;
+        Ok(done)
+    }
+
     /// Replaces the signed-in user's recovery codes (used or not) with new ones, shown
-    /// once. `TOTP_NOT_ENROLLED` without a confirmed factor. Audited as
-    /// `recovery_code.regenerate`.
+    /// once. `TOTP_NOT_ENROLLED` without a confirmed factor. A sensitive operation
+    /// ([`Auth::require_step_up`]). Audited as `recovery_code.regenerate`.
     #[tracing::instrument(name = "recovery_code.regenerate", skip_all)]
     pub async fn regenerate_recovery_codes(
         &self,
         who: &Authenticated,
         meta: &RequestMeta,
     ) -> Result<RecoveryCodes, AuthError> {
+        self.auth
+            .require_step_up(who, "recovery_code.regenerate", meta)
+            .await?;
         let now = self.auth.now();
         let event = own_event("recovery_code.regenerate", who, now, meta);
         let (codes, hashes) = RecoveryCodes::generate(
@@ -424,9 +494,11 @@ impl<S: TotpDomain> Totp<'_, S> {
     }
 
     /// Removes the signed-in user's TOTP factor (pending or confirmed) and their recovery
-    /// codes. `TOTP_NOT_ENROLLED` if there is none. Audited as `totp.disable`.
+    /// codes. `TOTP_NOT_ENROLLED` if there is none. A sensitive operation
+    /// ([`Auth::require_step_up`]). Audited as `totp.disable`.
     #[tracing::instrument(name = "totp.disable", skip_all)]
     pub async fn disable(&self, who: &Authenticated, meta: &RequestMeta) -> Result<(), AuthError> {
+        self.auth.require_step_up(who, "totp.disable", meta).await?;
         let now = self.auth.now();
         let event = own_event("totp.disable", who, now, meta);
         let result = match self.auth.store().delete_totp(who.user.id).await {

@@ -40,6 +40,14 @@ impl CredentialStore for Backend {
             if emails == 0 {
                 insert_account(&mut tx, &Account::email(user_id, at)).await?;
             }
+            // Second factors someone set up before the owner proved the address go too
+            // (recovery codes with their factor, by cascade).
+            let factors = sqlx::query("DELETE FROM totp_factors WHERE user_id = $1")
+                .bind(user_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            ended.second_factors = factors.rows_affected();
         }
         if end.domains {
             let revoked = sqlx::query(
@@ -59,8 +67,15 @@ impl CredentialStore for Backend {
         Ok(Some(ended))
     }
 
-    async fn second_factors(&self, _user_id: UserId) -> Result<SecondFactors, StoreError> {
-        // The factor domains (TOTP, passkeys) answer here as this store implements them.
-        Ok(SecondFactors::none())
+    async fn second_factors(&self, user_id: UserId) -> Result<SecondFactors, StoreError> {
+        let (totp,): (bool,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 \
+             AND state = 'confirmed')",
+        )
+        .bind(user_id.as_uuid())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(SecondFactors::none().with_totp(totp))
     }
 }

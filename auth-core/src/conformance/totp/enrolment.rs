@@ -4,7 +4,7 @@
 use time::Duration;
 
 use crate::conformance::core::recovery::reset;
-use crate::conformance::totp::{code_from_uri, confirmed, enrol};
+use crate::conformance::totp::{aal2, code_from_uri, confirmed, enrol};
 use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::totp::{FactorState, TOTP_FORMAT_VERSION};
 use crate::{Caller, ErrorCode, TotpDomain};
@@ -201,7 +201,10 @@ pub async fn disabling_removes_the_factor_and_its_recovery_codes<S: TotpDomain +
     let env = Env::new(h.store);
     let (enrolled, codes) = confirmed(&env, "ada@example.com").await;
     let totp = env.auth.totp();
-    totp.disable(&enrolled.who, &meta()).await.unwrap();
+    // A sensitive operation: from an aal2 session.
+    totp.disable(&*aal2(&env, &enrolled.who).await, &meta())
+        .await
+        .unwrap();
     let status = totp.status(&enrolled.who).await.unwrap();
     assert!(!status.enrolled && !status.confirmed);
     assert_eq!(

@@ -3,6 +3,7 @@
 //! once; regeneration), disabling, the per-account throttle, audit events, and the
 //! domain's part of user deletion and recovery.
 
+pub mod challenge;
 pub mod enrolment;
 pub mod recovery_codes;
 pub mod verification;
@@ -62,4 +63,18 @@ pub(crate) async fn confirmed<S: TotpDomain + Clone>(
         .expect("the current code confirms");
     env.advance(time::Duration::seconds(30));
     (enrolled, codes)
+}
+
+/// An `aal2` session of the same user (what a completed challenge gives).
+pub(crate) async fn aal2<S: TotpDomain + Clone>(
+    env: &Env<S>,
+    who: &crate::Authenticated,
+) -> Arc<crate::Authenticated> {
+    let done = env
+        .auth
+        .sessions()
+        .start(crate::User::clone(&who.user), crate::Aal::Aal2, &meta())
+        .await
+        .unwrap();
+    Arc::new(done.caller().session().unwrap().clone())
 }

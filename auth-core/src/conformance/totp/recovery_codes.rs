@@ -2,7 +2,7 @@
 //! with one code race across nodes), however typed, only for their user; regeneration
 //! replaces them all.
 
-use crate::conformance::totp::{confirmed, enrol};
+use crate::conformance::totp::{aal2, confirmed, enrol};
 use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::{ErrorCode, TotpDomain};
 
@@ -125,7 +125,7 @@ pub async fn regenerating_replaces_every_code<S: TotpDomain + Clone>(h: Harness<
         .await
         .unwrap();
     let new = totp
-        .regenerate_recovery_codes(&enrolled.who, &meta())
+        .regenerate_recovery_codes(&*aal2(&env, &enrolled.who).await, &meta())
         .await
         .unwrap();
     assert_eq!(new.len(), 10);
