@@ -2,8 +2,11 @@
 //! address: a password reset, or the first emailed sign-in to an unverified account.
 //!
 //! A credential is anything that lets its holder act as the user: a session and its refresh
-//! token, the password, a linked identity, and the credentials of optional domains (API
-//! keys the user owns; passkeys and TOTP as those domains arrive). A store ends them in one
+//! token, the password, a linked identity, a passkey, and the credentials of optional
+//! domains (API keys the user owns; TOTP as that domain arrives). Passkeys are sign-in
+//! methods: a password reset (`domains`) leaves them, since they are phishing resistant
+//! and the reset proves only the address; the first emailed sign-in to an unverified
+//! account (`sign_in_methods`: whoever created it keeps nothing) removes them. A store ends them in one
 //! call, [`CredentialStore::end_credentials`], covering every domain it implements, so a
 //! new domain extends that one method and recovery reaches it with no change in the
 //! services (the same contract as [`UserStore::delete_user`](crate::UserStore::delete_user)).
@@ -23,8 +26,8 @@ use crate::secret::TokenHash;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct EndCredentials {
-    /// Remove every way to sign in but emailed codes: the password and linked identities
-    /// (the emailed-code account is created if the user has none).
+    /// Remove every way to sign in but emailed codes: the password, linked identities and
+    /// passkeys (the emailed-code account is created if the user has none).
     pub sign_in_methods: bool,
     /// End the credentials of the optional domains: revoke the API keys the user owns
     /// (keys of their groups are not theirs and stay).
@@ -60,6 +63,9 @@ pub struct EndedCredentials {
     pub sign_in_methods: u64,
     /// API keys revoked (always 0 in a store without the API-keys domain).
     pub api_keys: u64,
+    /// Passkeys removed, with `sign_in_methods` (always 0 in a store without the passkeys
+    /// domain; a password reset keeps them).
+    pub passkeys: u64,
 }
 
 /// Ending a user's credentials across the domains a store implements: part of the core.
@@ -67,7 +73,8 @@ pub struct EndedCredentials {
 pub trait CredentialStore: Send + Sync {
     /// In one transaction (so nobody holding one credential can mint another meanwhile):
     /// revokes every unrevoked session of the user at `at`; with `end.sign_in_methods`,
-    /// removes every account but the emailed-code one (adding that one if missing); with
+    /// removes every account but the emailed-code one (adding that one if missing) and
+    /// every passkey of the user (in a store with the passkeys domain); with
     /// `end.domains`, ends the credentials of every optional domain this store implements
     /// (API keys owned by the user get `revoked_at = at` unless revoked earlier already). A
     /// store with only the core has no domain credentials to end. `None` if there is no
@@ -121,6 +128,7 @@ impl<S: CredentialStore + 'static> Auth<S> {
                     "sessions": ended.session_token_hashes.len(),
                     "sign_in_methods": ended.sign_in_methods,
                     "api_keys": ended.api_keys,
+                    "passkeys": ended.passkeys,
                 }))
             }
             Err(error) => event

@@ -53,6 +53,7 @@ pub mod api_keys;
 pub mod audit;
 mod auth;
 pub mod caller;
+pub mod ceremonies;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -66,6 +67,7 @@ pub mod invites;
 pub mod maintenance;
 pub mod members;
 pub mod pagination;
+pub mod passkeys;
 pub mod passwords;
 pub mod permissions;
 pub mod rate_limit;
@@ -86,14 +88,15 @@ pub use api_keys::{ApiKey, ApiKeyStore};
 pub use audit::{Actor, AuditEvent, AuditStore};
 pub use auth::{Auth, AuthBuilder};
 pub use caller::Caller;
+pub use ceremonies::{Ceremony, CeremonyKind, CeremonyStore};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::AuthConfig;
 pub use context::RequestMeta;
 pub use credentials::CredentialStore;
-pub use error::{AuthError, ConfigError, Conflict, Entity, ErrorCode, StoreError};
+pub use error::{AuthError, ConfigError, Conflict, Entity, ErrorCode, PasskeyRefusal, StoreError};
 pub use groups::{Group, GroupStore};
 pub use ids::{
-    AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, SessionId, UserId,
+    AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, PasskeyId, SessionId, UserId,
     VerificationId,
 };
 pub use invalidation::{Invalidation, InvalidationBus, InvalidationSink};
@@ -101,12 +104,13 @@ pub use invites::{Invite, InviteStore};
 pub use maintenance::Purged;
 pub use members::{Member, MemberStore};
 pub use pagination::{Direction, ListQuery, Page, PageRequest};
+pub use passkeys::{Passkey, PasskeyConfig, PasskeyStore};
 pub use passwords::{SignUp, SignUpOutcome};
 pub use permissions::{Permission, PermissionSet, Policy};
 pub use rate_limit::RateLimitStore;
 pub use secret::{Secret, SecretKey, TokenHash};
 pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
-pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, Store};
+pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, PasskeyDomain, Store};
 pub use users::{User, UserStore};
 pub use validate::{Email, EmailPolicy};
 pub use verification::{

@@ -36,6 +36,9 @@ pub(crate) enum Throttle {
     /// Emails (codes and links) sent to one (address, purpose)
     /// ([`AuthConfig::mail_limit`]).
     Mail,
+    /// Passkey sign-in attempts against one account, from any client (the user id;
+    /// [`AuthConfig::sign_in_limit`]).
+    PasskeyAccount,
 }
 
 impl Throttle {
@@ -47,6 +50,7 @@ impl Throttle {
             Throttle::SignUpNetwork => "sign_up_network",
             Throttle::CodeFailures => "code_failures",
             Throttle::Mail => "mail",
+            Throttle::PasskeyAccount => "passkey_account",
         }
     }
 
@@ -58,6 +62,7 @@ impl Throttle {
             Throttle::SignUpNetwork => config.sign_up_limit.as_ref(),
             Throttle::CodeFailures => config.code_failure_limit.as_ref(),
             Throttle::Mail => config.mail_limit.as_ref(),
+            Throttle::PasskeyAccount => config.sign_in_limit.as_ref(),
         }
     }
 }

@@ -32,6 +32,16 @@ impl CredentialStore for MemoryStore {
                 t.account_by_key.remove(&Tables::account_key(account));
             }
             ended.sign_in_methods = doomed.len() as u64;
+            let passkeys: Vec<_> = t
+                .passkeys
+                .values()
+                .filter(|p| p.user_id == user_id)
+                .map(|p| p.id)
+                .collect();
+            for id in &passkeys {
+                t.remove_passkey(*id);
+            }
+            ended.passkeys = passkeys.len() as u64;
             let has_email = t
                 .accounts
                 .values()

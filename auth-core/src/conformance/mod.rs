@@ -43,6 +43,7 @@
 pub mod api_keys;
 pub mod core;
 pub mod organizations;
+pub mod passkeys;
 
 include!(concat!(env!("OUT_DIR"), "/conformance_behaviours.rs"));
 
