@@ -114,7 +114,16 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::RouteNotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        C::CodeInvalid | C::CodeExpired => StatusCode::BAD_REQUEST,
+        C::CodeInvalid
+        | C::CodeExpired
+        | C::CeremonyInvalid
+        | C::CeremonyExpired
+        | C::PasskeyRejected
+        | C::PasskeyUnknownCredential
+        | C::PasskeyUserMismatch
+        | C::PasskeyOriginMismatch
+        | C::PasskeyRpIdMismatch
+        | C::PasskeyCounterRegression => StatusCode::BAD_REQUEST,
         C::InvalidToken
         | C::InvalidCredentials
         | C::NotSignedIn
@@ -140,7 +149,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::GroupNotFound
         | C::MemberNotFound
         | C::InviteNotFound
-        | C::ApiKeyNotFound => StatusCode::NOT_FOUND,
+        | C::ApiKeyNotFound
+        | C::PasskeyNotFound => StatusCode::NOT_FOUND,
         C::EmailInUse
         | C::AccountAlreadyLinked
         | C::LastSignInMethod
@@ -151,6 +161,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::DuplicateInvite
         | C::InviteNotPending
         | C::ApiKeyNotActive
+        | C::PasskeyAlreadyRegistered
         | C::LastOwner => StatusCode::CONFLICT,
         C::InviteExpired => StatusCode::GONE,
         C::RateLimited | C::TooManyAttempts | C::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,

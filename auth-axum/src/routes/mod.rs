@@ -11,6 +11,7 @@ pub(crate) mod core;
 mod document;
 mod dto;
 pub(crate) mod groups;
+pub(crate) mod passkeys;
 mod sessions;
 
 use std::time::Duration;
@@ -101,6 +102,7 @@ impl OpenApi for ApiDoc {
         let mut doc = core::Doc::openapi();
         doc.merge(groups::Doc::openapi());
         doc.merge(api_keys::Doc::openapi());
+        doc.merge(passkeys::Doc::openapi());
         finish(&mut doc, "__Host-session");
         doc
     }
@@ -136,7 +138,7 @@ fn secure(doc: &mut utoipa::openapi::OpenApi, cookie_name: &str) {
     doc.info.title = "auth-rs JSON API".into();
     doc.info.description = Some(
         "Sign-up, sign-in, sessions, your account, and (where served) API keys, \
-         organizations and invites. Errors are `{\"error\": {\"code\", \"message\"}}` with a \
+         organizations, invites and passkeys. Errors are `{\"error\": {\"code\", \"message\"}}` with a \
          stable code."
             .into(),
     );

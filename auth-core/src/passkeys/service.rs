@@ -1009,3 +1009,73 @@ fn decode_base64url(text: &str) -> Option<Vec<u8>> {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_relying_party_is_checked_at_build() {
+        let ok = PasskeyConfig::new(
+            "example.com",
+            "Example",
+            ["https://example.com", "https://app.example.com:8443"],
+        );
+        let webauthn = ok.relying_party().unwrap();
+        assert_eq!(webauthn.get_allowed_origins().len(), 2);
+        assert!(
+            PasskeyConfig::new("localhost", "Dev", ["http://localhost:3000"])
+                .relying_party()
+                .is_ok()
+        );
+        for bad in [
+            PasskeyConfig::new("example.com", "E", ["https://example.org"]),
+            PasskeyConfig::new(
+                "example.com",
+                "E",
+                ["https://example.com", "https://evil.com"],
+            ),
+            PasskeyConfig::new("127.0.0.1", "E", ["http://127.0.0.1:3000"]),
+            PasskeyConfig::new("example.com", "E", ["not a url"]),
+            PasskeyConfig::new("example.com", "E", ["ftp://example.com"]),
+            PasskeyConfig::new("example.com", " ", ["https://example.com"]),
+            PasskeyConfig::new("", "E", ["https://example.com"]),
+            PasskeyConfig::new("example.com", "E", Vec::<String>::new()),
+        ] {
+            assert!(bad.relying_party().is_err(), "{bad:?}");
+        }
+        let mut config = crate::AuthConfig {
+            passkeys: Some(PasskeyConfig::new(
+                "example.com",
+                "E",
+                ["https://example.org"],
+            )),
+            ..crate::AuthConfig::default()
+        };
+        assert!(config.validate().is_err());
+        config.passkeys = None;
+        config.ceremony_ttl = time::Duration::seconds(5);
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn transports_keep_known_names_only() {
+        let response =
+            json!({"response": {"transports": ["usb", "internal", "usb", "<script>", 7]}});
+        assert_eq!(transports(&response), vec!["internal", "usb"]);
+        assert!(transports(&json!({})).is_empty());
+    }
+
+    #[test]
+    fn an_aaguid_is_read_from_the_attestation_object() {
+        use serde_cbor_2::Value as Cbor;
+        let mut auth_data = vec![0u8; 37];
+        auth_data.extend_from_slice(&[7u8; 16]);
+        let mut map = std::collections::BTreeMap::new();
+        map.insert(Cbor::Text("authData".into()), Cbor::Bytes(auth_data));
+        let bytes = serde_cbor_2::to_vec(&Cbor::Map(map)).unwrap();
+        assert_eq!(aaguid(&bytes), Some(Uuid::from_bytes([7; 16])));
+        assert_eq!(aaguid(b"garbage"), None);
+        assert_eq!(aaguid(&[]), None);
+    }
+}

@@ -30,6 +30,12 @@ impl CredentialStore for Backend {
                     .await
                     .map_err(store_error)?;
             ended.sign_in_methods = removed.rows_affected();
+            let passkeys = sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+                .bind(user_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            ended.passkeys = passkeys.rows_affected();
             let (emails,): (i64,) = sqlx::query_as(
                 "SELECT count(*) FROM accounts WHERE user_id = $1 AND provider = 'email'",
             )

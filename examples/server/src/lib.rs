@@ -13,8 +13,8 @@ use auth_core::error::BoxError;
 use auth_core::groups::NewGroup;
 use auth_core::verification::{Mailer, Notice, OutgoingEmail};
 use auth_core::{
-    Aal, ApiKeyId, Auth, AuthBuilder, AuthConfig, Caller, Email, GroupId, Permission, RequestMeta,
-    Secret, SecretKey, SessionId, SignUp, Store, UserId,
+    Aal, ApiKeyId, Auth, AuthBuilder, AuthConfig, Caller, Email, GroupId, PasskeyConfig,
+    Permission, RequestMeta, Secret, SecretKey, SessionId, SignUp, Store, UserId,
 };
 use axum::Json;
 use axum::Router;
@@ -120,17 +120,51 @@ fn create_key_file(file: &Path, key: &SecretKey) -> std::io::Result<()> {
 /// The HTTP settings for `origin` (a localhost origin allows plain-HTTP cookies), believing
 /// `X-Forwarded-For` from `trusted_proxies` (addresses or CIDRs; none: the TCP peer is
 /// the client).
+///
+/// An IP-address origin (the default `http://127.0.0.1:3000`) also allows its
+/// `localhost` twin (`http://localhost:3000`): the page's passkeys work only there, since
+/// WebAuthn refuses IP addresses (see [`passkey_config`]).
 pub fn http_config(origin: &str, trusted_proxies: &[String]) -> Result<HttpConfig, BoxError> {
-    let config = if origin.starts_with("http://") {
+    let mut config = if origin.starts_with("http://") {
         HttpConfig::localhost(origin)?
     } else {
         HttpConfig::new(origin)?
     };
+    if let Some(twin) = localhost_twin(origin)? {
+        config = config.allow_origin(&twin)?;
+    }
     Ok(if trusted_proxies.is_empty() {
         config
     } else {
         config.behind_proxy(trusted_proxies)?
     })
+}
+
+/// `http(s)://localhost:PORT` for an origin on an IP address; `None` for a named host.
+fn localhost_twin(origin: &str) -> Result<Option<String>, BoxError> {
+    let url = url::Url::parse(origin)?;
+    Ok(match url.host() {
+        Some(url::Host::Domain(_)) | None => None,
+        Some(_) => {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            Some(format!("{}://localhost{port}", url.scheme()))
+        }
+    })
+}
+
+/// The demo's passkey relying party for `origin`: its host is the rp id. WebAuthn refuses
+/// IP addresses, so an IP-address origin (the default `http://127.0.0.1:3000`) gets
+/// `localhost` on the same port: open the page on `http://localhost:3000` to use passkeys.
+pub fn passkey_config(origin: &str) -> Result<PasskeyConfig, BoxError> {
+    let url = url::Url::parse(origin)?;
+    let config = match (url.host(), localhost_twin(origin)?) {
+        (Some(url::Host::Domain(host)), _) => {
+            PasskeyConfig::new(host, "auth-rs demo", [url.origin().ascii_serialization()])
+        }
+        (_, Some(twin)) => PasskeyConfig::new("localhost", "auth-rs demo", [twin]),
+        _ => return Err("the origin has no host".into()),
+    };
+    Ok(config)
 }
 
 /// Builds the `Auth` over `store` for the demo.
@@ -140,10 +174,14 @@ pub fn auth<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> Result<
 
 /// The demo's `Auth` builder over `store`, for what [`auth`] does not set (a cache
 /// invalidation bus on PostgreSQL).
+///
+/// Passkeys are on (see [`passkey_config`]) when the origin gives a relying party.
 pub fn auth_builder<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> AuthBuilder<S> {
+    let mut config = AuthConfig::default();
+    config.passkeys = passkey_config(origin).ok();
     Auth::builder(store)
         .secret_key(key)
-        .config(AuthConfig::default())
+        .config(config)
         .mailer(ConsoleMailer {
             origin: origin.to_owned(),
         })
