@@ -277,7 +277,7 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
             .iter()
             .map(|p| p.credential_id.clone())
             .collect::<Vec<_>>();
-        let display = user.name.as_deref().unwrap_or(user.email.as_str());
+        let display = display_name(user.name.as_deref(), user.email.as_str());
         let (ccr, state) = webauthn
             .start_passkey_registration(
                 user.id.as_uuid(),
@@ -444,7 +444,7 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
             return Err(error);
         }
         let user_id = UserId::new();
-        let display = name.as_deref().unwrap_or(email.as_str());
+        let display = display_name(name.as_deref(), email.as_str());
         let (ccr, state) = webauthn
             .start_passkey_registration(user_id.as_uuid(), email.as_str(), display, None)
             .map_err(|_| AuthError::internal("passkey registration start"))?;
@@ -980,6 +980,12 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
         }
         result
     }
+}
+
+/// The name an authenticator shows for the account: the display name, else the address
+/// (webauthn-rs refuses an empty one).
+fn display_name<'a>(name: Option<&'a str>, email: &'a str) -> &'a str {
+    name.filter(|n| !n.trim().is_empty()).unwrap_or(email)
 }
 
 fn passkey_name(name: Option<&str>) -> Result<String, AuthError> {

@@ -418,6 +418,11 @@ pub fn spawn_maintenance<S: Store>(auth: Auth<S>, every: std::time::Duration) {
                 ),
                 Err(error) => tracing::warn!(%error, "purge failed; retrying at the next tick"),
             }
+            // Passkey ceremonies (not part of the core's purge).
+            match auth.ceremonies().purge(auth.now()).await {
+                Ok(ceremonies) => tracing::info!(ceremonies, "purged expired ceremonies"),
+                Err(error) => tracing::warn!(%error, "ceremony purge failed"),
+            }
         }
     });
 }
