@@ -326,7 +326,13 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
                     "name": passkey.name,
                     "backup_eligible": passkey.backup_eligible,
                 })))
-                .await
+                .await;
+                self.auth
+                    .send_notice(Notice::PasskeyAdded {
+                        to: session.user.email.clone(),
+                        name: passkey.name.clone(),
+                    })
+                    .await;
             }
             Err(error) => self.audit(event.failed(error)).await,
         }
@@ -975,7 +981,23 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
             DeletePasskeyOutcome::LastSignInMethod => Err(AuthError::LastSignInMethod),
         };
         match &result {
-            Ok(()) => self.audit(event).await,
+            Ok(()) => {
+                self.audit(event).await;
+                // The owner's address, read after the write: a failed read only loses the
+                // notice (logged), never the removal.
+                match self.auth.store().get_user(passkey.user_id).await {
+                    Ok(Some(user)) => {
+                        self.auth
+                            .send_notice(Notice::PasskeyRemoved {
+                                to: user.email,
+                                name: passkey.name.clone(),
+                            })
+                            .await
+                    }
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%error, "passkey removal notice not sent"),
+                }
+            }
             Err(error) => self.audit(event.failed(error)).await,
         }
         result

@@ -57,6 +57,13 @@ impl Mailer for ConsoleMailer {
                 "[dev mailer] to {to}: your account's email address was changed to {new}; \
                  if that was not you, contact support"
             ),
+            Notice::PasskeyAdded { to, name } => println!(
+                "[dev mailer] to {to}: a passkey ({name}) was added to your account; if that \
+                 was not you, remove it and contact support"
+            ),
+            Notice::PasskeyRemoved { to, name } => {
+                println!("[dev mailer] to {to}: a passkey ({name}) was removed from your account")
+            }
             other => println!("[dev mailer] notice: {other:?}"),
         }
         Ok(())

@@ -10,6 +10,7 @@ use crate::conformance::passkeys::{env, register, session, sign_in, with_passkey
 use crate::conformance::{Harness, assert_code, meta};
 use crate::credentials::EndCredentials;
 use crate::passkeys::{DeletePasskeyOutcome, PasskeyUse};
+use crate::verification::Notice;
 use crate::{Aal, Caller, Conflict, ErrorCode, PasskeyDomain, PasskeyId, StoreError};
 
 pub async fn register_then_sign_in_without_a_username<S: PasskeyDomain + Clone>(h: Harness<S>) {
@@ -235,6 +236,16 @@ pub async fn rename_and_remove_are_the_owners<S: PasskeyDomain + Clone>(h: Harne
             (false, Some("PASSKEY_NOT_FOUND".into()))
         ]
     );
+    // The owner is told of each change of their passkeys.
+    let notices = env.mailer.notices();
+    assert!(notices.contains(&Notice::PasskeyAdded {
+        to: owner.user.email.clone(),
+        name: "laptop".into(),
+    }));
+    assert!(notices.contains(&Notice::PasskeyRemoved {
+        to: owner.user.email.clone(),
+        name: "work laptop".into(),
+    }));
     let deletes = env.audit_trail("passkey.delete").await;
     assert_eq!(deletes.iter().filter(|(ok, _)| *ok).count(), 1);
     assert_eq!(
