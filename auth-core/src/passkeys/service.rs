@@ -856,6 +856,12 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
             }
         }
         .map_err(|e| refused(&e))?;
+        // webauthn-rs compares the counter with the credential in the ceremony state, a
+        // copy taken at the start; compare with the stored one, read just now, too.
+        let counter = result.counter();
+        if (counter > 0 || stored.counter > 0) && counter <= stored.counter {
+            return Err(AuthError::Passkey(PasskeyRefusal::CounterRegression));
+        }
         passkey.update_credential(&result);
         let (text, updated) = credential_fields(&passkey)?;
         let update = PasskeyUse {

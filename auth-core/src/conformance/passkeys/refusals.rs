@@ -83,6 +83,29 @@ pub async fn a_counter_regression_is_refused<S: PasskeyDomain + Clone>(h: Harnes
     );
     let stored = env.store().get_passkey(passkey.id).await.unwrap().unwrap();
     assert_eq!(stored.counter, 2);
+    // With a username, the ceremony's state holds a copy of the credential taken at its
+    // start: a use in between moves the stored counter, and a clone's answer between
+    // the two counters is still refused.
+    let email = Some("clone@example.com");
+    let stale = env.auth.passkeys().sign_in_start(email).await.unwrap();
+    sign_in(&env, &soft, email, Tweak::default()).await.unwrap();
+    sign_in(&env, &soft, email, Tweak::default()).await.unwrap();
+    let clone = soft.assert_with(
+        &stale.options,
+        Tweak {
+            counter: Some(3),
+            ..Tweak::default()
+        },
+    );
+    assert_code(
+        env.auth
+            .passkeys()
+            .sign_in_finish(stale.handle.expose(), &clone, &meta())
+            .await,
+        ErrorCode::PasskeyCounterRegression,
+    );
+    let stored = env.store().get_passkey(passkey.id).await.unwrap().unwrap();
+    assert_eq!(stored.counter, 4);
 }
 
 pub async fn an_unknown_credential_is_refused<S: PasskeyDomain + Clone>(h: Harness<S>) {
