@@ -7,7 +7,7 @@ use std::fs;
 use std::path::Path;
 
 /// The domains, in the order a store grows through them.
-const DOMAINS: &[&str] = &["core", "organizations", "api_keys", "totp"];
+const DOMAINS: &[&str] = &["core", "organizations", "api_keys", "totp", "passkeys"];
 
 fn main() {
     let root = Path::new("src/conformance");

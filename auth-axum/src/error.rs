@@ -114,9 +114,18 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::RouteNotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        C::CodeInvalid | C::CodeExpired | C::MfaChallengeInvalid | C::MfaChallengeExpired => {
-            StatusCode::BAD_REQUEST
-        }
+        C::CodeInvalid
+        | C::CodeExpired
+        | C::MfaChallengeInvalid
+        | C::MfaChallengeExpired
+        | C::CeremonyInvalid
+        | C::CeremonyExpired
+        | C::PasskeyRejected
+        | C::PasskeyUnknownCredential
+        | C::PasskeyUserMismatch
+        | C::PasskeyOriginMismatch
+        | C::PasskeyRpIdMismatch
+        | C::PasskeyCounterRegression => StatusCode::BAD_REQUEST,
         C::InvalidToken
         | C::InvalidCredentials
         | C::NotSignedIn
@@ -143,7 +152,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::GroupNotFound
         | C::MemberNotFound
         | C::InviteNotFound
-        | C::ApiKeyNotFound => StatusCode::NOT_FOUND,
+        | C::ApiKeyNotFound
+        | C::PasskeyNotFound => StatusCode::NOT_FOUND,
         C::EmailInUse
         | C::AccountAlreadyLinked
         | C::LastSignInMethod
@@ -156,7 +166,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::ApiKeyNotActive
         | C::LastOwner
         | C::TotpNotEnrolled
-        | C::TotpAlreadyEnrolled => StatusCode::CONFLICT,
+        | C::TotpAlreadyEnrolled
+        | C::PasskeyAlreadyRegistered => StatusCode::CONFLICT,
         C::InviteExpired => StatusCode::GONE,
         C::RateLimited | C::TooManyAttempts | C::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
         C::DeliveryFailed => StatusCode::BAD_GATEWAY,

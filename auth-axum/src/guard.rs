@@ -148,6 +148,10 @@ impl<S> Layer<S> for Require {
     }
 }
 
+/// What a guard calls: the route's future `F` at once (a cache hit), or a boxed future for
+/// a refusal or a check that needs the store.
+pub type Checked<F> = Either<F, Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>>;
+
 /// The service of a [`Require`] layer.
 #[derive(Debug, Clone)]
 pub struct RequireService<S> {
@@ -166,9 +170,7 @@ where
     /// The inner service's future when the check passed at once (a cache hit), or a
     /// boxed future for a refusal or a check that needs the store; polled with the
     /// guard's own state current, if it carries one.
-    type Future = AuthFuture<
-        Either<S::Future, Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>>,
-    >;
+    type Future = AuthFuture<Checked<S::Future>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
         self.inner.poll_ready(cx)
@@ -186,10 +188,7 @@ where
     S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
     S::Future: Send + 'static,
 {
-    fn check_and_call(
-        &mut self,
-        request: Request,
-    ) -> Either<S::Future, Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>> {
+    fn check_and_call(&mut self, request: Request) -> Checked<S::Future> {
         let (mut parts, body) = request.into_parts();
         match check_now(&self.rule, &mut parts) {
             // Called now, on the service poll_ready readied: nothing to clone.

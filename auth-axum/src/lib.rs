@@ -56,7 +56,7 @@ pub use body::{ApiJson, ApiQuery};
 pub use config::HttpConfig;
 pub use error::{ApiError, ErrorBody, ErrorDetail, method_not_allowed, not_found, status_of};
 pub use guard::{
-    Require, RequireService, require_aal2, require_member, require_permission,
+    Checked, Require, RequireService, require_aal2, require_member, require_permission,
     require_recent_sign_in, require_scope, require_signed_in,
 };
 pub use layer::{AuthLayer, AuthService};

@@ -10,7 +10,7 @@ use auth_core::api_keys::VerifiedKey;
 use auth_core::members::Access;
 use auth_core::{
     ApiKeyDomain, Auth, AuthError, Authenticated, Caller, CoreStore, GroupId, OrganizationStore,
-    RequestMeta, Store, TotpDomain, User, UserId,
+    PasskeyDomain, RequestMeta, Store, TotpDomain, User, UserId,
 };
 use axum::Router;
 use axum::extract::FromRef;
@@ -122,13 +122,14 @@ impl fmt::Debug for AuthState {
 
 impl AuthState {
     /// State over a complete store (every domain: `auth-memory`, `auth-sqlx`): the JSON API
-    /// of every domain, and every guard. For a store with only some domains, see
+    /// of every domain (passkeys when `AuthConfig::passkeys` is set), and every guard. For a store with only some domains, see
     /// [`AuthState::builder`].
     pub fn new<S: Store>(auth: Auth<S>, config: HttpConfig) -> Self {
         Self::builder(auth, config)
             .organizations()
             .api_keys()
             .totp()
+            .passkeys()
             .build()
     }
 
@@ -268,6 +269,19 @@ impl<S: TotpDomain> AuthStateBuilder<S> {
     pub fn totp(mut self) -> Self {
         if !self.domains.iter().any(|d| d.name == "totp") {
             self.domains.push(crate::routes::totp::domain::<S>());
+        }
+        self
+    }
+}
+
+impl<S: PasskeyDomain> AuthStateBuilder<S> {
+    /// Serves passkeys: `/auth/passkeys/...` (register, sign up, sign in, list, rename,
+    /// remove), when the `Auth` has a relying party (`AuthConfig::passkeys`); without one
+    /// there is nothing to serve, and nothing is mounted.
+    pub fn passkeys(mut self) -> Self {
+        let configured = self.auth.config().passkeys.is_some();
+        if configured && !self.domains.iter().any(|d| d.name == "passkeys") {
+            self.domains.push(crate::routes::passkeys::domain::<S>());
         }
         self
     }

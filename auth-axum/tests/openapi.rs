@@ -12,10 +12,14 @@ use serde_json::Value;
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
 /// How many routes the domain routers register (and the document lists).
-const ROUTES: usize = 47;
+const ROUTES: usize = 60;
 
 /// The routes that take no credential (all POST with a JSON body).
-const ANONYMOUS: [&str; 9] = [
+const ANONYMOUS: [&str; 13] = [
+    "/auth/passkeys/sign-in/start",
+    "/auth/passkeys/sign-in/finish",
+    "/auth/passkeys/sign-up/start",
+    "/auth/passkeys/sign-up/finish",
     "/auth/sign-up",
     "/auth/sign-in",
     "/auth/sign-in/email",
@@ -28,11 +32,12 @@ const ANONYMOUS: [&str; 9] = [
 ];
 
 /// The sources of the domain routers.
-const DOMAIN_ROUTERS: [&str; 4] = [
+const DOMAIN_ROUTERS: [&str; 5] = [
     include_str!("../src/routes/core.rs"),
     include_str!("../src/routes/groups.rs"),
     include_str!("../src/routes/api_keys.rs"),
     include_str!("../src/routes/totp.rs"),
+    include_str!("../src/routes/passkeys.rs"),
 ];
 
 /// (method, path) of every route the domain routers register, read from their sources.

@@ -68,6 +68,8 @@ pub(crate) struct Inner<S> {
     pub(crate) limiter: Limiter,
     pub(crate) breach_check: Option<Arc<dyn BreachCheck>>,
     pub(crate) invalidation: Option<Arc<dyn InvalidationBus>>,
+    /// The WebAuthn relying party, when `config.passkeys` is set.
+    pub(crate) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl<S: Send + Sync> LocalCaches for Inner<S> {
@@ -320,6 +322,12 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         let codes = CodeChecker::new(&keys, &self.config.verification);
         let limiter = Limiter::new(&keys);
         let has_mailer = self.mailer.is_some();
+        let webauthn = match &self.config.passkeys {
+            Some(passkeys) => Some(Arc::new(
+                passkeys.relying_party_with(self.config.ceremony_ttl.unsigned_abs())?,
+            )),
+            None => None,
+        };
         let inner = Arc::new(Inner {
             store: self.store,
             clock: self.clock,
@@ -340,6 +348,7 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
             limiter,
             breach_check: self.breach_check,
             invalidation: self.invalidation,
+            webauthn,
             config: self.config,
         });
         if let Some(bus) = &inner.invalidation {

@@ -5,6 +5,7 @@ use time::Duration;
 
 use crate::api_keys::{ApiKeyConfig, RateLimit};
 use crate::error::ConfigError;
+use crate::passkeys::PasskeyConfig;
 use crate::passwords::{Argon2Config, HashingLimits, PasswordPolicy};
 use crate::totp::TotpConfig;
 use crate::validate::EmailPolicy;
@@ -100,6 +101,18 @@ pub struct AuthConfig {
     /// limit of wrong codes).
     #[serde(default)]
     pub totp: TotpConfig,
+    /// The WebAuthn relying party (rp id, name, allowed origins) of the passkeys domain.
+    /// Default `None`: the passkey flows answer `NOT_CONFIGURED`. Checked at build.
+    #[serde(default)]
+    pub passkeys: Option<PasskeyConfig>,
+    /// How long a ceremony (a passkey registration or sign-in in progress) may take from
+    /// its start to its finish. Default 5 minutes; 10 s to 1 hour.
+    #[serde(default = "default_ceremony_ttl")]
+    pub ceremony_ttl: Duration,
+}
+
+fn default_ceremony_ttl() -> Duration {
+    Duration::minutes(5)
 }
 
 fn default_true() -> bool {
@@ -169,6 +182,8 @@ impl Default for AuthConfig {
             enumeration_safe_sign_up: false,
             email_policy: EmailPolicy::default(),
             totp: TotpConfig::default(),
+            passkeys: None,
+            ceremony_ttl: default_ceremony_ttl(),
         }
     }
 }
@@ -316,6 +331,12 @@ impl AuthConfig {
         }
         if let Err((setting, reason)) = self.mfa.check().and_then(|()| self.step_up.check()) {
             return invalid(setting, reason);
+        }
+        if self.ceremony_ttl < Duration::seconds(10) || self.ceremony_ttl > Duration::HOUR {
+            return invalid("ceremony_ttl", "must be 10 seconds to 1 hour");
+        }
+        if let Some(passkeys) = &self.passkeys {
+            passkeys.relying_party()?;
         }
         if self.enumeration_safe_sign_up && !self.require_email_verification {
             return invalid(

@@ -2,8 +2,11 @@
 //! address: a password reset, or the first emailed sign-in to an unverified account.
 //!
 //! A credential is anything that lets its holder act as the user: a session and its refresh
-//! token, the password, a linked identity, and the credentials of optional domains (API
-//! keys the user owns; passkeys and TOTP as those domains arrive). A store ends them in one
+//! token, the password, a linked identity, a passkey, and the credentials of optional
+//! domains (API keys the user owns; TOTP as that domain arrives). Passkeys are sign-in
+//! methods: a password reset (`domains`) leaves them, since they are phishing resistant
+//! and the reset proves only the address; the first emailed sign-in to an unverified
+//! account (`sign_in_methods`: whoever created it keeps nothing) removes them. A store ends them in one
 //! call, [`CredentialStore::end_credentials`], covering every domain it implements, so a
 //! new domain extends that one method and recovery reaches it with no change in the
 //! services (the same contract as [`UserStore::delete_user`](crate::UserStore::delete_user)).
@@ -63,9 +66,12 @@ pub struct EndedCredentials {
     pub sign_in_methods: u64,
     /// API keys revoked (always 0 in a store without the API-keys domain).
     pub api_keys: u64,
-    /// Second factors removed with the sign-in methods (TOTP enrolments, passkeys; 0 in a
-    /// store without those domains).
-    pub second_factors: u64,
+    /// TOTP factors removed with the sign-in methods (0 or 1; always 0 in a store without
+    /// the TOTP domain; a password reset keeps them).
+    pub totp: u64,
+    /// Passkeys removed, with `sign_in_methods` (always 0 in a store without the passkeys
+    /// domain; a password reset keeps them).
+    pub passkeys: u64,
 }
 
 /// Ending a user's credentials across the domains a store implements: part of the core.
@@ -74,7 +80,7 @@ pub trait CredentialStore: Send + Sync {
     /// In one transaction (so nobody holding one credential can mint another meanwhile):
     /// revokes every unrevoked session of the user at `at`; with `end.sign_in_methods`,
     /// removes every account but the emailed-code one (adding that one if missing) and the
-    /// user's second factors of the domains it implements; with
+    /// user's second factors of the domains it implements (TOTP, passkeys); with
     /// `end.domains`, ends the credentials of every optional domain this store implements
     /// (API keys owned by the user get `revoked_at = at` unless revoked earlier already). A
     /// store with only the core has no domain credentials to end. `None` if there is no
@@ -134,7 +140,8 @@ impl<S: CredentialStore + 'static> Auth<S> {
                     "sessions": ended.session_token_hashes.len(),
                     "sign_in_methods": ended.sign_in_methods,
                     "api_keys": ended.api_keys,
-                    "second_factors": ended.second_factors,
+                    "totp": ended.totp,
+                    "passkeys": ended.passkeys,
                 }))
             }
             Err(error) => event

@@ -126,6 +126,31 @@ error_codes! {
     QuotaExceeded => "QUOTA_EXCEEDED",
     /// Too many requests; retry after the given delay.
     RateLimited => "RATE_LIMITED",
+    /// The ceremony (a WebAuthn or other multi-step flow in progress) is unknown, was
+    /// finished already (it is single use, even when the attempt failed), or is of
+    /// another kind or user.
+    CeremonyInvalid => "CEREMONY_INVALID",
+    /// The ceremony expired before it was finished; start again.
+    CeremonyExpired => "CEREMONY_EXPIRED",
+    /// No passkey with that id (for this user).
+    PasskeyNotFound => "PASSKEY_NOT_FOUND",
+    /// The passkey response does not verify (bad signature, tampered or malformed client
+    /// data, wrong challenge, user not verified).
+    PasskeyRejected => "PASSKEY_REJECTED",
+    /// The response names a credential that is not registered (or not allowed here).
+    PasskeyUnknownCredential => "PASSKEY_UNKNOWN_CREDENTIAL",
+    /// The credential belongs to another user than the one the response (its
+    /// `userHandle`) or the ceremony names.
+    PasskeyUserMismatch => "PASSKEY_USER_MISMATCH",
+    /// The response was made for an origin the app does not allow.
+    PasskeyOriginMismatch => "PASSKEY_ORIGIN_MISMATCH",
+    /// The response was made for another relying party id.
+    PasskeyRpIdMismatch => "PASSKEY_RP_ID_MISMATCH",
+    /// The authenticator's signature counter did not advance: the credential may have
+    /// been cloned.
+    PasskeyCounterRegression => "PASSKEY_COUNTER_REGRESSION",
+    /// The credential is registered already (to this or another account).
+    PasskeyAlreadyRegistered => "PASSKEY_ALREADY_REGISTERED",
     /// A second factor is required for this action.
     MfaRequired => "MFA_REQUIRED",
     /// The organization requires a second factor and the user holds none: enrol one (the
@@ -198,6 +223,8 @@ pub enum Entity {
     Invite,
     /// An API key.
     ApiKey,
+    /// A passkey.
+    Passkey,
 }
 
 impl Entity {
@@ -210,6 +237,7 @@ impl Entity {
             Entity::Member => ErrorCode::MemberNotFound,
             Entity::Invite => ErrorCode::InviteNotFound,
             Entity::ApiKey => ErrorCode::ApiKeyNotFound,
+            Entity::Passkey => ErrorCode::PasskeyNotFound,
         }
     }
 
@@ -223,6 +251,7 @@ impl Entity {
             Entity::Member => "member",
             Entity::Invite => "invite",
             Entity::ApiKey => "API key",
+            Entity::Passkey => "passkey",
         }
     }
 }
@@ -362,6 +391,15 @@ pub enum AuthError {
         /// How long until a retry may succeed.
         retry_after: time::Duration,
     },
+    /// The ceremony is unknown, finished already, or of another kind or user.
+    #[error("ceremony unknown or finished already")]
+    CeremonyInvalid,
+    /// The ceremony expired.
+    #[error("ceremony expired; start again")]
+    CeremonyExpired,
+    /// A passkey response was refused.
+    #[error("{0}")]
+    Passkey(PasskeyRefusal),
     /// A second factor is required.
     #[error("a second factor is required")]
     MfaRequired,
@@ -453,6 +491,9 @@ impl AuthError {
             AuthError::ApiKeyExpired => ErrorCode::ApiKeyExpired,
             AuthError::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             AuthError::RateLimited { .. } => ErrorCode::RateLimited,
+            AuthError::CeremonyInvalid => ErrorCode::CeremonyInvalid,
+            AuthError::CeremonyExpired => ErrorCode::CeremonyExpired,
+            AuthError::Passkey(refusal) => refusal.code(),
             AuthError::MfaRequired => ErrorCode::MfaRequired,
             AuthError::MfaEnrollmentRequired => ErrorCode::MfaEnrollmentRequired,
             AuthError::MfaChallengeInvalid => ErrorCode::MfaChallengeInvalid,
@@ -500,6 +541,58 @@ impl AuthError {
     }
 }
 
+/// Why a passkey (WebAuthn) response was refused; each has its own [`ErrorCode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PasskeyRefusal {
+    /// It does not verify (signature, tampered or malformed data, challenge, user
+    /// verification): `PASSKEY_REJECTED`.
+    Rejected,
+    /// The credential is not registered: `PASSKEY_UNKNOWN_CREDENTIAL`.
+    UnknownCredential,
+    /// The credential is another user's: `PASSKEY_USER_MISMATCH`.
+    UserMismatch,
+    /// Made for an origin that is not allowed: `PASSKEY_ORIGIN_MISMATCH`.
+    OriginMismatch,
+    /// Made for another relying party id: `PASSKEY_RP_ID_MISMATCH`.
+    RpIdMismatch,
+    /// The signature counter went backwards (or did not advance): `PASSKEY_COUNTER_REGRESSION`.
+    CounterRegression,
+    /// The credential is registered already: `PASSKEY_ALREADY_REGISTERED`.
+    AlreadyRegistered,
+}
+
+impl PasskeyRefusal {
+    /// The stable code of this refusal.
+    pub fn code(self) -> ErrorCode {
+        match self {
+            PasskeyRefusal::Rejected => ErrorCode::PasskeyRejected,
+            PasskeyRefusal::UnknownCredential => ErrorCode::PasskeyUnknownCredential,
+            PasskeyRefusal::UserMismatch => ErrorCode::PasskeyUserMismatch,
+            PasskeyRefusal::OriginMismatch => ErrorCode::PasskeyOriginMismatch,
+            PasskeyRefusal::RpIdMismatch => ErrorCode::PasskeyRpIdMismatch,
+            PasskeyRefusal::CounterRegression => ErrorCode::PasskeyCounterRegression,
+            PasskeyRefusal::AlreadyRegistered => ErrorCode::PasskeyAlreadyRegistered,
+        }
+    }
+}
+
+impl fmt::Display for PasskeyRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PasskeyRefusal::Rejected => "the passkey response does not verify",
+            PasskeyRefusal::UnknownCredential => "unknown passkey",
+            PasskeyRefusal::UserMismatch => "the passkey belongs to another user",
+            PasskeyRefusal::OriginMismatch => "the passkey response is for another origin",
+            PasskeyRefusal::RpIdMismatch => "the passkey response is for another site",
+            PasskeyRefusal::CounterRegression => {
+                "the passkey's counter went backwards; it may have been cloned"
+            }
+            PasskeyRefusal::AlreadyRegistered => "this passkey is registered already",
+        })
+    }
+}
+
 /// A unique constraint the store refused to break.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -516,6 +609,8 @@ pub enum Conflict {
     Membership,
     /// A pending invite for this email and group exists.
     Invite,
+    /// A passkey with this credential id exists (for any user).
+    PasskeyCredential,
 }
 
 impl From<StoreError> for AuthError {
@@ -529,6 +624,9 @@ impl From<StoreError> for AuthError {
             StoreError::Conflict(Conflict::GroupSlug) => AuthError::SlugTaken,
             StoreError::Conflict(Conflict::Membership) => AuthError::DuplicateMembership,
             StoreError::Conflict(Conflict::Invite) => AuthError::DuplicateInvite,
+            StoreError::Conflict(Conflict::PasskeyCredential) => {
+                AuthError::Passkey(PasskeyRefusal::AlreadyRegistered)
+            }
             StoreError::MissingReference(entity) => AuthError::NotFound(entity),
             other => AuthError::Store(other),
         }
@@ -544,6 +642,7 @@ impl fmt::Display for Conflict {
             Conflict::GroupSlug => "group slug",
             Conflict::Membership => "membership",
             Conflict::Invite => "pending invite",
+            Conflict::PasskeyCredential => "passkey credential id",
         })
     }
 }

@@ -118,6 +118,11 @@ typed_id!(
     ApiKeyId, "api_key_id"
 );
 
+typed_id!(
+    /// Identifies a [`Passkey`](crate::passkeys::Passkey).
+    PasskeyId, "passkey_id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

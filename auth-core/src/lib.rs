@@ -53,6 +53,7 @@ pub mod api_keys;
 pub mod audit;
 mod auth;
 pub mod caller;
+pub mod ceremonies;
 pub mod clock;
 pub mod config;
 pub mod context;
@@ -67,6 +68,7 @@ pub mod maintenance;
 pub mod members;
 pub mod mfa;
 pub mod pagination;
+pub mod passkeys;
 pub mod passwords;
 pub mod permissions;
 pub mod rate_limit;
@@ -88,14 +90,15 @@ pub use api_keys::{ApiKey, ApiKeyStore};
 pub use audit::{Actor, AuditEvent, AuditStore};
 pub use auth::{Auth, AuthBuilder};
 pub use caller::Caller;
+pub use ceremonies::{Ceremony, CeremonyKind, CeremonyStore};
 pub use clock::{Clock, SystemClock, TestClock};
 pub use config::AuthConfig;
 pub use context::RequestMeta;
 pub use credentials::CredentialStore;
-pub use error::{AuthError, ConfigError, Conflict, Entity, ErrorCode, StoreError};
+pub use error::{AuthError, ConfigError, Conflict, Entity, ErrorCode, PasskeyRefusal, StoreError};
 pub use groups::{Group, GroupStore};
 pub use ids::{
-    AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, SessionId, UserId,
+    AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, PasskeyId, SessionId, UserId,
     VerificationId,
 };
 pub use invalidation::{Invalidation, InvalidationBus, InvalidationSink};
@@ -104,12 +107,13 @@ pub use maintenance::Purged;
 pub use members::{Member, MemberStore};
 pub use mfa::{MfaChallenge, SecondFactors, SignInOutcome};
 pub use pagination::{Direction, ListQuery, Page, PageRequest};
+pub use passkeys::{Passkey, PasskeyConfig, PasskeyStore};
 pub use passwords::{SignUp, SignUpOutcome};
 pub use permissions::{Permission, PermissionSet, Policy};
 pub use rate_limit::RateLimitStore;
 pub use secret::{Secret, SecretKey, TokenHash};
 pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
-pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, Store, TotpDomain};
+pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, PasskeyDomain, Store, TotpDomain};
 pub use totp::TotpStore;
 pub use users::{User, UserStore};
 pub use validate::{Email, EmailPolicy};

@@ -6,6 +6,7 @@
 //! | organizations | core + [`GroupStore`], [`MemberStore`], [`InviteStore`] | `groups`, `members`, `invites` |
 //! | API keys | organizations + [`ApiKeyStore`] (a key may belong to a group) | `api_keys` |
 //! | TOTP | core + [`TotpStore`] (factors and recovery codes) | `totp` |
+//! | passkeys | core + [`CeremonyStore`], [`PasskeyStore`] | `passkeys`, `ceremonies` |
 //!
 //! Each domain is a marker trait implemented automatically for every type that implements
 //! its traits; a service's accessor on [`Auth`](crate::Auth) asks for its domain, so the
@@ -15,10 +16,12 @@
 use crate::accounts::AccountStore;
 use crate::api_keys::ApiKeyStore;
 use crate::audit::AuditStore;
+use crate::ceremonies::CeremonyStore;
 use crate::credentials::CredentialStore;
 use crate::groups::GroupStore;
 use crate::invites::InviteStore;
 use crate::members::MemberStore;
+use crate::passkeys::PasskeyStore;
 use crate::rate_limit::RateLimitStore;
 use crate::sessions::SessionStore;
 use crate::totp::TotpStore;
@@ -75,10 +78,16 @@ impl<T> ApiKeyDomain for T where T: OrganizationStore + ApiKeyStore {}
 pub trait TotpDomain: CoreStore + TotpStore {}
 
 impl<T> TotpDomain for T where T: CoreStore + TotpStore {}
+/// The passkeys domain: WebAuthn credentials and the ceremonies (single-use, TTL'd flow
+/// state) they need. Its stores delete a user's passkeys with the user, and keep them
+/// through a password reset.
+pub trait PasskeyDomain: CoreStore + CeremonyStore + PasskeyStore {}
+
+impl<T> PasskeyDomain for T where T: CoreStore + CeremonyStore + PasskeyStore {}
 
 /// Every domain at once: what a complete storage adapter implements (`auth-memory`,
 /// `auth-sqlx`). Grows as domains are added, so code that needs only some domains should
 /// ask for those ([`CoreStore`], [`OrganizationStore`], ...).
-pub trait Store: ApiKeyDomain + TotpDomain {}
+pub trait Store: ApiKeyDomain + TotpDomain + PasskeyDomain {}
 
-impl<T> Store for T where T: ApiKeyDomain + TotpDomain {}
+impl<T> Store for T where T: ApiKeyDomain + TotpDomain + PasskeyDomain {}

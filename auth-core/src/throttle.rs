@@ -40,6 +40,9 @@ pub(crate) enum Throttle {
     /// TOTP and recovery codes typed for one account, across IPs
     /// ([`TotpConfig::failure_limit`](crate::totp::TotpConfig::failure_limit)).
     SecondFactor,
+    /// Passkey sign-in attempts against one account, from any client (the user id;
+    /// [`AuthConfig::sign_in_limit`]).
+    PasskeyAccount,
 }
 
 impl Throttle {
@@ -52,6 +55,7 @@ impl Throttle {
             Throttle::CodeFailures => "code_failures",
             Throttle::Mail => "mail",
             Throttle::SecondFactor => "second_factor",
+            Throttle::PasskeyAccount => "passkey_account",
         }
     }
 
@@ -64,6 +68,7 @@ impl Throttle {
             Throttle::CodeFailures => config.code_failure_limit.as_ref(),
             Throttle::Mail => config.mail_limit.as_ref(),
             Throttle::SecondFactor => config.totp.failure_limit.as_ref(),
+            Throttle::PasskeyAccount => config.sign_in_limit.as_ref(),
         }
     }
 }

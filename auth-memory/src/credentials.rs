@@ -36,8 +36,18 @@ impl CredentialStore for MemoryStore {
             // Second factors someone set up before the owner proved the address go too.
             if t.totp.remove(&user_id).is_some() {
                 t.recovery_codes.remove(&user_id);
-                ended.second_factors += 1;
+                ended.totp += 1;
             }
+            let passkeys: Vec<_> = t
+                .passkeys
+                .values()
+                .filter(|p| p.user_id == user_id)
+                .map(|p| p.id)
+                .collect();
+            for id in &passkeys {
+                t.remove_passkey(*id);
+            }
+            ended.passkeys = passkeys.len() as u64;
             let has_email = t
                 .accounts
                 .values()
@@ -65,6 +75,7 @@ impl CredentialStore for MemoryStore {
     async fn second_factors(&self, user_id: UserId) -> Result<SecondFactors, StoreError> {
         let t = self.read();
         let totp = t.totp.get(&user_id).is_some_and(TotpFactor::is_confirmed);
-        Ok(SecondFactors::none().with_totp(totp))
+        let passkey = t.passkeys.values().any(|p| p.user_id == user_id);
+        Ok(SecondFactors::none().with_totp(totp).with_passkey(passkey))
     }
 }

@@ -32,10 +32,12 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod ceremonies;
 mod credentials;
 mod groups;
 mod invites;
 mod members;
+mod passkeys;
 mod sessions;
 mod tables;
 mod totp;

@@ -7,15 +7,17 @@ use time::OffsetDateTime;
 use auth_core::accounts::Account;
 use auth_core::api_keys::ApiKey;
 use auth_core::audit::AuditEvent;
+use auth_core::ceremonies::Ceremony;
 use auth_core::groups::Group;
 use auth_core::invites::Invite;
 use auth_core::members::Member;
+use auth_core::passkeys::Passkey;
 use auth_core::sessions::{RefreshToken, Session};
 use auth_core::totp::TotpFactor;
 use auth_core::verification::Verification;
 use auth_core::{
-    AccountId, ApiKeyId, GroupId, InviteId, MemberId, SessionId, TokenHash, User, UserId,
-    VerificationId,
+    AccountId, ApiKeyId, GroupId, InviteId, MemberId, PasskeyId, SessionId, TokenHash, User,
+    UserId, VerificationId,
 };
 
 #[derive(Default)]
@@ -45,6 +47,11 @@ pub(crate) struct Tables {
     pub(crate) api_keys: HashMap<ApiKeyId, ApiKey>,
     /// Key hash → key.
     pub(crate) api_key_by_hash: HashMap<TokenHash, ApiKeyId>,
+    /// Ceremonies in progress, by (kind, handle hash).
+    pub(crate) ceremonies: HashMap<(&'static str, TokenHash), Ceremony>,
+    pub(crate) passkeys: HashMap<PasskeyId, Passkey>,
+    /// Credential id → passkey.
+    pub(crate) passkey_by_credential: HashMap<Vec<u8>, PasskeyId>,
     /// GCRA buckets: the theoretical arrival time of each, in microseconds.
     pub(crate) rate_limits: HashMap<String, i64>,
     /// Each user's TOTP factor.
@@ -88,6 +95,13 @@ impl Tables {
             self.api_keys.remove(&id);
             self.api_key_by_hash.remove(&hash);
         }
+    }
+
+    /// Removes a passkey and its index entry.
+    pub(crate) fn remove_passkey(&mut self, id: PasskeyId) -> Option<Passkey> {
+        let passkey = self.passkeys.remove(&id)?;
+        self.passkey_by_credential.remove(&passkey.credential_id);
+        Some(passkey)
     }
 
     /// Removes a session, its index entry and its refresh tokens.

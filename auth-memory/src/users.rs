@@ -187,6 +187,15 @@ impl UserStore for MemoryStore {
             t.remove_member(member_id);
         }
         t.remove_api_keys(|k| k.owner == KeyOwner::User(id));
+        let passkey_ids: Vec<_> = t
+            .passkeys
+            .values()
+            .filter(|p| p.user_id == id)
+            .map(|p| p.id)
+            .collect();
+        for passkey_id in passkey_ids {
+            t.remove_passkey(passkey_id);
+        }
         for key in t.api_keys.values_mut() {
             if key.created_by == Some(id) {
                 key.created_by = None;

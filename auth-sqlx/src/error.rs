@@ -18,6 +18,11 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         "members.group_id, members.user_id",
         Conflict::Membership,
     ),
+    (
+        "passkeys_credential_id_key",
+        "passkeys.credential_id",
+        Conflict::PasskeyCredential,
+    ),
     // An expression index: SQLite names the index instead of the columns.
     (
         "invites_pending_key",

@@ -599,3 +599,69 @@ impl TryFrom<TotpRow> for TotpFactor {
         })
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CeremonyRow {
+    pub(crate) kind: String,
+    pub(crate) handle_hash: Vec<u8>,
+    pub(crate) user_id: Option<Uuid>,
+    pub(crate) payload: Json<Value>,
+    pub(crate) created_at: Ts,
+    pub(crate) expires_at: Ts,
+}
+
+impl TryFrom<CeremonyRow> for auth_core::Ceremony {
+    type Error = StoreError;
+    fn try_from(r: CeremonyRow) -> Result<Self, StoreError> {
+        Ok(auth_core::Ceremony {
+            handle_hash: hash(&r.handle_hash)?,
+            kind: auth_core::CeremonyKind::parse(&r.kind)
+                .ok_or_else(|| StoreError::corrupt("unknown ceremony kind"))?,
+            user_id: r.user_id.map(UserId::from_uuid),
+            payload: r.payload.0,
+            created_at: r.created_at.0,
+            expires_at: r.expires_at.0,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct PasskeyRow {
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) credential_id: Vec<u8>,
+    pub(crate) credential: String,
+    pub(crate) format: i32,
+    pub(crate) counter: i64,
+    pub(crate) backup_eligible: bool,
+    pub(crate) backup_state: bool,
+    pub(crate) transports: Json<Vec<String>>,
+    pub(crate) aaguid: Option<Uuid>,
+    pub(crate) name: String,
+    pub(crate) created_at: Ts,
+    pub(crate) last_used_at: Option<Ts>,
+}
+
+impl TryFrom<PasskeyRow> for auth_core::Passkey {
+    type Error = StoreError;
+    fn try_from(r: PasskeyRow) -> Result<Self, StoreError> {
+        let corrupt = |what| StoreError::corrupt(what);
+        Ok(auth_core::Passkey {
+            id: auth_core::PasskeyId::from_uuid(r.id),
+            user_id: UserId::from_uuid(r.user_id),
+            credential_id: r.credential_id,
+            credential: r.credential,
+            format: u16::try_from(r.format)
+                .map_err(|_| corrupt("a passkey format is out of range"))?,
+            counter: u32::try_from(r.counter)
+                .map_err(|_| corrupt("a passkey counter is out of range"))?,
+            backup_eligible: r.backup_eligible,
+            backup_state: r.backup_state,
+            transports: r.transports.0,
+            aaguid: r.aaguid,
+            name: r.name,
+            created_at: r.created_at.0,
+            last_used_at: r.last_used_at.map(|t| t.0),
+        })
+    }
+}

@@ -37,8 +37,8 @@ const browsers = [];
 const problems = []; // requests to other origins, uncaught page errors
 let currentPage = null;
 
-/** A fresh browser (its own temporary profile directory) with one page. */
-async function openBrowser(label) {
+/** A fresh browser (its own temporary profile directory) with one page on `base`. */
+async function openBrowser(label, base = BASE) {
   const profile = mkdtempSync(join(tmpdir(), `auth-e2e-${label}-`));
   let context;
   try {
@@ -46,17 +46,17 @@ async function openBrowser(label) {
       executablePath: CHROMIUM,
       headless: true,
       args: CHROMIUM_ARGS,
-      baseURL: BASE,
+      baseURL: base,
       viewport: { width: 1200, height: 1000 },
     });
   } catch (err) {
     rmSync(profile, { recursive: true, force: true });
     throw err;
   }
-  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+  await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: base });
   context.on("request", (request) => {
     const url = request.url();
-    if (!url.startsWith(`${BASE}/`) && !url.startsWith("data:") && url !== "about:blank") {
+    if (!url.startsWith(`${base}/`) && !url.startsWith("data:") && url !== "about:blank") {
       problems.push(`[${label}] request to another origin: ${url}`);
     }
   });
@@ -480,6 +480,47 @@ async function run() {
       && document.getElementById("members-group").textContent === name, orgName);
     await page.locator(`[data-testid="member-row"][data-user-id="${alice.id}"]`).first().waitFor();
     assert.equal(await page.locator(`[data-testid="member-row"][data-user-id="${bob.id}"]`).count(), 0);
+  });
+
+  await step("register a passkey, sign out, sign in with it and no username typed", async () => {
+    // WebAuthn refuses IP addresses: the page's passkeys live on the localhost twin of
+    // the server's origin (the example server's relying party), with a virtual CTAP2
+    // platform authenticator (resident keys, user verification) through the DevTools
+    // WebAuthn domain.
+    const local = BASE.replace("://127.0.0.1:", "://localhost:");
+    const carol = { email: `carol-${suffix}@example.com`, password: "carol password 890" };
+    const { page: pk } = await openBrowser("passkey", local);
+    currentPage = pk;
+    const cdp = await pk.context().newCDPSession(pk);
+    await cdp.send("WebAuthn.enable");
+    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+      options: {
+        protocol: "ctap2",
+        transport: "internal",
+        hasResidentKey: true,
+        hasUserVerification: true,
+        isUserVerified: true,
+        automaticPresenceSimulation: true,
+      },
+    });
+    await pk.goto("/");
+    await waitForState(pk, "signed-out");
+    await byTestId(pk, "signup-email").fill(carol.email);
+    await byTestId(pk, "signup-password").fill(carol.password);
+    await byTestId(pk, "signup-submit").click();
+    await waitForState(pk, "signed-in");
+    await byTestId(pk, "passkey-register").click();
+    await pk.locator('[data-testid="passkey-row"]').waitFor();
+    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    assert.equal(credentials.length, 1, "one passkey on the authenticator");
+    assert.equal(credentials[0].isResidentCredential, true, "a discoverable credential");
+    await byTestId(pk, "signout-button").click();
+    await waitForState(pk, "signed-out");
+    await byTestId(pk, "passkey-signin").click();
+    await waitForState(pk, "signed-in");
+    assert.equal(await byTestId(pk, "me-email").textContent(), carol.email);
+    assert.equal(await byTestId(pk, "me-aal").textContent(), "aal2");
+    currentPage = page;
   });
 
   await step("every request stayed on the server's origin, no page errors", async () => {

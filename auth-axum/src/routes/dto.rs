@@ -656,3 +656,114 @@ impl std::fmt::Debug for RecoveryCodesResponse {
             .finish()
     }
 }
+
+/// The start of a passkey ceremony: send `handle` back with the authenticator's response.
+#[derive(Serialize, ToSchema)]
+pub struct PasskeyChallengeResponse {
+    /// The ceremony's handle (single use, valid for a few minutes).
+    pub handle: String,
+    /// The WebAuthn options (`{"publicKey": {...}}`, binary fields base64url) for
+    /// `navigator.credentials.create()` or `.get()`; `mediation` too for conditional UI.
+    #[schema(value_type = Object)]
+    pub options: Value,
+}
+
+impl std::fmt::Debug for PasskeyChallengeResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasskeyChallengeResponse")
+            .field("handle", &Redacted)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `POST /auth/passkeys/register/finish`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRegisterFinishBody {
+    /// The handle from `register/start`.
+    #[schema(value_type = String)]
+    pub handle: Secret,
+    /// A name for the passkey (default "Passkey").
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub name: Option<String>,
+    /// The `PublicKeyCredential` from `navigator.credentials.create()`, as JSON
+    /// (`toJSON()`: base64url binary fields).
+    #[schema(value_type = Object)]
+    pub response: Value,
+}
+
+/// `POST /auth/passkeys/sign-in/start`.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeySignInStartBody {
+    /// Sign in as this address (its passkeys only); without it, discoverable sign-in (the
+    /// authenticator offers its passkeys for this site; conditional UI).
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
+}
+
+/// `POST /auth/passkeys/sign-in/finish` and `/sign-up/finish`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyFinishBody {
+    /// The handle from the matching `start`.
+    #[schema(value_type = String)]
+    pub handle: Secret,
+    /// The `PublicKeyCredential` from the browser, as JSON (base64url binary fields).
+    #[schema(value_type = Object)]
+    pub response: Value,
+    /// Cookie (default) or token.
+    #[serde(default)]
+    pub mode: TokenMode,
+}
+
+/// `POST /auth/passkeys/sign-up/start`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeySignUpStartBody {
+    /// Email address of the new account.
+    #[schema(format = Email, max_length = 254)]
+    pub email: String,
+    /// Display name.
+    #[serde(default)]
+    #[schema(max_length = 256)]
+    pub name: Option<String>,
+}
+
+/// `PATCH /auth/passkeys/{id}`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasskeyRenameBody {
+    /// The new name, 1 to 64 characters.
+    #[schema(min_length = 1, max_length = 64)]
+    pub name: String,
+}
+
+/// `POST /auth/mfa/challenge/passkey/start`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaPasskeyStartBody {
+    /// The `challenge` of the `202 MFA_REQUIRED` sign-in answer.
+    #[schema(value_type = String)]
+    pub challenge: Secret,
+}
+
+/// `POST /auth/mfa/challenge/passkey/finish`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MfaPasskeyFinishBody {
+    /// The `challenge` of the `202 MFA_REQUIRED` sign-in answer.
+    #[schema(value_type = String)]
+    pub challenge: Secret,
+    /// The handle from `challenge/passkey/start`.
+    #[schema(value_type = String)]
+    pub handle: Secret,
+    /// The `PublicKeyCredential` from `navigator.credentials.get()`, as JSON.
+    #[schema(value_type = Object)]
+    pub response: Value,
+    /// Cookie (default) or token, as at sign-in.
+    #[serde(default)]
+    pub mode: TokenMode,
+}

@@ -11,6 +11,7 @@ pub(crate) mod core;
 mod document;
 mod dto;
 pub(crate) mod groups;
+pub(crate) mod passkeys;
 mod sessions;
 pub(crate) mod totp;
 
@@ -103,6 +104,7 @@ impl OpenApi for ApiDoc {
         doc.merge(groups::Doc::openapi());
         doc.merge(api_keys::Doc::openapi());
         doc.merge(totp::Doc::openapi());
+        doc.merge(passkeys::Doc::openapi());
         finish(&mut doc, "__Host-session");
         doc
     }
@@ -138,7 +140,8 @@ fn secure(doc: &mut utoipa::openapi::OpenApi, cookie_name: &str) {
     doc.info.title = "auth-rs JSON API".into();
     doc.info.description = Some(
         "Sign-up, sign-in, sessions, your account, and (where served) API keys, \
-         organizations and invites, TOTP and recovery codes. Errors are `{\"error\": {\"code\", \"message\"}}` with a \
+         organizations and invites, passkeys, TOTP and recovery codes, the MFA challenge. \
+         Errors are `{\"error\": {\"code\", \"message\"}}` with a \
          stable code."
             .into(),
     );

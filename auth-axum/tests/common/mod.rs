@@ -85,7 +85,10 @@ impl TestApp {
         Self::build(AuthConfig::insecure_for_tests(), http)
     }
 
-    pub fn build(config: AuthConfig, http: HttpConfig) -> Self {
+    pub fn build(mut config: AuthConfig, http: HttpConfig) -> Self {
+        if config.passkeys.is_none() {
+            config.passkeys = Some(auth_core::PasskeyConfig::new("localhost", "Test", [ORIGIN]));
+        }
         let store = MemoryStore::new();
         let mailer = RecordingMailer::new();
         let ledger = Arc::new(Ledger::new(mailer.clone()));

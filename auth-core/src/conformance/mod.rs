@@ -44,6 +44,7 @@
 pub mod api_keys;
 pub mod core;
 pub mod organizations;
+pub mod passkeys;
 pub mod totp;
 
 include!(concat!(env!("OUT_DIR"), "/conformance_behaviours.rs"));

@@ -100,6 +100,21 @@ pub enum Notice {
         /// The address, the recipient.
         to: Email,
     },
+    /// A passkey was registered on the account: tell the owner, who should remove it (and
+    /// secure the account) if it was not them.
+    PasskeyAdded {
+        /// The account's address, the recipient.
+        to: Email,
+        /// The passkey's name.
+        name: String,
+    },
+    /// A passkey was removed from the account.
+    PasskeyRemoved {
+        /// The account's address, the recipient.
+        to: Email,
+        /// The passkey's name.
+        name: String,
+    },
 }
 
 /// Delivers emails; implemented by the app (SMTP, an email API, a queue).

@@ -30,6 +30,12 @@ impl CredentialStore for Backend {
                     .await
                     .map_err(store_error)?;
             ended.sign_in_methods = removed.rows_affected();
+            let passkeys = sqlx::query("DELETE FROM passkeys WHERE user_id = $1")
+                .bind(user_id.as_uuid())
+                .execute(&mut *tx)
+                .await
+                .map_err(store_error)?;
+            ended.passkeys = passkeys.rows_affected();
             let (emails,): (i64,) = sqlx::query_as(
                 "SELECT count(*) FROM accounts WHERE user_id = $1 AND provider = 'email'",
             )
@@ -47,7 +53,7 @@ impl CredentialStore for Backend {
                 .execute(&mut *tx)
                 .await
                 .map_err(store_error)?;
-            ended.second_factors = factors.rows_affected();
+            ended.totp = factors.rows_affected();
         }
         if end.domains {
             let revoked = sqlx::query(
@@ -68,14 +74,14 @@ impl CredentialStore for Backend {
     }
 
     async fn second_factors(&self, user_id: UserId) -> Result<SecondFactors, StoreError> {
-        let (totp,): (bool,) = sqlx::query_as(
+        let (totp, passkey): (bool, bool) = sqlx::query_as(
             "SELECT EXISTS (SELECT 1 FROM totp_factors WHERE user_id = $1 \
-             AND state = 'confirmed')",
+             AND state = 'confirmed'), EXISTS (SELECT 1 FROM passkeys WHERE user_id = $1)",
         )
         .bind(user_id.as_uuid())
         .fetch_one(&self.pool)
         .await
         .map_err(store_error)?;
-        Ok(SecondFactors::none().with_totp(totp))
+        Ok(SecondFactors::none().with_totp(totp).with_passkey(passkey))
     }
 }

@@ -11,7 +11,7 @@ use crate::rows::UserRow;
 
 const USER_COLUMNS: &str = "id, email, email_verified, name, image, extend, created_at, updated_at";
 
-async fn insert_user(conn: &mut Connection, user: &User) -> Result<(), StoreError> {
+pub(super) async fn insert_user(conn: &mut Connection, user: &User) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO users (id, email, email_verified, name, image, extend, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

@@ -13,8 +13,8 @@ use auth_core::error::BoxError;
 use auth_core::groups::NewGroup;
 use auth_core::verification::{Mailer, Notice, OutgoingEmail};
 use auth_core::{
-    Aal, ApiKeyId, Auth, AuthBuilder, AuthConfig, Caller, Email, GroupId, Permission, RequestMeta,
-    Secret, SecretKey, SessionId, SignUp, Store, UserId,
+    Aal, ApiKeyId, Auth, AuthBuilder, AuthConfig, Caller, Email, GroupId, PasskeyConfig,
+    Permission, RequestMeta, Secret, SecretKey, SessionId, SignUp, Store, UserId,
 };
 use axum::Json;
 use axum::Router;
@@ -57,6 +57,13 @@ impl Mailer for ConsoleMailer {
                 "[dev mailer] to {to}: your account's email address was changed to {new}; \
                  if that was not you, contact support"
             ),
+            Notice::PasskeyAdded { to, name } => println!(
+                "[dev mailer] to {to}: a passkey ({name}) was added to your account; if that \
+                 was not you, remove it and contact support"
+            ),
+            Notice::PasskeyRemoved { to, name } => {
+                println!("[dev mailer] to {to}: a passkey ({name}) was removed from your account")
+            }
             other => println!("[dev mailer] notice: {other:?}"),
         }
         Ok(())
@@ -120,17 +127,51 @@ fn create_key_file(file: &Path, key: &SecretKey) -> std::io::Result<()> {
 /// The HTTP settings for `origin` (a localhost origin allows plain-HTTP cookies), believing
 /// `X-Forwarded-For` from `trusted_proxies` (addresses or CIDRs; none: the TCP peer is
 /// the client).
+///
+/// An IP-address origin (the default `http://127.0.0.1:3000`) also allows its
+/// `localhost` twin (`http://localhost:3000`): the page's passkeys work only there, since
+/// WebAuthn refuses IP addresses (see [`passkey_config`]).
 pub fn http_config(origin: &str, trusted_proxies: &[String]) -> Result<HttpConfig, BoxError> {
-    let config = if origin.starts_with("http://") {
+    let mut config = if origin.starts_with("http://") {
         HttpConfig::localhost(origin)?
     } else {
         HttpConfig::new(origin)?
     };
+    if let Some(twin) = localhost_twin(origin)? {
+        config = config.allow_origin(&twin)?;
+    }
     Ok(if trusted_proxies.is_empty() {
         config
     } else {
         config.behind_proxy(trusted_proxies)?
     })
+}
+
+/// `http(s)://localhost:PORT` for an origin on an IP address; `None` for a named host.
+fn localhost_twin(origin: &str) -> Result<Option<String>, BoxError> {
+    let url = url::Url::parse(origin)?;
+    Ok(match url.host() {
+        Some(url::Host::Domain(_)) | None => None,
+        Some(_) => {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
+            Some(format!("{}://localhost{port}", url.scheme()))
+        }
+    })
+}
+
+/// The demo's passkey relying party for `origin`: its host is the rp id. WebAuthn refuses
+/// IP addresses, so an IP-address origin (the default `http://127.0.0.1:3000`) gets
+/// `localhost` on the same port: open the page on `http://localhost:3000` to use passkeys.
+pub fn passkey_config(origin: &str) -> Result<PasskeyConfig, BoxError> {
+    let url = url::Url::parse(origin)?;
+    let config = match (url.host(), localhost_twin(origin)?) {
+        (Some(url::Host::Domain(host)), _) => {
+            PasskeyConfig::new(host, "auth-rs demo", [url.origin().ascii_serialization()])
+        }
+        (_, Some(twin)) => PasskeyConfig::new("localhost", "auth-rs demo", [twin]),
+        _ => return Err("the origin has no host".into()),
+    };
+    Ok(config)
 }
 
 /// Builds the `Auth` over `store` for the demo.
@@ -140,10 +181,13 @@ pub fn auth<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> Result<
 
 /// The demo's `Auth` builder over `store`, for what [`auth`] does not set (a cache
 /// invalidation bus on PostgreSQL).
+///
+/// Passkeys are on (see [`passkey_config`]) when the origin gives a relying party.
 pub fn auth_builder<S: Store + Clone>(store: S, key: SecretKey, origin: &str) -> AuthBuilder<S> {
     let mut config = AuthConfig::default();
     // The name authenticator apps show beside the account.
     config.totp.issuer = "auth-rs demo".into();
+    config.passkeys = passkey_config(origin).ok();
     Auth::builder(store)
         .secret_key(key)
         .config(config)
@@ -369,7 +413,7 @@ pub async fn seed_demo<S: Store>(auth: &Auth<S>) -> Result<(), BoxError> {
 
 /// Runs [`Auth::purge_expired`] every `every` (the first run at once) for as long as the
 /// process lives: ended sessions, used or expired codes, whole rate-limit buckets, and
-/// TOTP enrolments never confirmed.
+/// TOTP enrolments never confirmed, expired passkey ceremonies.
 pub fn spawn_maintenance<S: Store>(auth: Auth<S>, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
@@ -390,6 +434,11 @@ pub fn spawn_maintenance<S: Store>(auth: Auth<S>, every: std::time::Duration) {
                 Err(error) => {
                     tracing::warn!(%error, "TOTP purge failed; retrying at the next tick")
                 }
+            }
+            // Passkey ceremonies (not part of the core's purge).
+            match auth.ceremonies().purge(auth.now()).await {
+                Ok(ceremonies) => tracing::info!(ceremonies, "purged expired ceremonies"),
+                Err(error) => tracing::warn!(%error, "ceremony purge failed"),
             }
         }
     });

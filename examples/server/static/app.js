@@ -174,12 +174,12 @@ async function loadMe() {
     return;
   }
   renderMe();
-  await Promise.all([loadSessions(), loadKeys(), loadGroups(), loadAccounts()]);
+  await Promise.all([loadSessions(), loadKeys(), loadGroups(), loadAccounts(), loadPasskeys()]);
   setView("signed-in");
 }
 
 function clearSignedInData() {
-  for (const id of ["sessions-list", "keys-list", "groups-list", "accounts-list", "members-list"]) {
+  for (const id of ["sessions-list", "keys-list", "groups-list", "accounts-list", "members-list", "passkeys-list"]) {
     $(id).replaceChildren();
   }
   hideNewKey();
@@ -231,6 +231,55 @@ async function signOut() {
     clearSignedInData();
     notify("Signed out.");
     setView("signed-out");
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// Passkeys (WebAuthn). The server answers {handle, options}; the browser's JSON helpers turn
+// the options into what navigator.credentials takes, and toJSON() the credential back.
+
+function passkeysSupported() {
+  return window.PublicKeyCredential && PublicKeyCredential.parseCreationOptionsFromJSON;
+}
+
+async function registerPasskey() {
+  await guarded($("passkey-register"), "passkey-error", async () => {
+    if (!passkeysSupported()) throw new Error("This browser does not support passkeys.");
+    const started = await api("POST", "/auth/passkeys/register/start");
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(started.options.publicKey);
+    const credential = await navigator.credentials.create({ publicKey });
+    await api("POST", "/auth/passkeys/register/finish", {
+      handle: started.handle,
+      name: "This device",
+      response: credential.toJSON(),
+    });
+    notify("Passkey registered.");
+    await loadPasskeys();
+  });
+}
+
+async function loadPasskeys() {
+  await guarded(null, "passkey-error", async () => {
+    const passkeys = await api("GET", "/auth/passkeys");
+    $("passkeys-list").replaceChildren(...passkeys.map((p) =>
+      el("li", { dataset: { testid: "passkey-row", passkeyId: p.id } },
+        `${p.name} (added ${formatTime(p.created_at)})`)));
+  });
+}
+
+/** Discoverable sign-in: no username typed; the authenticator offers its passkeys. */
+async function signInWithPasskey() {
+  await guarded($("passkey-signin"), "signin-error", async () => {
+    if (!passkeysSupported()) throw new Error("This browser does not support passkeys.");
+    const started = await api("POST", "/auth/passkeys/sign-in/start", {});
+    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.options.publicKey);
+    const credential = await navigator.credentials.get({ publicKey });
+    await api("POST", "/auth/passkeys/sign-in/finish", {
+      handle: started.handle,
+      response: credential.toJSON(),
+    });
+    notify("Signed in with a passkey.");
+    await loadMe();
   });
 }
 
@@ -728,6 +777,8 @@ function bind() {
   $("signup-form").addEventListener("submit", signUp);
   $("signin-form").addEventListener("submit", signIn);
   $("signout-button").addEventListener("click", signOut);
+  $("passkey-register").addEventListener("click", registerPasskey);
+  $("passkey-signin").addEventListener("click", signInWithPasskey);
   $("revoke-others-button").addEventListener("click", revokeOthers);
   $("key-form").addEventListener("submit", createKey);
   $("new-key-copy").addEventListener("click", (e) =>

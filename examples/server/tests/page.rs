@@ -104,3 +104,35 @@ async fn link_tokens_travel_in_the_fragment() {
     assert!(script.contains("/#invite="));
     assert!(!script.contains("location.search).get("));
 }
+
+/// Passkeys are served; on the default IP-address origin their relying party is the
+/// `localhost` twin (WebAuthn refuses IP addresses), which the HTTP origin check allows.
+#[tokio::test]
+async fn passkeys_are_served_on_the_localhost_twin_of_an_ip_origin() {
+    let config = example_server::passkey_config(ORIGIN).unwrap();
+    assert_eq!(config.rp_id, "localhost");
+    assert_eq!(config.origins, vec!["http://localhost:3000".to_owned()]);
+    let named = example_server::passkey_config("https://auth.example.com").unwrap();
+    assert_eq!(named.rp_id, "auth.example.com");
+    assert_eq!(named.origins, vec!["https://auth.example.com".to_owned()]);
+    assert!(
+        http_config(ORIGIN, &[])
+            .unwrap()
+            .is_allowed_origin("http://localhost:3000")
+    );
+    let app = demo().await;
+    let response = app
+        .clone()
+        .oneshot(
+            Request::post("/auth/passkeys/sign-in/start")
+                .header("content-type", "application/json")
+                .body(Body::from("{}"))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["options"]["publicKey"]["rpId"], "localhost");
+}
