@@ -182,7 +182,7 @@ impl AuthState {
     /// ```ignore
     /// Router::new()
     ///     .route("/api/data", get(data))
-    ///     .layer(state.guard(require_scope("data", "read")?));
+    ///     .route_layer(state.guard(require_scope("data", "read")?));
     /// ```
     pub fn guard(&self, guard: crate::Require) -> crate::Require {
         guard.with_state(self.clone())

@@ -147,9 +147,9 @@ async fn a_cache_hit_key_request_allocates_within_budget() {
     let by_key = allocations_of(&app, Some(("x-api-key", created.secret.expose()))).await;
     assert_eq!(added("api key", by_key, baseline), BUDGET);
     // The same guard carrying the state: one layer, compared with one.
-    let fused = bare().layer(state.guard(require_scope("data", "read").unwrap()));
+    let fused = bare().route_layer(state.guard(require_scope("data", "read").unwrap()));
     let by_key = allocations_of(&fused, Some(("x-api-key", created.secret.expose()))).await;
-    let baseline = allocations_of(&bare_layered(), None).await;
+    let baseline = allocations_of(&bare().route_layer(Identity::new()), None).await;
     assert_eq!(added("api key, one layer", by_key, baseline), BUDGET);
 }
 
@@ -159,8 +159,8 @@ async fn a_cache_hit_session_behind_a_guard_carrying_the_state_allocates_within_
     let http = HttpConfig::localhost(ORIGIN).unwrap();
     let cookie = format!("{}={}", http.cookie_name(), token.expose());
     let state = AuthState::new(auth, http);
-    let app = bare().layer(state.guard(require_signed_in()));
-    let baseline = allocations_of(&bare_layered(), None).await;
+    let app = bare().route_layer(state.guard(require_signed_in()));
+    let baseline = allocations_of(&bare().route_layer(Identity::new()), None).await;
     let by_cookie = allocations_of(&app, Some(("cookie", &cookie))).await;
     assert_eq!(added("cookie, one layer", by_cookie, baseline), BUDGET);
 }

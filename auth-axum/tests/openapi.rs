@@ -15,7 +15,10 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 const ROUTES: usize = 60;
 
 /// The routes that take no credential (all POST with a JSON body).
-const ANONYMOUS: [&str; 13] = [
+const ANONYMOUS: [&str; 16] = [
+    "/auth/mfa/challenge",
+    "/auth/mfa/challenge/passkey/start",
+    "/auth/mfa/challenge/passkey/finish",
     "/auth/passkeys/sign-in/start",
     "/auth/passkeys/sign-in/finish",
     "/auth/passkeys/sign-up/start",

@@ -111,6 +111,31 @@ async fn enrol_confirm_regenerate_and_disable() {
             .unwrap(),
         9
     );
+    // Regenerating is sensitive: the session from before the factor must step up first.
+    let res = app
+        .send(post("/auth/mfa/recovery-codes").bearer(&ada.token))
+        .await;
+    assert_error(&res, StatusCode::FORBIDDEN, "MFA_REQUIRED");
+    app.clock.advance(time::Duration::seconds(30));
+    let stepped = app
+        .send(
+            post("/auth/mfa/step-up")
+                .bearer(&ada.token)
+                .json(json!({ "code": code(&app, &uri) })),
+        )
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(stepped["session"]["aal"], "aal2");
+    let res = app.send(get("/auth/me").bearer(&ada.token)).await;
+    assert_eq!(
+        res.status,
+        StatusCode::UNAUTHORIZED,
+        "the old session ended"
+    );
+    let ada = Client {
+        token: str_of(&stepped["session_token"]),
+        ..ada
+    };
     let fresh = app
         .send(post("/auth/mfa/recovery-codes").bearer(&ada.token))
         .await
@@ -254,11 +279,39 @@ async fn the_audit_log_records_each_step() {
     )
     .await
     .expect(StatusCode::OK);
-    app.send(delete("/auth/mfa/totp").bearer(&ada.token))
+    // A password sign-in now asks for the factor; the challenge completes it at aal2.
+    let res = app
+        .send(post("/auth/sign-in").json(json!({
+            "email": "ada@example.com", "password": PASSWORD, "mode": "token"
+        })))
+        .await
+        .expect(StatusCode::ACCEPTED);
+    assert_eq!(res["code"], "MFA_REQUIRED");
+    assert_eq!(res["methods"], json!(["totp", "recovery_code"]));
+    let res_wrong = app
+        .send(post("/auth/mfa/challenge").json(json!({
+            "challenge": res["challenge"], "code": "12", "mode": "token"
+        })))
+        .await;
+    assert_error(&res_wrong, StatusCode::BAD_REQUEST, "CODE_INVALID");
+    app.clock.advance(time::Duration::seconds(30));
+    let done = app
+        .send(post("/auth/mfa/challenge").json(json!({
+            "challenge": res["challenge"], "code": code(&app, &uri), "mode": "token"
+        })))
+        .await
+        .expect(StatusCode::OK);
+    assert_eq!(done["session"]["aal"], "aal2");
+    app.send(delete("/auth/mfa/totp").bearer(&str_of(&done["session_token"])))
         .await
         .expect(StatusCode::NO_CONTENT);
     let log = app.log();
-    for action in ["totp.enrol", "totp.confirm", "totp.disable"] {
+    for action in [
+        "totp.enrol",
+        "totp.confirm",
+        "mfa.challenge",
+        "totp.disable",
+    ] {
         assert!(
             log.lines()
                 .any(|l| l.contains(action) && l.contains(&ada.id)),

@@ -328,12 +328,12 @@ pub fn probe_routes(state: &AuthState) -> Router {
         .merge(
             Router::new()
                 .route("/fused/signed-in", routing::get(who))
-                .layer(state.guard(require_signed_in())),
+                .route_layer(state.guard(require_signed_in())),
         )
         .merge(
             Router::new()
                 .route("/fused/scoped", routing::get(who))
-                .layer(state.guard(require_scope("data", "read").unwrap())),
+                .route_layer(state.guard(require_scope("data", "read").unwrap())),
         )
 }
 

@@ -287,7 +287,7 @@ async fn lib_guard<S: Store>(
     let state = AuthState::new(auth, http);
     let app = Router::new()
         .route("/hello", get(hello))
-        .layer(state.guard(guard));
+        .route_layer(state.guard(guard));
     Ok(Variant {
         app,
         header: Some(header),
