@@ -211,11 +211,35 @@ pub async fn rename_and_remove_are_the_owners<S: PasskeyDomain + Clone>(h: Harne
             .await,
         ErrorCode::PasskeyNotFound,
     );
-    // The owner has a password, so the passkey is not their last way in.
-    passkeys
-        .remove(&owner.caller(), passkey.id, &meta())
+    // Removing a factor is sensitive: the owner's session from before the passkey is
+    // aal1 and holds a factor now, so it must pass one first (step-up).
+    assert_code(
+        passkeys.remove(&owner.caller(), passkey.id, &meta()).await,
+        ErrorCode::MfaRequired,
+    );
+    assert!(
+        env.store()
+            .second_factors(owner.user.id)
+            .await
+            .unwrap()
+            .passkey
+    );
+    let aal2 = env
+        .auth
+        .sessions()
+        .start(owner.user.clone(), crate::Aal::Aal2, &meta())
         .await
-        .unwrap();
+        .unwrap()
+        .caller();
+    // The owner has a password, so the passkey is not their last way in.
+    passkeys.remove(&aal2, passkey.id, &meta()).await.unwrap();
+    assert!(
+        !env.store()
+            .second_factors(owner.user.id)
+            .await
+            .unwrap()
+            .any()
+    );
     assert!(env.store().get_passkey(passkey.id).await.unwrap().is_none());
     assert!(
         env.store()
