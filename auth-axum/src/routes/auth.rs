@@ -111,6 +111,26 @@ pub(super) fn sign_in_outcome<S>(
     }
 }
 
+/// The answer to a sign-up: `201` with the session ([`signed_in`]), or `202` with the new
+/// user when the address must be verified first.
+pub(super) fn sign_up_outcome<S>(
+    api: &Api<S>,
+    outcome: SignUpOutcome,
+    mode: TokenMode,
+) -> Response {
+    match outcome {
+        SignUpOutcome::SignedIn(done) => signed_in(api, *done, mode, StatusCode::CREATED),
+        SignUpOutcome::VerificationRequired(user) => (
+            StatusCode::ACCEPTED,
+            Json(VerificationPending {
+                user,
+                verification_required: true,
+            }),
+        )
+            .into_response(),
+    }
+}
+
 /// The answer in a body: a link token, or an address with a code.
 pub(super) fn answer(body: &AnswerBody) -> Result<Answer<'_>, ApiError> {
     match (&body.token, &body.email, &body.code) {
@@ -154,17 +174,7 @@ pub(crate) async fn sign_up<S: CoreStore>(
             &meta,
         )
         .await?;
-    Ok(match outcome {
-        SignUpOutcome::SignedIn(done) => signed_in(&api, *done, body.mode, StatusCode::CREATED),
-        SignUpOutcome::VerificationRequired(user) => (
-            StatusCode::ACCEPTED,
-            Json(VerificationPending {
-                user,
-                verification_required: true,
-            }),
-        )
-            .into_response(),
-    })
+    Ok(sign_up_outcome(&api, outcome, body.mode))
 }
 
 /// Signs in with email and password. A session the request presents (cookie or bearer)

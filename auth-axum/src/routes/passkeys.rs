@@ -6,7 +6,7 @@
 //! ceremony's state stays in the store, so any node can finish it.
 
 use auth_core::passkeys::{PasskeyChallenge, PasskeyView};
-use auth_core::{PasskeyDomain, PasskeyId, SignUpOutcome};
+use auth_core::{PasskeyDomain, PasskeyId};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use utoipa::OpenApi;
 
-use super::auth::{check_sign_in_origin, presenting_session, signed_in};
+use super::auth::{check_sign_in_origin, presenting_session, sign_up_outcome, signed_in};
 use super::{
     Api, Domain, Meta, MfaPasskeyFinishBody, MfaPasskeyStartBody, PasskeyChallengeResponse,
     PasskeyFinishBody, PasskeyRegisterFinishBody, PasskeyRenameBody, PasskeySignInStartBody,
@@ -295,17 +295,7 @@ pub(crate) async fn sign_up_finish<S: PasskeyDomain>(
         .passkeys()
         .sign_up_finish(body.handle.expose(), &body.response, &meta)
         .await?;
-    Ok(match outcome {
-        SignUpOutcome::SignedIn(done) => signed_in(&api, *done, body.mode, StatusCode::CREATED),
-        SignUpOutcome::VerificationRequired(user) => (
-            StatusCode::ACCEPTED,
-            Json(VerificationPending {
-                user,
-                verification_required: true,
-            }),
-        )
-            .into_response(),
-    })
+    Ok(sign_up_outcome(&api, outcome, body.mode))
 }
 
 /// Starts completing a sign-in that answered `202 MFA_REQUIRED` with a passkey: the
