@@ -116,7 +116,9 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
             Err(StoreError::Conflict(Conflict::UserEmail))
                 if self.auth.config().enumeration_safe_sign_up =>
             {
-                return self.answer_taken_address(user, meta).await;
+                let event =
+                    AuditEvent::new("user.sign_up", Actor::Anonymous, self.auth.now(), meta);
+                return self.auth.answer_taken_address(user, event).await;
             }
             Err(StoreError::Conflict(Conflict::UserEmail)) => return Err(AuthError::EmailInUse),
             Err(other) => return Err(other.into()),
@@ -147,35 +149,6 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         }
         let signed_in = self.auth.sessions().start(user, Aal::Aal1, meta).await?;
         Ok(SignUpOutcome::SignedIn(Box::new(signed_in)))
-    }
-
-    /// Enumeration-safe sign-up of a taken address: the answer a new address gets (a
-    /// pending verification, with the user that was not stored), after the same work; the
-    /// address's owner gets a [`Notice::SignUpAttempted`] instead. Audited as a refused
-    /// `user.sign_up` (`EMAIL_IN_USE`).
-    async fn answer_taken_address(
-        &self,
-        user: User,
-        meta: &RequestMeta,
-    ) -> Result<SignUpOutcome, AuthError> {
-        self.auth
-            .record_audit(
-                AuditEvent::new("user.sign_up", Actor::Anonymous, self.auth.now(), meta)
-                    .failed(&AuthError::EmailInUse),
-            )
-            .await;
-        let allowed = self
-            .auth
-            .mail_allowed(Purpose::VerifyEmail, &user.email)
-            .await?;
-        self.auth
-            .hand_to_outbox(allowed, || {
-                self.auth.notice_delivery(Notice::SignUpAttempted {
-                    to: user.email.clone(),
-                })
-            })
-            .await;
-        Ok(SignUpOutcome::VerificationRequired(user))
     }
 
     /// Signs in with email and password. An unknown email and a wrong password give the

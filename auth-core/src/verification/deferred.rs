@@ -4,9 +4,12 @@
 
 use super::{Delivery, Notice, Purpose};
 use crate::api_keys::RateLimitStore;
+use crate::audit::AuditEvent;
 use crate::auth::Auth;
 use crate::error::AuthError;
 use crate::ids::UserId;
+use crate::passwords::SignUpOutcome;
+use crate::users::User;
 use crate::validate::Email;
 use crate::verification::VerificationStore;
 
@@ -85,5 +88,26 @@ impl<S: VerificationStore + RateLimitStore + 'static> Auth<S> {
             }
             Err(other) => Err(other),
         }
+    }
+
+    /// Enumeration-safe sign-up of a taken address (by password or passkey): the answer a
+    /// new address gets (a pending verification, with the user that was not stored), after
+    /// the same work; the address's owner gets a [`Notice::SignUpAttempted`] instead.
+    /// `event` (a `user.sign_up`) is audited as refused with `EMAIL_IN_USE`.
+    pub(crate) async fn answer_taken_address(
+        &self,
+        user: User,
+        event: AuditEvent,
+    ) -> Result<SignUpOutcome, AuthError> {
+        self.record_audit(event.failed(&AuthError::EmailInUse))
+            .await;
+        let allowed = self.mail_allowed(Purpose::VerifyEmail, &user.email).await?;
+        self.hand_to_outbox(allowed, || {
+            self.notice_delivery(Notice::SignUpAttempted {
+                to: user.email.clone(),
+            })
+        })
+        .await;
+        Ok(SignUpOutcome::VerificationRequired(user))
     }
 }
