@@ -290,16 +290,8 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
             state,
             sign_up: None,
         };
-        let payload = serde_json::to_value(&payload).map_err(corrupt)?;
-        let started = self
-            .auth
-            .ceremonies()
-            .begin(CeremonyKind::PasskeyRegistration, Some(user.id), payload)
-            .await?;
-        Ok(PasskeyChallenge {
-            handle: started.handle,
-            options: creation_options(&ccr)?,
-        })
+        self.begin_creation(CeremonyKind::PasskeyRegistration, user.id, &payload, &ccr)
+            .await
     }
 
     /// Finishes a registration: verifies the authenticator's response (origin, rp id,
@@ -462,15 +454,28 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
                 name,
             }),
         };
-        let payload = serde_json::to_value(&payload).map_err(corrupt)?;
+        self.begin_creation(CeremonyKind::PasskeySignUp, user_id, &payload, &ccr)
+            .await
+    }
+
+    /// Keeps a registration's state in a ceremony of `kind` and answers its creation
+    /// options (registering a passkey, or signing up with one).
+    async fn begin_creation(
+        &self,
+        kind: CeremonyKind,
+        user_id: UserId,
+        payload: &RegistrationPayload,
+        ccr: &impl Serialize,
+    ) -> Result<PasskeyChallenge, AuthError> {
+        let payload = serde_json::to_value(payload).map_err(corrupt)?;
         let started = self
             .auth
             .ceremonies()
-            .begin(CeremonyKind::PasskeySignUp, Some(user_id), payload)
+            .begin(kind, Some(user_id), payload)
             .await?;
         Ok(PasskeyChallenge {
             handle: started.handle,
-            options: creation_options(&ccr)?,
+            options: creation_options(ccr)?,
         })
     }
 
@@ -532,7 +537,10 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
             Err(StoreError::Conflict(Conflict::UserEmail))
                 if self.auth.config().enumeration_safe_sign_up =>
             {
-                return self.answer_taken_address(user, meta).await;
+                let event = self
+                    .event("user.sign_up", None, meta)
+                    .detail(json!({ "method": "passkey" }));
+                return self.auth.answer_taken_address(user, event).await;
             }
             Err(StoreError::Conflict(Conflict::UserEmail)) => return Err(AuthError::EmailInUse),
             Err(other) => return Err(other.into()),
@@ -566,34 +574,6 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
         }
         let signed_in = self.auth.sessions().start(user, aal, meta).await?;
         Ok(SignUpOutcome::SignedIn(Box::new(signed_in)))
-    }
-
-    /// Enumeration-safe sign-up of a taken address: the answer of a new address (a
-    /// pending verification, with a user that is not stored); its owner gets a notice.
-    async fn answer_taken_address(
-        &self,
-        user: User,
-        meta: &RequestMeta,
-    ) -> Result<SignUpOutcome, AuthError> {
-        let event = self.event("user.sign_up", None, meta);
-        self.audit(
-            event
-                .detail(json!({ "method": "passkey" }))
-                .failed(&AuthError::EmailInUse),
-        )
-        .await;
-        let allowed = self
-            .auth
-            .mail_allowed(Purpose::VerifyEmail, &user.email)
-            .await?;
-        self.auth
-            .hand_to_outbox(allowed, || {
-                self.auth.notice_delivery(Notice::SignUpAttempted {
-                    to: user.email.clone(),
-                })
-            })
-            .await;
-        Ok(SignUpOutcome::VerificationRequired(user))
     }
 
     /// Starts a passkey sign-in. Without `email`: discoverable (the authenticator offers
