@@ -46,27 +46,9 @@ impl PasskeyStore for MemoryStore {
         passkey: &Passkey,
     ) -> Result<(), StoreError> {
         let mut t = self.write();
-        if t.users.contains_key(&user.id) {
-            return Err(StoreError::Conflict(Conflict::Id));
-        }
-        if t.user_by_email.contains_key(user.email.as_str()) {
-            return Err(StoreError::Conflict(Conflict::UserEmail));
-        }
-        if accounts
-            .iter()
-            .any(|a| t.account_by_key.contains_key(&Tables::account_key(a)))
-        {
-            return Err(StoreError::Conflict(Conflict::Account));
-        }
+        t.check_new_user(user, accounts)?;
         t.check_new_passkey(passkey)?;
-        t.users.insert(user.id, user.clone());
-        t.user_by_email
-            .insert(user.email.as_str().to_owned(), user.id);
-        for account in accounts {
-            t.account_by_key
-                .insert(Tables::account_key(account), account.id);
-            t.accounts.insert(account.id, account.clone());
-        }
+        t.insert_user(user, accounts);
         t.insert_passkey(passkey);
         Ok(())
     }

@@ -16,8 +16,8 @@ use auth_core::sessions::{RefreshToken, Session};
 use auth_core::totp::TotpFactor;
 use auth_core::verification::Verification;
 use auth_core::{
-    AccountId, ApiKeyId, GroupId, InviteId, MemberId, PasskeyId, SessionId, TokenHash, User,
-    UserId, VerificationId,
+    AccountId, ApiKeyId, Conflict, GroupId, InviteId, MemberId, PasskeyId, SessionId, StoreError,
+    TokenHash, User, UserId, VerificationId,
 };
 
 #[derive(Default)]
@@ -61,6 +61,39 @@ pub(crate) struct Tables {
 }
 
 impl Tables {
+    /// Refuses a new user whose id, address or one of whose accounts exists already.
+    pub(crate) fn check_new_user(
+        &self,
+        user: &User,
+        accounts: &[Account],
+    ) -> Result<(), StoreError> {
+        if self.users.contains_key(&user.id) {
+            return Err(StoreError::Conflict(Conflict::Id));
+        }
+        if self.user_by_email.contains_key(user.email.as_str()) {
+            return Err(StoreError::Conflict(Conflict::UserEmail));
+        }
+        if accounts
+            .iter()
+            .any(|a| self.account_by_key.contains_key(&Tables::account_key(a)))
+        {
+            return Err(StoreError::Conflict(Conflict::Account));
+        }
+        Ok(())
+    }
+
+    /// Inserts a user and their accounts, checked by [`Self::check_new_user`].
+    pub(crate) fn insert_user(&mut self, user: &User, accounts: &[Account]) {
+        self.users.insert(user.id, user.clone());
+        self.user_by_email
+            .insert(user.email.as_str().to_owned(), user.id);
+        for account in accounts {
+            self.account_by_key
+                .insert(Tables::account_key(account), account.id);
+            self.accounts.insert(account.id, account.clone());
+        }
+    }
+
     pub(crate) fn account_key(account: &Account) -> (String, String) {
         (
             account.provider.as_str().to_owned(),
