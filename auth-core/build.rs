@@ -7,7 +7,14 @@ use std::fs;
 use std::path::Path;
 
 /// The domains, in the order a store grows through them.
-const DOMAINS: &[&str] = &["core", "organizations", "api_keys", "totp", "passkeys"];
+const DOMAINS: &[&str] = &[
+    "core",
+    "organizations",
+    "api_keys",
+    "totp",
+    "passkeys",
+    "sso",
+];
 
 fn main() {
     let root = Path::new("src/conformance");

@@ -21,13 +21,17 @@ case $target_dir in /*) ;; *) target_dir="$root/$target_dir" ;; esac
 server_bin="$target_dir/debug/example-server"
 
 . scripts/example-server.sh
+# SSO domains are verified from a records file the test writes (no DNS on this machine).
+example_server_args=(--dns-txt-file "$tmp/txt-records")
 start_example_server "$server_bin"
 echo "e2e: server $server_pid on $base (database $tmp/auth.db)"
 
 status=0
 # TMPDIR: the browser profiles and playwright-core's scratch folders go with $tmp.
 # E2E_SERVER_LOG: the demo's console mailer prints emailed codes there; the test reads them.
+# E2E_DNS_TXT_FILE: where the test publishes an SSO domain's TXT record.
 TMPDIR="$tmp" E2E_ARTIFACTS="$root/target/e2e" E2E_SERVER_LOG="$tmp/server.log" \
+  E2E_DNS_TXT_FILE="$tmp/txt-records" \
   node tests/e2e/web.spec.mjs "$base" || status=$?
 if [ "$status" -ne 0 ]; then
   echo "e2e: FAILED; the server's log:" >&2

@@ -3,9 +3,11 @@
 # trivial GET /hello bare, behind the least a hand-written session guard does (floor: the
 # cookie, its SHA-256, one cache lookup), behind axum-login + tower-sessions (memory and
 # SQLite stores), and behind this library (session cookie, bearer token, API key with a
-# scope; memory and SQLite stores; MaybeUser on a public route). Each variant runs in its own process on ONE
-# tokio worker pinned to SERVER_CPU, wrk pinned to CLIENT_CPU; before it is measured, each
-# guarded variant is checked to answer 401 without its credential and 200 with it.
+# scope; memory and SQLite stores; the state's layer with an extractor or a guard, and
+# `state.guard(rule)`, one layer: the *-guard variants; MaybeUser on a public route). Each
+# variant runs in its own process on ONE tokio worker pinned to SERVER_CPU, wrk pinned to
+# CLIENT_CPU; before it is measured, each guarded variant is checked to answer 401 without
+# its credential and 200 with it.
 #
 # ROUNDS rounds go through every variant in turn (interleaved, so a disturbance hits all of
 # them alike); each run has a warm-up. Prints the medians: req/s, p50 and p99 latency, the
@@ -27,7 +29,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 ROUNDS=${ROUNDS:-5}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
-VARIANTS=${VARIANTS:-"bare floor axum-login-memory axum-login-sqlite lib-cookie-memory lib-bearer-memory lib-key-memory lib-cookie-sqlite lib-key-sqlite lib-maybe-public"}
+VARIANTS=${VARIANTS:-"bare floor axum-login-memory axum-login-sqlite lib-cookie-memory lib-cookie-guard lib-bearer-memory lib-key-memory lib-key-guard lib-cookie-sqlite lib-key-sqlite lib-maybe-public"}
 export RUST_LOG=${RUST_LOG:-warn}
 
 for tool in wrk taskset curl awk; do

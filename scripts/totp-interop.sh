@@ -3,7 +3,10 @@
 # example server returns and computes the codes, as an authenticator app would. Over HTTP:
 # sign up, enrol (POST /auth/mfa/totp), a wrong code is refused (400 CODE_INVALID), pyotp's
 # current code confirms (200, ten recovery codes), the status says confirmed, and enrolling
-# again is refused (409 TOTP_ALREADY_ENROLLED).
+# again is refused (409 TOTP_ALREADY_ENROLLED). Then an MFA sign-in: the password alone
+# answers 202 MFA_REQUIRED, pyotp's code (of the next step: the confirming code's step is
+# used up) completes the challenge at aal2, and the same code is refused on a second
+# challenge (the replay guard).
 #
 # Installs pyotp $PYOTP_VERSION into a venv under ${XDG_CACHE_HOME:-~/.cache}/auth-rs/
 # (once), builds example-server (debug) and starts it fresh (scripts/example-server.sh:
@@ -39,19 +42,7 @@ fi
 start_example_server "$SERVER_BIN"
 echo "totp-interop: example server on $base"
 
-passed=0
-failed=0
-check() { # check <description> <command...>: counts and reports one check
-  local what=$1
-  shift
-  if "$@"; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what" >&2
-  fi
-}
+. scripts/lib/checks.sh
 
 json_field() { # json_field <path, e.g. error.code>: reads it from the JSON on stdin
   python3 -c 'import json, sys
@@ -70,8 +61,9 @@ request() {
   echo "$status $(cat "$tmp/body")"
 }
 
-# pyotp <uri> <what>: what pyotp makes of the URI: `code` (now), `wrong` (a code that is
-# none of the previous, current and next step's), `issuer`, `account`.
+# pyotp <uri> <what>: what pyotp makes of the URI: `code` (now), `next` (the next step's),
+# `wrong` (a code that is none of the previous, current and next step's), `issuer`,
+# `account`.
 pyotp() {
   "$py" - "$1" "$2" <<'PY'
 import sys, time, pyotp
@@ -79,6 +71,8 @@ totp = pyotp.parse_uri(sys.argv[1])
 what = sys.argv[2]
 if what == "code":
     print(totp.now())
+elif what == "next":
+    print(totp.at(time.time() + totp.interval))
 elif what == "wrong":
     now = time.time()
     valid = {totp.at(now + d) for d in (-30, 0, 30)}
@@ -123,6 +117,34 @@ check "... with ten recovery codes left" test "$(json_field recovery_codes_left 
 read -r status body <<<"$(request POST /auth/mfa/totp)"
 check "enrolling again is refused with 409 TOTP_ALREADY_ENROLLED" \
   test "$status $(json_field error.code <<<"$body")" = "409 TOTP_ALREADY_ENROLLED"
+
+# anonymous <path> <json body>: a POST with no credential; prints "<status> <body>".
+anonymous() {
+  local status
+  status=$(curl -sS -o "$tmp/body" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    -d "$2" "$base$1")
+  echo "$status $(cat "$tmp/body")"
+}
+sign_in() {
+  anonymous /auth/sign-in "{\"email\":\"$email\",\"password\":\"$password\",\"mode\":\"token\"}"
+}
+
+read -r status body <<<"$(sign_in)"
+check "the password alone answers 202 MFA_REQUIRED" \
+  test "$status $(json_field code <<<"$body")" = "202 MFA_REQUIRED"
+check "... with totp and recovery_code as methods" \
+  test "$(json_field methods <<<"$body")" = '["totp", "recovery_code"]'
+challenge=$(json_field challenge <<<"$body")
+code=$(pyotp "$uri" next)
+read -r status body <<<"$(anonymous /auth/mfa/challenge "{\"challenge\":\"$challenge\",\"code\":\"$code\",\"mode\":\"token\"}")"
+check "pyotp's code completes the challenge with 200" test "$status" = 200
+check "... at aal2" test "$(json_field session.aal <<<"$body")" = aal2
+
+read -r status body <<<"$(sign_in)"
+challenge=$(json_field challenge <<<"$body")
+read -r status body <<<"$(anonymous /auth/mfa/challenge "{\"challenge\":\"$challenge\",\"code\":\"$code\",\"mode\":\"token\"}")"
+check "the same code on a second challenge is refused: 400 CODE_INVALID" \
+  test "$status $(json_field error.code <<<"$body")" = "400 CODE_INVALID"
 
 echo "totp-interop: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then

@@ -26,6 +26,10 @@ pub struct HttpConfig {
     pub cors_origins: Vec<String>,
     /// Largest request body accepted, in bytes. Default 1 MiB.
     pub body_limit: usize,
+    /// Where the SSO callback sends the browser after a sign-in (a path of the app, `/` by
+    /// default), with `?sso_error=<CODE>` after a refusal. Set with
+    /// [`HttpConfig::sso_return_to`].
+    sso_return_path: String,
 }
 
 fn origin_of(url: &str) -> Result<String, ConfigError> {
@@ -88,6 +92,7 @@ impl HttpConfig {
             trusted_proxies: TrustedProxies::default(),
             cors_origins: Vec::new(),
             body_limit: 1 << 20,
+            sso_return_path: "/".to_owned(),
         })
     }
 
@@ -129,6 +134,30 @@ impl HttpConfig {
     {
         self.trusted_proxies = TrustedProxies::parse(proxies)?;
         Ok(self)
+    }
+
+    /// Sets where the SSO callback sends the browser: a path of this app (one leading `/`,
+    /// visible ASCII, no `\\` or `#`, at most 512 bytes), so the redirect never leaves the
+    /// app.
+    pub fn sso_return_to(mut self, path: &str) -> Result<Self, ConfigError> {
+        let ok = path.starts_with('/')
+            && !path.starts_with("//")
+            && path.len() <= 512
+            && !path.contains('#')
+            && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+        if !ok {
+            return Err(ConfigError::Invalid {
+                setting: "http.sso_return_path",
+                reason: "a path of the app: starts with one /, visible ASCII, no \\ or #",
+            });
+        }
+        self.sso_return_path = path.to_owned();
+        Ok(self)
+    }
+
+    /// Where the SSO callback sends the browser (see [`HttpConfig::sso_return_to`]).
+    pub fn sso_return_path(&self) -> &str {
+        &self.sso_return_path
     }
 
     /// Whether cookies are `Secure`: always, unless `secure_cookies` is off and the origin

@@ -8,7 +8,16 @@ use cookie::{Cookie, SameSite};
 use crate::config::HttpConfig;
 
 fn cookie(config: &HttpConfig, value: String, max_age: time::Duration) -> Cookie<'static> {
-    Cookie::build((config.cookie_name(), value))
+    named(config.cookie_name(), config, value, max_age)
+}
+
+fn named(
+    name: &'static str,
+    config: &HttpConfig,
+    value: String,
+    max_age: time::Duration,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
         .path("/")
         .http_only(true)
         .secure(config.cookies_secure())
@@ -39,6 +48,49 @@ pub(crate) fn clear_session(response: &mut Response, config: &HttpConfig) {
         response,
         cookie(config, String::new(), time::Duration::ZERO),
     );
+}
+
+/// The name of the cookie binding an SSO flow to the browser: `__Host-sso-flow`, or
+/// `sso-flow` where the session cookie is not `__Host-` prefixed.
+#[cfg(any(feature = "oidc", feature = "saml"))]
+pub(crate) fn sso_flow_name(config: &HttpConfig) -> &'static str {
+    if config.cookies_secure() {
+        "__Host-sso-flow"
+    } else {
+        "sso-flow"
+    }
+}
+
+/// Binds an SSO flow to this browser: its handle (OIDC `state`, SAML `RelayState`),
+/// HttpOnly, living as long as the flow. SameSite=None where cookies are Secure: a SAML
+/// IdP posts its response to the ACS from its own site, and a Lax cookie would not come
+/// with it; the cookie holds only the flow's random handle, never a credential. On
+/// plain-http localhost it is Lax (browsers refuse None without Secure), which a local IdP
+/// on the same host (a same-site post) still gets.
+#[cfg(any(feature = "oidc", feature = "saml"))]
+pub(crate) fn set_sso_flow(
+    response: &mut Response,
+    config: &HttpConfig,
+    state: &str,
+    max_age: time::Duration,
+) {
+    let mut cookie = named(sso_flow_name(config), config, state.to_owned(), max_age);
+    if config.cookies_secure() {
+        cookie.set_same_site(SameSite::None);
+    }
+    append(response, cookie);
+}
+
+/// Clears the SSO flow cookie (the callback spends it, whatever the outcome).
+#[cfg(any(feature = "oidc", feature = "saml"))]
+pub(crate) fn clear_sso_flow(response: &mut Response, config: &HttpConfig) {
+    let cookie = named(
+        sso_flow_name(config),
+        config,
+        String::new(),
+        time::Duration::ZERO,
+    );
+    append(response, cookie);
 }
 
 #[cfg(test)]

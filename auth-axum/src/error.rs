@@ -125,7 +125,23 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::PasskeyUserMismatch
         | C::PasskeyOriginMismatch
         | C::PasskeyRpIdMismatch
-        | C::PasskeyCounterRegression => StatusCode::BAD_REQUEST,
+        | C::PasskeyCounterRegression
+        | C::DomainVerificationFailed
+        | C::OidcProviderError
+        | C::OidcStateInvalid
+        | C::OidcFlowExpired
+        | C::OidcIssuerMismatch
+        | C::OidcTokenInvalid
+        | C::SsoProtocolNotSupported
+        | C::SamlResponseInvalid
+        | C::SamlSignatureInvalid
+        | C::SamlAudienceMismatch
+        | C::SamlDestinationMismatch
+        | C::SamlExpired
+        | C::SamlRequestUnknown
+        | C::SamlIdpInitiatedRefused
+        | C::SamlReplayed
+        | C::SamlStatus => StatusCode::BAD_REQUEST,
         C::InvalidToken
         | C::InvalidCredentials
         | C::NotSignedIn
@@ -145,7 +161,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::CsrfRejected
         | C::InviteEmailMismatch
         | C::InviteInviterUnauthorized
-        | C::InviteRequired => StatusCode::FORBIDDEN,
+        | C::InviteRequired
+        | C::SsoRequired
+        | C::SsoEmailNotAllowed
+        | C::SsoEmailNotVerified => StatusCode::FORBIDDEN,
         C::UserNotFound
         | C::AccountNotFound
         | C::SessionNotFound
@@ -153,7 +172,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::MemberNotFound
         | C::InviteNotFound
         | C::ApiKeyNotFound
-        | C::PasskeyNotFound => StatusCode::NOT_FOUND,
+        | C::PasskeyNotFound
+        | C::SsoConnectionNotFound
+        | C::DomainNotFound => StatusCode::NOT_FOUND,
         C::EmailInUse
         | C::AccountAlreadyLinked
         | C::LastSignInMethod
@@ -167,11 +188,18 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::LastOwner
         | C::TotpNotEnrolled
         | C::TotpAlreadyEnrolled
-        | C::PasskeyAlreadyRegistered => StatusCode::CONFLICT,
+        | C::PasskeyAlreadyRegistered
+        | C::DomainTaken
+        | C::DomainNotVerified
+        | C::SsoConnectionInactive
+        | C::SsoConnectionNotReady
+        | C::SsoLinkRefused => StatusCode::CONFLICT,
         C::InviteExpired => StatusCode::GONE,
         C::RateLimited | C::TooManyAttempts | C::QuotaExceeded => StatusCode::TOO_MANY_REQUESTS,
-        C::DeliveryFailed => StatusCode::BAD_GATEWAY,
-        C::StoreUnavailable | C::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+        C::DeliveryFailed | C::OidcExchangeFailed | C::OidcDiscoveryFailed => {
+            StatusCode::BAD_GATEWAY
+        }
+        C::StoreUnavailable | C::Overloaded | C::DnsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -278,7 +306,10 @@ mod tests {
                 ErrorCode::Internal
                     | ErrorCode::StoreUnavailable
                     | ErrorCode::Overloaded
+                    | ErrorCode::DnsUnavailable
                     | ErrorCode::DeliveryFailed
+                    | ErrorCode::OidcExchangeFailed
+                    | ErrorCode::OidcDiscoveryFailed
                     | ErrorCode::NotConfigured
             );
             assert_eq!(status.is_server_error(), expected_5xx, "{code}");

@@ -10,7 +10,7 @@ use auth_core::api_keys::VerifiedKey;
 use auth_core::members::Access;
 use auth_core::{
     ApiKeyDomain, Auth, AuthError, Authenticated, Caller, CoreStore, GroupId, OrganizationStore,
-    PasskeyDomain, RequestMeta, Store, TotpDomain, User, UserId,
+    PasskeyDomain, RequestMeta, SsoDomain, Store, TotpDomain, User, UserId,
 };
 use axum::Router;
 use axum::extract::FromRef;
@@ -122,15 +122,19 @@ impl fmt::Debug for AuthState {
 
 impl AuthState {
     /// State over a complete store (every domain: `auth-memory`, `auth-sqlx`): the JSON API
-    /// of every domain (passkeys when `AuthConfig::passkeys` is set), and every guard. For a store with only some domains, see
+    /// of every domain (passkeys when `AuthConfig::passkeys` is set; SSO management, and SSO
+    /// sign-in with the `oidc` or `saml` feature), and every guard. For a store with only some domains, see
     /// [`AuthState::builder`].
     pub fn new<S: Store>(auth: Auth<S>, config: HttpConfig) -> Self {
-        Self::builder(auth, config)
+        let builder = Self::builder(auth, config)
             .organizations()
             .api_keys()
             .totp()
             .passkeys()
-            .build()
+            .sso();
+        #[cfg(any(feature = "oidc", feature = "saml"))]
+        let builder = builder.sso_sign_in();
+        builder.build()
     }
 
     /// State over a store with the core and the optional domains you add: the core's
@@ -282,6 +286,36 @@ impl<S: PasskeyDomain> AuthStateBuilder<S> {
         let configured = self.auth.config().passkeys.is_some();
         if configured && !self.domains.iter().any(|d| d.name == "passkeys") {
             self.domains.push(crate::routes::passkeys::domain::<S>());
+        }
+        self
+    }
+}
+
+impl<S: SsoDomain> AuthStateBuilder<S> {
+    /// Serves SSO management: an organization's connections
+    /// (`/auth/groups/{id}/sso/connections/...`) and domains
+    /// (`/auth/groups/{id}/domains/...`). Organizations come with it.
+    pub fn sso(mut self) -> Self {
+        self = self.organizations();
+        if !self.domains.iter().any(|d| d.name == "sso") {
+            self.domains.push(crate::routes::sso::domain::<S>());
+        }
+        self
+    }
+}
+
+#[cfg(any(feature = "oidc", feature = "saml"))]
+impl<S: auth_core::SsoDomain> AuthStateBuilder<S> {
+    /// Serves SSO sign-in (features `oidc`, `saml`): `POST /auth/sso/sign-in` (by address,
+    /// domain, connection or social provider); with `oidc`, the OIDC callback
+    /// `GET /auth/sso/oidc/callback`; with `saml`, each SAML connection's ACS
+    /// `POST /auth/sso/saml/{connection_id}/acs` and SP metadata
+    /// `GET /auth/sso/saml/{connection_id}/metadata`. Organizations come with it (a
+    /// connection is an organization's).
+    pub fn sso_sign_in(mut self) -> Self {
+        self = self.organizations();
+        if !self.domains.iter().any(|d| d.name == "sso_sign_in") {
+            self.domains.push(crate::routes::sso_sign_in::domain::<S>());
         }
         self
     }

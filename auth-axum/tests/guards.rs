@@ -302,6 +302,7 @@ async fn aal2_session(app: &TestApp, user: &Client) -> String {
         idle_expires_at: now + Duration::days(1),
         expires_at: now + Duration::days(1),
         revoked_at: None,
+        sso_connection_id: None,
     };
     let refresh = RefreshToken {
         token_hash: TokenHash::of(&format!(

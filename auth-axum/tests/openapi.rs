@@ -11,11 +11,33 @@ use serde_json::Value;
 
 const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 
-/// How many routes the domain routers register (and the document lists).
-const ROUTES: usize = 60;
+/// How many routes the domain routers register (and the document lists): the SSO
+/// sign-in start with `oidc` or `saml`, the callback with `oidc`, the ACS and the SP
+/// metadata with `saml`.
+const ROUTES: usize =
+    71 + if cfg!(any(feature = "oidc", feature = "saml")) {
+        1
+    } else {
+        0
+    } + if cfg!(feature = "oidc") { 1 } else { 0 }
+        + if cfg!(feature = "saml") { 2 } else { 0 };
+
+/// The routes that answer a browser with a redirect, whatever comes (the OIDC callback,
+/// the SAML ACS), with where an empty request lands.
+const REDIRECTS: [(&str, &str); 2] = [
+    ("/auth/sso/oidc/callback", "/?sso_error=OIDC_STATE_INVALID"),
+    (
+        "/auth/sso/saml/{connection_id}/acs",
+        "/?sso_error=INVALID_INPUT",
+    ),
+];
+
+/// The public lookup by id (the SAML SP metadata): an unknown id is a JSON 404.
+const PUBLIC_LOOKUP: &str = "/auth/sso/saml/{connection_id}/metadata";
 
 /// The routes that take no credential (all POST with a JSON body).
-const ANONYMOUS: [&str; 16] = [
+const ANONYMOUS: [&str; 17] = [
+    "/auth/sso/sign-in",
     "/auth/mfa/challenge",
     "/auth/mfa/challenge/passkey/start",
     "/auth/mfa/challenge/passkey/finish",
@@ -35,12 +57,19 @@ const ANONYMOUS: [&str; 16] = [
 ];
 
 /// The sources of the domain routers.
-const DOMAIN_ROUTERS: [&str; 5] = [
+const DOMAIN_ROUTERS: &[&str] = &[
     include_str!("../src/routes/core.rs"),
     include_str!("../src/routes/groups.rs"),
     include_str!("../src/routes/api_keys.rs"),
     include_str!("../src/routes/totp.rs"),
     include_str!("../src/routes/passkeys.rs"),
+    include_str!("../src/routes/sso.rs"),
+    #[cfg(any(feature = "oidc", feature = "saml"))]
+    include_str!("../src/routes/sso_sign_in.rs"),
+    #[cfg(feature = "oidc")]
+    include_str!("../src/routes/sso_oidc.rs"),
+    #[cfg(feature = "saml")]
+    include_str!("../src/routes/sso_saml.rs"),
 ];
 
 /// (method, path) of every route the domain routers register, read from their sources.
@@ -148,8 +177,17 @@ async fn every_documented_operation_is_routed() {
             !(res.status == StatusCode::NOT_FOUND && res.body.is_empty()),
             "{method} {path} is not routed"
         );
+        if let Some((_, landing)) = REDIRECTS.iter().find(|(p, _)| *p == path) {
+            // A refused answer goes back to the page with the code, never an error page.
+            assert_eq!(res.status, StatusCode::SEE_OTHER, "{method} {path}");
+            let location = res.header("location").unwrap_or_default();
+            assert_eq!(location, *landing, "{method} {path}");
+            continue;
+        }
         // Without credentials or a body, each answers with a JSON error of its own.
-        let expected = if ANONYMOUS.contains(&path.as_str()) {
+        let expected = if path == PUBLIC_LOOKUP {
+            (StatusCode::NOT_FOUND, "SSO_CONNECTION_NOT_FOUND")
+        } else if ANONYMOUS.contains(&path.as_str()) {
             (StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY")
         } else {
             (StatusCode::UNAUTHORIZED, "NOT_SIGNED_IN")
@@ -431,4 +469,26 @@ async fn credential_and_body_refusals_are_documented() {
         .await;
     assert_error(&res, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY");
     assert_documented(&doc, "post", "/auth/refresh", &res);
+}
+
+#[tokio::test]
+async fn tagged_unions_are_objects_a_client_can_build() {
+    let app = TestApp::new();
+    let doc = document(&app).await;
+    let union = &doc["components"]["schemas"]["ProtocolInput"]["oneOf"];
+    let branches = union.as_array().expect("ProtocolInput is a oneOf");
+    let mut tags = Vec::new();
+    for branch in branches {
+        // One closed object per protocol, its tag among its own properties.
+        assert_eq!(branch["type"], "object", "{branch:#}");
+        assert_eq!(branch["additionalProperties"], false, "{branch:#}");
+        assert!(
+            branch["required"]
+                .as_array()
+                .unwrap()
+                .contains(&"protocol".into())
+        );
+        tags.push(branch["properties"]["protocol"]["enum"][0].clone());
+    }
+    assert_eq!(tags, ["oidc", "saml"]);
 }

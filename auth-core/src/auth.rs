@@ -18,6 +18,7 @@ use crate::permissions::Policy;
 use crate::rate_limit::Limiter;
 use crate::secret::{Keyring, OsRandom, Random, SecretBox, SecretKey};
 use crate::sessions::SessionCache;
+use crate::sso::DomainVerifier;
 use crate::verification::{CodeChecker, Mailer, NoMailer, Outbox, SpawnOutbox};
 
 /// The library's entry point: holds the store, the clock, the keys and the configuration,
@@ -70,6 +71,14 @@ pub(crate) struct Inner<S> {
     pub(crate) invalidation: Option<Arc<dyn InvalidationBus>>,
     /// The WebAuthn relying party, when `config.passkeys` is set.
     pub(crate) webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Reads the DNS TXT records that prove control of an SSO domain, when configured.
+    pub(crate) domain_verifier: Option<Arc<dyn DomainVerifier>>,
+    /// The OpenID Connect relying party's HTTP client and provider cache.
+    #[cfg(feature = "oidc")]
+    pub(crate) oidc: crate::oidc::OidcRuntime,
+    /// The app's social OpenID providers, by id.
+    #[cfg(feature = "oidc")]
+    pub(crate) social: Vec<crate::sso::SocialProvider>,
 }
 
 impl<S: Send + Sync> LocalCaches for Inner<S> {
@@ -103,6 +112,9 @@ impl<S: Send + Sync + 'static> Auth<S> {
             policy: Policy::default(),
             breach_check: None,
             invalidation: None,
+            domain_verifier: None,
+            #[cfg(feature = "oidc")]
+            social: Vec::new(),
         }
     }
 }
@@ -229,6 +241,9 @@ pub struct AuthBuilder<S> {
     policy: Policy,
     breach_check: Option<Arc<dyn BreachCheck>>,
     invalidation: Option<Arc<dyn InvalidationBus>>,
+    domain_verifier: Option<Arc<dyn DomainVerifier>>,
+    #[cfg(feature = "oidc")]
+    social: Vec<crate::sso::SocialProvider>,
 }
 
 impl<S: Send + Sync + 'static> AuthBuilder<S> {
@@ -300,6 +315,23 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
         self
     }
 
+    /// Reads the DNS TXT records that prove an organization controls an SSO domain
+    /// (default: none; `auth.sso().verify_domain` then fails with `NOT_CONFIGURED`). With
+    /// auth-core's feature `dns`, `sso::HickoryVerifier` reads real DNS.
+    pub fn domain_verifier(mut self, verifier: impl DomainVerifier) -> Self {
+        self.domain_verifier = Some(Arc::new(verifier));
+        self
+    }
+
+    /// Registers a social OpenID provider ("Sign in with Google"), started with
+    /// `auth.sso().begin_social_sign_in(id, ..)` and finished by the same callback as
+    /// enterprise sign-ins (feature `oidc`). Two providers with one id fail the build.
+    #[cfg(feature = "oidc")]
+    pub fn social_provider(mut self, provider: crate::sso::SocialProvider) -> Self {
+        self.social.push(provider);
+        self
+    }
+
     /// Where audit events go (default: `tracing`, target `auth_audit`).
     pub fn audit(mut self, sink: impl AuditSink + 'static) -> Self {
         self.audit = Some(Arc::new(sink));
@@ -328,7 +360,24 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
             )),
             None => None,
         };
+        #[cfg(feature = "oidc")]
+        let oidc = crate::oidc::OidcRuntime::new(&self.config.oidc)?;
+        #[cfg(feature = "oidc")]
+        {
+            let mut ids: Vec<&str> = self.social.iter().map(|s| s.id()).collect();
+            ids.sort_unstable();
+            if ids.windows(2).any(|w| w.first() == w.last()) {
+                return Err(ConfigError::Invalid {
+                    setting: "social_provider",
+                    reason: "two providers have the same id",
+                });
+            }
+        }
         let inner = Arc::new(Inner {
+            #[cfg(feature = "oidc")]
+            oidc,
+            #[cfg(feature = "oidc")]
+            social: self.social,
             store: self.store,
             clock: self.clock,
             random: self.random,
@@ -349,6 +398,7 @@ impl<S: Send + Sync + 'static> AuthBuilder<S> {
             breach_check: self.breach_check,
             invalidation: self.invalidation,
             webauthn,
+            domain_verifier: self.domain_verifier,
             config: self.config,
         });
         if let Some(bus) = &inner.invalidation {

@@ -38,6 +38,13 @@ pub struct AuthConfig {
     /// applied when the client's IP is unknown.
     #[serde(default = "default_sign_in_ip_limit")]
     pub sign_in_ip_limit: Option<RateLimit>,
+    /// Unauthenticated flows started from one client network (an IPv4 address, or an IPv6
+    /// /64): passkey sign-ins (a signed-out page with autofill starts one per view) and SSO
+    /// sign-ins. Each keeps a record in the store until it expires, so without a bound
+    /// anyone could fill the store. Default 600 per 10 minutes (one per second once the
+    /// burst is spent); `None` turns it off. Not applied when the client's IP is unknown.
+    #[serde(default = "default_flow_start_limit")]
+    pub flow_start_limit: Option<RateLimit>,
     /// Sign-ups allowed from one client network (an IPv4 address, or an IPv6 /64). Default
     /// 10 per hour; `None` turns it off. Not applied when the client's IP is unknown.
     #[serde(default = "default_sign_up_limit")]
@@ -109,6 +116,17 @@ pub struct AuthConfig {
     /// its start to its finish. Default 5 minutes; 10 s to 1 hour.
     #[serde(default = "default_ceremony_ttl")]
     pub ceremony_ttl: Duration,
+    /// How the OpenID Connect relying party talks to providers (timeouts, response size
+    /// cap, discovery and key cache).
+    #[cfg(feature = "oidc")]
+    #[serde(default)]
+    pub oidc: crate::oidc::OidcHttpConfig,
+    /// Where the app serves its SAML service-provider endpoints, without a trailing slash
+    /// (`https://app.example.com/auth/sso/saml`, what auth-axum routes): a SAML connection
+    /// saved without an SP entity id or ACS URL gets `<base>/<connection id>/metadata` and
+    /// `<base>/<connection id>/acs`. Default `None`: both must be given.
+    #[serde(default)]
+    pub saml_sp_base_url: Option<String>,
 }
 
 fn default_ceremony_ttl() -> Duration {
@@ -123,6 +141,13 @@ fn default_sign_in_ip_limit() -> Option<RateLimit> {
     Some(RateLimit {
         max: 100,
         window: Duration::minutes(15),
+    })
+}
+
+fn default_flow_start_limit() -> Option<RateLimit> {
+    Some(RateLimit {
+        max: 600,
+        window: Duration::minutes(10),
     })
 }
 
@@ -170,6 +195,7 @@ impl Default for AuthConfig {
                 window: Duration::HOUR,
             }),
             sign_in_ip_limit: default_sign_in_ip_limit(),
+            flow_start_limit: default_flow_start_limit(),
             sign_up_limit: default_sign_up_limit(),
             code_failure_limit: default_code_failure_limit(),
             invite_ttl: default_invite_ttl(),
@@ -184,6 +210,9 @@ impl Default for AuthConfig {
             totp: TotpConfig::default(),
             passkeys: None,
             ceremony_ttl: default_ceremony_ttl(),
+            #[cfg(feature = "oidc")]
+            oidc: crate::oidc::OidcHttpConfig::default(),
+            saml_sp_base_url: None,
         }
     }
 }
@@ -287,6 +316,7 @@ impl AuthConfig {
         for limit in [
             &self.sign_in_limit,
             &self.sign_in_ip_limit,
+            &self.flow_start_limit,
             &self.sign_up_limit,
             &self.code_failure_limit,
             &self.mail_limit,
@@ -295,9 +325,21 @@ impl AuthConfig {
         .flatten()
         {
             limit.validate().map_err(|_| ConfigError::Invalid {
-                setting: "sign_in_limit / sign_in_ip_limit / sign_up_limit / code_failure_limit / mail_limit",
+                setting: "sign_in_limit / sign_in_ip_limit / flow_start_limit / sign_up_limit / code_failure_limit / mail_limit",
                 reason: "max 1 to 10^9, window 1 second to 1 day",
             })?;
+        }
+        if let Some(base) = &self.saml_sp_base_url {
+            let url = url::Url::parse(base).map_err(|_| ConfigError::Invalid {
+                setting: "saml_sp_base_url",
+                reason: "must be an absolute URL",
+            })?;
+            if !matches!(url.scheme(), "https" | "http") || base.ends_with('/') {
+                return invalid(
+                    "saml_sp_base_url",
+                    "must be an http(s) URL without a trailing slash",
+                );
+            }
         }
         let v = &self.verification;
         if !(6..=10).contains(&v.code_digits) {
@@ -338,6 +380,10 @@ impl AuthConfig {
         if let Some(passkeys) = &self.passkeys {
             passkeys.relying_party()?;
         }
+        #[cfg(feature = "oidc")]
+        if let Err((setting, reason)) = self.oidc.check() {
+            return invalid(setting, reason);
+        }
         if self.enumeration_safe_sign_up && !self.require_email_verification {
             return invalid(
                 "enumeration_safe_sign_up",
@@ -351,6 +397,23 @@ impl AuthConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_saml_sp_base_is_an_http_url_without_a_trailing_slash() {
+        let mut c = AuthConfig::default();
+        assert_eq!(c.saml_sp_base_url, None);
+        c.saml_sp_base_url = Some("https://app.example.com/auth/sso/saml".into());
+        assert!(c.validate().is_ok());
+        for bad in [
+            "https://app.example.com/auth/sso/saml/",
+            "/auth/sso/saml",
+            "ftp://app.example.com/saml",
+            "",
+        ] {
+            c.saml_sp_base_url = Some(bad.into());
+            assert!(c.validate().is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn defaults_are_valid_and_bad_values_refused() {

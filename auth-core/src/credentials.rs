@@ -97,6 +97,13 @@ pub trait CredentialStore: Send + Sync {
     /// ([`crate::mfa`]). A store with only the core answers none; a store that implements a
     /// factor domain MUST answer for it, or its users sign in without their second factor.
     async fn second_factors(&self, user_id: UserId) -> Result<SecondFactors, StoreError>;
+
+    /// Whether an organization verified `domain` (lowercase ASCII) and requires SSO for
+    /// it: what makes password and emailed-code sign-in refuse its addresses with
+    /// `SSO_REQUIRED` ([`crate::sso`]). One indexed lookup. A store without the SSO domain
+    /// answers `false`; a store that implements it MUST answer from its domains, or
+    /// passwords keep working where the organization requires SSO.
+    async fn sso_required(&self, domain: &str) -> Result<bool, StoreError>;
 }
 
 impl<S: CredentialStore + 'static> Auth<S> {

@@ -134,6 +134,46 @@ error_codes! {
     CeremonyExpired => "CEREMONY_EXPIRED",
     /// No passkey with that id (for this user).
     PasskeyNotFound => "PASSKEY_NOT_FOUND",
+    /// The OpenID provider answered the sign-in with an error (`error=access_denied`, ...).
+    OidcProviderError => "OIDC_PROVIDER_ERROR",
+    /// The callback's `state` is malformed, unknown or used already (a flow is single use),
+    /// or it names a flow of another provider.
+    OidcStateInvalid => "OIDC_STATE_INVALID",
+    /// The sign-in flow expired before the callback: start again.
+    OidcFlowExpired => "OIDC_FLOW_EXPIRED",
+    /// The callback's `iss` (RFC 9207) is not the flow's provider: a mix-up, refused.
+    OidcIssuerMismatch => "OIDC_ISSUER_MISMATCH",
+    /// The provider refused the authorization code, or its token or userinfo endpoint could
+    /// not be reached or answered something unusable.
+    OidcExchangeFailed => "OIDC_EXCHANGE_FAILED",
+    /// The ID token (or userinfo answer) does not validate: signature, key, issuer,
+    /// audience, expiry, nonce or algorithm.
+    OidcTokenInvalid => "OIDC_TOKEN_INVALID",
+    /// The provider's discovery document or keys could not be fetched or are unusable.
+    OidcDiscoveryFailed => "OIDC_DISCOVERY_FAILED",
+    /// The SAML response is malformed, too large, or not a usable response (no assertion,
+    /// an encrypted one, another issuer, no bearer confirmation).
+    SamlResponseInvalid => "SAML_RESPONSE_INVALID",
+    /// The SAML response is unsigned, signed with a key that is not the connection's,
+    /// tampered with, or signature-wrapped.
+    SamlSignatureInvalid => "SAML_SIGNATURE_INVALID",
+    /// The SAML assertion is for another service provider (audience).
+    SamlAudienceMismatch => "SAML_AUDIENCE_MISMATCH",
+    /// The SAML response was sent to another address (Destination or Recipient is not the
+    /// connection's ACS URL).
+    SamlDestinationMismatch => "SAML_DESTINATION_MISMATCH",
+    /// The SAML assertion is not valid now (NotBefore, NotOnOrAfter, issue time).
+    SamlExpired => "SAML_EXPIRED",
+    /// The SAML response answers a request that is unknown, used already, expired, or of
+    /// another connection.
+    SamlRequestUnknown => "SAML_REQUEST_UNKNOWN",
+    /// The SAML response was not asked for (IdP-initiated) and the connection does not
+    /// accept those.
+    SamlIdpInitiatedRefused => "SAML_IDP_INITIATED_REFUSED",
+    /// The SAML assertion was used already.
+    SamlReplayed => "SAML_REPLAYED",
+    /// The identity provider answered with a failure status (the user was not signed in).
+    SamlStatus => "SAML_STATUS",
     /// The passkey response does not verify (bad signature, tampered or malformed client
     /// data, wrong challenge, user not verified).
     PasskeyRejected => "PASSKEY_REJECTED",
@@ -151,6 +191,38 @@ error_codes! {
     PasskeyCounterRegression => "PASSKEY_COUNTER_REGRESSION",
     /// The credential is registered already (to this or another account).
     PasskeyAlreadyRegistered => "PASSKEY_ALREADY_REGISTERED",
+    /// No SSO connection with that id (in this organization), or none routes this
+    /// address or domain.
+    SsoConnectionNotFound => "SSO_CONNECTION_NOT_FOUND",
+    /// The SSO connection is not active (a draft, or disabled).
+    SsoConnectionInactive => "SSO_CONNECTION_INACTIVE",
+    /// The SSO connection lacks configuration it needs to be activated (see its readiness).
+    SsoConnectionNotReady => "SSO_CONNECTION_NOT_READY",
+    /// No such domain (in this organization).
+    DomainNotFound => "DOMAIN_NOT_FOUND",
+    /// Another organization verified this domain (or this one has it already).
+    DomainTaken => "DOMAIN_TAKEN",
+    /// The domain is not verified yet.
+    DomainNotVerified => "DOMAIN_NOT_VERIFIED",
+    /// The domain's DNS does not hold the expected TXT record.
+    DomainVerificationFailed => "DOMAIN_VERIFICATION_FAILED",
+    /// The DNS lookup for a domain verification failed; retry later.
+    DnsUnavailable => "DNS_UNAVAILABLE",
+    /// The address's domain signs in through its organization's SSO only: use SSO.
+    SsoRequired => "SSO_REQUIRED",
+    /// The identity provider's address is not on one of its organization's verified
+    /// domains (or it sent none): an IdP never signs in addresses its organization does not
+    /// own.
+    SsoEmailNotAllowed => "SSO_EMAIL_NOT_ALLOWED",
+    /// A user with this address exists and the sign-in cannot be linked to it safely (the
+    /// provider did not vouch for the address, the user's own address is unverified, or
+    /// the app does not link): sign in as that user and link, or ask an admin.
+    SsoLinkRefused => "SSO_LINK_REFUSED",
+    /// The provider did not vouch for the address (`email_verified`), which creating a
+    /// user through a social provider needs.
+    SsoEmailNotVerified => "SSO_EMAIL_NOT_VERIFIED",
+    /// Signing in through this connection's protocol is not available (yet).
+    SsoProtocolNotSupported => "SSO_PROTOCOL_NOT_SUPPORTED",
     /// A second factor is required for this action.
     MfaRequired => "MFA_REQUIRED",
     /// The organization requires a second factor and the user holds none: enrol one (the
@@ -225,6 +297,10 @@ pub enum Entity {
     ApiKey,
     /// A passkey.
     Passkey,
+    /// An SSO connection.
+    SsoConnection,
+    /// An organization's domain.
+    Domain,
 }
 
 impl Entity {
@@ -238,6 +314,8 @@ impl Entity {
             Entity::Invite => ErrorCode::InviteNotFound,
             Entity::ApiKey => ErrorCode::ApiKeyNotFound,
             Entity::Passkey => ErrorCode::PasskeyNotFound,
+            Entity::SsoConnection => ErrorCode::SsoConnectionNotFound,
+            Entity::Domain => ErrorCode::DomainNotFound,
         }
     }
 
@@ -252,6 +330,8 @@ impl Entity {
             Entity::Invite => "invite",
             Entity::ApiKey => "API key",
             Entity::Passkey => "passkey",
+            Entity::SsoConnection => "SSO connection",
+            Entity::Domain => "domain",
         }
     }
 }
@@ -400,6 +480,48 @@ pub enum AuthError {
     /// A passkey response was refused.
     #[error("{0}")]
     Passkey(PasskeyRefusal),
+    /// The SSO connection is a draft or disabled.
+    #[error("the SSO connection is not active")]
+    SsoConnectionInactive,
+    /// The SSO connection lacks configuration it needs to be activated.
+    #[error("the SSO connection is not ready: missing {}", .missing.join(", "))]
+    SsoConnectionNotReady {
+        /// The readiness checks that failed.
+        missing: Vec<String>,
+    },
+    /// Another organization verified this domain, or this one has it already.
+    #[error("this domain is taken")]
+    DomainTaken,
+    /// The domain is not verified yet.
+    #[error("the domain is not verified")]
+    DomainNotVerified,
+    /// The domain's DNS does not hold the expected TXT record.
+    #[error("domain verification failed: {0}")]
+    DomainVerificationFailed(&'static str),
+    /// The DNS lookup failed; retry later.
+    #[error("the DNS lookup failed; retry later")]
+    DnsUnavailable,
+    /// The address's domain signs in through its organization's SSO only.
+    #[error("this address signs in with SSO")]
+    SsoRequired,
+    /// The identity provider's address is not on its organization's verified domains.
+    #[error("this identity provider may not sign in this address")]
+    SsoEmailNotAllowed,
+    /// A user with this address exists and cannot be linked to the sign-in safely.
+    #[error("an account with this address exists and cannot be linked to this sign-in")]
+    SsoLinkRefused,
+    /// The provider did not vouch for the address.
+    #[error("the identity provider did not verify this address")]
+    SsoEmailNotVerified,
+    /// Signing in through this protocol is not available.
+    #[error("signing in through {0} connections is not supported yet")]
+    SsoProtocolNotSupported(&'static str),
+    /// An OpenID Connect sign-in was refused.
+    #[error("{0}")]
+    Oidc(OidcRefusal),
+    /// A SAML response was refused.
+    #[error("{0}")]
+    Saml(SamlRefusal),
     /// A second factor is required.
     #[error("a second factor is required")]
     MfaRequired,
@@ -494,6 +616,19 @@ impl AuthError {
             AuthError::CeremonyInvalid => ErrorCode::CeremonyInvalid,
             AuthError::CeremonyExpired => ErrorCode::CeremonyExpired,
             AuthError::Passkey(refusal) => refusal.code(),
+            AuthError::SsoConnectionInactive => ErrorCode::SsoConnectionInactive,
+            AuthError::SsoConnectionNotReady { .. } => ErrorCode::SsoConnectionNotReady,
+            AuthError::DomainTaken => ErrorCode::DomainTaken,
+            AuthError::DomainNotVerified => ErrorCode::DomainNotVerified,
+            AuthError::DomainVerificationFailed(_) => ErrorCode::DomainVerificationFailed,
+            AuthError::DnsUnavailable => ErrorCode::DnsUnavailable,
+            AuthError::SsoRequired => ErrorCode::SsoRequired,
+            AuthError::SsoEmailNotAllowed => ErrorCode::SsoEmailNotAllowed,
+            AuthError::SsoLinkRefused => ErrorCode::SsoLinkRefused,
+            AuthError::SsoEmailNotVerified => ErrorCode::SsoEmailNotVerified,
+            AuthError::SsoProtocolNotSupported(_) => ErrorCode::SsoProtocolNotSupported,
+            AuthError::Oidc(refusal) => refusal.code(),
+            AuthError::Saml(refusal) => refusal.code(),
             AuthError::MfaRequired => ErrorCode::MfaRequired,
             AuthError::MfaEnrollmentRequired => ErrorCode::MfaEnrollmentRequired,
             AuthError::MfaChallengeInvalid => ErrorCode::MfaChallengeInvalid,
@@ -538,6 +673,136 @@ impl AuthError {
     /// Shorthand for [`AuthError::Internal`].
     pub(crate) fn internal(what: &'static str) -> Self {
         AuthError::Internal(what)
+    }
+}
+
+/// Why an OpenID Connect sign-in was refused; each kind has its own [`ErrorCode`]. The
+/// texts never carry a token, code, secret or the provider's free-form description.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OidcRefusal {
+    /// The provider answered with `error` (its code, reduced to `[a-z0-9_]`, at most 64
+    /// characters): `OIDC_PROVIDER_ERROR`.
+    Provider {
+        /// The provider's error code, e.g. `access_denied`.
+        error: String,
+    },
+    /// Unknown, used, malformed or another provider's `state`: `OIDC_STATE_INVALID`.
+    StateInvalid,
+    /// The flow expired: `OIDC_FLOW_EXPIRED`.
+    FlowExpired,
+    /// `iss` in the callback is not the flow's issuer: `OIDC_ISSUER_MISMATCH`.
+    IssuerMismatch,
+    /// The code exchange failed: `OIDC_EXCHANGE_FAILED`.
+    ExchangeFailed(&'static str),
+    /// The ID token or userinfo answer does not validate: `OIDC_TOKEN_INVALID`.
+    TokenInvalid(&'static str),
+    /// Discovery or keys unavailable or unusable: `OIDC_DISCOVERY_FAILED`.
+    DiscoveryFailed(&'static str),
+}
+
+impl OidcRefusal {
+    /// The stable code of this refusal.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            OidcRefusal::Provider { .. } => ErrorCode::OidcProviderError,
+            OidcRefusal::StateInvalid => ErrorCode::OidcStateInvalid,
+            OidcRefusal::FlowExpired => ErrorCode::OidcFlowExpired,
+            OidcRefusal::IssuerMismatch => ErrorCode::OidcIssuerMismatch,
+            OidcRefusal::ExchangeFailed(_) => ErrorCode::OidcExchangeFailed,
+            OidcRefusal::TokenInvalid(_) => ErrorCode::OidcTokenInvalid,
+            OidcRefusal::DiscoveryFailed(_) => ErrorCode::OidcDiscoveryFailed,
+        }
+    }
+}
+
+impl fmt::Display for OidcRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OidcRefusal::Provider { error } => {
+                write!(f, "the identity provider refused the sign-in: {error}")
+            }
+            OidcRefusal::StateInvalid => f.write_str("unknown or used sign-in state"),
+            OidcRefusal::FlowExpired => f.write_str("the sign-in expired; start again"),
+            OidcRefusal::IssuerMismatch => {
+                f.write_str("the answer comes from another identity provider")
+            }
+            OidcRefusal::ExchangeFailed(why) => {
+                write!(f, "the identity provider refused the code: {why}")
+            }
+            OidcRefusal::TokenInvalid(why) => write!(f, "invalid ID token: {why}"),
+            OidcRefusal::DiscoveryFailed(why) => {
+                write!(f, "the identity provider is unavailable: {why}")
+            }
+        }
+    }
+}
+
+/// Why a SAML response was refused; each kind has its own [`ErrorCode`]. The texts never
+/// carry the response's XML or an attribute value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SamlRefusal {
+    /// Malformed, too large or unusable: `SAML_RESPONSE_INVALID`.
+    ResponseInvalid(&'static str),
+    /// Unsigned, wrong key, tampered or wrapped: `SAML_SIGNATURE_INVALID`.
+    SignatureInvalid,
+    /// Another audience: `SAML_AUDIENCE_MISMATCH`.
+    AudienceMismatch,
+    /// Another Destination or Recipient: `SAML_DESTINATION_MISMATCH`.
+    DestinationMismatch,
+    /// Not valid now: `SAML_EXPIRED`.
+    Expired,
+    /// `InResponseTo` names no pending request of this connection: `SAML_REQUEST_UNKNOWN`.
+    RequestUnknown,
+    /// Unsolicited, and the connection does not allow it: `SAML_IDP_INITIATED_REFUSED`.
+    IdpInitiatedRefused,
+    /// The assertion was used already: `SAML_REPLAYED`.
+    Replayed,
+    /// The IdP's status is not Success: `SAML_STATUS`.
+    Status,
+}
+
+impl SamlRefusal {
+    /// The stable code of this refusal.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            SamlRefusal::ResponseInvalid(_) => ErrorCode::SamlResponseInvalid,
+            SamlRefusal::SignatureInvalid => ErrorCode::SamlSignatureInvalid,
+            SamlRefusal::AudienceMismatch => ErrorCode::SamlAudienceMismatch,
+            SamlRefusal::DestinationMismatch => ErrorCode::SamlDestinationMismatch,
+            SamlRefusal::Expired => ErrorCode::SamlExpired,
+            SamlRefusal::RequestUnknown => ErrorCode::SamlRequestUnknown,
+            SamlRefusal::IdpInitiatedRefused => ErrorCode::SamlIdpInitiatedRefused,
+            SamlRefusal::Replayed => ErrorCode::SamlReplayed,
+            SamlRefusal::Status => ErrorCode::SamlStatus,
+        }
+    }
+}
+
+impl fmt::Display for SamlRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SamlRefusal::ResponseInvalid(why) => write!(f, "invalid SAML response: {why}"),
+            SamlRefusal::SignatureInvalid => {
+                f.write_str("the SAML response is not signed by the identity provider")
+            }
+            SamlRefusal::AudienceMismatch => {
+                f.write_str("the SAML assertion is for another service provider")
+            }
+            SamlRefusal::DestinationMismatch => {
+                f.write_str("the SAML response was sent to another address")
+            }
+            SamlRefusal::Expired => f.write_str("the SAML assertion is not valid now"),
+            SamlRefusal::RequestUnknown => {
+                f.write_str("the SAML response answers no pending sign-in; start again")
+            }
+            SamlRefusal::IdpInitiatedRefused => {
+                f.write_str("sign-ins started at the identity provider are not accepted")
+            }
+            SamlRefusal::Replayed => f.write_str("the SAML assertion was used already"),
+            SamlRefusal::Status => f.write_str("the identity provider did not sign the user in"),
+        }
     }
 }
 
@@ -611,6 +876,8 @@ pub enum Conflict {
     Invite,
     /// A passkey with this credential id exists (for any user).
     PasskeyCredential,
+    /// The organization has this domain already, or another organization verified it.
+    Domain,
 }
 
 impl From<StoreError> for AuthError {
@@ -627,6 +894,7 @@ impl From<StoreError> for AuthError {
             StoreError::Conflict(Conflict::PasskeyCredential) => {
                 AuthError::Passkey(PasskeyRefusal::AlreadyRegistered)
             }
+            StoreError::Conflict(Conflict::Domain) => AuthError::DomainTaken,
             StoreError::MissingReference(entity) => AuthError::NotFound(entity),
             other => AuthError::Store(other),
         }
@@ -643,6 +911,7 @@ impl fmt::Display for Conflict {
             Conflict::Membership => "membership",
             Conflict::Invite => "pending invite",
             Conflict::PasskeyCredential => "passkey credential id",
+            Conflict::Domain => "domain",
         })
     }
 }

@@ -123,6 +123,18 @@ typed_id!(
     PasskeyId, "passkey_id"
 );
 
+typed_id!(
+    /// Identifies an [`SsoConnection`](crate::sso::SsoConnection) (an organization's
+    /// identity provider).
+    SsoConnectionId, "sso_connection_id"
+);
+
+typed_id!(
+    /// Identifies an [`OrgDomain`](crate::sso::OrgDomain) (an email domain an
+    /// organization claims for SSO).
+    OrgDomainId, "domain_id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

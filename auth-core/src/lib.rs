@@ -67,14 +67,20 @@ pub mod invites;
 pub mod maintenance;
 pub mod members;
 pub mod mfa;
+#[cfg(feature = "oidc")]
+pub mod oidc;
 pub mod pagination;
 pub mod passkeys;
 pub mod passwords;
 pub mod permissions;
 pub mod rate_limit;
+#[cfg(feature = "saml")]
+pub mod saml;
+pub mod scim;
 pub mod secret;
 mod serde_util;
 pub mod sessions;
+pub mod sso;
 pub mod store;
 mod throttle;
 pub mod totp;
@@ -95,11 +101,14 @@ pub use clock::{Clock, SystemClock, TestClock};
 pub use config::AuthConfig;
 pub use context::RequestMeta;
 pub use credentials::CredentialStore;
-pub use error::{AuthError, ConfigError, Conflict, Entity, ErrorCode, PasskeyRefusal, StoreError};
+pub use error::{
+    AuthError, ConfigError, Conflict, Entity, ErrorCode, OidcRefusal, PasskeyRefusal, SamlRefusal,
+    StoreError,
+};
 pub use groups::{Group, GroupStore};
 pub use ids::{
-    AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, PasskeyId, SessionId, UserId,
-    VerificationId,
+    AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, OrgDomainId, PasskeyId,
+    SessionId, SsoConnectionId, UserId, VerificationId,
 };
 pub use invalidation::{Invalidation, InvalidationBus, InvalidationSink};
 pub use invites::{Invite, InviteStore};
@@ -113,7 +122,10 @@ pub use permissions::{Permission, PermissionSet, Policy};
 pub use rate_limit::RateLimitStore;
 pub use secret::{Secret, SecretKey, TokenHash};
 pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
-pub use store::{ApiKeyDomain, CoreStore, OrganizationStore, PasskeyDomain, Store, TotpDomain};
+pub use sso::SsoStore;
+pub use store::{
+    ApiKeyDomain, CoreStore, OrganizationStore, PasskeyDomain, SsoDomain, Store, TotpDomain,
+};
 pub use totp::TotpStore;
 pub use users::{User, UserStore};
 pub use validate::{Email, EmailPolicy};

@@ -444,6 +444,7 @@ impl Default for Policy {
                         "member:*",
                         "invite:*",
                         "api_key:*",
+                        "sso:*",
                     ]),
                     includes: vec!["member".into()],
                 },

@@ -7,6 +7,7 @@
 //! | API keys | organizations + [`ApiKeyStore`] (a key may belong to a group) | `api_keys` |
 //! | TOTP | core + [`TotpStore`] (factors and recovery codes) | `totp` |
 //! | passkeys | core + [`CeremonyStore`], [`PasskeyStore`] | `passkeys`, `ceremonies` |
+//! | SSO | organizations + [`CeremonyStore`], [`SsoStore`] (connections and domains) | `sso` |
 //!
 //! Each domain is a marker trait implemented automatically for every type that implements
 //! its traits; a service's accessor on [`Auth`](crate::Auth) asks for its domain, so the
@@ -24,6 +25,7 @@ use crate::members::MemberStore;
 use crate::passkeys::PasskeyStore;
 use crate::rate_limit::RateLimitStore;
 use crate::sessions::SessionStore;
+use crate::sso::SsoStore;
 use crate::totp::TotpStore;
 use crate::users::UserStore;
 use crate::verification::VerificationStore;
@@ -85,9 +87,18 @@ pub trait PasskeyDomain: CoreStore + CeremonyStore + PasskeyStore {}
 
 impl<T> PasskeyDomain for T where T: CoreStore + CeremonyStore + PasskeyStore {}
 
+/// The SSO domain: organizations' identity-provider connections and verified domains, and
+/// the ceremonies (single-use, TTL'd flow state) the OIDC and SAML round trips need. Its
+/// stores delete a group's connections and domains with the group, and answer
+/// [`CredentialStore::sso_required`] from the
+/// verified domains.
+pub trait SsoDomain: OrganizationStore + CeremonyStore + SsoStore {}
+
+impl<T> SsoDomain for T where T: OrganizationStore + CeremonyStore + SsoStore {}
+
 /// Every domain at once: what a complete storage adapter implements (`auth-memory`,
 /// `auth-sqlx`). Grows as domains are added, so code that needs only some domains should
 /// ask for those ([`CoreStore`], [`OrganizationStore`], ...).
-pub trait Store: ApiKeyDomain + TotpDomain + PasskeyDomain {}
+pub trait Store: ApiKeyDomain + TotpDomain + PasskeyDomain + SsoDomain {}
 
-impl<T> Store for T where T: ApiKeyDomain + TotpDomain + PasskeyDomain {}
+impl<T> Store for T where T: ApiKeyDomain + TotpDomain + PasskeyDomain + SsoDomain {}

@@ -43,6 +43,10 @@ pub(crate) enum Throttle {
     /// Passkey sign-in attempts against one account, from any client (the user id;
     /// [`AuthConfig::sign_in_limit`]).
     PasskeyAccount,
+    /// Unauthenticated flows (passkey sign-in, SSO sign-in) started from one client
+    /// network, each keeping a record in the store until it expires
+    /// ([`AuthConfig::flow_start_limit`]).
+    FlowStartNetwork,
 }
 
 impl Throttle {
@@ -56,6 +60,7 @@ impl Throttle {
             Throttle::Mail => "mail",
             Throttle::SecondFactor => "second_factor",
             Throttle::PasskeyAccount => "passkey_account",
+            Throttle::FlowStartNetwork => "flow_start_network",
         }
     }
 
@@ -69,6 +74,7 @@ impl Throttle {
             Throttle::Mail => config.mail_limit.as_ref(),
             Throttle::SecondFactor => config.totp.failure_limit.as_ref(),
             Throttle::PasskeyAccount => config.sign_in_limit.as_ref(),
+            Throttle::FlowStartNetwork => config.flow_start_limit.as_ref(),
         }
     }
 }
@@ -109,6 +115,16 @@ impl<S: RateLimitStore> Auth<S> {
             .take(self.store(), kind.scope(), key, limit, self.now())
             .await?;
         Ok(())
+    }
+
+    /// Takes one unit of the per-network limit of unauthenticated flow starts
+    /// ([`AuthConfig::flow_start_limit`]) for the client of `meta`; `RATE_LIMITED` when it
+    /// is used up. Nothing is counted when the client's IP is unknown.
+    pub(crate) async fn throttle_flow_start(&self, meta: &RequestMeta) -> Result<(), AuthError> {
+        match network_key(meta) {
+            Some(network) => self.throttle(Throttle::FlowStartNetwork, &network).await,
+            None => Ok(()),
+        }
     }
 
     /// Refuses with `RATE_LIMITED` when `kind`'s limit for `key` is used up, taking

@@ -78,4 +78,12 @@ impl CredentialStore for MemoryStore {
         let passkey = t.passkeys.values().any(|p| p.user_id == user_id);
         Ok(SecondFactors::none().with_totp(totp).with_passkey(passkey))
     }
+
+    async fn sso_required(&self, domain: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .read()
+            .domains
+            .values()
+            .any(|d| d.domain == domain && d.is_verified() && d.require_sso))
+    }
 }

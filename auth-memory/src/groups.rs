@@ -210,6 +210,9 @@ impl GroupStore for MemoryStore {
             t.invite_by_token.remove(&hash);
         }
         t.remove_api_keys(|k| matches!(k.owner, KeyOwner::Group(g) if doomed.contains(&g)));
+        t.sso_connections
+            .retain(|_, c| !doomed.contains(&c.group_id));
+        t.domains.retain(|_, d| !doomed.contains(&d.group_id));
         Ok(Some(doomed.len() as u64))
     }
 

@@ -39,6 +39,7 @@ mod invites;
 mod members;
 mod passkeys;
 mod sessions;
+mod sso;
 mod tables;
 mod totp;
 mod users;
@@ -99,3 +100,8 @@ pub struct ReadmeDoctests;
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/organizations.md")]
 pub struct OrganizationsDoctests;
+
+/// The SSO guide's code, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/sso.md")]
+pub struct SsoDoctests;

@@ -13,11 +13,12 @@ use auth_core::invites::Invite;
 use auth_core::members::Member;
 use auth_core::passkeys::Passkey;
 use auth_core::sessions::{RefreshToken, Session};
+use auth_core::sso::{OrgDomain, SsoConnection};
 use auth_core::totp::TotpFactor;
 use auth_core::verification::Verification;
 use auth_core::{
-    AccountId, ApiKeyId, Conflict, GroupId, InviteId, MemberId, PasskeyId, SessionId, StoreError,
-    TokenHash, User, UserId, VerificationId,
+    AccountId, ApiKeyId, Conflict, GroupId, InviteId, MemberId, OrgDomainId, PasskeyId, SessionId,
+    SsoConnectionId, StoreError, TokenHash, User, UserId, VerificationId,
 };
 
 #[derive(Default)]
@@ -58,6 +59,10 @@ pub(crate) struct Tables {
     pub(crate) totp: HashMap<UserId, TotpFactor>,
     /// Each user's recovery codes: hash → when it was used.
     pub(crate) recovery_codes: HashMap<UserId, HashMap<TokenHash, Option<OffsetDateTime>>>,
+    /// SSO connections.
+    pub(crate) sso_connections: HashMap<SsoConnectionId, SsoConnection>,
+    /// Organizations' domains (a handful per group: scanned).
+    pub(crate) domains: HashMap<OrgDomainId, OrgDomain>,
 }
 
 impl Tables {

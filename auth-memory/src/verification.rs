@@ -19,6 +19,19 @@ impl VerificationStore for MemoryStore {
         Ok(())
     }
 
+    async fn active_verification(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+    ) -> Result<Option<Verification>, StoreError> {
+        let t = self.read();
+        Ok(t.verifications
+            .values()
+            .filter(|v| v.consumed_at.is_none() && v.email == *email && v.purpose == purpose)
+            .max_by_key(|v| (v.created_at, v.id))
+            .cloned())
+    }
+
     async fn reserve_code_attempt(
         &self,
         email: &Email,

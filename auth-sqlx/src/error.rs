@@ -13,6 +13,12 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         Conflict::Account,
     ),
     ("groups_slug_key", "groups.slug", Conflict::GroupSlug),
+    // A ceremony put twice (the SAML replay guard relies on it).
+    (
+        "ceremonies_pkey",
+        "ceremonies.kind, ceremonies.handle_hash",
+        Conflict::Id,
+    ),
     (
         "members_group_user_key",
         "members.group_id, members.user_id",
@@ -22,6 +28,17 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         "passkeys_credential_id_key",
         "passkeys.credential_id",
         Conflict::PasskeyCredential,
+    ),
+    (
+        "sso_domains_group_domain_key",
+        "sso_domains.group_id, sso_domains.domain",
+        Conflict::Domain,
+    ),
+    // A partial index: SQLite names its column.
+    (
+        "sso_domains_verified_key",
+        "sso_domains.domain",
+        Conflict::Domain,
     ),
     // An expression index: SQLite names the index instead of the columns.
     (

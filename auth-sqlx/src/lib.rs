@@ -55,7 +55,7 @@ pub use postgres_invalidation::PgInvalidation;
 /// token-hash index, joined with the user. Public so operators can `EXPLAIN` it.
 pub const SESSION_LOOKUP_SQL: &str = "SELECT s.id, s.user_id, s.token_hash, s.aal, s.ip, \
      s.user_agent, s.created_at, s.last_seen_at, s.idle_expires_at, s.expires_at, \
-     s.revoked_at, u.email AS u_email, u.email_verified AS u_email_verified, \
+     s.revoked_at, s.sso_connection_id, u.email AS u_email, u.email_verified AS u_email_verified, \
      u.name AS u_name, u.image AS u_image, u.extend AS u_extend, \
      u.created_at AS u_created_at, u.updated_at AS u_updated_at \
      FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1";

@@ -15,7 +15,8 @@ use auth_core::totp::{FactorState, TotpAlgorithm, TotpFactor, TotpParams};
 use auth_core::verification::{Purpose, Verification};
 use auth_core::{
     Aal, AccountId, ApiKeyId, AuditEventId, Email, Group, GroupId, Invite, InviteId, Member,
-    MemberId, Provider, SessionId, StoreError, TokenHash, User, UserId, VerificationId,
+    MemberId, Provider, SessionId, SsoConnectionId, StoreError, TokenHash, User, UserId,
+    VerificationId,
 };
 use serde_json::Value;
 use sqlx::types::Json;
@@ -95,6 +96,7 @@ pub(crate) struct SessionRow {
     pub(crate) idle_expires_at: Ts,
     pub(crate) expires_at: Ts,
     pub(crate) revoked_at: Option<Ts>,
+    pub(crate) sso_connection_id: Option<Uuid>,
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -113,6 +115,7 @@ impl TryFrom<SessionRow> for Session {
             idle_expires_at: r.idle_expires_at.0,
             expires_at: r.expires_at.0,
             revoked_at: r.revoked_at.map(|t| t.0),
+            sso_connection_id: r.sso_connection_id.map(SsoConnectionId::from_uuid),
         })
     }
 }
@@ -663,5 +666,76 @@ impl TryFrom<PasskeyRow> for auth_core::Passkey {
             created_at: r.created_at.0,
             last_used_at: r.last_used_at.map(|t| t.0),
         })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct SsoConnectionRow {
+    pub(crate) id: Uuid,
+    pub(crate) group_id: Uuid,
+    pub(crate) name: String,
+    pub(crate) status: String,
+    pub(crate) protocol: String,
+    pub(crate) config: Json<Value>,
+    pub(crate) default_role: Option<String>,
+    pub(crate) role_mapping: Json<BTreeMap<String, String>>,
+    pub(crate) extend: Json<Value>,
+    pub(crate) format_version: i64,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<SsoConnectionRow> for auth_core::sso::SsoConnection {
+    type Error = StoreError;
+    fn try_from(r: SsoConnectionRow) -> Result<Self, StoreError> {
+        use auth_core::sso::{ConnectionStatus, ProtocolConfig, SsoProtocol};
+        let corrupt = |what: &'static str| StoreError::corrupt(what);
+        let config: ProtocolConfig = serde_json::from_value(r.config.0)
+            .map_err(|_| corrupt("an SSO connection's configuration is unreadable"))?;
+        if SsoProtocol::parse(&r.protocol) != Some(config.protocol()) {
+            return Err(corrupt(
+                "an SSO connection's protocol does not match its configuration",
+            ));
+        }
+        Ok(auth_core::sso::SsoConnection {
+            id: auth_core::SsoConnectionId::from_uuid(r.id),
+            group_id: GroupId::from_uuid(r.group_id),
+            name: r.name,
+            status: ConnectionStatus::parse(&r.status)
+                .ok_or_else(|| corrupt("an SSO connection's status is unknown"))?,
+            config,
+            default_role: r.default_role,
+            role_mapping: r.role_mapping.0,
+            extend: r.extend.0,
+            format_version: u16::try_from(r.format_version)
+                .map_err(|_| corrupt("an SSO format version is out of range"))?,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct OrgDomainRow {
+    pub(crate) id: Uuid,
+    pub(crate) group_id: Uuid,
+    pub(crate) domain: String,
+    pub(crate) verification_token: String,
+    pub(crate) verified_at: Option<Ts>,
+    pub(crate) require_sso: bool,
+    pub(crate) created_at: Ts,
+}
+
+impl From<OrgDomainRow> for auth_core::sso::OrgDomain {
+    fn from(r: OrgDomainRow) -> Self {
+        auth_core::sso::OrgDomain {
+            id: auth_core::OrgDomainId::from_uuid(r.id),
+            group_id: GroupId::from_uuid(r.group_id),
+            domain: r.domain,
+            verification_token: r.verification_token,
+            verified_at: r.verified_at.map(|t| t.0),
+            require_sso: r.require_sso,
+            created_at: r.created_at.0,
+        }
     }
 }

@@ -211,3 +211,102 @@ async fn postgres_store_recovers_after_its_backends_are_terminated() {
     }
     assert!(recovered, "the store did not recover");
 }
+
+/// Creates an organization and an OIDC connection with a client secret through the
+/// service; returns the secret.
+async fn connection_with_secret<S: auth_core::SsoDomain + Clone>(store: S) -> &'static str {
+    use auth_core::sso::{NewSsoConnection, OidcInput, ProtocolInput};
+    use auth_core::{Auth, Caller, RequestMeta, Secret, SecretKey};
+    const SECRET: &str = "raw-row-client-secret-0123456789";
+    let auth = Auth::builder(store)
+        .secret_key(SecretKey::generate())
+        .build()
+        .unwrap();
+    let meta = RequestMeta::none();
+    let group = auth
+        .groups()
+        .create(
+            &Caller::System,
+            auth_core::groups::NewGroup {
+                name: "Acme".into(),
+                ..Default::default()
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    auth.sso()
+        .create_connection(
+            &Caller::System,
+            NewSsoConnection {
+                group_id: group.id,
+                name: "Okta".into(),
+                config: ProtocolInput::Oidc(OidcInput {
+                    issuer: "https://idp.example.net".into(),
+                    client_id: "c".into(),
+                    client_secret: Some(Secret::new(SECRET)),
+                    ..OidcInput::default()
+                }),
+                status: None,
+                default_role: None,
+                role_mapping: Default::default(),
+                extend: None,
+            },
+            &meta,
+        )
+        .await
+        .unwrap();
+    SECRET
+}
+
+fn assert_sealed(raw: &str, secret: &str) {
+    assert!(!raw.contains(secret), "{raw}");
+    let config: serde_json::Value = serde_json::from_str(raw).unwrap();
+    let sealed = config["client_secret"].as_str().unwrap();
+    assert!(sealed.starts_with("v1."), "{sealed}");
+}
+
+#[tokio::test]
+async fn sqlite_sso_client_secret_is_sealed_in_the_raw_row() {
+    let store = common::sqlite_file().await;
+    let secret = connection_with_secret(store.clone()).await;
+    let (raw,): (String,) = sqlx::query_as("SELECT config FROM sso_connections")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_sealed(&raw, secret);
+}
+
+#[tokio::test]
+async fn postgres_sso_client_secret_is_sealed_in_the_raw_row() {
+    if !common::postgres_available("postgres_sso_client_secret_is_sealed_in_the_raw_row") {
+        return;
+    }
+    let store = common::postgres().await;
+    let secret = connection_with_secret(store.clone()).await;
+    let (raw,): (String,) = sqlx::query_as("SELECT config::text FROM sso_connections")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_sealed(&raw, secret);
+}
+
+#[tokio::test]
+async fn sqlite_sso_domain_lookup_uses_an_index() {
+    let store = common::sqlite_file().await;
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(
+        "EXPLAIN QUERY PLAN SELECT EXISTS (SELECT 1 FROM sso_domains WHERE domain = $1 \
+         AND verified_at IS NOT NULL AND require_sso)",
+    )
+    .bind("example.com")
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    let plan: Vec<String> = plan.into_iter().map(|r| r.3).collect();
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("USING INDEX sso_domains_")
+                || step.contains("USING COVERING INDEX sso_domains_")),
+        "{plan:?}"
+    );
+}

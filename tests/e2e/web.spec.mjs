@@ -5,10 +5,13 @@
 // Start it through scripts/e2e.sh, which builds and starts a fresh server first. Exits 0
 // when every step passes, 1 otherwise (with a screenshot in $E2E_ARTIFACTS).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import jsQR from "jsqr";
+import * as OTPAuth from "otpauth";
 import { chromium } from "playwright-core";
+import { PNG } from "pngjs";
 
 const BASE = (process.argv[2] || process.env.E2E_BASE_URL || "").replace(/\/$/, "");
 const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
@@ -16,6 +19,8 @@ const ARTIFACTS = process.env.E2E_ARTIFACTS || join(tmpdir(), "auth-e2e-artifact
 const TIMEOUT_MS = 15_000;
 // The example server's console: its dev mailer prints every emailed code there.
 const SERVER_LOG = process.env.E2E_SERVER_LOG || "";
+// The TXT records file the server verifies SSO domains from (its --dns-txt-file).
+const DNS_TXT_FILE = process.env.E2E_DNS_TXT_FILE || "";
 
 // The flags this machine needs: no sandbox as root, and no background connections to
 // Google's hosts (the network is closed; they would fail at every start).
@@ -126,6 +131,80 @@ async function emailed(email, purpose) {
   throw new Error(`no ${purpose} code for ${email} in ${SERVER_LOG}`);
 }
 
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The text of the QR code shown in `locator` (a screenshot of it, read by jsQR). */
+async function readQrCode(locator) {
+  const png = PNG.sync.read(await locator.screenshot());
+  const found = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  assert.ok(found, "the QR code reads");
+  return found.data;
+}
+
+/**
+ * An authenticator app: TOTP codes from an otpauth:// URI, computed by otpauth (an
+ * implementation independent of the server's). The server takes one code per step and
+ * only of a step later than the last one it took, so each code is of a step after the
+ * previous one, within a step of the clock (it waits when the next step is not yet near).
+ */
+class Authenticator {
+  constructor(uri) {
+    this.totp = OTPAuth.URI.parse(uri);
+    this.lastStep = -Infinity;
+  }
+
+  stepNow() {
+    return Math.floor(Date.now() / 1000 / this.totp.period);
+  }
+
+  async nextCode() {
+    while (this.lastStep > this.stepNow()) await sleep(250);
+    const step = Math.max(this.lastStep + 1, this.stepNow());
+    this.lastStep = step;
+    return this.totp.generate({ timestamp: step * this.totp.period * 1000 });
+  }
+
+  /** A code of none of the steps the server would take now. */
+  wrongCode() {
+    const now = this.stepNow();
+    const valid = new Set([-1, 0, 1, 2].map((d) => this.totp.generate({ timestamp: (now + d) * this.totp.period * 1000 })));
+    for (let n = 0; ; n++) {
+      const code = String(n).padStart(this.totp.digits, "0");
+      if (!valid.has(code)) return code;
+    }
+  }
+}
+
+/**
+ * Takes `user`'s passkey off their virtual authenticator (as exported, with its current
+ * counter): while it is off, the page's autofill request finds nothing and waits.
+ */
+async function takePasskey(user) {
+  const { credentials } = await user.cdp.send("WebAuthn.getCredentials", { authenticatorId: user.authenticatorId });
+  assert.equal(credentials.length, 1);
+  await user.cdp.send("WebAuthn.removeCredential", {
+    authenticatorId: user.authenticatorId,
+    credentialId: credentials[0].credentialId,
+  });
+  return credentials[0];
+}
+
+/** Puts a passkey taken by `takePasskey` back on `user`'s authenticator. */
+async function givePasskey(user, credential) {
+  await user.cdp.send("WebAuthn.addCredential", { authenticatorId: user.authenticatorId, credential });
+}
+
+/** Signs out on `page`, then signs in with the password: the page asks for the second step. */
+async function signInToSecondStep(page, user, methods) {
+  await byTestId(page, "signout-button").click();
+  await waitForState(page, "signed-out");
+  await byTestId(page, "signin-email").fill(user.email);
+  await byTestId(page, "signin-password").fill(user.password);
+  await byTestId(page, "signin-submit").click();
+  await waitForState(page, "mfa");
+  assert.equal(await byTestId(page, "mfa-challenge").getAttribute("data-methods"), methods);
+}
+
 function assertApiKeyWhoami(body, key) {
   assert.equal(body.kind, "api_key", `whoami kind: ${JSON.stringify(body)}`);
   assert.equal(body.key.id, key.id, "whoami names the created key");
@@ -144,6 +223,8 @@ async function run() {
   const bob = { email: `bob-${suffix}@example.com`, name: "Bob E2E", password: "bob password 4567" };
   const key = { name: `e2e key ${suffix}` };
   const orgName = `E2E Org ${suffix}`;
+  const carol = { email: `carol-${suffix}@example.com`, password: "carol password 890" };
+  const dave = { email: `dave-${suffix}@example.com`, password: "dave password 2468" };
 
   const { page } = await openBrowser("alice");
   currentPage = page;
@@ -380,6 +461,66 @@ async function run() {
     await byTestId(page, "members-close").click();
   });
 
+  await step("organization SSO: create an OIDC connection, see every readiness check, activate it", async () => {
+    const org = page.locator(`[data-testid="group-row"][data-group-name="${orgName}"]`);
+    const orgId = await org.getAttribute("data-group-id");
+    await org.locator('[data-testid="group-sso"]').click();
+    await byTestId(page, "sso-panel").waitFor({ state: "visible" });
+    assert.equal(await byTestId(page, "sso-group").textContent(), orgName);
+    await byTestId(page, "sso-name").fill("Okta");
+    await byTestId(page, "sso-issuer").fill("https://idp.example.com");
+    await byTestId(page, "sso-client-id").fill("client-123");
+    await byTestId(page, "sso-client-secret").fill("e2e-client-secret-0123456789");
+    await byTestId(page, "sso-connection-submit").click();
+    const draft = page.locator('[data-testid="sso-connection-row"][data-status="draft"]');
+    await draft.waitFor();
+    await byTestId(page, "sso-readiness-box").waitFor({ state: "visible" });
+    const ok = (name) =>
+      page.locator(`[data-testid="sso-check"][data-check="${name}"]`).getAttribute("data-ok");
+    for (const name of ["oidc.issuer", "oidc.client_id", "oidc.client_secret", "oidc.scopes"]) {
+      assert.equal(await ok(name), "true", name);
+    }
+    assert.equal(await ok("status_active"), "false");
+    assert.equal(await ok("verified_domain"), "false");
+    await draft.locator('[data-testid="sso-activate"]').click();
+    await page.locator('[data-testid="sso-connection-row"][data-status="active"]').waitFor();
+    await page.locator('[data-testid="sso-check"][data-check="status_active"][data-ok="true"]').waitFor();
+    const listed = await page.evaluate(async (path) =>
+      (await fetch(path, { credentials: "same-origin" })).text(), `/auth/groups/${orgId}/sso/connections`);
+    assert.ok(listed.includes('"has_client_secret":true'), listed);
+    assert.ok(!listed.includes("e2e-client-secret"), "the client secret is never returned");
+  });
+
+  await step("organization SSO: add a domain, publish its TXT record, verify it, require SSO", async () => {
+    const domain = `e2e-${suffix}.example.com`;
+    await byTestId(page, "sso-domain").fill(domain);
+    await byTestId(page, "sso-domain-submit").click();
+    const row = page.locator('[data-testid="sso-domain-row"][data-verified="false"]');
+    await row.waitFor();
+    const txtName = await row.locator('[data-testid="sso-txt-name"]').textContent();
+    const txtValue = await row.locator('[data-testid="sso-txt-value"]').textContent();
+    assert.equal(txtName, `_auth-rs-challenge.${domain}`);
+    assert.ok(txtValue.startsWith("auth-rs-domain-verification="), txtValue);
+    assert.ok(await row.locator('[data-testid="sso-require"]').isDisabled(), "only a verified domain requires SSO");
+    await row.locator('[data-testid="sso-verify"]').click();
+    const refused = page.locator('[data-testid="sso-admin-error"][data-code="DOMAIN_VERIFICATION_FAILED"]');
+    await refused.waitFor();
+    assert.ok((await refused.textContent()).includes(txtValue), "the refusal names the record to publish");
+    // scripts/e2e.sh starts the server with --dns-txt-file: publishing is writing that file.
+    assert.ok(DNS_TXT_FILE, "E2E_DNS_TXT_FILE names the server's records file");
+    writeFileSync(DNS_TXT_FILE, `${txtName} "${txtValue}"\n`);
+    await row.locator('[data-testid="sso-verify"]').click();
+    const verified = page.locator('[data-testid="sso-domain-row"][data-verified="true"]');
+    await verified.waitFor();
+    await verified.locator('[data-testid="sso-require"]').click();
+    await page.locator('[data-testid="sso-domain-row"][data-verified="true"] [data-testid="sso-require"]:checked').waitFor();
+    const signIn = await http("POST", "/auth/sign-in", { body: { email: `someone@${domain}`, password: "whatever it is" } });
+    assert.equal(signIn.status, 403);
+    assert.equal(signIn.body.error.code, "SSO_REQUIRED");
+    await byTestId(page, "sso-close").click();
+    assert.ok(await byTestId(page, "sso-panel").isHidden());
+  });
+
   await step("change the password: other sessions end, this one continues", async () => {
     const other = await http("POST", "/auth/sign-in", {
       body: { email: alice.email, password: alice.password, mode: "token" },
@@ -482,18 +623,19 @@ async function run() {
     assert.equal(await page.locator(`[data-testid="member-row"][data-user-id="${bob.id}"]`).count(), 0);
   });
 
-  await step("register a passkey, sign out, sign in with it and no username typed", async () => {
+  await step("register a passkey, sign out: the email field's passkey autofill signs in, no username typed", async () => {
     // WebAuthn refuses IP addresses: the page's passkeys live on the localhost twin of
     // the server's origin (the example server's relying party), with a virtual CTAP2
     // platform authenticator (resident keys, user verification) through the DevTools
-    // WebAuthn domain.
+    // WebAuthn domain. Its simulated user picks the first passkey offered, so the page's
+    // conditional-UI request (waiting while signed out) signs in as soon as there is one.
     const local = BASE.replace("://127.0.0.1:", "://localhost:");
-    const carol = { email: `carol-${suffix}@example.com`, password: "carol password 890" };
     const { page: pk } = await openBrowser("passkey", local);
     currentPage = pk;
-    const cdp = await pk.context().newCDPSession(pk);
-    await cdp.send("WebAuthn.enable");
-    const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    carol.page = pk;
+    carol.cdp = await pk.context().newCDPSession(pk);
+    await carol.cdp.send("WebAuthn.enable");
+    ({ authenticatorId: carol.authenticatorId } = await carol.cdp.send("WebAuthn.addVirtualAuthenticator", {
       options: {
         protocol: "ctap2",
         transport: "internal",
@@ -502,7 +644,7 @@ async function run() {
         isUserVerified: true,
         automaticPresenceSimulation: true,
       },
-    });
+    }));
     await pk.goto("/");
     await waitForState(pk, "signed-out");
     await byTestId(pk, "signup-email").fill(carol.email);
@@ -511,15 +653,125 @@ async function run() {
     await waitForState(pk, "signed-in");
     await byTestId(pk, "passkey-register").click();
     await pk.locator('[data-testid="passkey-row"]').waitFor();
-    const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
+    const { credentials } = await carol.cdp.send("WebAuthn.getCredentials", { authenticatorId: carol.authenticatorId });
     assert.equal(credentials.length, 1, "one passkey on the authenticator");
     assert.equal(credentials[0].isResidentCredential, true, "a discoverable credential");
     await byTestId(pk, "signout-button").click();
+    await pk.locator('[data-testid="notice"]', { hasText: "Signed in with a passkey." }).waitFor();
+    await waitForState(pk, "signed-in");
+    assert.equal(await byTestId(pk, "me-email").textContent(), carol.email);
+    assert.equal(await byTestId(pk, "me-aal").textContent(), "aal2");
+    currentPage = page;
+  });
+
+  await step("sign in with the passkey button: the modal request, no username typed", async () => {
+    const pk = carol.page;
+    currentPage = pk;
+    // Without the passkey on the authenticator, the autofill request waits while signed
+    // out; the button stops it and asks again, in a modal request.
+    const passkey = await takePasskey(carol);
+    await byTestId(pk, "signout-button").click();
     await waitForState(pk, "signed-out");
+    await givePasskey(carol, passkey);
     await byTestId(pk, "passkey-signin").click();
     await waitForState(pk, "signed-in");
     assert.equal(await byTestId(pk, "me-email").textContent(), carol.email);
     assert.equal(await byTestId(pk, "me-aal").textContent(), "aal2");
+    currentPage = page;
+  });
+
+  await step("sign in with the password: the passkey is the second step (aal2)", async () => {
+    const pk = carol.page;
+    currentPage = pk;
+    const passkey = await takePasskey(carol);
+    await signInToSecondStep(pk, carol, "passkey");
+    await givePasskey(carol, passkey);
+    await byTestId(pk, "mfa-passkey").click();
+    await waitForState(pk, "signed-in");
+    assert.equal(await byTestId(pk, "me-email").textContent(), carol.email);
+    assert.equal(await byTestId(pk, "me-aal").textContent(), "aal2");
+    currentPage = page;
+  });
+
+  await step("set up an authenticator app by scanning the QR code; its code turns it on", async () => {
+    const { page: dp } = await openBrowser("totp");
+    currentPage = dp;
+    dave.page = dp;
+    await dp.goto("/");
+    await waitForState(dp, "signed-out");
+    await byTestId(dp, "signup-email").fill(dave.email);
+    await byTestId(dp, "signup-password").fill(dave.password);
+    await byTestId(dp, "signup-submit").click();
+    await waitForState(dp, "signed-in");
+    assert.equal(await byTestId(dp, "totp-status").getAttribute("data-state"), "off");
+    await byTestId(dp, "totp-enrol").click();
+    await byTestId(dp, "totp-setup").waitFor({ state: "visible" });
+    const uri = await readQrCode(byTestId(dp, "totp-qr"));
+    assert.match(uri, /^otpauth:\/\/totp\//);
+    dave.app = new Authenticator(uri);
+    assert.equal(dave.app.totp.label, dave.email, "the QR code names the account");
+    assert.equal(dave.app.totp.secret.base32, await byTestId(dp, "totp-secret").textContent(),
+      "the key shown for typing is the QR code's");
+    await byTestId(dp, "totp-confirm-code").fill(dave.app.wrongCode());
+    await byTestId(dp, "totp-confirm").click();
+    await dp.locator('[data-testid="totp-error"][data-code="CODE_INVALID"]').waitFor();
+    await byTestId(dp, "totp-confirm-code").fill(await dave.app.nextCode());
+    await byTestId(dp, "totp-confirm").click();
+    await byTestId(dp, "recovery-box").waitFor({ state: "visible" });
+    assert.equal(await dp.locator('[data-testid="recovery-code"]').count(), 10, "ten recovery codes, shown once");
+    await dp.locator('[data-testid="totp-status"][data-state="on"]').waitFor();
+    await byTestId(dp, "recovery-dismiss").click();
+    currentPage = page;
+  });
+
+  await step("new recovery codes need the second step from this aal1 session: step up with a code", async () => {
+    const dp = dave.page;
+    currentPage = dp;
+    assert.equal(await byTestId(dp, "me-aal").textContent(), "aal1");
+    await byTestId(dp, "recovery-regenerate").click();
+    await dp.locator('[data-testid="totp-error"][data-code="MFA_REQUIRED"]').waitFor();
+    await byTestId(dp, "step-up-form").waitFor({ state: "visible" });
+    await byTestId(dp, "step-up-code").fill(await dave.app.nextCode());
+    await byTestId(dp, "step-up-submit").click();
+    await dp.locator('[data-testid="me-aal"]', { hasText: "aal2" }).waitFor();
+    await byTestId(dp, "recovery-regenerate").click();
+    await byTestId(dp, "recovery-box").waitFor({ state: "visible" });
+    dave.recoveryCodes = await dp.locator('[data-testid="recovery-code"]').allTextContents();
+    assert.equal(dave.recoveryCodes.length, 10);
+    currentPage = page;
+  });
+
+  await step("sign in with the password and the app's code as the second step (aal2)", async () => {
+    const dp = dave.page;
+    currentPage = dp;
+    await signInToSecondStep(dp, dave, "totp recovery_code");
+    await byTestId(dp, "mfa-code").fill(dave.app.wrongCode());
+    await byTestId(dp, "mfa-code-submit").click();
+    await dp.locator('[data-testid="mfa-error"][data-code="CODE_INVALID"]').waitFor();
+    await byTestId(dp, "mfa-code").fill(await dave.app.nextCode());
+    await byTestId(dp, "mfa-code-submit").click();
+    await waitForState(dp, "signed-in");
+    assert.equal(await byTestId(dp, "me-email").textContent(), dave.email);
+    assert.equal(await byTestId(dp, "me-aal").textContent(), "aal2");
+    currentPage = page;
+  });
+
+  await step("sign in with a recovery code instead; it works once", async () => {
+    const dp = dave.page;
+    currentPage = dp;
+    await signInToSecondStep(dp, dave, "totp recovery_code");
+    await byTestId(dp, "mfa-recovery-code").fill(dave.recoveryCodes[0]);
+    await byTestId(dp, "mfa-recovery-submit").click();
+    await waitForState(dp, "signed-in");
+    assert.equal(await byTestId(dp, "me-aal").textContent(), "aal2");
+    await dp.locator('[data-testid="totp-status"]', { hasText: "9 recovery code(s) left" }).waitFor();
+    await signInToSecondStep(dp, dave, "totp recovery_code");
+    await byTestId(dp, "mfa-recovery-code").fill(dave.recoveryCodes[0]);
+    await byTestId(dp, "mfa-recovery-submit").click();
+    await dp.locator('[data-testid="mfa-error"][data-code="CODE_INVALID"]').waitFor();
+    await byTestId(dp, "mfa-recovery-code").fill(dave.recoveryCodes[1]);
+    await byTestId(dp, "mfa-recovery-submit").click();
+    await waitForState(dp, "signed-in");
     currentPage = page;
   });
 

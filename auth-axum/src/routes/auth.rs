@@ -79,15 +79,25 @@ pub(super) fn signed_in<S>(
     if mode == TokenMode::Cookie
         && let Some(config) = api.state.config()
     {
-        let lifetime = signed_in.session.expires_at - signed_in.session.created_at;
-        cookies::set_session(
+        set_session_cookie(
             &mut response,
             config,
-            signed_in.session_token.expose(),
-            lifetime,
+            &signed_in.session,
+            &signed_in.session_token,
         );
     }
     response
+}
+
+/// Sets the session cookie of a sign-in to `token`, living as long as `session`.
+pub(super) fn set_session_cookie(
+    response: &mut Response,
+    config: &crate::HttpConfig,
+    session: &auth_core::Session,
+    token: &auth_core::Secret,
+) {
+    let lifetime = session.expires_at - session.created_at;
+    cookies::set_session(response, config, token.expose(), lifetime);
 }
 
 /// The answer to a first-factor sign-in: the session ([`signed_in`], `200`), or `202` with

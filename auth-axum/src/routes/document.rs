@@ -10,7 +10,7 @@
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn, PathItem};
-use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+use utoipa::openapi::schema::{KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
 /// The answers of the credential extractors, on every operation with a security
@@ -160,6 +160,54 @@ pub(super) fn complete(doc: &mut OpenApi) {
         }
     }
     add_links(doc);
+    close_tagged_unions(doc);
+}
+
+/// Rewrites each branch of an internally tagged enum (`oneOf` of `allOf: [$ref X, {the
+/// tag}]`) as one object: X's properties with the tag's. utoipa's form cannot be
+/// satisfied when X refuses unknown fields (`additionalProperties: false` would refuse the
+/// tag itself), so no client or fuzzer could build a valid body from it; the merged form
+/// says exactly what serde accepts.
+fn close_tagged_unions(doc: &mut OpenApi) {
+    let Some(components) = doc.components.as_mut() else {
+        return;
+    };
+    let originals = components.schemas.clone();
+    for schema in components.schemas.values_mut() {
+        let RefOr::T(Schema::OneOf(one_of)) = schema else {
+            continue;
+        };
+        for branch in &mut one_of.items {
+            if let Some(merged) = merged_branch(branch, &originals) {
+                *branch = RefOr::T(Schema::Object(merged));
+            }
+        }
+    }
+}
+
+/// `allOf: [$ref X, {object with the tag}]` as one object, when X is an object schema.
+fn merged_branch(
+    branch: &RefOr<Schema>,
+    schemas: &std::collections::BTreeMap<String, RefOr<Schema>>,
+) -> Option<Object> {
+    let RefOr::T(Schema::AllOf(all_of)) = branch else {
+        return None;
+    };
+    let [RefOr::Ref(reference), RefOr::T(Schema::Object(tag))] = all_of.items.as_slice() else {
+        return None;
+    };
+    let name = reference
+        .ref_location
+        .strip_prefix("#/components/schemas/")?;
+    let Some(RefOr::T(Schema::Object(target))) = schemas.get(name) else {
+        return None;
+    };
+    let mut merged = target.clone();
+    for (property, schema) in &tag.properties {
+        merged.properties.insert(property.clone(), schema.clone());
+    }
+    merged.required.extend(tag.required.iter().cloned());
+    Some(merged)
 }
 
 fn operations(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {

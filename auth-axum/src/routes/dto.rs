@@ -767,3 +767,34 @@ pub struct MfaPasskeyFinishBody {
     #[serde(default)]
     pub mode: TokenMode,
 }
+
+/// `POST /auth/sso/sign-in`: exactly one of the fields.
+#[cfg(any(feature = "oidc", feature = "saml"))]
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSignInBody {
+    /// Sign in through the organization that verified this address's domain.
+    #[serde(default)]
+    #[schema(format = Email, max_length = 254)]
+    pub email: Option<String>,
+    /// Sign in through the organization that verified this domain.
+    #[serde(default)]
+    #[schema(max_length = 253)]
+    pub domain: Option<String>,
+    /// Sign in through this connection.
+    #[serde(default)]
+    #[schema(format = Uuid)]
+    pub connection_id: Option<String>,
+    /// Sign in with this social provider of the app (`google`).
+    #[serde(default)]
+    #[schema(max_length = 57)]
+    pub provider: Option<String>,
+}
+
+/// The answer to `POST /auth/sso/sign-in`.
+#[cfg(any(feature = "oidc", feature = "saml"))]
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SsoSignInResponse {
+    /// The identity provider's URL: navigate the browser there.
+    pub url: String,
+}

@@ -13,6 +13,13 @@ mod dto;
 pub(crate) mod groups;
 pub(crate) mod passkeys;
 mod sessions;
+pub(crate) mod sso;
+#[cfg(feature = "oidc")]
+mod sso_oidc;
+#[cfg(feature = "saml")]
+mod sso_saml;
+#[cfg(any(feature = "oidc", feature = "saml"))]
+pub(crate) mod sso_sign_in;
 pub(crate) mod totp;
 
 use std::time::Duration;
@@ -37,7 +44,7 @@ use crate::state::AuthState;
 
 /// One domain of the JSON API: its routes (with their state) and its OpenAPI paths.
 pub(crate) struct Domain {
-    /// The domain's name (`core`, `organizations`, `api_keys`, `totp`).
+    /// The domain's name (`core`, `organizations`, `api_keys`, `totp`, `passkeys`, `sso`).
     pub(crate) name: &'static str,
     /// The routes over the state's `Auth`; `None` if the state is over another store.
     pub(crate) routes: fn(&AuthState) -> Option<Router>,
@@ -105,6 +112,9 @@ impl OpenApi for ApiDoc {
         doc.merge(api_keys::Doc::openapi());
         doc.merge(totp::Doc::openapi());
         doc.merge(passkeys::Doc::openapi());
+        doc.merge(sso::Doc::openapi());
+        #[cfg(any(feature = "oidc", feature = "saml"))]
+        doc.merge(sso_sign_in::doc());
         finish(&mut doc, "__Host-session");
         doc
     }
@@ -140,7 +150,8 @@ fn secure(doc: &mut utoipa::openapi::OpenApi, cookie_name: &str) {
     doc.info.title = "auth-rs JSON API".into();
     doc.info.description = Some(
         "Sign-up, sign-in, sessions, your account, and (where served) API keys, \
-         organizations and invites, passkeys, TOTP and recovery codes, the MFA challenge. \
+         organizations and invites, passkeys, TOTP and recovery codes, the MFA challenge, \
+         organizations' SSO connections and domains. \
          Errors are `{\"error\": {\"code\", \"message\"}}` with a \
          stable code."
             .into(),
@@ -207,7 +218,13 @@ pub(crate) fn router(state: &AuthState) -> Router {
         router = router.layer(
             CorsLayer::new()
                 .allow_origin(AllowOrigin::list(origins))
-                .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
                 .allow_headers([
                     header::AUTHORIZATION,
                     header::CONTENT_TYPE,

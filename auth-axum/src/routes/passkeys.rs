@@ -207,15 +207,17 @@ pub(crate) async fn register_finish<S: PasskeyDomain>(
     responses(
         (status = 200, body = PasskeyChallengeResponse),
         (status = 422, description = "INVALID_EMAIL", body = ErrorBody),
+        (status = 429, description = "RATE_LIMITED (flows started from this client network; see Retry-After)", body = ErrorBody),
     ))]
 pub(crate) async fn sign_in_start<S: PasskeyDomain>(
     State(api): State<Api<S>>,
+    Meta(meta): Meta,
     ApiJson(body): ApiJson<PasskeySignInStartBody>,
 ) -> Result<Json<PasskeyChallengeResponse>, ApiError> {
     Ok(challenge(
         api.auth
             .passkeys()
-            .sign_in_start(body.email.as_deref())
+            .sign_in_start(body.email.as_deref(), &meta)
             .await?,
     ))
 }
@@ -299,23 +301,26 @@ pub(crate) async fn sign_up_finish<S: PasskeyDomain>(
 }
 
 /// Starts completing a sign-in that answered `202 MFA_REQUIRED` with a passkey: the
-/// options for the challenged user's passkeys.
+/// options for the challenged user's passkeys (for the challenge's holder only; counts no
+/// attempt).
 #[utoipa::path(post, path = "/auth/mfa/challenge/passkey/start", tag = "mfa",
     request_body = MfaPasskeyStartBody,
     responses(
         (status = 200, body = PasskeyChallengeResponse),
-        (status = 400, description = "MFA_CHALLENGE_INVALID", body = ErrorBody),
+        (status = 400, description = "MFA_CHALLENGE_INVALID, MFA_CHALLENGE_EXPIRED", body = ErrorBody),
         (status = 404, description = "PASSKEY_NOT_FOUND (the user has no passkey)", body = ErrorBody),
         (status = 422, description = "INVALID_BODY", body = ErrorBody),
+        (status = 429, description = "TOO_MANY_ATTEMPTS (sign in again)", body = ErrorBody),
     ))]
 pub(crate) async fn challenge_start<S: PasskeyDomain>(
     State(api): State<Api<S>>,
+    Meta(meta): Meta,
     ApiJson(body): ApiJson<MfaPasskeyStartBody>,
 ) -> Result<Json<PasskeyChallengeResponse>, ApiError> {
     let started = api
         .auth
         .passkeys()
-        .start_challenge(body.challenge.expose())
+        .start_challenge(body.challenge.expose(), &meta)
         .await?;
     Ok(challenge(started))
 }

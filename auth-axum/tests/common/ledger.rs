@@ -21,8 +21,9 @@ const ISSUED: [&str; 6] = [
     "recovery_codes",
 ];
 /// Request fields that carry one.
-const PRESENTED: [&str; 6] = [
+const PRESENTED: [&str; 7] = [
     "password",
+    "client_secret",
     "current_password",
     "new_password",
     "code",

@@ -16,6 +16,7 @@ use auth_axum::{
     require_recent_sign_in, require_scope, require_signed_in,
 };
 use auth_core::members::NewMember;
+use auth_core::sso::StaticTxtRecords;
 use auth_core::{
     Auth, AuthConfig, Caller, Purpose, RecordingMailer, RequestMeta, SecretKey, TestClock,
 };
@@ -41,6 +42,8 @@ pub struct TestApp {
     pub store: MemoryStore,
     pub mailer: RecordingMailer,
     pub clock: TestClock,
+    /// The TXT records domain verification reads (the app's `DomainVerifier`).
+    pub dns: StaticTxtRecords,
     ledger: Arc<Ledger>,
 }
 
@@ -93,6 +96,7 @@ impl TestApp {
         let mailer = RecordingMailer::new();
         let ledger = Arc::new(Ledger::new(mailer.clone()));
         let clock = TestClock::new();
+        let dns = StaticTxtRecords::new();
         let auth = Auth::builder(store.clone())
             .secret_key(SecretKey::generate())
             .config(config)
@@ -100,6 +104,7 @@ impl TestApp {
             // Mail is recorded before the request returns, so tests read it at once.
             .outbox(auth_core::verification::InlineOutbox)
             .clock(clock.clone())
+            .domain_verifier(dns.clone())
             .build()
             .unwrap();
         let state = AuthState::new(auth.clone(), http);
@@ -111,6 +116,7 @@ impl TestApp {
             store,
             mailer,
             clock,
+            dns,
             ledger,
         }
     }
@@ -366,6 +372,10 @@ pub fn post(uri: &str) -> Req {
 
 pub fn patch(uri: &str) -> Req {
     req(Method::PATCH, uri)
+}
+
+pub fn put(uri: &str) -> Req {
+    req(Method::PUT, uri)
 }
 
 pub fn delete(uri: &str) -> Req {

@@ -16,6 +16,15 @@ pub enum CeremonyKind {
     PasskeySignUp,
     /// A passkey as the second factor of a user already identified.
     PasskeySecondFactor,
+    /// An OpenID Connect sign-in (authorization code flow) waiting for its callback; the
+    /// handle is the `state` parameter.
+    OidcSignIn,
+    /// A SAML AuthnRequest waiting for its response; the handle is the request's ID
+    /// without its leading `_`.
+    SamlRequest,
+    /// A SAML assertion already used (replay guard), kept until it expires; keyed by the
+    /// connection and the assertion's ID, never taken.
+    SamlAssertion,
 }
 
 impl CeremonyKind {
@@ -25,6 +34,9 @@ impl CeremonyKind {
         CeremonyKind::PasskeySignIn,
         CeremonyKind::PasskeySignUp,
         CeremonyKind::PasskeySecondFactor,
+        CeremonyKind::OidcSignIn,
+        CeremonyKind::SamlRequest,
+        CeremonyKind::SamlAssertion,
     ];
 
     /// The stable text, e.g. `"passkey_sign_in"`.
@@ -34,6 +46,9 @@ impl CeremonyKind {
             CeremonyKind::PasskeySignIn => "passkey_sign_in",
             CeremonyKind::PasskeySignUp => "passkey_sign_up",
             CeremonyKind::PasskeySecondFactor => "passkey_second_factor",
+            CeremonyKind::OidcSignIn => "oidc_sign_in",
+            CeremonyKind::SamlRequest => "saml_request",
+            CeremonyKind::SamlAssertion => "saml_assertion",
         }
     }
 

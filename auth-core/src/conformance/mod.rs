@@ -3,7 +3,8 @@
 //! Each behaviour is one `pub async fn` of `src/conformance/<domain>/<module>.rs`, generic
 //! over the stores of its domain ([`core`]: any [`CoreStore`]; [`organizations`]: any
 //! [`OrganizationStore`](crate::OrganizationStore); [`api_keys`]: any [`ApiKeyDomain`](crate::ApiKeyDomain);
-//! [`totp`]: any [`TotpDomain`](crate::TotpDomain)). The
+//! [`totp`]: any [`TotpDomain`](crate::TotpDomain); [`sso`]: any
+//! [`SsoDomain`](crate::SsoDomain)). The
 //! list of behaviours is generated from the sources at build time, so a new behaviour runs
 //! everywhere without being registered. The [`conformance_tests!`](crate::conformance_tests)
 //! macro expands to one `#[tokio::test]` per behaviour of the core and of each domain it is
@@ -45,6 +46,7 @@ pub mod api_keys;
 pub mod core;
 pub mod organizations;
 pub mod passkeys;
+pub mod sso;
 pub mod totp;
 
 include!(concat!(env!("OUT_DIR"), "/conformance_behaviours.rs"));
@@ -124,6 +126,8 @@ pub struct Env<S> {
     pub auth: Auth<S>,
     pub clock: TestClock,
     pub mailer: RecordingMailer,
+    /// The DNS the app's domain verifier reads (a table the test fills).
+    pub dns: crate::sso::StaticTxtRecords,
     key: SecretKey,
     config: AuthConfig,
     outbox: Arc<dyn Outbox>,
@@ -186,6 +190,7 @@ impl<S: CoreStore + Clone> Env<S> {
             store,
             TestClock::new(),
             RecordingMailer::new(),
+            crate::sso::StaticTxtRecords::new(),
             SecretKey::generate(),
             config,
             outbox,
@@ -196,6 +201,7 @@ impl<S: CoreStore + Clone> Env<S> {
         store: S,
         clock: TestClock,
         mailer: RecordingMailer,
+        dns: crate::sso::StaticTxtRecords,
         key: SecretKey,
         config: AuthConfig,
         outbox: Arc<dyn Outbox>,
@@ -206,6 +212,7 @@ impl<S: CoreStore + Clone> Env<S> {
             .outbox(Arc::clone(&outbox))
             .secret_key(key.clone())
             .config(config.clone())
+            .domain_verifier(dns.clone())
             .audit_to_store()
             .build()
             .expect("test configuration is valid");
@@ -213,6 +220,7 @@ impl<S: CoreStore + Clone> Env<S> {
             auth,
             clock,
             mailer,
+            dns,
             key,
             config,
             outbox,
@@ -232,6 +240,7 @@ impl<S: CoreStore + Clone> Env<S> {
             store,
             self.clock.clone(),
             self.mailer.clone(),
+            self.dns.clone(),
             self.key.clone(),
             config,
             Arc::clone(&self.outbox),
@@ -273,6 +282,30 @@ impl<S: CoreStore + Clone> Env<S> {
             .await
             .and_then(crate::SignInOutcome::signed_in)
             .expect("sign-in succeeds")
+    }
+
+    /// Signs in `email` with [`PASSWORD`] where a second factor is due: the challenge's
+    /// token, after checking that it offers exactly `methods` (panics on a session).
+    pub async fn mfa_challenge(&self, email: &str, methods: &[&str]) -> String {
+        match self
+            .auth
+            .password()
+            .sign_in(email, &Secret::new(PASSWORD), &meta())
+            .await
+            .expect("the password is right")
+        {
+            crate::SignInOutcome::MfaRequired(challenge) => {
+                assert_eq!(challenge.factors.methods(), methods);
+                assert_eq!(
+                    challenge.expires_at,
+                    self.auth.now() + self.config.mfa.challenge_ttl
+                );
+                challenge.token.expose().to_owned()
+            }
+            crate::SignInOutcome::SignedIn(_) => {
+                panic!("a user with a second factor got a session from a password alone")
+            }
+        }
     }
 
     /// Signs in `email` without a password: an emailed sign-in code is sent, and its link

@@ -96,16 +96,22 @@ impl<S: MfaStore + 'static> Mfa<'_, S> {
         }))
     }
 
-    /// The user a challenge token names, without counting an attempt (a passkey step
-    /// needs them to build its options). `MFA_CHALLENGE_INVALID` for a malformed token or
-    /// an unknown user.
-    pub(crate) async fn challenged_user(&self, token: &str) -> Result<User, AuthError> {
-        let (user_id, _) = split(token)?;
-        self.auth
-            .store()
-            .get_user(user_id)
-            .await?
-            .ok_or(AuthError::MfaChallengeInvalid)
+    /// The user a live challenge names, for a factor that needs them before it can be
+    /// answered (a passkey step builds its options from their passkeys, which only the
+    /// token's holder may see). Counts no attempt; a refusal is audited as `mfa.challenge`
+    /// with `step: start`. Errors: those of [`Self::complete`] before the factor is checked.
+    pub(crate) async fn challenged_user(
+        &self,
+        token: &str,
+        method: &str,
+        meta: &RequestMeta,
+    ) -> Result<User, AuthError> {
+        let result = self.live(token).await.map(|(user, _)| user);
+        if let Err((error, user)) = &result {
+            self.audit_refusal(error, *user, method, Some("start"), meta)
+                .await;
+        }
+        result.map_err(|(error, _)| error)
     }
 
     /// Completes a challenge with a second factor named `method` (`totp`,
@@ -128,13 +134,84 @@ impl<S: MfaStore + 'static> Mfa<'_, S> {
     {
         let result = self.try_complete(token, method, meta, verify).await;
         if let Err((error, user)) = &result {
-            let actor = user.map_or(Actor::Anonymous, |id| Actor::User { id });
-            let event = AuditEvent::new("mfa.challenge", actor, self.auth.now(), meta)
-                .detail(serde_json::json!({ "method": method }))
-                .failed(error);
-            self.auth.record_audit(event).await;
+            self.audit_refusal(error, *user, method, None, meta).await;
         }
         result.map_err(|(error, _)| error)
+    }
+
+    /// Audits a refused challenge step as `mfa.challenge` failed.
+    async fn audit_refusal(
+        &self,
+        error: &AuthError,
+        user: Option<UserId>,
+        method: &str,
+        step: Option<&str>,
+        meta: &RequestMeta,
+    ) {
+        let actor = user.map_or(Actor::Anonymous, |id| Actor::User { id });
+        let detail = match step {
+            Some(step) => serde_json::json!({ "method": method, "step": step }),
+            None => serde_json::json!({ "method": method }),
+        };
+        let event = AuditEvent::new("mfa.challenge", actor, self.auth.now(), meta)
+            .detail(detail)
+            .failed(error);
+        self.auth.record_audit(event).await;
+    }
+
+    /// The user and the live challenge `token` names, checked without counting an attempt:
+    /// only the token's holder spends the challenge's attempts (knowing a user id is not
+    /// enough to use them up). The error comes with the user id when the token named one.
+    async fn live(&self, token: &str) -> Result<(User, Verification), (AuthError, Option<UserId>)> {
+        let (user_id, random) = split(token).map_err(|e| (e, None))?;
+        let fail = |error: AuthError| (error, Some(user_id));
+        let store = self.auth.store();
+        let user = store
+            .get_user(user_id)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .ok_or((AuthError::MfaChallengeInvalid, None))?;
+        let challenge = store
+            .active_verification(&user.email, Purpose::MfaChallenge)
+            .await
+            .map_err(|e| fail(e.into()))?
+            .ok_or_else(|| fail(AuthError::MfaChallengeInvalid))?;
+        // Constant-time comparison of the hashes (TokenHash's equality).
+        if challenge.link_hash != TokenHash::of(random) || challenge.user_id != Some(user.id) {
+            return Err(fail(AuthError::MfaChallengeInvalid));
+        }
+        if self.auth.now() >= challenge.expires_at {
+            return Err(fail(AuthError::MfaChallengeExpired));
+        }
+        if challenge.attempts >= challenge.max_attempts {
+            return Err(fail(AuthError::TooManyAttempts));
+        }
+        Ok((user, challenge))
+    }
+
+    /// Checks `token` ([`Self::live`]), then counts one attempt against its challenge,
+    /// atomically: concurrent attempts never together exceed the challenge's limit.
+    async fn reserve(
+        &self,
+        token: &str,
+    ) -> Result<(User, Verification), (AuthError, Option<UserId>)> {
+        let (user, live) = self.live(token).await?;
+        let fail = |error: AuthError| (error, Some(user.id));
+        let reserved = self
+            .auth
+            .store()
+            .reserve_code_attempt(&user.email, Purpose::MfaChallenge, self.auth.now())
+            .await
+            .map_err(|e| fail(e.into()))?;
+        match reserved {
+            // The same challenge (a newer sign-in did not replace it meanwhile).
+            AttemptReservation::Reserved(challenge) if challenge.id == live.id => {
+                Ok((user, challenge))
+            }
+            AttemptReservation::Expired => Err(fail(AuthError::MfaChallengeExpired)),
+            AttemptReservation::Exhausted => Err(fail(AuthError::TooManyAttempts)),
+            _ => Err(fail(AuthError::MfaChallengeInvalid)),
+        }
     }
 
     async fn try_complete<F, Fut>(
@@ -148,29 +225,11 @@ impl<S: MfaStore + 'static> Mfa<'_, S> {
         F: FnOnce(User) -> Fut,
         Fut: Future<Output = Result<User, AuthError>>,
     {
-        let (user_id, random) = split(token).map_err(|e| (e, None))?;
+        let (user, challenge) = self.reserve(token).await?;
+        let user_id = user.id;
         let fail = |error: AuthError| (error, Some(user_id));
         let store = self.auth.store();
-        let user = store
-            .get_user(user_id)
-            .await
-            .map_err(|e| fail(e.into()))?
-            .ok_or((AuthError::MfaChallengeInvalid, None))?;
         let now = self.auth.now();
-        let challenge = match store
-            .reserve_code_attempt(&user.email, Purpose::MfaChallenge, now)
-            .await
-            .map_err(|e| fail(e.into()))?
-        {
-            AttemptReservation::Reserved(challenge) => challenge,
-            AttemptReservation::Expired => return Err(fail(AuthError::MfaChallengeExpired)),
-            AttemptReservation::Exhausted => return Err(fail(AuthError::TooManyAttempts)),
-            _ => return Err(fail(AuthError::MfaChallengeInvalid)),
-        };
-        // Constant-time comparison of the hashes (TokenHash's equality).
-        if challenge.link_hash != TokenHash::of(random) || challenge.user_id != Some(user.id) {
-            return Err(fail(AuthError::MfaChallengeInvalid));
-        }
         let user = verify(user).await.map_err(fail)?;
         if !store
             .consume_verification(challenge.id, now)

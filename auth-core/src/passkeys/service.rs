@@ -423,6 +423,10 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
         let webauthn = self.webauthn()?;
         let config = self.auth.config();
         let email = Email::parse_with(email, &config.email_policy)?;
+        // A sign-up signs in: not with a passkey where the domain requires SSO.
+        self.auth
+            .refuse_if_sso_required(&email, "user.sign_up", "passkey", meta)
+            .await?;
         let name = name.map(validate::name).transpose()?;
         if let Some(network) = network_key(meta)
             && let Err(error) = self.auth.throttle(Throttle::SignUpNetwork, &network).await
@@ -581,9 +585,16 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
     /// With `email`: the options allow that user's credentials only. An address without
     /// an account or passkeys gets discoverable options (no `allowCredentials`): the
     /// options tell whether an address has passkeys, which discoverable sign-in avoids.
+    /// Counted in the client network's
+    /// [`flow_start_limit`](crate::AuthConfig::flow_start_limit) (`RATE_LIMITED`).
     #[tracing::instrument(name = "passkeys.sign_in_start", skip_all)]
-    pub async fn sign_in_start(&self, email: Option<&str>) -> Result<PasskeyChallenge, AuthError> {
+    pub async fn sign_in_start(
+        &self,
+        email: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<PasskeyChallenge, AuthError> {
         let webauthn = self.webauthn()?;
+        self.auth.throttle_flow_start(meta).await?;
         let store = self.auth.store();
         let mut allowed = Vec::new();
         let mut user_id = None;
@@ -630,7 +641,7 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
     /// ceremony is spent on this first attempt whatever its outcome; attempts against one
     /// account count against [`AuthConfig::sign_in_limit`](crate::AuthConfig), across
     /// nodes. Each refusal is typed (`PASSKEY_*`, `CEREMONY_*`, `RATE_LIMITED`,
-    /// `EMAIL_NOT_VERIFIED`) and audited as a failed `user.sign_in`.
+    /// `EMAIL_NOT_VERIFIED`, `SSO_REQUIRED`) and audited as a failed `user.sign_in`.
     #[tracing::instrument(name = "passkeys.sign_in_finish", skip_all)]
     pub async fn sign_in_finish(
         &self,
@@ -688,6 +699,13 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
         };
         if self.auth.config().require_email_verification && !user.email_verified {
             return (owner, Err(AuthError::EmailNotVerified));
+        }
+        // An address whose verified domain requires SSO signs in through it only, as with
+        // a password or an emailed code.
+        match self.auth.store().sso_required(user.email.domain()).await {
+            Ok(false) => {}
+            Ok(true) => return (owner, Err(AuthError::SsoRequired)),
+            Err(error) => return (owner, Err(error.into())),
         }
         let aal = if verified.user_verified {
             Aal::Aal2
@@ -939,12 +957,21 @@ impl<S: PasskeyDomain> Passkeys<'_, S> {
     }
 
     /// Starts completing a sign-in's MFA challenge ([`crate::mfa`]) with a passkey: the
-    /// options for the challenged user's passkeys. Counts no attempt (the finish does).
-    /// `MFA_CHALLENGE_INVALID` for a token that names nobody; `PASSKEY_NOT_FOUND` if the
-    /// user has no passkey.
+    /// options for the challenged user's passkeys. Counts no attempt (the finish does), but
+    /// the options name the user's credentials, so only a live challenge's holder gets
+    /// them: `MFA_CHALLENGE_INVALID`, `MFA_CHALLENGE_EXPIRED`, `TOO_MANY_ATTEMPTS` for the
+    /// challenge; `PASSKEY_NOT_FOUND` if the user has no passkey.
     #[tracing::instrument(name = "passkeys.start_challenge", skip_all)]
-    pub async fn start_challenge(&self, challenge: &str) -> Result<PasskeyChallenge, AuthError> {
-        let user = self.auth.mfa().challenged_user(challenge).await?;
+    pub async fn start_challenge(
+        &self,
+        challenge: &str,
+        meta: &RequestMeta,
+    ) -> Result<PasskeyChallenge, AuthError> {
+        let user = self
+            .auth
+            .mfa()
+            .challenged_user(challenge, "passkey", meta)
+            .await?;
         self.start_for_user(user.id).await
     }
 

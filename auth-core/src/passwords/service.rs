@@ -84,6 +84,10 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         meta: &RequestMeta,
     ) -> Result<SignUpOutcome, AuthError> {
         let email = Email::parse_with(&input.email, &self.auth.config().email_policy)?;
+        // A sign-up signs in: not with a password where the domain requires SSO.
+        self.auth
+            .refuse_if_sso_required(&email, "user.sign_up", "password", meta)
+            .await?;
         self.vet(&input.password, email.as_str()).await?;
         let name = input.name.as_deref().map(validate::name).transpose()?;
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
@@ -171,6 +175,10 @@ impl<S: PasswordStore + 'static> Passwords<'_, S> {
         meta: &RequestMeta,
     ) -> Result<SignInOutcome, AuthError> {
         let email = Email::parse(email)?;
+        // Before any account lookup: the answer depends on the domain alone.
+        self.auth
+            .refuse_if_sso_required(&email, "user.sign_in", "password", meta)
+            .await?;
         let now = self.auth.now();
         let store = self.auth.store();
         let network = network_key(meta);

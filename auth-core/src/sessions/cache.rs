@@ -151,6 +151,7 @@ mod tests {
             idle_expires_at: T0 + Duration::seconds(idle),
             expires_at: T0 + Duration::seconds(absolute),
             revoked_at: revoked.then_some(T0),
+            sso_connection_id: None,
         };
         Arc::new(Authenticated {
             session,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::ids::{SessionId, UserId};
+use crate::ids::{SessionId, SsoConnectionId, UserId};
 use crate::pagination::{SortField, SortValue, Sortable};
 use crate::secret::{Secret, TokenHash};
 use crate::users::User;
@@ -68,6 +68,10 @@ pub struct Session {
     pub expires_at: OffsetDateTime,
     /// When it was revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// The SSO connection that signed the user in, for a session an SSO sign-in created
+    /// (`None` for every other sign-in). Requiring SSO on a domain keeps exactly these
+    /// sessions of its organization's connections.
+    pub sso_connection_id: Option<SsoConnectionId>,
 }
 
 /// Where a session stands at an instant.
@@ -122,6 +126,8 @@ pub struct SessionView {
     pub expires_at: OffsetDateTime,
     /// Whether this is the session making the request.
     pub current: bool,
+    /// The SSO connection the session was signed in through, if any.
+    pub sso_connection_id: Option<SsoConnectionId>,
 }
 
 impl SessionView {
@@ -136,6 +142,7 @@ impl SessionView {
             last_seen_at: session.last_seen_at,
             expires_at: session.expires_at.min(session.idle_expires_at),
             current: current == Some(session.id),
+            sso_connection_id: session.sso_connection_id,
         }
     }
 }

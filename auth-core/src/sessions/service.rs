@@ -11,7 +11,7 @@ use crate::auth::Auth;
 use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Entity};
-use crate::ids::{SessionId, UserId};
+use crate::ids::{SessionId, SsoConnectionId, UserId};
 use crate::invalidation::Invalidation;
 use crate::pagination::{ListQuery, Page, PageRequest};
 use crate::secret::{TOKEN_CHARS, TokenHash, generate_token, is_token};
@@ -126,6 +126,17 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
         aal: Aal,
         meta: &RequestMeta,
     ) -> Result<SignedIn, AuthError> {
+        self.start_via(user, aal, None, meta).await
+    }
+
+    /// [`Self::start`], recording the SSO connection that signed the user in.
+    pub(crate) async fn start_via(
+        &self,
+        user: User,
+        aal: Aal,
+        sso_connection_id: Option<SsoConnectionId>,
+        meta: &RequestMeta,
+    ) -> Result<SignedIn, AuthError> {
         let inner = self.auth.inner();
         let now = self.auth.now();
         let config = &inner.config.session;
@@ -143,6 +154,7 @@ impl<S: SessionStore + UserStore + 'static> Sessions<'_, S> {
             idle_expires_at: now + config.idle_timeout,
             expires_at: now + config.absolute_timeout,
             revoked_at: None,
+            sso_connection_id,
         };
         let refresh = RefreshToken {
             token_hash: TokenHash::of(refresh_token.expose()),

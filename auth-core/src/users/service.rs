@@ -1,4 +1,5 @@
 use super::{DeleteUserOutcome, NewUser, User, UserFilter, UserOrder, UserPatch, UserStore};
+use crate::accounts::Account;
 use crate::audit::AuditEvent;
 use crate::auth::Auth;
 use crate::caller::Caller;
@@ -53,10 +54,16 @@ impl<S: UserStore + 'static> Users<'_, S> {
         meta: &RequestMeta,
     ) -> Result<User, AuthError> {
         app_only(caller)?;
+        let user = self.build(input)?;
+        self.insert(caller, user, &[], meta).await
+    }
+
+    /// A new user from `input`, checked (not stored).
+    pub(crate) fn build(&self, input: NewUser) -> Result<User, AuthError> {
         let now = self.auth.now();
         let extend = input.extend.unwrap_or_else(|| serde_json::json!({}));
         validate::extend("extend", &extend)?;
-        let user = User {
+        Ok(User {
             id: UserId::new(),
             email: Email::parse_with(&input.email, &self.auth.config().email_policy)?,
             email_verified: input.email_verified,
@@ -69,10 +76,23 @@ impl<S: UserStore + 'static> Users<'_, S> {
             extend,
             created_at: now,
             updated_at: now,
-        };
-        self.auth.store().create_user(&user, &[]).await?;
+        })
+    }
+
+    /// Stores `user` with its first `accounts` (atomically), audited as `user.create`.
+    pub(crate) async fn insert(
+        &self,
+        caller: &Caller,
+        user: User,
+        accounts: &[Account],
+        meta: &RequestMeta,
+    ) -> Result<User, AuthError> {
+        self.auth.store().create_user(&user, accounts).await?;
         self.auth
-            .record_audit(AuditEvent::by("user.create", caller, now, meta).subject("user", user.id))
+            .record_audit(
+                AuditEvent::by("user.create", caller, user.created_at, meta)
+                    .subject("user", user.id),
+            )
             .await;
         Ok(user)
     }

@@ -384,6 +384,11 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
         if !self.auth.inner().has_mailer {
             return Err(AuthError::NotConfigured("a mailer (AuthBuilder::mailer)"));
         }
+        // The domain's organization requires SSO: no code is sent (a domain-wide answer,
+        // the same for every address of the domain).
+        self.auth
+            .refuse_if_sso_required(&email, "email.sign_in_code_requested", "email", meta)
+            .await?;
         let user = self.auth.store().get_user_by_email(&email).await?;
         // A code that would create a user needs passwordless sign-up, and an address the
         // email policy allows; refused silently, like an unknown address.
@@ -437,6 +442,10 @@ impl<S: EmailFlowStore + 'static> EmailFlows<'_, S> {
                 return Err(error);
             }
         };
+        // A code sent before the domain began to require SSO does not sign in either.
+        self.auth
+            .refuse_if_sso_required(&v.email, "user.sign_in", "email", meta)
+            .await?;
         let store = self.auth.store();
         let now = self.auth.now();
         let user = match store.get_user_by_email(&v.email).await? {

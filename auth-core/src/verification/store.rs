@@ -14,6 +14,15 @@ pub trait VerificationStore: Send + Sync {
     /// the newest code works), atomically.
     async fn replace_verification(&self, verification: &Verification) -> Result<(), StoreError>;
 
+    /// The newest unused code for `(email, purpose)`, expired or not, without counting an
+    /// attempt: for checking a token that carries its own secret (an MFA challenge) before
+    /// its holder spends an attempt.
+    async fn active_verification(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+    ) -> Result<Option<Verification>, StoreError>;
+
     /// Counts one attempt against the newest unused code for `(email, purpose)` and returns
     /// it, atomically, unless it expired or has no attempts left. Concurrent calls never
     /// together exceed `max_attempts`.

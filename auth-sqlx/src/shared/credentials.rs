@@ -84,4 +84,16 @@ impl CredentialStore for Backend {
         .map_err(store_error)?;
         Ok(SecondFactors::none().with_totp(totp).with_passkey(passkey))
     }
+
+    async fn sso_required(&self, domain: &str) -> Result<bool, StoreError> {
+        let (required,): (bool,) = sqlx::query_as(
+            "SELECT EXISTS (SELECT 1 FROM sso_domains WHERE domain = $1 \
+             AND verified_at IS NOT NULL AND require_sso)",
+        )
+        .bind(domain)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(required)
+    }
 }

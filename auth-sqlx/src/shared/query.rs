@@ -27,6 +27,7 @@ mod invites;
 mod members;
 mod passkeys;
 mod sessions;
+mod sso;
 mod totp;
 mod users;
 mod verification;

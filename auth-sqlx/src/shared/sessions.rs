@@ -10,7 +10,7 @@ use auth_core::{Session, SessionId, SessionStore, User, UserId};
 use crate::rows::{RefreshRow, SessionRow, SessionUserRow};
 
 const SESSION_COLUMNS: &str = "id, user_id, token_hash, aal, ip, user_agent, created_at, \
-     last_seen_at, idle_expires_at, expires_at, revoked_at";
+     last_seen_at, idle_expires_at, expires_at, revoked_at, sso_connection_id";
 
 async fn insert_refresh(conn: &mut Connection, refresh: &RefreshToken) -> Result<(), StoreError> {
     sqlx::query(
@@ -63,7 +63,7 @@ impl SessionStore for Backend {
         let mut tx = self.begin().await?;
         sqlx::query(&format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         ))
         .bind(session.id.as_uuid())
         .bind(session.user_id.as_uuid())
@@ -76,6 +76,7 @@ impl SessionStore for Backend {
         .bind(Ts(session.idle_expires_at))
         .bind(Ts(session.expires_at))
         .bind(session.revoked_at.map(Ts))
+        .bind(session.sso_connection_id.map(|id| id.as_uuid()))
         .execute(&mut *tx)
         .await
         .map_err(store_error)?;

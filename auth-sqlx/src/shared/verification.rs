@@ -43,6 +43,24 @@ impl VerificationStore for Backend {
         tx.commit().await.map_err(store_error)
     }
 
+    async fn active_verification(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+    ) -> Result<Option<Verification>, StoreError> {
+        let row: Option<VerificationRow> = sqlx::query_as(&format!(
+            "SELECT {VERIFICATION_COLUMNS} FROM verifications \
+             WHERE email = $1 AND purpose = $2 AND consumed_at IS NULL \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(email.as_str())
+        .bind(purpose.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(store_error)?;
+        row.map(Verification::try_from).transpose()
+    }
+
     async fn reserve_code_attempt(
         &self,
         email: &Email,

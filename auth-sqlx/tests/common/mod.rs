@@ -2,9 +2,11 @@
 //!
 //! PostgreSQL tests read the server URL from `AUTH_TEST_POSTGRES_URL` (set by
 //! `scripts/test.sh`); without it they print that they were skipped. Each test binary
-//! creates one database `auth_test_<unix time>_<random>` and each test one schema in it, so
-//! tests run in parallel without seeing each other's rows; databases of this naming older
-//! than an hour are dropped when the next run starts, and `scripts/test.sh` drops this run's.
+//! creates one database `auth_test_<unix time>_<run>_<random>` and each test one schema in
+//! it, so tests run in parallel without seeing each other's rows. `<run>` is
+//! `AUTH_TEST_RUN` (set by `scripts/test.sh`, which drops that run's databases at its end
+//! and never another's: two runs may share a server); databases of this naming older than
+//! an hour are dropped when the next run starts.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -82,7 +84,8 @@ async fn run_database() -> &'static str {
                 }
             }
             let name = format!(
-                "auth_test_{now}_{}",
+                "auth_test_{now}_{}_{}",
+                test_run(),
                 &uuid::Uuid::new_v4().simple().to_string()[..8]
             );
             sqlx::query(&format!("CREATE DATABASE \"{name}\""))
@@ -92,6 +95,12 @@ async fn run_database() -> &'static str {
             name
         })
         .await
+}
+
+/// This test run's tag, `AUTH_TEST_RUN` (letters and digits, set by `scripts/test.sh`) or
+/// `local`.
+fn test_run() -> String {
+    std::env::var("AUTH_TEST_RUN").unwrap_or_else(|_| "local".to_owned())
 }
 
 /// Connection options for a fresh, empty schema in this run's database.

@@ -237,6 +237,11 @@ impl<S: CredentialStore> CredentialStore for MeteredStore<S> {
         self.observe("second_factors", self.inner.second_factors(user_id))
             .await
     }
+
+    async fn sso_required(&self, domain: &str) -> Result<bool, StoreError> {
+        self.observe("sso_required", self.inner.sso_required(domain))
+            .await
+    }
 }
 
 #[async_trait]
@@ -328,6 +333,17 @@ impl<S: VerificationStore> VerificationStore for MeteredStore<S> {
         self.observe(
             "replace_verification",
             self.inner.replace_verification(verification),
+        )
+        .await
+    }
+    async fn active_verification(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+    ) -> Result<Option<Verification>, StoreError> {
+        self.observe(
+            "active_verification",
+            self.inner.active_verification(email, purpose),
         )
         .await
     }

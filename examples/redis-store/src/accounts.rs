@@ -309,4 +309,9 @@ impl CredentialStore for RedisStore {
     async fn second_factors(&self, _user_id: UserId) -> Result<SecondFactors, StoreError> {
         Ok(SecondFactors::none())
     }
+
+    /// No SSO domain here: no verified domain requires SSO.
+    async fn sso_required(&self, _domain: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
 }

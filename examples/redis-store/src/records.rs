@@ -7,7 +7,8 @@ use auth_core::accounts::{Account, PasswordHash};
 use auth_core::sessions::{Aal, RefreshToken, Session};
 use auth_core::verification::{Purpose, Verification};
 use auth_core::{
-    AccountId, Email, Provider, SessionId, StoreError, TokenHash, UserId, VerificationId,
+    AccountId, Email, Provider, SessionId, SsoConnectionId, StoreError, TokenHash, UserId,
+    VerificationId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -78,6 +79,9 @@ pub(crate) struct SessionRecord {
     expires_at: OffsetDateTime,
     #[serde(with = "time::serde::rfc3339::option")]
     revoked_at: Option<OffsetDateTime>,
+    /// The SSO connection that signed the user in (absent in records written before it).
+    #[serde(default)]
+    sso_connection_id: Option<SsoConnectionId>,
 }
 
 impl From<&Session> for SessionRecord {
@@ -94,6 +98,7 @@ impl From<&Session> for SessionRecord {
             idle_expires_at: s.idle_expires_at,
             expires_at: s.expires_at,
             revoked_at: s.revoked_at,
+            sso_connection_id: s.sso_connection_id,
         }
     }
 }
@@ -113,6 +118,7 @@ impl TryFrom<SessionRecord> for Session {
             idle_expires_at: r.idle_expires_at,
             expires_at: r.expires_at,
             revoked_at: r.revoked_at,
+            sso_connection_id: r.sso_connection_id,
         })
     }
 }

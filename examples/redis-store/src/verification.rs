@@ -158,6 +158,25 @@ impl VerificationStore for RedisStore {
         Err(contention())
     }
 
+    /// Two reads: the active pointer, then the code it names.
+    async fn active_verification(
+        &self,
+        email: &Email,
+        purpose: Purpose,
+    ) -> Result<Option<Verification>, StoreError> {
+        let mut tx = self.tx().await?;
+        let Some(id) = tx.get(&self.code_active_key(purpose, email)).await? else {
+            return Ok(None);
+        };
+        let key = self.key(format_args!("code:{id}"));
+        let code = tx
+            .get_json::<VerificationRecord>(&key, "verification")
+            .await?
+            .map(Verification::try_from)
+            .transpose()?;
+        Ok(code.filter(|code| code.consumed_at.is_none()))
+    }
+
     /// A transaction on the active pointer and the code: concurrent attempts serialise on
     /// the code's key, so together they never pass `max_attempts`.
     async fn reserve_code_attempt(

@@ -28,6 +28,10 @@ use axum::routing::get;
 use serde::Serialize;
 use tower_http::set_header::SetResponseHeaderLayer;
 
+mod dns;
+
+pub use dns::DemoDns;
+
 /// The demo's mailer: prints codes and links to the server's console. Development only.
 #[derive(Debug, Clone)]
 pub struct ConsoleMailer {
@@ -188,6 +192,8 @@ pub fn auth_builder<S: Store + Clone>(store: S, key: SecretKey, origin: &str) ->
     // The name authenticator apps show beside the account.
     config.totp.issuer = "auth-rs demo".into();
     config.passkeys = passkey_config(origin).ok();
+    // A SAML connection saved without SP entity id or ACS URL gets this server's.
+    config.saml_sp_base_url = Some(format!("{}/auth/sso/saml", origin.trim_end_matches('/')));
     Auth::builder(store)
         .secret_key(key)
         .config(config)
@@ -215,6 +221,15 @@ pub fn app(state: AuthState) -> Result<Router, BoxError> {
                 (
                     [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
                     include_str!("../static/app.js"),
+                )
+            }),
+        )
+        .route(
+            "/sso-admin.js",
+            get(|| async {
+                (
+                    [(CONTENT_TYPE, "text/javascript; charset=utf-8")],
+                    include_str!("../static/sso-admin.js"),
                 )
             }),
         )

@@ -8,6 +8,8 @@
 //!   localhost);
 //! - `AUTH_SECRET_KEY`: base64 key (default: read or create `auth-demo.key`);
 //! - `--seed-demo`: create a demo user and organization;
+//! - `--dns-txt-file` / `AUTH_DNS_TXT_FILE`: verify SSO domains from this file of TXT
+//!   records (`<name> <value>` a line) instead of DNS: for tests and offline demos only;
 //! - `--node-name` / `AUTH_NODE_NAME`: on PostgreSQL, names this node's cache-invalidation
 //!   listener in `pg_stat_activity` (`application_name` `auth-invalidation <name>`).
 //!
@@ -22,7 +24,7 @@ use auth_core::error::BoxError;
 use auth_sqlx::{PgInvalidation, PgStore, SqliteStore};
 use clap::Parser;
 use example_server::{
-    app, auth, auth_builder, http_config, secret_key, seed_demo, serve, spawn_maintenance,
+    DemoDns, app, auth_builder, http_config, secret_key, seed_demo, serve, spawn_maintenance,
 };
 
 #[derive(Parser, Debug)]
@@ -55,6 +57,10 @@ struct Args {
     /// cache-invalidation listener is `auth-invalidation <name>`).
     #[arg(long, env = "AUTH_NODE_NAME")]
     node_name: Option<String>,
+    /// Verify SSO domains from this file of TXT records (`<name> <value>` a line) instead
+    /// of DNS. For tests and offline demos only: whoever writes it proves any domain.
+    #[arg(long, env = "AUTH_DNS_TXT_FILE")]
+    dns_txt_file: Option<PathBuf>,
 }
 
 /// How often the server purges what ended.
@@ -78,6 +84,7 @@ async fn main() -> Result<(), BoxError> {
         &args.secret_key_file,
     )?;
     let http = http_config(&origin, &args.trusted_proxies)?;
+    let dns = DemoDns::new(args.dns_txt_file.clone())?;
     if args.database_url.starts_with("postgres") {
         let store = PgStore::connect(&args.database_url).await?;
         store.migrate().await?;
@@ -87,6 +94,7 @@ async fn main() -> Result<(), BoxError> {
         }
         let auth = auth_builder(store, key, &origin)
             .invalidation(bus)
+            .domain_verifier(dns)
             .build()?;
         if args.seed_demo {
             seed_demo(&auth).await?;
@@ -96,7 +104,9 @@ async fn main() -> Result<(), BoxError> {
     } else if args.database_url.starts_with("sqlite") {
         let store = SqliteStore::connect(&args.database_url).await?;
         store.migrate().await?;
-        let auth = auth(store, key, &origin)?;
+        let auth = auth_builder(store, key, &origin)
+            .domain_verifier(dns)
+            .build()?;
         if args.seed_demo {
             seed_demo(&auth).await?;
         }

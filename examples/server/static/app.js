@@ -84,6 +84,8 @@ function showError(id, err) {
   box.textContent = `${code}: ${err.message}`;
   box.dataset.code = code;
   box.hidden = false;
+  // A sensitive operation from a session without the second step: offer the step-up.
+  if (code === "MFA_REQUIRED" && me) offerStepUp();
 }
 
 function clearError(id) {
@@ -142,10 +144,14 @@ function clearLinkFragment() {
   history.replaceState(null, "", location.pathname + location.search);
 }
 
+/** Shows one view: "signed-in", "signed-out" or "mfa" (the second step of a sign-in). */
 function setView(state) {
   $("app").dataset.state = state;
   $("signed-in").hidden = state !== "signed-in";
   $("signed-out").hidden = state !== "signed-out";
+  $("mfa-challenge").hidden = state !== "mfa";
+  if (state === "signed-out") startConditionalPasskey();
+  else stopConditionalPasskey();
   $("who").textContent = me ? `Signed in as ${me.user.email}` : "Not signed in";
   renderInvite();
 }
@@ -174,15 +180,19 @@ async function loadMe() {
     return;
   }
   renderMe();
-  await Promise.all([loadSessions(), loadKeys(), loadGroups(), loadAccounts(), loadPasskeys()]);
+  await Promise.all([loadSessions(), loadKeys(), loadGroups(), loadAccounts(), loadPasskeys(), loadTotp()]);
   setView("signed-in");
 }
 
 function clearSignedInData() {
-  for (const id of ["sessions-list", "keys-list", "groups-list", "accounts-list", "members-list", "passkeys-list"]) {
+  for (const id of ["sessions-list", "keys-list", "groups-list", "accounts-list", "members-list", "passkeys-list",
+    "totp-qr", "recovery-codes"]) {
     $(id).replaceChildren();
   }
+  for (const id of ["totp-setup", "recovery-box", "step-up-form", "step-up-hint"]) $(id).hidden = true;
   hideNewKey();
+  // The SSO panel (sso-admin.js, loaded after this file).
+  if (typeof hideSso === "function") hideSso();
   $("invite-link-box").hidden = true;
   $("members-panel").hidden = true;
   $("email-confirm-form").hidden = true;
@@ -214,13 +224,12 @@ async function signIn(event) {
   event.preventDefault();
   const form = event.currentTarget;
   await guarded($("signin-submit"), "signin-error", async () => {
-    await api("POST", "/auth/sign-in", {
+    const answer = await api("POST", "/auth/sign-in", {
       email: $("signin-email").value.trim(),
       password: $("signin-password").value,
     });
     form.reset();
-    notify("Signed in.");
-    await loadMe();
+    await signedInOrMfa(answer);
   });
 }
 
@@ -258,13 +267,64 @@ async function registerPasskey() {
   });
 }
 
+function passkeyRow(passkey) {
+  return el("li", { dataset: { testid: "passkey-row", passkeyId: passkey.id } },
+    el("span", {}, passkey.name), el("span", { className: "muted" }, "added ", formatTime(passkey.created_at)),
+    el("button", {
+      type: "button",
+      className: "secondary",
+      dataset: { testid: "passkey-rename" },
+      "aria-label": `Rename passkey ${passkey.name}`,
+      onclick: (e) => renamePasskey(passkey, e.currentTarget),
+    }, "Rename"),
+    el("button", {
+      type: "button",
+      className: "danger",
+      dataset: { testid: "passkey-remove" },
+      "aria-label": `Remove passkey ${passkey.name}`,
+      onclick: (e) => removePasskey(passkey, e.currentTarget),
+    }, "Remove"));
+}
+
 async function loadPasskeys() {
   await guarded(null, "passkey-error", async () => {
     const passkeys = await api("GET", "/auth/passkeys");
-    $("passkeys-list").replaceChildren(...passkeys.map((p) =>
-      el("li", { dataset: { testid: "passkey-row", passkeyId: p.id } },
-        `${p.name} (added ${formatTime(p.created_at)})`)));
+    $("passkeys-list").replaceChildren(...passkeys.map(passkeyRow));
   });
+}
+
+async function renamePasskey(passkey, button) {
+  const name = window.prompt("A name for this passkey", passkey.name);
+  if (!name || name.trim() === passkey.name) return;
+  await guarded(button, "passkey-error", async () => {
+    await api("PATCH", `/auth/passkeys/${encodeURIComponent(passkey.id)}`, { name: name.trim() });
+    await loadPasskeys();
+  });
+}
+
+async function removePasskey(passkey, button) {
+  await guarded(button, "passkey-error", async () => {
+    await api("DELETE", `/auth/passkeys/${encodeURIComponent(passkey.id)}`);
+    notify(`Passkey "${passkey.name}" removed.`);
+    await loadPasskeys();
+  });
+}
+
+/**
+ * Asks the authenticator for an assertion to the options of a started ceremony. A modal
+ * request first stops the background (conditional) one: one request at a time.
+ */
+async function passkeyAssertion(started, extra = {}) {
+  if (!extra.mediation) await stopConditionalPasskey();
+  const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.options.publicKey);
+  const credential = await navigator.credentials.get({ publicKey, ...extra });
+  return credential.toJSON();
+}
+
+async function finishPasskeySignIn(started, response) {
+  await api("POST", "/auth/passkeys/sign-in/finish", { handle: started.handle, response });
+  notify("Signed in with a passkey.");
+  await loadMe();
 }
 
 /** Discoverable sign-in: no username typed; the authenticator offers its passkeys. */
@@ -272,14 +332,211 @@ async function signInWithPasskey() {
   await guarded($("passkey-signin"), "signin-error", async () => {
     if (!passkeysSupported()) throw new Error("This browser does not support passkeys.");
     const started = await api("POST", "/auth/passkeys/sign-in/start", {});
-    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(started.options.publicKey);
-    const credential = await navigator.credentials.get({ publicKey });
-    await api("POST", "/auth/passkeys/sign-in/finish", {
-      handle: started.handle,
-      response: credential.toJSON(),
+    await finishPasskeySignIn(started, await passkeyAssertion(started));
+  });
+}
+
+// Conditional UI: while signed out, a passkey request waits in the background, and the
+// browser offers the passkeys in the email field's autofill (autocomplete="... webauthn").
+// Picking one signs in. It is stopped before any other WebAuthn call (one at a time).
+
+let conditional = null; // { abort: AbortController, done: Promise } while one waits
+
+async function startConditionalPasskey() {
+  if (conditional || !passkeysSupported() || !PublicKeyCredential.isConditionalMediationAvailable) return;
+  const abort = new AbortController();
+  const run = async () => {
+    if (!(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+    const started = await api("POST", "/auth/passkeys/sign-in/start", {});
+    const response = await passkeyAssertion(started, { mediation: "conditional", signal: abort.signal });
+    await finishPasskeySignIn(started, response);
+  };
+  const current = { abort, done: null };
+  current.done = run()
+    .catch((err) => {
+      // Aborted, or no passkey for this origin: the page's other ways to sign in remain.
+      if (!abort.signal.aborted && err instanceof ApiError) showError("signin-error", err);
+    })
+    .finally(() => {
+      if (conditional === current) conditional = null;
     });
-    notify("Signed in with a passkey.");
+  conditional = current;
+}
+
+/** Stops the background passkey request (if any) and waits until it has settled. */
+async function stopConditionalPasskey() {
+  const current = conditional;
+  if (!current) return;
+  conditional = null;
+  current.abort.abort();
+  await current.done;
+}
+
+// ---------------------------------------------------------------------------------------
+// The second step of a sign-in (202 MFA_REQUIRED) and step-up
+
+let mfa = null; // the MFA_REQUIRED answer being completed
+
+/** After a first factor: signed in, or on to the second step. */
+async function signedInOrMfa(answer) {
+  if (answer && answer.code === "MFA_REQUIRED") {
+    mfa = answer;
+    $("mfa-code-form").hidden = !answer.methods.includes("totp");
+    $("mfa-recovery-form").hidden = !answer.methods.includes("recovery_code");
+    $("mfa-passkey").hidden = !answer.methods.includes("passkey");
+    $("mfa-challenge").dataset.methods = answer.methods.join(" ");
+    clearError("mfa-error");
+    setView("mfa");
+    notify("One more step: confirm it is you with your second factor.");
+    return;
+  }
+  notify("Signed in.");
+  await loadMe();
+}
+
+function endMfa() {
+  mfa = null;
+  $("mfa-code-form").reset();
+  $("mfa-recovery-form").reset();
+}
+
+/** Completes the challenge with `finish`; a dead challenge sends back to the sign-in. */
+async function completeMfa(button, finish) {
+  await guarded(button, "mfa-error", async () => {
+    try {
+      await finish(mfa.challenge);
+    } catch (err) {
+      if (["MFA_CHALLENGE_INVALID", "MFA_CHALLENGE_EXPIRED", "TOO_MANY_ATTEMPTS"].includes(err.code)) {
+        endMfa();
+        setView("signed-out");
+        showError("signin-error", err);
+        return;
+      }
+      throw err;
+    }
+    endMfa();
+    notify("Signed in.");
     await loadMe();
+  });
+}
+
+function mfaWithCode(event) {
+  event.preventDefault();
+  return completeMfa($("mfa-code-submit"), (challenge) =>
+    api("POST", "/auth/mfa/challenge", { challenge, code: $("mfa-code").value.trim() }));
+}
+
+function mfaWithRecoveryCode(event) {
+  event.preventDefault();
+  return completeMfa($("mfa-recovery-submit"), (challenge) =>
+    api("POST", "/auth/mfa/challenge", { challenge, recovery_code: $("mfa-recovery-code").value.trim() }));
+}
+
+function mfaWithPasskey() {
+  return completeMfa($("mfa-passkey"), async (challenge) => {
+    if (!passkeysSupported()) throw new Error("This browser does not support passkeys.");
+    const started = await api("POST", "/auth/mfa/challenge/passkey/start", { challenge });
+    const response = await passkeyAssertion(started);
+    await api("POST", "/auth/mfa/challenge/passkey/finish", { challenge, handle: started.handle, response });
+  });
+}
+
+function cancelMfa() {
+  endMfa();
+  notify("");
+  setView("signed-out");
+}
+
+function offerStepUp() {
+  $("step-up-form").hidden = false;
+  $("step-up-hint").hidden = false;
+  $("step-up-code").focus();
+}
+
+/** Steps this session up with a TOTP code: a new aal2 session (and cookie) replaces it. */
+async function stepUp(event) {
+  event.preventDefault();
+  await guarded($("step-up-submit"), "totp-error", async () => {
+    await api("POST", "/auth/mfa/step-up", { code: $("step-up-code").value.trim() });
+    $("step-up-form").reset();
+    $("step-up-form").hidden = true;
+    $("step-up-hint").hidden = true;
+    notify("Confirmed. Try again what you were doing.");
+    await loadMe();
+  });
+}
+
+// ---------------------------------------------------------------------------------------
+// TOTP: enrol (QR code), confirm, recovery codes, remove
+
+function renderTotp(status) {
+  const on = status.confirmed;
+  const box = $("totp-status");
+  box.dataset.state = on ? "on" : status.enrolled ? "pending" : "off";
+  box.textContent = on
+    ? `On. ${status.recovery_codes_left} recovery code(s) left.`
+    : status.enrolled ? "Set up, not confirmed yet." : "Off.";
+  $("totp-enrol").hidden = on;
+  $("recovery-regenerate").hidden = !on;
+  $("totp-disable").hidden = !status.enrolled;
+}
+
+async function loadTotp() {
+  await guarded(null, "totp-error", async () => renderTotp(await api("GET", "/auth/mfa/totp")));
+}
+
+async function enrolTotp() {
+  await guarded($("totp-enrol"), "totp-error", async () => {
+    const enrolment = await api("POST", "/auth/mfa/totp");
+    // The server's own SVG (no script, no style): parsed, not injected as HTML.
+    const svg = new DOMParser().parseFromString(enrolment.qr_svg, "image/svg+xml").documentElement;
+    $("totp-qr").replaceChildren(document.importNode(svg, true));
+    $("totp-secret").textContent = enrolment.secret_base32;
+    $("totp-setup").hidden = false;
+    $("totp-confirm-code").focus();
+    await loadTotp();
+  });
+}
+
+function showRecoveryCodes(answer) {
+  $("recovery-codes").replaceChildren(...answer.recovery_codes.map((code) =>
+    el("li", { dataset: { testid: "recovery-code" } }, code)));
+  $("recovery-box").hidden = false;
+}
+
+async function confirmTotp(event) {
+  event.preventDefault();
+  await guarded($("totp-confirm"), "totp-error", async () => {
+    const answer = await api("POST", "/auth/mfa/totp/confirm", { code: $("totp-confirm-code").value.trim() });
+    $("totp-confirm-form").reset();
+    $("totp-setup").hidden = true;
+    $("totp-qr").replaceChildren();
+    showRecoveryCodes(answer);
+    notify("Authenticator app on: sign-ins now ask for its code.");
+    await loadTotp();
+  });
+}
+
+async function regenerateRecoveryCodes() {
+  await guarded($("recovery-regenerate"), "totp-error", async () => {
+    showRecoveryCodes(await api("POST", "/auth/mfa/recovery-codes"));
+    notify("New recovery codes: the old ones no longer work.");
+    await loadTotp();
+  });
+}
+
+function hideRecoveryCodes() {
+  $("recovery-codes").replaceChildren();
+  $("recovery-box").hidden = true;
+}
+
+async function disableTotp() {
+  await guarded($("totp-disable"), "totp-error", async () => {
+    await api("DELETE", "/auth/mfa/totp");
+    $("totp-setup").hidden = true;
+    hideRecoveryCodes();
+    notify("Authenticator app removed.");
+    await loadTotp();
   });
 }
 
@@ -426,7 +683,17 @@ function groupRow({ group, member }) {
         dataset: { testid: "group-invite" },
         "aria-label": `Create an invitation link to ${group.name}`,
         onclick: (e) => createInvite(group, e.currentTarget),
-      }, "Invite link"))));
+      }, "Invite link"),
+      // SSO is managed by owners and admins (the server decides); see sso-admin.js.
+      member.role === "owner" || member.role === "admin"
+        ? el("button", {
+          type: "button",
+          className: "secondary",
+          dataset: { testid: "group-sso" },
+          "aria-label": `Manage the SSO of ${group.name}`,
+          onclick: (e) => showSso(group, e.currentTarget),
+        }, "SSO")
+        : null)));
 }
 
 async function loadGroups() {
@@ -715,24 +982,30 @@ async function sendSignInCode(event) {
 async function signInWithCode(event) {
   event.preventDefault();
   await guarded($("code-submit"), "code-error", async () => {
-    await api("POST", "/auth/sign-in/email", { email: codeEmail, code: $("code-value").value.trim() });
+    const answer = await api("POST", "/auth/sign-in/email", { email: codeEmail, code: $("code-value").value.trim() });
     $("code-send-form").reset();
     $("code-signin-form").reset();
     $("code-signin-form").hidden = true;
-    notify("Signed in.");
-    await loadMe();
+    await signedInOrMfa(answer);
   });
 }
 
-/** Answers an emailed link opened on this page (#sign_in=... or #change_email=...). */
+/**
+ * Answers an emailed link opened on this page (#sign_in=... or #change_email=...). True when
+ * it led to the second step of a sign-in (the page stays there).
+ */
 async function followEmailLink() {
   const signin = linkParams.get("sign_in");
   const change = linkParams.get("change_email");
-  if (!signin && !change) return;
+  if (!signin && !change) return false;
   clearLinkFragment();
   try {
     if (signin) {
-      await api("POST", "/auth/sign-in/email", { token: signin });
+      const answer = await api("POST", "/auth/sign-in/email", { token: signin });
+      if (answer && answer.code === "MFA_REQUIRED") {
+        await signedInOrMfa(answer);
+        return true;
+      }
       notify("Signed in with the emailed link.");
     } else {
       const user = await api("POST", "/auth/email/change/confirm", { token: change });
@@ -741,6 +1014,12 @@ async function followEmailLink() {
   } catch (err) {
     showError(signin ? "code-error" : "signin-error", err);
   }
+  return false;
+}
+
+/** Follows a link in the fragment, then shows who is signed in (unless at the second step). */
+async function start() {
+  if (!(await followEmailLink())) await loadMe();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -771,6 +1050,46 @@ function tryNewKey() {
 }
 
 // ---------------------------------------------------------------------------------------
+// Sign in with SSO: the address routes to its organization's identity provider. The
+// server answers the provider's URL (and binds the flow to this browser with a cookie);
+// the provider sends the browser back to the server's callback, which lands here again,
+// signed in, or with ?sso_error=<CODE>.
+
+async function signInWithSso(event) {
+  event.preventDefault();
+  await guarded($("sso-submit"), "sso-error", async () => {
+    const answer = await api("POST", "/auth/sso/sign-in", { email: $("sso-email").value.trim() });
+    location.assign(answer.url);
+  });
+}
+
+const SSO_ERRORS = {
+  SSO_EMAIL_NOT_ALLOWED: "Your identity provider may not sign in this address.",
+  SSO_LINK_REFUSED: "An account with this address exists and cannot be joined to this sign-in: sign in as usual.",
+  SSO_EMAIL_NOT_VERIFIED: "The provider did not verify your address.",
+  SSO_REQUIRED: "This address signs in through its organization's SSO.",
+  SSO_CONNECTION_INACTIVE: "Your organization's SSO is turned off.",
+  OIDC_STATE_INVALID: "The sign-in was not started in this browser, or was used already: start again.",
+  OIDC_FLOW_EXPIRED: "The sign-in took too long: start again.",
+  OIDC_PROVIDER_ERROR: "The identity provider refused the sign-in.",
+};
+
+/** Shows the code the SSO callback sent back (?sso_error=...), and drops it from the URL. */
+function showSsoError() {
+  const params = new URLSearchParams(location.search);
+  const code = params.get("sso_error");
+  if (!code) return;
+  const known = /^[A-Z0-9_]{1,64}$/.test(code) ? code : "ERROR";
+  const box = $("sso-error");
+  box.textContent = `${known}: ${SSO_ERRORS[known] || "The SSO sign-in was refused."}`;
+  box.dataset.code = known;
+  box.hidden = false;
+  params.delete("sso_error");
+  const rest = params.toString();
+  history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+}
+
+// ---------------------------------------------------------------------------------------
 // Wiring
 
 function bind() {
@@ -798,11 +1117,25 @@ function bind() {
   $("delete-form").addEventListener("submit", deleteAccount);
   $("code-send-form").addEventListener("submit", sendSignInCode);
   $("code-signin-form").addEventListener("submit", signInWithCode);
+  $("sso-form").addEventListener("submit", signInWithSso);
   $("members-close").addEventListener("click", () => ($("members-panel").hidden = true));
+  $("mfa-code-form").addEventListener("submit", mfaWithCode);
+  $("mfa-recovery-form").addEventListener("submit", mfaWithRecoveryCode);
+  $("mfa-passkey").addEventListener("click", mfaWithPasskey);
+  $("mfa-cancel").addEventListener("click", cancelMfa);
+  $("totp-enrol").addEventListener("click", enrolTotp);
+  $("totp-confirm-form").addEventListener("submit", confirmTotp);
+  $("recovery-regenerate").addEventListener("click", regenerateRecoveryCodes);
+  $("recovery-copy").addEventListener("click", (e) =>
+    copyText([...$("recovery-codes").children].map((li) => li.textContent).join("\n"), e.currentTarget));
+  $("recovery-dismiss").addEventListener("click", hideRecoveryCodes);
+  $("totp-disable").addEventListener("click", disableTotp);
+  $("step-up-form").addEventListener("submit", stepUp);
 }
 
 bind();
-followEmailLink().then(loadMe);
+showSsoError();
+start();
 // A link opened while the page is already open changes only the fragment: no reload.
 window.addEventListener("hashchange", () => {
   linkParams = new URLSearchParams(location.hash.slice(1));
@@ -811,5 +1144,5 @@ window.addEventListener("hashchange", () => {
     delete $("invite-banner").dataset.done;
     renderInvite();
   }
-  followEmailLink().then(loadMe);
+  start();
 });

@@ -63,7 +63,7 @@ impl Database {
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let name = format!("auth_test_{now}_{}", uuid_suffix());
+        let name = format!("auth_test_{now}_{}_{}", test_run(), uuid_suffix());
         let mut admin = PgConnection::connect(server)
             .await
             .expect("connect to the test server");
@@ -115,6 +115,12 @@ impl Drop for Database {
             eprintln!("could not drop the test database {}", self.name);
         }
     }
+}
+
+/// This test run's tag, `AUTH_TEST_RUN` (set by `scripts/test.sh`, which drops only its
+/// own run's databases) or `local`.
+fn test_run() -> String {
+    std::env::var("AUTH_TEST_RUN").unwrap_or_else(|_| "local".to_owned())
 }
 
 fn uuid_suffix() -> String {

@@ -36,6 +36,7 @@ async fn every_response_carries_the_security_headers() {
     for path in [
         "/",
         "/app.js",
+        "/sso-admin.js",
         "/app.css",
         "/api/public",
         "/auth/me",
@@ -135,4 +136,40 @@ async fn passkeys_are_served_on_the_localhost_twin_of_an_ip_origin() {
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["options"]["publicKey"]["rpId"], "localhost");
+}
+
+/// The SSO admin panel's script is served, loaded after `app.js` (whose helpers it uses),
+/// and puts server data only into text (no `innerHTML`).
+#[tokio::test]
+async fn the_sso_panel_script_is_served_and_writes_no_html() {
+    let app = demo().await;
+    let (status, headers, script) = get(&app, "/sso-admin.js").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(script.contains("/sso/connections") && script.contains("/require-sso"));
+    for sink in [
+        "innerHTML",
+        "outerHTML",
+        "insertAdjacentHTML",
+        "document.write",
+    ] {
+        assert!(!script.contains(sink), "{sink}");
+    }
+    let (_, _, page) = get(&app, "/").await;
+    let app_js = page.find("src=\"/app.js\"").unwrap();
+    let sso_js = page.find("src=\"/sso-admin.js\"").unwrap();
+    assert!(app_js < sso_js, "sso-admin.js uses app.js's helpers");
+    for id in [
+        "sso-panel",
+        "sso-connection-form",
+        "sso-domain-form",
+        "sso-readiness",
+    ] {
+        assert!(page.contains(&format!("id=\"{id}\"")), "{id}");
+    }
 }

@@ -737,6 +737,7 @@ pub async fn a_breach_check_sees_only_a_hash_prefix_and_refuses_breached_passwor
         outbox: Arc::clone(&env.outbox),
         clock: env.clock.clone(),
         mailer: env.mailer.clone(),
+        dns: env.dns.clone(),
         key: env.key.clone(),
         config: config.clone(),
     };

@@ -120,3 +120,28 @@ pub async fn expired_ceremonies_are_purged<S: PasskeyDomain + Clone>(h: Harness<
         .await
         .unwrap();
 }
+
+pub async fn every_ceremony_kind_is_stored_and_taken_as_itself<S: PasskeyDomain + Clone>(
+    h: Harness<S>,
+) {
+    let env = env(h.store);
+    let ceremonies = env.auth.ceremonies();
+    for kind in CeremonyKind::ALL {
+        let started = ceremonies
+            .begin(*kind, None, json!({ "kind": kind.as_str() }))
+            .await
+            .unwrap();
+        let taken = ceremonies
+            .finish(*kind, started.handle.expose())
+            .await
+            .unwrap();
+        assert_eq!(taken.kind, *kind);
+        assert_eq!(taken.payload, json!({ "kind": kind.as_str() }));
+        assert_eq!(taken.expires_at - taken.created_at, Duration::minutes(5));
+        // Single use, whatever the kind (an OIDC flow's state included).
+        assert_code(
+            ceremonies.finish(*kind, started.handle.expose()).await,
+            ErrorCode::CeremonyInvalid,
+        );
+    }
+}

@@ -26,7 +26,12 @@ pub async fn register_then_sign_in_without_a_username<S: PasskeyDomain + Clone>(
     assert!(!format!("{passkey:?}").contains(&passkey.credential));
 
     // Discoverable: no username; the options allow any credential, for autofill.
-    let started = env.auth.passkeys().sign_in_start(None).await.unwrap();
+    let started = env
+        .auth
+        .passkeys()
+        .sign_in_start(None, &meta())
+        .await
+        .unwrap();
     assert!(
         started.options["publicKey"]["allowCredentials"]
             .as_array()
@@ -87,7 +92,7 @@ pub async fn sign_in_with_a_username_allows_that_users_credentials<S: PasskeyDom
     let started = env
         .auth
         .passkeys()
-        .sign_in_start(Some("Two@Example.com"))
+        .sign_in_start(Some("Two@Example.com"), &meta())
         .await
         .unwrap();
     let allowed: Vec<_> = started.options["publicKey"]["allowCredentials"]
@@ -124,7 +129,7 @@ pub async fn sign_in_with_a_username_allows_that_users_credentials<S: PasskeyDom
     let unknown = env
         .auth
         .passkeys()
-        .sign_in_start(Some("nobody@example.com"))
+        .sign_in_start(Some("nobody@example.com"), &meta())
         .await
         .unwrap();
     assert!(

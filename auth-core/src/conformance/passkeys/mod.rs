@@ -87,7 +87,12 @@ pub(crate) async fn sign_in<S: PasskeyDomain + Clone>(
     email: Option<&str>,
     tweak: Tweak,
 ) -> Result<SignedIn, AuthError> {
-    let started = env.auth.passkeys().sign_in_start(email).await.unwrap();
+    let started = env
+        .auth
+        .passkeys()
+        .sign_in_start(email, &meta())
+        .await
+        .unwrap();
     let response = soft.assert_with(&started.options, tweak);
     env.auth
         .passkeys()

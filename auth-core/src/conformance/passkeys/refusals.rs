@@ -3,7 +3,7 @@
 
 use crate::conformance::passkeys::authenticator::{SoftAuthenticator, Tweak};
 use crate::conformance::passkeys::{env, env_with, session, sign_in, with_passkey};
-use crate::conformance::{Harness, assert_code, meta};
+use crate::conformance::{Env, Harness, assert_code, meta};
 use crate::rate_limit::RateLimit;
 use crate::{ErrorCode, PasskeyDomain};
 
@@ -11,7 +11,12 @@ use crate::{ErrorCode, PasskeyDomain};
 async fn refused<S: PasskeyDomain + Clone>(tweak: Tweak, code: ErrorCode, store: S) {
     let env = env(store);
     let (_, soft, passkey) = with_passkey(&env, "victim@example.com").await;
-    let started = env.auth.passkeys().sign_in_start(None).await.unwrap();
+    let started = env
+        .auth
+        .passkeys()
+        .sign_in_start(None, &meta())
+        .await
+        .unwrap();
     let bad = soft.assert_with(&started.options, tweak);
     assert_code(
         env.auth
@@ -87,7 +92,12 @@ pub async fn a_counter_regression_is_refused<S: PasskeyDomain + Clone>(h: Harnes
     // start: a use in between moves the stored counter, and a clone's answer between
     // the two counters is still refused.
     let email = Some("clone@example.com");
-    let stale = env.auth.passkeys().sign_in_start(email).await.unwrap();
+    let stale = env
+        .auth
+        .passkeys()
+        .sign_in_start(email, &meta())
+        .await
+        .unwrap();
     sign_in(&env, &soft, email, Tweak::default()).await.unwrap();
     sign_in(&env, &soft, email, Tweak::default()).await.unwrap();
     let clone = soft.assert_with(
@@ -248,7 +258,12 @@ pub async fn registration_refusals_are_typed_and_spend_the_ceremony<S: PasskeyDo
 pub async fn an_expired_ceremony_is_refused<S: PasskeyDomain + Clone>(h: Harness<S>) {
     let env = env(h.store);
     let (_, soft, _) = with_passkey(&env, "slow@example.com").await;
-    let started = env.auth.passkeys().sign_in_start(None).await.unwrap();
+    let started = env
+        .auth
+        .passkeys()
+        .sign_in_start(None, &meta())
+        .await
+        .unwrap();
     let response = soft.assert(&started.options);
     env.advance(time::Duration::minutes(6));
     assert_code(
@@ -296,4 +311,32 @@ pub async fn sign_in_attempts_are_limited_per_account_across_nodes<S: PasskeyDom
     );
     env.advance(time::Duration::minutes(15));
     sign_in(&env, &soft, None, Tweak::default()).await.unwrap();
+}
+
+pub async fn sign_in_starts_are_limited_per_client_network<S: PasskeyDomain + Clone>(
+    h: Harness<S>,
+) {
+    let env = env_with(h.store, |c| {
+        c.flow_start_limit = Some(RateLimit {
+            max: 2,
+            window: time::Duration::minutes(10),
+        })
+    });
+    let peer = env.node(h.peer);
+    let passkeys = |node: &Env<S>, ip: [u8; 4]| {
+        let meta = meta().with_ip(std::net::IpAddr::from(ip));
+        let auth = node.auth.clone();
+        async move { auth.passkeys().sign_in_start(None, &meta).await }
+    };
+    passkeys(&env, [198, 51, 100, 7]).await.unwrap();
+    passkeys(&peer, [198, 51, 100, 7]).await.unwrap();
+    // The third start from that address, on either node, is refused; another address is
+    // not, and the window's refill lets the first one start again.
+    assert_code(
+        passkeys(&env, [198, 51, 100, 7]).await,
+        ErrorCode::RateLimited,
+    );
+    passkeys(&peer, [198, 51, 100, 8]).await.unwrap();
+    env.advance(time::Duration::minutes(5));
+    passkeys(&env, [198, 51, 100, 7]).await.unwrap();
 }

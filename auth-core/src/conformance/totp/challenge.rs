@@ -8,25 +8,23 @@ use time::Duration;
 
 use super::{aal2, confirmed};
 use crate::conformance::{Env, Harness, PASSWORD, assert_code, meta};
-use crate::{Aal, ErrorCode, Secret, SignInOutcome, TotpDomain};
+use crate::{Aal, AuthError, ErrorCode, Secret, SignInOutcome, SignedIn, TotpDomain};
 
 /// Signs in with the password; the challenge token (panics on a session).
 async fn challenge<S: TotpDomain + Clone>(env: &Env<S>, email: &str) -> String {
-    match env
-        .auth
-        .password()
-        .sign_in(email, &Secret::new(PASSWORD), &meta())
+    env.mfa_challenge(email, &["totp", "recovery_code"]).await
+}
+
+/// Completes the challenge `token` with the TOTP `code`.
+async fn complete<S: TotpDomain + Clone>(
+    env: &Env<S>,
+    token: &str,
+    code: &str,
+) -> Result<SignedIn, AuthError> {
+    env.auth
+        .totp()
+        .complete_challenge(token, code, &meta())
         .await
-        .unwrap()
-    {
-        SignInOutcome::MfaRequired(challenge) => {
-            assert!(challenge.factors.totp);
-            assert_eq!(challenge.factors.methods(), ["totp", "recovery_code"]);
-            assert_eq!(challenge.expires_at, env.auth.now() + Duration::minutes(5));
-            challenge.token.expose().to_owned()
-        }
-        SignInOutcome::SignedIn(_) => panic!("a user with TOTP got a session from a password"),
-    }
 }
 
 pub async fn the_store_reports_a_confirmed_factor_only<S: TotpDomain + Clone>(h: Harness<S>) {
@@ -51,10 +49,7 @@ pub async fn a_password_sign_in_asks_for_the_second_factor<S: TotpDomain + Clone
     let env = Env::new(h.store);
     let (enrolled, _) = confirmed(&env, "mfa@example.com").await;
     let token = challenge(&env, "mfa@example.com").await;
-    let done = env
-        .auth
-        .totp()
-        .complete_challenge(&token, &enrolled.code(&env, 0), &meta())
+    let done = complete(&env, &token, &enrolled.code(&env, 0))
         .await
         .unwrap();
     assert_eq!(done.session.aal, Aal::Aal2);
@@ -69,10 +64,7 @@ pub async fn a_password_sign_in_asks_for_the_second_factor<S: TotpDomain + Clone
     // Used: the same challenge gives nothing more.
     env.advance(Duration::seconds(30));
     assert_code(
-        env.auth
-            .totp()
-            .complete_challenge(&token, &enrolled.code(&env, 0), &meta())
-            .await,
+        complete(&env, &token, &enrolled.code(&env, 0)).await,
         ErrorCode::MfaChallengeInvalid,
     );
     // Audited: the first factor refused with MFA_REQUIRED, then the completion.
@@ -110,32 +102,17 @@ pub async fn wrong_codes_spend_the_challenges_attempts<S: TotpDomain + Clone>(h:
     let env = Env::with_config(h.store, |c| c.mfa.challenge_attempts = 3);
     let (enrolled, _) = confirmed(&env, "guess@example.com").await;
     let token = challenge(&env, "guess@example.com").await;
-    let wrong = if enrolled.code(&env, 0) == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = &enrolled.wrong_code(&env);
     for _ in 0..3 {
-        assert_code(
-            env.auth
-                .totp()
-                .complete_challenge(&token, wrong, &meta())
-                .await,
-            ErrorCode::CodeInvalid,
-        );
+        assert_code(complete(&env, &token, wrong).await, ErrorCode::CodeInvalid);
     }
     // The right code no longer helps: sign in again.
     assert_code(
-        env.auth
-            .totp()
-            .complete_challenge(&token, &enrolled.code(&env, 0), &meta())
-            .await,
+        complete(&env, &token, &enrolled.code(&env, 0)).await,
         ErrorCode::TooManyAttempts,
     );
     let token = challenge(&env, "guess@example.com").await;
-    env.auth
-        .totp()
-        .complete_challenge(&token, &enrolled.code(&env, 0), &meta())
+    complete(&env, &token, &enrolled.code(&env, 0))
         .await
         .unwrap();
 }
@@ -148,19 +125,13 @@ pub async fn a_challenge_expires_and_a_newer_sign_in_replaces_it<S: TotpDomain +
     let token = challenge(&env, "slow@example.com").await;
     env.advance(Duration::minutes(5) + Duration::seconds(1));
     assert_code(
-        env.auth
-            .totp()
-            .complete_challenge(&token, &enrolled.code(&env, 0), &meta())
-            .await,
+        complete(&env, &token, &enrolled.code(&env, 0)).await,
         ErrorCode::MfaChallengeExpired,
     );
     let first = challenge(&env, "slow@example.com").await;
     let second = challenge(&env, "slow@example.com").await;
     assert_code(
-        env.auth
-            .totp()
-            .complete_challenge(&first, &enrolled.code(&env, 0), &meta())
-            .await,
+        complete(&env, &first, &enrolled.code(&env, 0)).await,
         ErrorCode::MfaChallengeInvalid,
     );
     // Malformed and foreign tokens are refused alike.
@@ -169,16 +140,11 @@ pub async fn a_challenge_expires_and_a_newer_sign_in_replaces_it<S: TotpDomain +
     let foreign = format!("{}.{random}", other.user().id.as_uuid().simple());
     for bad in ["", "nonsense", random, foreign.as_str()] {
         assert_code(
-            env.auth
-                .totp()
-                .complete_challenge(bad, &enrolled.code(&env, 0), &meta())
-                .await,
+            complete(&env, bad, &enrolled.code(&env, 0)).await,
             ErrorCode::MfaChallengeInvalid,
         );
     }
-    env.auth
-        .totp()
-        .complete_challenge(&second, &enrolled.code(&env, 0), &meta())
+    complete(&env, &second, &enrolled.code(&env, 0))
         .await
         .unwrap();
 }
@@ -226,9 +192,7 @@ pub async fn an_emailed_sign_in_asks_for_the_second_factor_too<S: TotpDomain + C
     let Some(challenge) = outcome.challenge() else {
         panic!("an emailed sign-in of a user with TOTP got a session");
     };
-    env.auth
-        .totp()
-        .complete_challenge(challenge.token.expose(), &enrolled.code(&env, 0), &meta())
+    complete(&env, challenge.token.expose(), &enrolled.code(&env, 0))
         .await
         .unwrap();
 }
@@ -316,11 +280,7 @@ pub async fn sensitive_operations_need_aal2_and_step_up_gives_it<S: TotpDomain +
         [Some("MFA_REQUIRED".into()), Some("MFA_REQUIRED".into())]
     );
     // A wrong code does not step up; the right one replaces the session with an aal2 one.
-    let wrong = if enrolled.code(&env, 0) == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = &enrolled.wrong_code(&env);
     assert_code(
         env.auth.totp().step_up(who, wrong, &meta()).await,
         ErrorCode::CodeInvalid,
@@ -349,4 +309,27 @@ pub async fn sensitive_operations_need_aal2_and_step_up_gives_it<S: TotpDomain +
         .await
         .unwrap();
     env.auth.totp().disable(&strong, &meta()).await.unwrap();
+}
+
+pub async fn a_forged_token_spends_none_of_the_challenges_attempts<S: TotpDomain + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::with_config(h.store, |c| c.mfa.challenge_attempts = 2);
+    let (enrolled, _) = confirmed(&env, "target@example.com").await;
+    let token = challenge(&env, "target@example.com").await;
+    // Someone who knows the user id (it is no secret) but not the token's random part.
+    let user_part = token.split_once('.').unwrap().0;
+    for guess in ['A', 'B', 'C'] {
+        let forged = format!("{user_part}.{}", guess.to_string().repeat(43));
+        assert_code(
+            complete(&env, &forged, &enrolled.code(&env, 0)).await,
+            ErrorCode::MfaChallengeInvalid,
+        );
+    }
+    // The holder's challenge still has both of its attempts.
+    let wrong = &enrolled.wrong_code(&env);
+    assert_code(complete(&env, &token, wrong).await, ErrorCode::CodeInvalid);
+    complete(&env, &token, &enrolled.code(&env, 0))
+        .await
+        .unwrap();
 }

@@ -30,6 +30,15 @@ impl Enrolled {
     pub(crate) fn code<S: TotpDomain + Clone>(&self, env: &Env<S>, offset: i64) -> String {
         code_from_uri(self.enrolment.otpauth_uri.expose(), env, offset)
     }
+
+    /// A code of none of the steps accepted now (the clock's and one either side).
+    pub(crate) fn wrong_code<S: TotpDomain + Clone>(&self, env: &Env<S>) -> String {
+        let accepted: Vec<String> = (-1..=1).map(|offset| self.code(env, offset)).collect();
+        (0..)
+            .map(|n| format!("{n:06}"))
+            .find(|code| !accepted.contains(code))
+            .expect("three codes leave others")
+    }
 }
 
 /// The code of the step `offset` steps from now for the app that imported `uri`.

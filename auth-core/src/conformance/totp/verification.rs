@@ -149,11 +149,7 @@ pub async fn wrong_codes_are_throttled_per_account_across_ips_and_nodes<S: TotpD
     let (enrolled, _) = confirmed(&env, "ada@example.com").await;
     let (other, _) = confirmed(&env, "bob@example.com").await;
     let right = enrolled.code(&env, 0);
-    let wrong = if right == "000000" {
-        "111111"
-    } else {
-        "000000"
-    };
+    let wrong = &enrolled.wrong_code(&env);
     for (i, auth) in [&env.auth, &peer.auth, &env.auth].into_iter().enumerate() {
         let from = meta().with_ip(IpAddr::from([198, 51, 100, i as u8 + 1]));
         assert_code(
@@ -206,16 +202,8 @@ pub async fn a_right_code_clears_the_accounts_count<S: TotpDomain + Clone>(h: Ha
     let env = Env::with_config(h.store, |c| c.totp.failure_limit = Some(limit));
     let (enrolled, _) = confirmed(&env, "ada@example.com").await;
     let totp = env.auth.totp();
-    let wrong = |right: &str| {
-        if right == "000000" {
-            "111111"
-        } else {
-            "000000"
-        }
-        .to_owned()
-    };
     for _ in 0..2 {
-        let w = wrong(&enrolled.code(&env, 0));
+        let w = enrolled.wrong_code(&env);
         assert_code(
             totp.verify(enrolled.user(), &w, &meta()).await,
             ErrorCode::CodeInvalid,
@@ -225,7 +213,7 @@ pub async fn a_right_code_clears_the_accounts_count<S: TotpDomain + Clone>(h: Ha
         .await
         .unwrap();
     for _ in 0..2 {
-        let w = wrong(&enrolled.code(&env, 0));
+        let w = enrolled.wrong_code(&env);
         assert_code(
             totp.verify(enrolled.user(), &w, &meta()).await,
             ErrorCode::CodeInvalid,

@@ -10,7 +10,9 @@ use example_redis_store::RedisStore;
 /// The variable naming the test server.
 pub const VAR: &str = "AUTH_TEST_REDIS_URL";
 
-/// Prefixes of test stores: `auth-test:{unix seconds}:{random}:`.
+/// Prefixes of test stores: `auth-test:{unix seconds}:{run}:{random}:`, where `{run}` is
+/// `AUTH_TEST_RUN` (set by `scripts/test.sh`, which deletes only its own run's keys) or
+/// `local`.
 const TEST_PREFIX: &str = "auth-test:";
 
 /// How long a test store's keys are kept before a later run deletes them (the conformance
@@ -30,8 +32,9 @@ static SWEPT: AtomicBool = AtomicBool::new(false);
 /// test stores older than ten minutes (earlier runs), so the server does not fill up.
 pub async fn fresh_store() -> RedisStore {
     let url = std::env::var(VAR).expect("checked by the caller");
+    let run = std::env::var("AUTH_TEST_RUN").unwrap_or_else(|_| "local".to_owned());
     let prefix = format!(
-        "{TEST_PREFIX}{}:{}:",
+        "{TEST_PREFIX}{}:{run}:{}:",
         now_secs(),
         uuid::Uuid::new_v4().simple()
     );
