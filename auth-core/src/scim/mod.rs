@@ -1,9 +1,23 @@
 //! SCIM 2.0 (RFC 7643, RFC 7644): the protocol model a provisioning server is built on.
 //!
+//! - [`schema`]: the User (with the Enterprise User extension) and Group schemas this
+//!   server supports, as one static description that drives everything below.
 //! - [`filter`]: the `filter` query parameter's grammar (RFC 7644 §3.4.2.2) and PATCH
 //!   paths (§3.5.2): parsed into a tree that never panics on any input, printed back to
 //!   an equivalent filter.
+//! - [`document`]: a resource's attributes checked and normalised against its schema.
+//! - [`patch`]: PATCH operations applied to a document, in the dialects directories send.
+//! - [`query`]: list requests, with filters resolved to the fields every store indexes.
+//! - [`eval`]: a filter evaluated against a resource or a multi-valued attribute's value.
+//! - [`error`]: SCIM error responses.
 
+pub mod document;
+pub mod error;
+pub mod eval;
 pub mod filter;
+pub mod patch;
+pub mod query;
+pub mod schema;
 
+pub use error::{ScimError, ScimType};
 pub use filter::{AttrPath, CompareOp, CompareValue, Filter, FilterError, PatchPath};
