@@ -14,6 +14,7 @@ const DOMAINS: &[&str] = &[
     "totp",
     "passkeys",
     "sso",
+    "scim",
 ];
 
 fn main() {

@@ -878,6 +878,8 @@ pub enum Conflict {
     PasskeyCredential,
     /// The organization has this domain already, or another organization verified it.
     Domain,
+    /// The connection's directory provisioned a user with this `userName` already.
+    ScimUserName,
 }
 
 impl From<StoreError> for AuthError {
@@ -912,6 +914,7 @@ impl fmt::Display for Conflict {
             Conflict::Invite => "pending invite",
             Conflict::PasskeyCredential => "passkey credential id",
             Conflict::Domain => "domain",
+            Conflict::ScimUserName => "SCIM userName",
         })
     }
 }

@@ -135,6 +135,18 @@ typed_id!(
     OrgDomainId, "domain_id"
 );
 
+typed_id!(
+    /// Identifies a [`ScimUser`](crate::scim::ScimUser) (a user as one connection's
+    /// directory provisioned them; its SCIM `id`).
+    ScimUserId, "scim_user_id"
+);
+
+typed_id!(
+    /// Identifies a [`ScimGroup`](crate::scim::ScimGroup) (a group as one connection's
+    /// directory provisioned it; its SCIM `id`).
+    ScimGroupId, "scim_group_id"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

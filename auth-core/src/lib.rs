@@ -108,7 +108,7 @@ pub use error::{
 pub use groups::{Group, GroupStore};
 pub use ids::{
     AccountId, ApiKeyId, AuditEventId, GroupId, InviteId, MemberId, OrgDomainId, PasskeyId,
-    SessionId, SsoConnectionId, UserId, VerificationId,
+    ScimGroupId, ScimUserId, SessionId, SsoConnectionId, UserId, VerificationId,
 };
 pub use invalidation::{Invalidation, InvalidationBus, InvalidationSink};
 pub use invites::{Invite, InviteStore};
@@ -120,11 +120,13 @@ pub use passkeys::{Passkey, PasskeyConfig, PasskeyStore};
 pub use passwords::{SignUp, SignUpOutcome};
 pub use permissions::{Permission, PermissionSet, Policy};
 pub use rate_limit::RateLimitStore;
+pub use scim::ScimStore;
 pub use secret::{Secret, SecretKey, TokenHash};
 pub use sessions::{Aal, Authenticated, Session, SessionStore, SignedIn};
 pub use sso::SsoStore;
 pub use store::{
-    ApiKeyDomain, CoreStore, OrganizationStore, PasskeyDomain, SsoDomain, Store, TotpDomain,
+    ApiKeyDomain, CoreStore, OrganizationStore, PasskeyDomain, ScimDomain, SsoDomain, Store,
+    TotpDomain,
 };
 pub use totp::TotpStore;
 pub use users::{User, UserStore};

@@ -8,6 +8,7 @@
 //! | TOTP | core + [`TotpStore`] (factors and recovery codes) | `totp` |
 //! | passkeys | core + [`CeremonyStore`], [`PasskeyStore`] | `passkeys`, `ceremonies` |
 //! | SSO | organizations + [`CeremonyStore`], [`SsoStore`] (connections and domains) | `sso` |
+//! | SCIM | SSO + API keys + [`ScimStore`] (each connection's provisioned users and groups) | `scim` |
 //!
 //! Each domain is a marker trait implemented automatically for every type that implements
 //! its traits; a service's accessor on [`Auth`](crate::Auth) asks for its domain, so the
@@ -24,6 +25,7 @@ use crate::invites::InviteStore;
 use crate::members::MemberStore;
 use crate::passkeys::PasskeyStore;
 use crate::rate_limit::RateLimitStore;
+use crate::scim::ScimStore;
 use crate::sessions::SessionStore;
 use crate::sso::SsoStore;
 use crate::totp::TotpStore;
@@ -95,6 +97,14 @@ impl<T> PasskeyDomain for T where T: CoreStore + CeremonyStore + PasskeyStore {}
 pub trait SsoDomain: OrganizationStore + CeremonyStore + SsoStore {}
 
 impl<T> SsoDomain for T where T: OrganizationStore + CeremonyStore + SsoStore {}
+
+/// The SCIM domain: the users and groups each connection's directory provisioned, over
+/// the SSO domain (SCIM is set up per connection) and API keys (deprovisioning ends a
+/// user's keys in the organization). Its stores delete a connection's records with the
+/// connection, a user's with the user and a group's with the group.
+pub trait ScimDomain: SsoDomain + ApiKeyDomain + ScimStore {}
+
+impl<T> ScimDomain for T where T: SsoDomain + ApiKeyDomain + ScimStore {}
 
 /// Every domain at once: what a complete storage adapter implements (`auth-memory`,
 /// `auth-sqlx`). Grows as domains are added, so code that needs only some domains should

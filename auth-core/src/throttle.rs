@@ -47,6 +47,9 @@ pub(crate) enum Throttle {
     /// network, each keeping a record in the store until it expires
     /// ([`AuthConfig::flow_start_limit`]).
     FlowStartNetwork,
+    /// Wrong SCIM bearer tokens from one client network, counted on failure
+    /// ([`AuthConfig::sign_in_ip_limit`]).
+    ScimTokenNetwork,
 }
 
 impl Throttle {
@@ -61,6 +64,7 @@ impl Throttle {
             Throttle::SecondFactor => "second_factor",
             Throttle::PasskeyAccount => "passkey_account",
             Throttle::FlowStartNetwork => "flow_start_network",
+            Throttle::ScimTokenNetwork => "scim_token_network",
         }
     }
 
@@ -75,6 +79,7 @@ impl Throttle {
             Throttle::SecondFactor => config.totp.failure_limit.as_ref(),
             Throttle::PasskeyAccount => config.sign_in_limit.as_ref(),
             Throttle::FlowStartNetwork => config.flow_start_limit.as_ref(),
+            Throttle::ScimTokenNetwork => config.sign_in_ip_limit.as_ref(),
         }
     }
 }

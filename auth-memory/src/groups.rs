@@ -213,6 +213,7 @@ impl GroupStore for MemoryStore {
         t.sso_connections
             .retain(|_, c| !doomed.contains(&c.group_id));
         t.domains.retain(|_, d| !doomed.contains(&d.group_id));
+        t.forget_scim_orphans();
         Ok(Some(doomed.len() as u64))
     }
 

@@ -38,6 +38,7 @@ mod groups;
 mod invites;
 mod members;
 mod passkeys;
+mod scim;
 mod sessions;
 mod sso;
 mod tables;

@@ -64,7 +64,10 @@ impl SsoStore for MemoryStore {
     }
 
     async fn delete_sso_connection(&self, id: SsoConnectionId) -> Result<bool, StoreError> {
-        Ok(self.write().sso_connections.remove(&id).is_some())
+        let mut t = self.write();
+        let removed = t.sso_connections.remove(&id).is_some();
+        t.forget_scim_orphans();
+        Ok(removed)
     }
 
     async fn active_sso_connection_for_domain(

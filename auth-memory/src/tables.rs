@@ -12,13 +12,15 @@ use auth_core::groups::Group;
 use auth_core::invites::Invite;
 use auth_core::members::Member;
 use auth_core::passkeys::Passkey;
+use auth_core::scim::{ScimConfig, ScimGroup, ScimUser};
 use auth_core::sessions::{RefreshToken, Session};
 use auth_core::sso::{OrgDomain, SsoConnection};
 use auth_core::totp::TotpFactor;
 use auth_core::verification::Verification;
 use auth_core::{
-    AccountId, ApiKeyId, Conflict, GroupId, InviteId, MemberId, OrgDomainId, PasskeyId, SessionId,
-    SsoConnectionId, StoreError, TokenHash, User, UserId, VerificationId,
+    AccountId, ApiKeyId, Conflict, GroupId, InviteId, MemberId, OrgDomainId, PasskeyId,
+    ScimGroupId, ScimUserId, SessionId, SsoConnectionId, StoreError, TokenHash, User, UserId,
+    VerificationId,
 };
 
 #[derive(Default)]
@@ -63,6 +65,12 @@ pub(crate) struct Tables {
     pub(crate) sso_connections: HashMap<SsoConnectionId, SsoConnection>,
     /// Organizations' domains (a handful per group: scanned).
     pub(crate) domains: HashMap<OrgDomainId, OrgDomain>,
+    /// Connections' SCIM set-ups.
+    pub(crate) scim_configs: HashMap<SsoConnectionId, ScimConfig>,
+    /// Provisioned users (scanned per connection).
+    pub(crate) scim_users: HashMap<ScimUserId, ScimUser>,
+    /// Provisioned groups (scanned per connection).
+    pub(crate) scim_groups: HashMap<ScimGroupId, ScimGroup>,
 }
 
 impl Tables {
@@ -140,6 +148,22 @@ impl Tables {
         let passkey = self.passkeys.remove(&id)?;
         self.passkey_by_credential.remove(&passkey.credential_id);
         Some(passkey)
+    }
+
+    /// Forgets the SCIM records whose connection, user or group is gone (the cascade of
+    /// deleting those).
+    pub(crate) fn forget_scim_orphans(&mut self) {
+        let connections = &self.sso_connections;
+        self.scim_configs
+            .retain(|id, _| connections.contains_key(id));
+        let users = &self.users;
+        self.scim_users.retain(|_, u| {
+            connections.contains_key(&u.connection_id) && users.contains_key(&u.user_id)
+        });
+        let groups = &self.groups;
+        self.scim_groups.retain(|_, g| {
+            connections.contains_key(&g.connection_id) && groups.contains_key(&g.group_id)
+        });
     }
 
     /// Removes a session, its index entry and its refresh tokens.

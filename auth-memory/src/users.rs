@@ -195,6 +195,7 @@ impl UserStore for MemoryStore {
         t.recovery_codes.remove(&id);
         t.user_by_email.remove(&email);
         t.users.remove(&id);
+        t.forget_scim_orphans();
         Ok(DeleteUserOutcome::Deleted {
             session_token_hashes,
         })

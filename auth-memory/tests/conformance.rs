@@ -5,7 +5,7 @@ use auth_memory::MemoryStore;
 auth_core::conformance_tests!(
     memory,
     || async { MemoryStore::new() },
-    domains = [organizations, api_keys, totp, passkeys, sso],
+    domains = [organizations, api_keys, totp, passkeys, sso, scim],
     plant_parent = |store: MemoryStore, group, parent| async move {
         store.plant_group_parent(group, parent);
     }

@@ -46,6 +46,7 @@ pub mod api_keys;
 pub mod core;
 pub mod organizations;
 pub mod passkeys;
+pub mod scim;
 pub mod sso;
 pub mod totp;
 

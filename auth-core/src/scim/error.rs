@@ -1,9 +1,10 @@
 //! SCIM errors (RFC 7644 §3.12): an HTTP status, a `scimType` for 400s and 409s, and a
 //! detail that names what was wrong without echoing secrets.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::filter::FilterError;
+use crate::error::{AuthError, StoreError};
 
 /// The `scimType` of a 400 or 409 error (RFC 7644 §3.12, table 9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,16 +56,34 @@ pub struct ScimError {
     pub scim_type: Option<ScimType>,
     /// A human-readable explanation.
     pub detail: String,
+    /// For a 429, how long until a retry may succeed, in seconds.
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl ScimError {
+    /// An error of `status`.
+    pub fn status(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            scim_type,
+            detail: detail.into(),
+            retry_after_seconds: None,
+        }
+    }
+
+    /// A 401: no bearer token, or not one of an enabled connection.
+    pub fn unauthorized() -> Self {
+        Self::status(401, None, "a valid SCIM bearer token is required")
+    }
+
+    /// A 500 for a failure of the server (logged; the client learns nothing more).
+    pub fn internal() -> Self {
+        Self::status(500, None, "the server could not complete the request")
+    }
+
     /// A 400 of `scim_type`.
     pub fn bad_request(scim_type: ScimType, detail: impl Into<String>) -> Self {
-        Self {
-            status: 400,
-            scim_type: Some(scim_type),
-            detail: detail.into(),
-        }
+        Self::status(400, Some(scim_type), detail)
     }
 
     /// A 400 `invalidValue`.
@@ -89,42 +108,69 @@ impl ScimError {
 
     /// A 409 `uniqueness`.
     pub fn uniqueness(detail: impl Into<String>) -> Self {
-        Self {
-            status: 409,
-            scim_type: Some(ScimType::Uniqueness),
-            detail: detail.into(),
-        }
+        Self::status(409, Some(ScimType::Uniqueness), detail)
     }
 
     /// A 404 for `what` (`User 3f...`).
     pub fn not_found(what: impl Into<String>) -> Self {
-        Self {
-            status: 404,
-            scim_type: None,
-            detail: format!("{} not found", what.into()),
-        }
+        Self::status(404, None, format!("{} not found", what.into()))
     }
 
     /// A 412: `If-Match` named another version.
     pub fn version_mismatch() -> Self {
-        Self {
-            status: 412,
-            scim_type: Some(ScimType::InvalidVersion),
-            detail: "the resource changed: its version is not the one If-Match named".into(),
-        }
+        Self::status(
+            412,
+            Some(ScimType::InvalidVersion),
+            "the resource changed: its version is not the one If-Match named",
+        )
     }
 
     /// The error as its JSON body.
     pub fn to_json(&self) -> Value {
-        let mut body = json!({
-            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
-            "status": self.status.to_string(),
-            "detail": self.detail,
-        });
+        let mut body = Map::new();
+        body.insert(
+            "schemas".into(),
+            json!(["urn:ietf:params:scim:api:messages:2.0:Error"]),
+        );
+        body.insert("status".into(), json!(self.status.to_string()));
+        body.insert("detail".into(), json!(self.detail));
         if let Some(t) = self.scim_type {
-            body["scimType"] = Value::from(t.as_str());
+            body.insert("scimType".into(), json!(t.as_str()));
         }
-        body
+        Value::Object(body)
+    }
+}
+
+impl From<AuthError> for ScimError {
+    /// What a SCIM client is told of a refusal by the library's services: limits,
+    /// conflicts and bad input as such; anything else as a 500 or 503, logged here.
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::RateLimited { retry_after } => Self {
+                retry_after_seconds: Some(retry_after.whole_seconds().max(1).unsigned_abs()),
+                ..Self::status(429, None, "too many requests; retry later")
+            },
+            AuthError::EmailInUse => Self::uniqueness("another account uses this email address"),
+            AuthError::NotFound(entity) => Self::not_found(format!("{entity:?}")),
+            AuthError::InvalidEmail(reason) => {
+                Self::invalid_value(format!("the email address is invalid: {reason}"))
+            }
+            AuthError::InvalidInput { .. } => Self::invalid_value(error.to_string()),
+            AuthError::Store(StoreError::Unavailable(_)) => {
+                tracing::warn!(%error, "SCIM request: the store is unavailable");
+                Self::status(503, None, "the server is unavailable; retry later")
+            }
+            other => {
+                tracing::error!(error = %other, "SCIM request failed");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ScimError {
+    fn from(error: StoreError) -> Self {
+        AuthError::from(error).into()
     }
 }
 

@@ -10,14 +10,31 @@
 //! - [`query`]: list requests, with filters resolved to the fields every store indexes.
 //! - [`eval`]: a filter evaluated against a resource or a multi-valued attribute's value.
 //! - [`error`]: SCIM error responses.
+//! - [`render`]: resources as served, and the `attributes` projection.
+//!
+//! On top of them, [`Scim`] (`auth.scim()`) serves a connection's directory: `/Users`
+//! become library users and members of the connection's organization, `/Groups` child
+//! groups of it; [`ScimStore`] is the optional store domain it needs.
 
 pub mod document;
 pub mod error;
 pub mod eval;
 pub mod filter;
+mod groups;
+mod model;
 pub mod patch;
 pub mod query;
+pub mod render;
 pub mod schema;
+mod service;
+mod store;
+mod users;
 
 pub use error::{ScimError, ScimType};
 pub use filter::{AttrPath, CompareOp, CompareValue, Filter, FilterError, PatchPath};
+pub use groups::SCIM_GROUP_KIND;
+pub use model::{DeprovisionMode, ScimConfig, ScimGroup, ScimMember, ScimPage, ScimUser};
+pub use render::{Projection, ScimResource};
+pub use service::{Directory, Scim, ScimConfigView, ScimSettings};
+pub use store::ScimStore;
+pub use users::ScimList;

@@ -7,6 +7,7 @@
 //! one becomes an index lookup in SQL. [`FieldFilter::matches`] is the reference meaning a
 //! store that filters in memory uses, and the SQL translations reproduce.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use time::OffsetDateTime;
@@ -79,6 +80,11 @@ pub enum FieldKind {
 pub trait Field: Copy + Eq + std::fmt::Debug {
     /// What the field holds.
     fn kind(self) -> FieldKind;
+
+    /// Whether lists can be sorted by it.
+    fn sortable(self) -> bool {
+        true
+    }
 }
 
 impl Field for UserField {
@@ -96,6 +102,10 @@ impl Field for UserField {
 }
 
 impl Field for GroupField {
+    fn sortable(self) -> bool {
+        self != GroupField::Member
+    }
+
     fn kind(self) -> FieldKind {
         match self {
             GroupField::Id | GroupField::Member => FieldKind::Id,
@@ -152,7 +162,7 @@ pub enum FieldData<'a> {
     /// Several ids (a group's members).
     Ids(&'a [Uuid]),
     /// Text (lowercased for folded fields).
-    Text(&'a str),
+    Text(Cow<'a, str>),
     /// A boolean.
     Bool(bool),
     /// An instant.
@@ -183,6 +193,26 @@ impl<F: Field> FieldFilter<F> {
     }
 }
 
+impl FieldData<'_> {
+    /// The order of a sort by this field: absent values first, then by value (text by its
+    /// bytes, `false` before `true`); what SQL stores reproduce with `NULLS FIRST`.
+    pub fn sort_cmp(&self, other: &FieldData<'_>) -> Ordering {
+        fn rank(d: &FieldData<'_>) -> u8 {
+            match d {
+                FieldData::Absent => 0,
+                _ => 1,
+            }
+        }
+        match (self, other) {
+            (FieldData::Id(a), FieldData::Id(b)) => a.cmp(b),
+            (FieldData::Text(a), FieldData::Text(b)) => a.as_bytes().cmp(b.as_bytes()),
+            (FieldData::Bool(a), FieldData::Bool(b)) => a.cmp(b),
+            (FieldData::Time(a), FieldData::Time(b)) => a.cmp(b),
+            (a, b) => rank(a).cmp(&rank(b)),
+        }
+    }
+}
+
 fn compare(actual: &FieldData<'_>, op: CompareOp, expected: &FieldValue) -> bool {
     match (actual, expected) {
         (FieldData::Id(a), FieldValue::Id(b)) => op == CompareOp::Eq && Some(*a) == *b,
@@ -195,7 +225,7 @@ fn compare(actual: &FieldData<'_>, op: CompareOp, expected: &FieldValue) -> bool
             CompareOp::Co => a.contains(b.as_str()),
             CompareOp::Sw => a.starts_with(b.as_str()),
             CompareOp::Ew => a.ends_with(b.as_str()),
-            _ => ordered((*a).cmp(b.as_str()), op),
+            _ => ordered(a.as_ref().cmp(b.as_str()), op),
         },
         _ => false,
     }
@@ -463,7 +493,8 @@ impl ListParams {
                     .and_then(|f| match f {
                         Filter::Present(path) => F::resolve(&path),
                         _ => None,
-                    });
+                    })
+                    .filter(|f| f.sortable());
                 Some(parsed.ok_or_else(|| {
                     ScimError::invalid_value(format!("{path} cannot be sorted on"))
                 })?)

@@ -3,7 +3,7 @@
 //! and `/ResourceTypes` documents, the checks of incoming resources, PATCH, attribute
 //! projection and filter matching. What is not described here is not supported.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 /// The core User schema's URN.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -125,29 +125,30 @@ impl Attribute {
 
     /// The attribute as RFC 7643 §7 describes it in `/Schemas`.
     fn describe(&self) -> Value {
-        let mut out = json!({
-            "name": self.name,
-            "type": self.kind.name(),
-            "multiValued": self.multi_valued,
-            "description": self.description,
-            "required": self.required,
-            "mutability": self.mutability.name(),
-            "returned": self.returned.name(),
-            "uniqueness": if self.unique { "server" } else { "none" },
-        });
+        let mut out = Map::new();
+        out.insert("name".into(), json!(self.name));
+        out.insert("type".into(), json!(self.kind.name()));
+        out.insert("multiValued".into(), json!(self.multi_valued));
+        out.insert("description".into(), json!(self.description));
+        out.insert("required".into(), json!(self.required));
+        out.insert("mutability".into(), json!(self.mutability.name()));
+        out.insert("returned".into(), json!(self.returned.name()));
+        let uniqueness = if self.unique { "server" } else { "none" };
+        out.insert("uniqueness".into(), json!(uniqueness));
         if matches!(self.kind, AttrType::String | AttrType::Reference(_)) {
-            out["caseExact"] = Value::Bool(self.case_exact);
+            out.insert("caseExact".into(), json!(self.case_exact));
         }
         if !self.canonical.is_empty() {
-            out["canonicalValues"] = json!(self.canonical);
+            out.insert("canonicalValues".into(), json!(self.canonical));
         }
         if let AttrType::Reference(types) = self.kind {
-            out["referenceTypes"] = json!(types);
+            out.insert("referenceTypes".into(), json!(types));
         }
         if let AttrType::Complex(subs) = self.kind {
-            out["subAttributes"] = Value::Array(subs.iter().map(Attribute::describe).collect());
+            let subs: Vec<Value> = subs.iter().map(Attribute::describe).collect();
+            out.insert("subAttributes".into(), Value::Array(subs));
         }
-        out
+        Value::Object(out)
     }
 }
 

@@ -20,8 +20,10 @@ impl Row {
     fn data<'a>(&'a self) -> impl Fn(UserField) -> FieldData<'a> + 'a {
         move |field| match field {
             UserField::Id => FieldData::Id(self.id),
-            UserField::UserName | UserField::Email => FieldData::Text(self.user_name),
-            UserField::ExternalId => self.external_id.map_or(FieldData::Absent, FieldData::Text),
+            UserField::UserName | UserField::Email => FieldData::Text(self.user_name.into()),
+            UserField::ExternalId => self
+                .external_id
+                .map_or(FieldData::Absent, |e| FieldData::Text(e.into())),
             UserField::DisplayName => FieldData::Absent,
             UserField::Active => FieldData::Bool(self.active),
             UserField::Created | UserField::LastModified => FieldData::Time(self.created),

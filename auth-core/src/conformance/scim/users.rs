@@ -1,0 +1,310 @@
+//! Users provisioned into the connection's organization.
+
+use serde_json::json;
+
+use crate::conformance::scim::{directory, library_user, patch, person, provision};
+use crate::conformance::{Env, Harness, meta};
+use crate::members::MemberStatus;
+use crate::scim::DeprovisionMode;
+use crate::scim::query::ListParams;
+use crate::{ScimDomain, ScimUserId};
+
+/// A new user becomes a library user (address verified on the verified domain) and a
+/// member of the organization with the default role; the resource reads back.
+pub async fn a_new_user_becomes_a_member_of_the_organization<S: ScimDomain + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let (org, directory, _) = directory(&env, "new", DeprovisionMode::Soft).await;
+    let created = provision(&env, &directory, "grace", "new.example.org").await;
+    assert_eq!(created.version, 1);
+    assert_eq!(created.body["userName"], "grace");
+    assert_eq!(created.body["externalId"], "ext-grace");
+    assert_eq!(created.body["meta"]["resourceType"], "User");
+    assert_eq!(
+        created.body["meta"]["location"],
+        format!("https://app.example.org/scim/v2/Users/{}", created.id())
+    );
+    let user = library_user(&env, &directory, &created).await.unwrap();
+    assert_eq!(user.email.as_str(), "grace@new.example.org");
+    assert!(user.email_verified, "the organization verified the domain");
+    assert_eq!(user.name.as_deref(), Some("Given grace"));
+    let member = env
+        .store()
+        .get_member_by_user(org.group, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.role, env.auth.policy().default_role());
+    assert_eq!(member.status, MemberStatus::Active);
+    let read = env
+        .auth
+        .scim()
+        .get_user(&directory, created.id())
+        .await
+        .unwrap();
+    assert_eq!(read, created);
+    assert_eq!(env.audit_trail("scim.user.create").await, [(true, None)]);
+}
+
+/// `userName` is unique per connection, whatever its case; another connection may reuse
+/// it, and never sees the first connection's users.
+pub async fn user_names_are_unique_per_connection_and_connections_are_apart<
+    S: ScimDomain + Clone,
+>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let (_, first, _) = directory(&env, "una", DeprovisionMode::Soft).await;
+    let (_, second, _) = directory(&env, "unb", DeprovisionMode::Soft).await;
+    let scim = env.auth.scim();
+    let ada = provision(&env, &first, "ada", "una.example.org").await;
+    let taken = scim
+        .create_user(&first, &person("ADA", "ada2@una.example.org"), &meta())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (taken.status, taken.scim_type.map(|t| t.as_str())),
+        (409, Some("uniqueness"))
+    );
+    provision(&env, &second, "ada", "unb.example.org").await;
+    assert_eq!(
+        scim.get_user(&second, ada.id()).await.unwrap_err().status,
+        404
+    );
+    let listed = scim
+        .list_users(&second, &ListParams::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.total, 1);
+    assert_ne!(listed.resources[0].id(), ada.id());
+    assert_eq!(
+        scim.get_user(&first, "not-an-id").await.unwrap_err().status,
+        404
+    );
+}
+
+/// An existing account is linked on the organization's verified domain and refused
+/// elsewhere.
+pub async fn existing_accounts_link_only_on_verified_domains<S: ScimDomain + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let (_, directory, _) = directory(&env, "lnk", DeprovisionMode::Soft).await;
+    let inside = env.user("carol@lnk.example.org").await;
+    let outside = env.user("dave@elsewhere.example.com").await;
+    let linked = provision(&env, &directory, "carol", "lnk.example.org").await;
+    let user = library_user(&env, &directory, &linked).await.unwrap();
+    assert_eq!(user.id, inside.user.id);
+    let refused = env
+        .auth
+        .scim()
+        .create_user(
+            &directory,
+            &person("dave", "dave@elsewhere.example.com"),
+            &meta(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.status, 409);
+    assert!(
+        env.store()
+            .get_user(outside.user.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let again = env
+        .auth
+        .scim()
+        .create_user(
+            &directory,
+            &person("carol2", "carol@lnk.example.org"),
+            &meta(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(again.status, 409, "one record per account and connection");
+}
+
+/// PUT and PATCH carry the address and name to the library user, bump the version and
+/// honour `If-Match`.
+pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDomain + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let (_, directory, _) = directory(&env, "chg", DeprovisionMode::Soft).await;
+    let scim = env.auth.scim();
+    let created = provision(&env, &directory, "erin", "chg.example.org").await;
+    let mut body = person("erin", "erin.new@chg.example.org");
+    body["displayName"] = json!("Erin N.");
+    let replaced = scim
+        .replace_user(&directory, created.id(), &body, Some("W/\"1\""), &meta())
+        .await
+        .unwrap();
+    assert_eq!(replaced.version, 2);
+    let user = library_user(&env, &directory, &created).await.unwrap();
+    assert_eq!(user.email.as_str(), "erin.new@chg.example.org");
+    assert_eq!(user.name.as_deref(), Some("Erin N."));
+    let stale = scim
+        .patch_user(
+            &directory,
+            created.id(),
+            &patch(json!([{"op": "replace", "path": "title", "value": "CTO"}])),
+            Some("W/\"1\""),
+            &meta(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(stale.status, 412);
+    let patched = scim
+        .patch_user(
+            &directory,
+            created.id(),
+            &patch(json!([
+                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "erin@chg.example.org"},
+                {"op": "Add", "path": "title", "value": "CTO"}
+            ])),
+            Some("W/\"2\""),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(patched.version, 3);
+    assert_eq!(patched.body["title"], "CTO");
+    let user = library_user(&env, &directory, &created).await.unwrap();
+    assert_eq!(user.email.as_str(), "erin@chg.example.org");
+    let bad = scim
+        .replace_user(
+            &directory,
+            created.id(),
+            &json!({"userName": "erin"}),
+            None,
+            &meta(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(bad.status, 400);
+    assert_eq!(
+        scim.get_user(&directory, created.id())
+            .await
+            .unwrap()
+            .version,
+        3,
+        "a refused change changes nothing"
+    );
+}
+
+/// `active: false` suspends the memberships and ends the sessions; `true` restores them.
+pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let (org, directory, _) = directory(&env, "dea", DeprovisionMode::Soft).await;
+    let scim = env.auth.scim();
+    // An account of the verified domain, signed in, that the directory then links.
+    let signed_in = env.user("frank@dea.example.org").await;
+    let created = provision(&env, &directory, "frank", "dea.example.org").await;
+    let user = library_user(&env, &directory, &created).await.unwrap();
+    assert_eq!(user.id, signed_in.user.id);
+    let off = patch(json!([{"op": "replace", "value": {"active": "False"}}]));
+    let patched = scim
+        .patch_user(&directory, created.id(), &off, None, &meta())
+        .await
+        .unwrap();
+    assert_eq!(patched.body["active"], false);
+    let member = env
+        .store()
+        .get_member_by_user(org.group, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.status, MemberStatus::Suspended);
+    assert!(
+        env.auth
+            .sessions()
+            .validate(signed_in.session_token.expose())
+            .await
+            .is_err(),
+        "the session ended"
+    );
+    let on = patch(json!([{"op": "replace", "path": "active", "value": true}]));
+    scim.patch_user(&directory, created.id(), &on, None, &meta())
+        .await
+        .unwrap();
+    let member = env
+        .store()
+        .get_member_by_user(org.group, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.status, MemberStatus::Active);
+}
+
+/// DELETE forgets the record and suspends the membership (soft); hard deletes the user
+/// unless they belong to another organization.
+pub async fn deletion_deprovisions_by_the_configured_mode<S: ScimDomain + Clone>(h: Harness<S>) {
+    let env = Env::new(h.store);
+    let (org, soft, _) = directory(&env, "dls", DeprovisionMode::Soft).await;
+    let scim = env.auth.scim();
+    let kept = provision(&env, &soft, "gina", "dls.example.org").await;
+    let user = library_user(&env, &soft, &kept).await.unwrap();
+    scim.delete_user(&soft, kept.id(), None, &meta())
+        .await
+        .unwrap();
+    assert_eq!(
+        scim.get_user(&soft, kept.id()).await.unwrap_err().status,
+        404
+    );
+    assert!(env.store().get_user(user.id).await.unwrap().is_some());
+    let member = env
+        .store()
+        .get_member_by_user(org.group, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(member.status, MemberStatus::Suspended);
+    assert_eq!(
+        scim.delete_user(&soft, kept.id(), None, &meta())
+            .await
+            .unwrap_err()
+            .status,
+        404
+    );
+
+    let (_, hard, _) = directory(&env, "dlh", DeprovisionMode::Hard).await;
+    let gone = provision(&env, &hard, "hank", "dlh.example.org").await;
+    let gone_user = library_user(&env, &hard, &gone).await.unwrap();
+    scim.delete_user(&hard, gone.id(), None, &meta())
+        .await
+        .unwrap();
+    assert!(env.store().get_user(gone_user.id).await.unwrap().is_none());
+
+    // A member of another organization stays.
+    let stays = provision(&env, &hard, "ivy", "dlh.example.org").await;
+    let stays_user = library_user(&env, &hard, &stays).await.unwrap();
+    env.auth
+        .members()
+        .add(
+            &crate::Caller::System,
+            crate::members::NewMember {
+                group_id: org.group,
+                user_id: stays_user.id,
+                role: None,
+                status: None,
+                extend: None,
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
+    scim.delete_user(&hard, stays.id(), None, &meta())
+        .await
+        .unwrap();
+    assert!(env.store().get_user(stays_user.id).await.unwrap().is_some());
+    let record = env
+        .store()
+        .get_scim_user(
+            hard.connection(),
+            ScimUserId::from_uuid(stays.id().parse().unwrap()),
+        )
+        .await
+        .unwrap();
+    assert!(record.is_none());
+}

@@ -1,0 +1,611 @@
+//! `/Users`: a directory's people become library users and members of the connection's
+//! organization.
+//!
+//! Creating a user takes the primary email as the account's address. No account has it:
+//! a new user is created (its address verified when the organization verified the
+//! domain). An account has it: it is linked only when the organization verified the
+//! address's domain (the directory then speaks for it), else the request is refused as
+//! `uniqueness`. `active: false` suspends the user's memberships in the organization (and
+//! the groups below it) and ends their sessions; `active: true` restores the memberships.
+//! DELETE deprovisions the same way and forgets the directory's record; with
+//! [`DeprovisionMode::Hard`] it deletes the user when they belong to no other
+//! organization.
+
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::document::{Document, normalize, primary_value, text};
+use super::error::ScimError;
+use super::model::{DeprovisionMode, ScimPage, ScimUser};
+use super::patch::{apply, parse_request};
+use super::query::{ListParams, UserField};
+use super::render::{Meta, ScimResource, if_match_admits, resource};
+use super::schema::USER_TYPE;
+use super::service::{Directory, Scim};
+use crate::caller::Caller;
+use crate::context::RequestMeta;
+use crate::error::{AuthError, Conflict, StoreError};
+use crate::ids::{GroupId, MemberId, ScimUserId, UserId};
+use crate::members::{Member, MemberFilter, MemberOrder, MemberPatch, MemberStatus};
+use crate::pagination::{Direction, PageRequest};
+use crate::store::ScimDomain;
+use crate::users::{User, UserPatch};
+use crate::validate::Email;
+
+/// Longest `userName`, in characters.
+const MAX_USER_NAME: usize = 256;
+/// Longest name kept on the library user, in characters.
+const MAX_NAME: usize = 256;
+/// Deepest organization tree searched for a user's memberships.
+const MAX_DEPTH: u32 = 32;
+/// Most groups below an organization searched for a user's memberships.
+const MAX_SUBTREE: u32 = 10_000;
+
+/// A page of resources, as `ListResponse` serves it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScimList {
+    /// How many match in all.
+    pub total: u64,
+    /// The 1-based index of the first resource.
+    pub start_index: usize,
+    /// The page.
+    pub resources: Vec<ScimResource>,
+}
+
+impl ScimList {
+    /// The `ListResponse` body, with `project` applied to each resource.
+    pub fn to_json(&self, project: impl Fn(&mut Value)) -> Value {
+        let resources: Vec<Value> = self
+            .resources
+            .iter()
+            .map(|r| {
+                let mut body = r.body.clone();
+                project(&mut body);
+                body
+            })
+            .collect();
+        json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": self.total,
+            "startIndex": self.start_index,
+            "itemsPerPage": resources.len(),
+            "Resources": resources,
+        })
+    }
+}
+
+/// The fields the library keeps of a user's document.
+struct UserFields {
+    user_name: String,
+    external_id: Option<String>,
+    display_name: Option<String>,
+    email: Email,
+    active: bool,
+    /// The name kept on the library user.
+    name: Option<String>,
+}
+
+fn user_fields(doc: &Document) -> Result<UserFields, ScimError> {
+    let user_name = text(doc, "userName").unwrap_or_default().trim().to_owned();
+    if user_name.is_empty() || user_name.chars().count() > MAX_USER_NAME {
+        return Err(ScimError::invalid_value(format!(
+            "userName is 1 to {MAX_USER_NAME} characters"
+        )));
+    }
+    let address = primary_value(doc, "emails").unwrap_or_default();
+    let email = Email::parse(address).map_err(|e| {
+        ScimError::invalid_value(format!("the primary email is not a valid address: {e}"))
+    })?;
+    let display_name = text(doc, "displayName").map(str::to_owned);
+    let name = display_name
+        .clone()
+        .or_else(|| {
+            let name = doc.get("name")?;
+            name.get("formatted")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| {
+                    let parts: Vec<&str> = ["givenName", "familyName"]
+                        .iter()
+                        .filter_map(|p| name.get(*p).and_then(Value::as_str))
+                        .collect();
+                    (!parts.is_empty()).then(|| parts.join(" "))
+                })
+        })
+        .map(|n| n.trim().chars().take(MAX_NAME).collect::<String>())
+        .filter(|n| !n.is_empty());
+    Ok(UserFields {
+        user_name,
+        external_id: text(doc, "externalId").map(str::to_owned),
+        display_name,
+        email,
+        active: doc.get("active").and_then(Value::as_bool).unwrap_or(true),
+        name,
+    })
+}
+
+/// A path segment as the id of a resource; `None` for anything this server never
+/// issued (a 404).
+pub(super) fn parse_id(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id).ok()
+}
+
+/// Refuses a change when `If-Match` names another version.
+pub(super) fn check_if_match(if_match: Option<&str>, version: u32) -> Result<(), ScimError> {
+    match if_match {
+        Some(header) if !if_match_admits(header, version) => Err(ScimError::version_mismatch()),
+        _ => Ok(()),
+    }
+}
+
+impl<S: ScimDomain> Scim<'_, S> {
+    /// `POST /Users`.
+    pub async fn create_user(
+        &self,
+        directory: &Directory,
+        body: &Value,
+        meta: &RequestMeta,
+    ) -> Result<ScimResource, ScimError> {
+        let result = self.create_user_inner(directory, body, meta).await;
+        let subject = result
+            .as_ref()
+            .ok()
+            .map(|r| ("scim_user", r.id().to_owned()));
+        self.audit_directory(directory, "scim.user.create", subject, meta, &result)
+            .await;
+        result
+    }
+
+    async fn create_user_inner(
+        &self,
+        directory: &Directory,
+        body: &Value,
+        meta: &RequestMeta,
+    ) -> Result<ScimResource, ScimError> {
+        let doc = normalize(&USER_TYPE, body)?;
+        let fields = user_fields(&doc)?;
+        let store = self.auth.store();
+        let org = directory.config.group_id;
+        let now = self.auth.now();
+        let verified = self.domain_verified(org, fields.email.domain()).await?;
+        let role = self.default_role(directory).await?;
+        let status = if fields.active {
+            MemberStatus::Active
+        } else {
+            MemberStatus::Suspended
+        };
+        let membership = |user_id| Member {
+            id: MemberId::new(),
+            group_id: org,
+            user_id,
+            role: role.clone(),
+            status,
+            extend: json!({}),
+            created_at: now,
+            updated_at: now,
+        };
+        let (user_id, new_user, member) = match store.get_user_by_email(&fields.email).await? {
+            Some(existing) => {
+                if !verified {
+                    return Err(ScimError::uniqueness(
+                        "an account with this email address exists; the directory links \
+                         existing accounts only on the organization's verified domains",
+                    ));
+                }
+                if store
+                    .scim_user_for(directory.connection(), existing.id)
+                    .await?
+                    .is_some()
+                {
+                    return Err(ScimError::uniqueness(
+                        "the directory provisioned the account with this email address already",
+                    ));
+                }
+                let member = match store.get_member_by_user(org, existing.id).await? {
+                    Some(_) => None,
+                    None => Some(membership(existing.id)),
+                };
+                (existing.id, None, member)
+            }
+            None => {
+                let user = User {
+                    id: UserId::new(),
+                    email: fields.email.clone(),
+                    email_verified: verified,
+                    name: fields.name.clone(),
+                    image: None,
+                    extend: json!({}),
+                    created_at: now,
+                    updated_at: now,
+                };
+                let member = membership(user.id);
+                (user.id, Some(user), Some(member))
+            }
+        };
+        let record = ScimUser {
+            id: ScimUserId::new(),
+            connection_id: directory.connection(),
+            user_id,
+            user_name: fields.user_name,
+            external_id: fields.external_id,
+            display_name: fields.display_name,
+            email: fields.email.as_str().to_owned(),
+            active: fields.active,
+            attributes: doc,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        store
+            .create_scim_user(&record, new_user.as_ref(), member.as_ref())
+            .await
+            .map_err(conflict)?;
+        if new_user.is_none() && !fields.active {
+            // A linked account the directory provisions as inactive.
+            self.deprovision(directory, user_id, meta).await?;
+        }
+        self.render_user(directory, &record).await
+    }
+
+    /// `GET /Users/{id}`.
+    pub async fn get_user(
+        &self,
+        directory: &Directory,
+        id: &str,
+    ) -> Result<ScimResource, ScimError> {
+        let record = self.load_user(directory, id).await?;
+        self.render_user(directory, &record).await
+    }
+
+    /// `PUT /Users/{id}`: replaces every attribute.
+    pub async fn replace_user(
+        &self,
+        directory: &Directory,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<ScimResource, ScimError> {
+        let result = async {
+            let old = self.load_user(directory, id).await?;
+            check_if_match(if_match, old.version)?;
+            let doc = normalize(&USER_TYPE, body)?;
+            self.change_user(directory, old, doc, meta).await
+        }
+        .await;
+        self.audit_directory(
+            directory,
+            "scim.user.replace",
+            Some(("scim_user", id.to_owned())),
+            meta,
+            &result,
+        )
+        .await;
+        result
+    }
+
+    /// `PATCH /Users/{id}`.
+    pub async fn patch_user(
+        &self,
+        directory: &Directory,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<ScimResource, ScimError> {
+        let result = async {
+            let operations = parse_request(body)?;
+            let old = self.load_user(directory, id).await?;
+            check_if_match(if_match, old.version)?;
+            let mut doc = old.attributes.clone();
+            apply(&USER_TYPE, &mut doc, &operations)?;
+            self.change_user(directory, old, doc, meta).await
+        }
+        .await;
+        self.audit_directory(
+            directory,
+            "scim.user.patch",
+            Some(("scim_user", id.to_owned())),
+            meta,
+            &result,
+        )
+        .await;
+        result
+    }
+
+    /// `DELETE /Users/{id}`: deprovisions the user and forgets the directory's record.
+    pub async fn delete_user(
+        &self,
+        directory: &Directory,
+        id: &str,
+        if_match: Option<&str>,
+        meta: &RequestMeta,
+    ) -> Result<(), ScimError> {
+        let result = async {
+            let old = self.load_user(directory, id).await?;
+            check_if_match(if_match, old.version)?;
+            self.deprovision(directory, old.user_id, meta).await?;
+            let store = self.auth.store();
+            if directory.config.deprovision == DeprovisionMode::Hard
+                && !self.member_elsewhere(directory, old.user_id).await?
+            {
+                self.auth
+                    .users()
+                    .delete(&Caller::System, old.user_id, true, meta)
+                    .await?;
+            }
+            store
+                .delete_scim_user(directory.connection(), old.id)
+                .await?;
+            Ok(())
+        }
+        .await;
+        self.audit_directory(
+            directory,
+            "scim.user.delete",
+            Some(("scim_user", id.to_owned())),
+            meta,
+            &result,
+        )
+        .await;
+        result
+    }
+
+    /// `GET /Users` (or `POST /Users/.search`).
+    pub async fn list_users(
+        &self,
+        directory: &Directory,
+        params: &ListParams,
+    ) -> Result<ScimList, ScimError> {
+        let query = params.resolve::<UserField>()?;
+        let ScimPage { items, total } = self
+            .auth
+            .store()
+            .list_scim_users(directory.connection(), &query)
+            .await?;
+        let mut resources = Vec::with_capacity(items.len());
+        for record in &items {
+            resources.push(self.render_user(directory, record).await?);
+        }
+        Ok(ScimList {
+            total,
+            start_index: query.offset + 1,
+            resources,
+        })
+    }
+
+    async fn load_user(&self, directory: &Directory, id: &str) -> Result<ScimUser, ScimError> {
+        let not_found = || ScimError::not_found(format!("User {id}"));
+        let id = parse_id(id).ok_or_else(not_found)?;
+        self.auth
+            .store()
+            .get_scim_user(directory.connection(), ScimUserId::from_uuid(id))
+            .await?
+            .ok_or_else(not_found)
+    }
+
+    /// Stores `doc` as the user's new attributes and carries the change to the library:
+    /// the address and name of the user, and their memberships when `active` changed.
+    async fn change_user(
+        &self,
+        directory: &Directory,
+        old: ScimUser,
+        doc: Document,
+        meta: &RequestMeta,
+    ) -> Result<ScimResource, ScimError> {
+        let fields = user_fields(&doc)?;
+        let org = directory.config.group_id;
+        let mut patch = UserPatch::default();
+        if fields.email.as_str() != old.email {
+            patch.email = Some(fields.email.clone());
+            patch.email_verified = Some(self.domain_verified(org, fields.email.domain()).await?);
+        }
+        let old_fields = user_fields(&old.attributes)?;
+        if fields.name != old_fields.name {
+            patch.name = Some(fields.name.clone());
+        }
+        let now = self.auth.now();
+        let record = ScimUser {
+            user_name: fields.user_name,
+            external_id: fields.external_id,
+            display_name: fields.display_name,
+            email: fields.email.as_str().to_owned(),
+            active: fields.active,
+            attributes: doc,
+            version: old.version.wrapping_add(1),
+            updated_at: now,
+            ..old.clone()
+        };
+        let store = self.auth.store();
+        if !store
+            .update_scim_user(&record, old.version)
+            .await
+            .map_err(conflict)?
+        {
+            return Err(ScimError::version_mismatch());
+        }
+        if !patch.is_empty() {
+            self.auth
+                .users()
+                .update(&Caller::System, old.user_id, patch, meta)
+                .await?;
+        }
+        match (old.active, record.active) {
+            (true, false) => self.deprovision(directory, old.user_id, meta).await?,
+            (false, true) => {
+                self.set_memberships(directory, old.user_id, MemberStatus::Active, meta)
+                    .await?
+            }
+            _ => {}
+        }
+        self.render_user(directory, &record).await
+    }
+
+    /// Suspends the user's memberships in the organization and below, and ends their
+    /// sessions.
+    async fn deprovision(
+        &self,
+        directory: &Directory,
+        user_id: UserId,
+        meta: &RequestMeta,
+    ) -> Result<(), ScimError> {
+        self.set_memberships(directory, user_id, MemberStatus::Suspended, meta)
+            .await?;
+        self.auth
+            .sessions()
+            .revoke_all(&Caller::System, user_id, meta)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets the status of the user's memberships in the organization and the groups
+    /// below it.
+    async fn set_memberships(
+        &self,
+        directory: &Directory,
+        user_id: UserId,
+        status: MemberStatus,
+        meta: &RequestMeta,
+    ) -> Result<(), ScimError> {
+        let (inside, _) = self.memberships(directory, user_id).await?;
+        for member in inside.into_iter().filter(|m| m.status != status) {
+            let patch = MemberPatch {
+                status: Some(status),
+                ..MemberPatch::default()
+            };
+            match self
+                .auth
+                .members()
+                .update(&Caller::System, member.group_id, member.id, patch, meta)
+                .await
+            {
+                Ok(_) => {}
+                Err(AuthError::LastOwner) => {
+                    return Err(ScimError::invalid_value(
+                        "the user is the last owner of the organization or one of its groups; \
+                         the directory cannot deactivate them",
+                    ));
+                }
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the user belongs to a group outside the connection's organization.
+    async fn member_elsewhere(
+        &self,
+        directory: &Directory,
+        user_id: UserId,
+    ) -> Result<bool, ScimError> {
+        let (_, outside) = self.memberships(directory, user_id).await?;
+        Ok(outside > 0)
+    }
+
+    /// The user's memberships inside the organization's tree, and how many they hold
+    /// outside it.
+    async fn memberships(
+        &self,
+        directory: &Directory,
+        user_id: UserId,
+    ) -> Result<(Vec<Member>, usize), ScimError> {
+        let store = self.auth.store();
+        let tree: Vec<GroupId> = store
+            .group_subtree(directory.config.group_id, MAX_DEPTH, MAX_SUBTREE)
+            .await?
+            .into_iter()
+            .map(|link| link.group.id)
+            .collect();
+        let request = PageRequest {
+            filter: MemberFilter {
+                user_id: Some(user_id),
+                ..MemberFilter::default()
+            },
+            order: MemberOrder::default(),
+            direction: Direction::Asc,
+            limit: 1000,
+            after: None,
+        };
+        let (inside, outside): (Vec<Member>, Vec<Member>) = store
+            .list_members(&request)
+            .await?
+            .into_iter()
+            .partition(|m| tree.contains(&m.group_id));
+        Ok((inside, outside.len()))
+    }
+
+    /// Whether the organization verified `domain`.
+    pub(super) async fn domain_verified(
+        &self,
+        org: GroupId,
+        domain: &str,
+    ) -> Result<bool, ScimError> {
+        Ok(self
+            .auth
+            .store()
+            .find_domain(domain)
+            .await?
+            .iter()
+            .any(|d| d.group_id == org && d.is_verified()))
+    }
+
+    /// The role of new members: the connection's default role, else the policy's.
+    pub(super) async fn default_role(&self, directory: &Directory) -> Result<String, ScimError> {
+        let connection = self
+            .auth
+            .store()
+            .get_sso_connection(directory.connection())
+            .await?;
+        Ok(connection
+            .and_then(|c| c.default_role)
+            .unwrap_or_else(|| self.auth.policy().default_role().to_owned()))
+    }
+
+    async fn render_user(
+        &self,
+        directory: &Directory,
+        record: &ScimUser,
+    ) -> Result<ScimResource, ScimError> {
+        let groups = self.auth.store().scim_groups_of(record).await?;
+        let mut extra = Map::new();
+        if !groups.is_empty() {
+            let groups: Vec<Value> = groups
+                .into_iter()
+                .map(|(id, display)| {
+                    json!({
+                        "value": id.to_string(),
+                        "$ref": format!("{}/Groups/{id}", directory.base_url),
+                        "display": display,
+                        "type": "direct",
+                    })
+                })
+                .collect();
+            extra.insert("groups".into(), Value::Array(groups));
+        }
+        Ok(resource(
+            &record.attributes,
+            &Meta {
+                rt: &USER_TYPE,
+                id: record.id.as_uuid(),
+                base_url: &directory.base_url,
+                created: record.created_at,
+                modified: record.updated_at,
+                version: record.version,
+            },
+            extra,
+        ))
+    }
+}
+
+/// A store conflict as the directory sees it.
+pub(super) fn conflict(error: StoreError) -> ScimError {
+    match error {
+        StoreError::Conflict(Conflict::ScimUserName) => {
+            ScimError::uniqueness("the directory provisioned a user with this userName already")
+        }
+        StoreError::Conflict(Conflict::UserEmail) => {
+            ScimError::uniqueness("another account uses this email address")
+        }
+        other => other.into(),
+    }
+}
