@@ -109,6 +109,6 @@ impl<T> ScimDomain for T where T: SsoDomain + ApiKeyDomain + ScimStore {}
 /// Every domain at once: what a complete storage adapter implements (`auth-memory`,
 /// `auth-sqlx`). Grows as domains are added, so code that needs only some domains should
 /// ask for those ([`CoreStore`], [`OrganizationStore`], ...).
-pub trait Store: ApiKeyDomain + TotpDomain + PasskeyDomain + SsoDomain {}
+pub trait Store: ApiKeyDomain + TotpDomain + PasskeyDomain + SsoDomain + ScimDomain {}
 
-impl<T> Store for T where T: ApiKeyDomain + TotpDomain + PasskeyDomain + SsoDomain {}
+impl<T> Store for T where T: ApiKeyDomain + TotpDomain + PasskeyDomain + SsoDomain + ScimDomain {}

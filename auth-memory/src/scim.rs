@@ -379,7 +379,7 @@ impl ScimStore for MemoryStore {
             })
             .map(|g| (g.id, g.display_name.clone()))
             .collect();
-        groups.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.as_uuid().cmp(&b.0.as_uuid())));
+        groups.sort_by_cached_key(|(id, name)| (name.to_lowercase(), id.as_uuid()));
         Ok(groups)
     }
 }

@@ -40,6 +40,16 @@ const UNIQUE_CONSTRAINTS: &[(&str, &str, Conflict)] = &[
         "sso_domains.domain",
         Conflict::Domain,
     ),
+    (
+        "scim_users_user_name_key",
+        "scim_users.connection_id, scim_users.user_name_key",
+        Conflict::ScimUserName,
+    ),
+    (
+        "scim_users_user_key",
+        "scim_users.connection_id, scim_users.user_id",
+        Conflict::Id,
+    ),
     // An expression index: SQLite names the index instead of the columns.
     (
         "invites_pending_key",

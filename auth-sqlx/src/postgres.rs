@@ -90,6 +90,8 @@ const GREATEST: &str = "GREATEST";
 /// across nodes and each one's cycle check sees the moves committed before it. The key
 /// is the bytes of "authmove" read as a big-endian integer.
 const MOVE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7022647185815598693)");
+/// The 1-based position of a substring (`strpos(haystack, needle)`), 0 when absent.
+const POSITION: &str = "strpos";
 /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
 const GROUP_TAGS: &str = "(SELECT COALESCE(jsonb_object_agg(t.key, t.value), '{}') \
      FROM group_tags t WHERE t.group_id = g.id)";

@@ -739,3 +739,112 @@ impl From<OrgDomainRow> for auth_core::sso::OrgDomain {
         }
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ScimConfigRow {
+    pub(crate) connection_id: Uuid,
+    pub(crate) group_id: Uuid,
+    pub(crate) enabled: bool,
+    pub(crate) deprovision: String,
+    pub(crate) token_hash: Vec<u8>,
+    pub(crate) token_created_at: Ts,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<ScimConfigRow> for auth_core::scim::ScimConfig {
+    type Error = StoreError;
+    fn try_from(r: ScimConfigRow) -> Result<Self, StoreError> {
+        Ok(auth_core::scim::ScimConfig {
+            connection_id: SsoConnectionId::from_uuid(r.connection_id),
+            group_id: GroupId::from_uuid(r.group_id),
+            enabled: r.enabled,
+            deprovision: auth_core::scim::DeprovisionMode::parse(&r.deprovision)
+                .ok_or_else(|| StoreError::corrupt("unknown SCIM deprovision mode"))?,
+            token_hash: hash(&r.token_hash)?,
+            token_created_at: r.token_created_at.0,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+/// A stored SCIM document: a JSON object.
+fn document(value: Value) -> Result<serde_json::Map<String, Value>, StoreError> {
+    match value {
+        Value::Object(map) => Ok(map),
+        _ => Err(StoreError::corrupt(
+            "a SCIM resource's attributes are not an object",
+        )),
+    }
+}
+
+fn version(v: i64) -> Result<u32, StoreError> {
+    u32::try_from(v).map_err(|_| StoreError::corrupt("a SCIM version is out of range"))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ScimUserRow {
+    pub(crate) id: Uuid,
+    pub(crate) connection_id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) user_name: String,
+    pub(crate) external_id: Option<String>,
+    pub(crate) display_name: Option<String>,
+    pub(crate) email: String,
+    pub(crate) active: bool,
+    pub(crate) attributes: Json<Value>,
+    pub(crate) version: i64,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<ScimUserRow> for auth_core::scim::ScimUser {
+    type Error = StoreError;
+    fn try_from(r: ScimUserRow) -> Result<Self, StoreError> {
+        Ok(auth_core::scim::ScimUser {
+            id: auth_core::ScimUserId::from_uuid(r.id),
+            connection_id: SsoConnectionId::from_uuid(r.connection_id),
+            user_id: UserId::from_uuid(r.user_id),
+            user_name: r.user_name,
+            external_id: r.external_id,
+            display_name: r.display_name,
+            email: r.email,
+            active: r.active,
+            attributes: document(r.attributes.0)?,
+            version: version(r.version)?,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ScimGroupRow {
+    pub(crate) id: Uuid,
+    pub(crate) connection_id: Uuid,
+    pub(crate) group_id: Uuid,
+    pub(crate) display_name: String,
+    pub(crate) external_id: Option<String>,
+    pub(crate) attributes: Json<Value>,
+    pub(crate) version: i64,
+    pub(crate) created_at: Ts,
+    pub(crate) updated_at: Ts,
+}
+
+impl TryFrom<ScimGroupRow> for auth_core::scim::ScimGroup {
+    type Error = StoreError;
+    fn try_from(r: ScimGroupRow) -> Result<Self, StoreError> {
+        Ok(auth_core::scim::ScimGroup {
+            id: auth_core::ScimGroupId::from_uuid(r.id),
+            connection_id: SsoConnectionId::from_uuid(r.connection_id),
+            group_id: GroupId::from_uuid(r.group_id),
+            display_name: r.display_name,
+            external_id: r.external_id,
+            attributes: document(r.attributes.0)?,
+            version: version(r.version)?,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+        })
+    }
+}

@@ -97,6 +97,8 @@ const FOR_UPDATE: &str = "";
 const GREATEST: &str = "MAX";
 /// Nothing to take: `BEGIN IMMEDIATE` already serialises group moves with every writer.
 const MOVE_LOCK: Option<&str> = None;
+/// The 1-based position of a substring (`instr(haystack, needle)`), 0 when absent.
+const POSITION: &str = "instr";
 /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
 const GROUP_TAGS: &str = "(SELECT json_group_object(t.key, t.value) FROM group_tags t \
      WHERE t.group_id = g.id)";

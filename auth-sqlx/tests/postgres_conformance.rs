@@ -6,7 +6,7 @@ mod common;
 auth_core::conformance_tests!(
     postgres,
     common::postgres,
-    domains = [organizations, api_keys, totp, passkeys, sso],
+    domains = [organizations, api_keys, totp, passkeys, sso, scim],
     peer = common::postgres_peer,
     plant_parent = common::plant_parent_postgres,
     skip_unless_env = "AUTH_TEST_POSTGRES_URL",

@@ -6,7 +6,7 @@ mod common;
 auth_core::conformance_tests!(
     sqlite_file,
     common::sqlite_file,
-    domains = [organizations, api_keys, totp, passkeys, sso],
+    domains = [organizations, api_keys, totp, passkeys, sso, scim],
     peer = common::sqlite_peer,
     plant_parent = common::plant_parent_sqlite
 );
@@ -14,6 +14,6 @@ auth_core::conformance_tests!(
 auth_core::conformance_tests!(
     sqlite_memory,
     common::sqlite_memory,
-    domains = [organizations, api_keys, totp, passkeys, sso],
+    domains = [organizations, api_keys, totp, passkeys, sso, scim],
     plant_parent = common::plant_parent_sqlite
 );

@@ -137,8 +137,8 @@ pub trait ScimStore: Send + Sync {
     /// group, by SCIM user id.
     async fn scim_group_members(&self, group: &ScimGroup) -> Result<Vec<ScimMember>, StoreError>;
 
-    /// The connection's groups `user` is a member of (id and display name), by display
-    /// name.
+    /// The connection's groups `user` is a member of (id and display name), by lowercased
+    /// display name, then id.
     async fn scim_groups_of(
         &self,
         user: &ScimUser,

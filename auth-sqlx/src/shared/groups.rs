@@ -43,6 +43,27 @@ pub(super) const ID_CHAIN_CTE: &str = "WITH RECURSIVE chain (id, parent_id, requ
      JOIN groups g ON g.id = c.parent_id WHERE c.depth < $2)";
 
 /// Locks the group's row for the rest of the transaction; `false` if there is no such group.
+/// Inserts a group and its tags (the parent checked by the caller).
+pub(super) async fn insert_group(conn: &mut Connection, group: &Group) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO groups (id, name, slug, kind, parent_id, extend, require_mfa, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(group.id.as_uuid())
+    .bind(group.name.as_str())
+    .bind(group.slug.as_deref())
+    .bind(group.kind.as_str())
+    .bind(group.parent_id.map(|p| p.as_uuid()))
+    .bind(Json(&group.extend))
+    .bind(group.require_mfa)
+    .bind(Ts(group.created_at))
+    .bind(Ts(group.updated_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(store_error)?;
+    insert_tags(conn, group.id, &group.tags).await
+}
+
 pub(super) async fn lock_group(conn: &mut Connection, id: GroupId) -> Result<bool, StoreError> {
     let row: Option<(Uuid,)> =
         sqlx::query_as(&format!("SELECT id FROM groups WHERE id = $1{FOR_UPDATE}"))
@@ -145,23 +166,7 @@ impl GroupStore for Backend {
         {
             return Err(StoreError::MissingReference(Entity::User));
         }
-        sqlx::query(
-            "INSERT INTO groups (id, name, slug, kind, parent_id, extend, require_mfa, created_at, \
-             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(group.id.as_uuid())
-        .bind(group.name.as_str())
-        .bind(group.slug.as_deref())
-        .bind(group.kind.as_str())
-        .bind(group.parent_id.map(|p| p.as_uuid()))
-        .bind(Json(&group.extend))
-        .bind(group.require_mfa)
-        .bind(Ts(group.created_at))
-        .bind(Ts(group.updated_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(store_error)?;
-        insert_tags(&mut tx, group.id, &group.tags).await?;
+        insert_group(&mut tx, group).await?;
         if let Some(owner) = owner {
             // The group is new, so its first member cannot exist yet.
             insert_member(&mut tx, owner).await?;
