@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace, then the browser end-to-end test (scripts/e2e.sh) and
-# the TOTP interop test against pyotp (scripts/totp-interop.sh) and the smoke test of the
-# SSO test identity providers (scripts/idp-smoke.sh).
+# Runs every test of the workspace, then the browser end-to-end test (scripts/e2e.sh), the
+# TOTP interop test against pyotp (scripts/totp-interop.sh), the smoke test of the SSO test
+# identity providers (scripts/idp-smoke.sh) and the SCIM compliance checker scim2-tester
+# against the example server (scripts/scim-interop.sh).
 # Installs what a fresh machine lacks first. Fails if any fails.
 #
 # PostgreSQL tests run when AUTH_TEST_POSTGRES_URL names a server where they may create
@@ -65,4 +66,8 @@ interop_status=0
 idp_status=0
 ./scripts/idp-smoke.sh || idp_status=$?
 [ "$status" -ne 0 ] || status=$idp_status
+
+scim_status=0
+./scripts/scim-interop.sh || scim_status=$?
+[ "$status" -ne 0 ] || status=$scim_status
 exit $status

@@ -50,6 +50,7 @@ mod meta;
 mod principal;
 mod proxy;
 mod routes;
+pub mod scim;
 mod state;
 
 pub use body::{ApiJson, ApiQuery};

@@ -91,6 +91,8 @@ pub(crate) struct Inner {
     /// The session cookie's name, decided once from `config` (read on every request).
     pub(crate) cookie_name: &'static str,
     pub(crate) domains: Vec<Domain>,
+    /// The SCIM server's routes, when served ([`AuthStateBuilder::scim`]).
+    pub(crate) scim: Option<fn(&AuthState) -> Option<Router>>,
 }
 
 /// Everything the HTTP layer needs: the `Auth` (its store type erased), the domains it
@@ -131,7 +133,8 @@ impl AuthState {
             .api_keys()
             .totp()
             .passkeys()
-            .sso();
+            .sso()
+            .scim();
         #[cfg(any(feature = "oidc", feature = "saml"))]
         let builder = builder.sso_sign_in();
         builder.build()
@@ -154,6 +157,7 @@ impl AuthState {
             domains: vec![crate::routes::core::domain::<S>()],
             keys: None,
             organizations: None,
+            scim: None,
             auth,
             config,
         }
@@ -163,6 +167,17 @@ impl AuthState {
     /// with its state applied: merge it into your app.
     pub fn router(&self) -> Router {
         crate::routes::router(self)
+    }
+
+    /// The SCIM 2.0 server under `/scim/v2` (when served: [`AuthStateBuilder::scim`]), as a
+    /// router with its state applied: merge it into your app. Its answers and errors are
+    /// SCIM's (`application/scim+json`); it authenticates each request by its
+    /// connection's bearer token, not by the session layer. Empty when not served.
+    pub fn scim_router(&self) -> Router {
+        self.inner()
+            .and_then(|inner| inner.scim)
+            .and_then(|routes| routes(self))
+            .unwrap_or_default()
     }
 
     /// The OpenAPI document of the domains served (what `/openapi.json` answers).
@@ -224,6 +239,7 @@ pub struct AuthStateBuilder<S> {
     domains: Vec<Domain>,
     keys: Option<Arc<dyn Keys>>,
     organizations: Option<Arc<dyn Organizations>>,
+    scim: Option<fn(&AuthState) -> Option<Router>>,
 }
 
 impl<S: CoreStore> AuthStateBuilder<S> {
@@ -237,6 +253,7 @@ impl<S: CoreStore> AuthStateBuilder<S> {
                 cookie_name: self.config.cookie_name(),
                 config: self.config,
                 domains: self.domains,
+                scim: self.scim,
             })),
         }
     }
@@ -317,6 +334,22 @@ impl<S: auth_core::SsoDomain> AuthStateBuilder<S> {
         if !self.domains.iter().any(|d| d.name == "sso_sign_in") {
             self.domains.push(crate::routes::sso_sign_in::domain::<S>());
         }
+        self
+    }
+}
+
+impl<S: auth_core::ScimDomain> AuthStateBuilder<S> {
+    /// Serves SCIM provisioning: its set-up for the organization's admins
+    /// (`/auth/groups/{id}/sso/connections/{connection_id}/scim`, `.../scim/token`) in the
+    /// JSON API, and the SCIM server ([`AuthState::scim_router`], `/scim/v2/...`) through
+    /// which each connection's directory creates, updates and removes users and groups.
+    /// SSO management comes with it (SCIM is set up per connection).
+    pub fn scim(mut self) -> Self {
+        self = self.sso();
+        if !self.domains.iter().any(|d| d.name == "scim") {
+            self.domains.push(crate::routes::scim_admin::domain::<S>());
+        }
+        self.scim = Some(crate::scim::router::<S>);
         self
     }
 }

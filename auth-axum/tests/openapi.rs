@@ -15,7 +15,7 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// sign-in start with `oidc` or `saml`, the callback with `oidc`, the ACS and the SP
 /// metadata with `saml`.
 const ROUTES: usize =
-    71 + if cfg!(any(feature = "oidc", feature = "saml")) {
+    74 + if cfg!(any(feature = "oidc", feature = "saml")) {
         1
     } else {
         0
@@ -64,6 +64,7 @@ const DOMAIN_ROUTERS: &[&str] = &[
     include_str!("../src/routes/totp.rs"),
     include_str!("../src/routes/passkeys.rs"),
     include_str!("../src/routes/sso.rs"),
+    include_str!("../src/routes/scim_admin.rs"),
     #[cfg(any(feature = "oidc", feature = "saml"))]
     include_str!("../src/routes/sso_sign_in.rs"),
     #[cfg(feature = "oidc")]

@@ -12,6 +12,7 @@ mod document;
 mod dto;
 pub(crate) mod groups;
 pub(crate) mod passkeys;
+pub(crate) mod scim_admin;
 mod sessions;
 pub(crate) mod sso;
 #[cfg(feature = "oidc")]
@@ -113,6 +114,7 @@ impl OpenApi for ApiDoc {
         doc.merge(totp::Doc::openapi());
         doc.merge(passkeys::Doc::openapi());
         doc.merge(sso::Doc::openapi());
+        doc.merge(scim_admin::Doc::openapi());
         #[cfg(any(feature = "oidc", feature = "saml"))]
         doc.merge(sso_sign_in::doc());
         finish(&mut doc, "__Host-session");

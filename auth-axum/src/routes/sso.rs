@@ -212,7 +212,7 @@ pub struct ConnectionPath {
 
 impl ConnectionPath {
     /// The organization's and the connection's ids.
-    fn ids(&self) -> Result<(GroupId, SsoConnectionId), ApiError> {
+    pub(crate) fn ids(&self) -> Result<(GroupId, SsoConnectionId), ApiError> {
         Ok((self.id.parse()?, self.connection_id.parse()?))
     }
 }

@@ -383,7 +383,6 @@ impl<S: ScimDomain> Scim<'_, S> {
                     json!({
                         "value": m.id.to_string(),
                         "$ref": format!("{}/Users/{}", directory.base_url, m.id),
-                        "display": m.display,
                         "type": "User",
                     })
                 })

@@ -102,6 +102,40 @@ fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_default()
 }
 
+/// `/ServiceProviderConfig`: what this server supports, and nothing more (RFC 7643 §5).
+pub fn service_provider_config(base_url: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": super::query::MAX_COUNT},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "The connection's SCIM token, as `Authorization: Bearer <token>`",
+            "primary": true,
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base_url}/ServiceProviderConfig"),
+        },
+    })
+}
+
+/// A `ListResponse` of `resources` (all of them on one page).
+pub fn list_of(resources: Vec<Value>) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+        "totalResults": resources.len(),
+        "startIndex": 1,
+        "itemsPerPage": resources.len(),
+        "Resources": resources,
+    })
+}
+
 /// Which attributes to return.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Projection {

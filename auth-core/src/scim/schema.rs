@@ -445,13 +445,12 @@ const ENTERPRISE_ATTRIBUTES: [Attribute; 6] = [
     ),
 ];
 
-const MEMBER: [Attribute; 4] = [
+const MEMBER: [Attribute; 3] = [
     exact(immutable(attr("value", "The member's id."))),
     immutable(typed(
         attr("$ref", "The member's URI."),
         AttrType::Reference(&["User"]),
     )),
-    read_only(attr("display", "The member's display name.")),
     immutable(canonical(
         attr("type", "The member's resource type."),
         &["User"],

@@ -246,6 +246,8 @@ pub fn app(state: AuthState) -> Result<Router, BoxError> {
         .route("/api/public", get(public))
         .merge(demo)
         .merge(state.router())
+        // SCIM provisioning for each connection's directory (`/scim/v2`).
+        .merge(state.scim_router())
         // Unknown paths and methods answer with the API's JSON error body too.
         .fallback(auth_axum::not_found)
         .method_not_allowed_fallback(auth_axum::method_not_allowed);
