@@ -6,11 +6,12 @@
 
 use auth_core::scim::query::ListParams;
 use auth_core::scim::render::{list_of, service_provider_config};
-use auth_core::scim::schema::{GROUP_TYPE, RESOURCE_TYPES, ResourceType, SCHEMAS, USER_TYPE};
-use auth_core::scim::{Directory, Projection, ScimError, ScimList, ScimResource};
+use auth_core::scim::schema::{RESOURCE_TYPES, ResourceType, SCHEMAS};
+use auth_core::scim::{Directory, Projection, ResourceKind, ScimError, ScimList, ScimResource};
 use auth_core::{Auth, RequestMeta, ScimDomain};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -33,6 +34,8 @@ struct Scim<S> {
     auth: Auth<S>,
     state: AuthState,
     base_url: String,
+    /// The resources of the routes this state serves (`/Users` or `/Groups`).
+    kind: ResourceKind,
 }
 
 impl<S> Clone for Scim<S> {
@@ -41,6 +44,7 @@ impl<S> Clone for Scim<S> {
             auth: self.auth.clone(),
             state: self.state.clone(),
             base_url: self.base_url.clone(),
+            kind: self.kind,
         }
     }
 }
@@ -54,6 +58,7 @@ pub(crate) fn router<S: ScimDomain>(state: &AuthState) -> Option<Router> {
         auth,
         state: state.clone(),
         base_url: format!("{}/scim/v2", config.origin),
+        kind: ResourceKind::User,
     };
     let routes = Router::new()
         .route("/ServiceProviderConfig", get(provider_config::<S>))
@@ -61,33 +66,36 @@ pub(crate) fn router<S: ScimDomain>(state: &AuthState) -> Option<Router> {
         .route("/ResourceTypes/{name}", get(resource_type::<S>))
         .route("/Schemas", get(schemas::<S>))
         .route("/Schemas/{id}", get(schema::<S>))
-        .route("/Users", get(list_users::<S>).post(create_user::<S>))
-        .route("/Users/.search", post(search_users::<S>))
-        .route(
-            "/Users/{id}",
-            get(get_user::<S>)
-                .put(replace_user::<S>)
-                .patch(patch_user::<S>)
-                .delete(delete_user::<S>),
-        )
-        .route("/Groups", get(list_groups::<S>).post(create_group::<S>))
-        .route("/Groups/.search", post(search_groups::<S>))
-        .route(
-            "/Groups/{id}",
-            get(get_group::<S>)
-                .put(replace_group::<S>)
-                .patch(patch_group::<S>)
-                .delete(delete_group::<S>),
-        )
         .route("/.search", post(not_implemented))
         .route("/Bulk", post(not_implemented))
+        .with_state(scim.clone())
+        .merge(resources(scim.clone()))
+        .merge(resources(Scim {
+            kind: ResourceKind::Group,
+            ..scim
+        }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(SCIM_BODY_LIMIT))
-        .with_state(scim);
+        .layer(DefaultBodyLimit::max(SCIM_BODY_LIMIT));
     Some(crate::meta::with_request_ids(
         Router::new().nest("/scim/v2", routes),
     ))
+}
+
+/// The routes of one resource kind (`/Users` or `/Groups`), over `scim` with its kind.
+fn resources<S: ScimDomain>(scim: Scim<S>) -> Router {
+    let endpoint = scim.kind.resource_type().endpoint;
+    Router::new()
+        .route(endpoint, get(list::<S>).post(create::<S>))
+        .route(&format!("{endpoint}/.search"), post(search::<S>))
+        .route(
+            &format!("{endpoint}/{{id}}"),
+            get(get_one::<S>)
+                .put(replace::<S>)
+                .patch(patch::<S>)
+                .delete(delete::<S>),
+        )
+        .with_state(scim)
 }
 
 /// A SCIM answer: a JSON body with the SCIM media type, and an `ETag` for a resource.
@@ -262,9 +270,7 @@ fn integer(text: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
 }
 
 /// The query string, or a SCIM 400 for one that does not parse.
-fn params(
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
-) -> Result<Params, ScimError> {
+fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ScimError> {
     query
         .map(|Query(p)| p)
         .map_err(|_| ScimError::invalid_syntax("the query string is malformed"))
@@ -367,123 +373,131 @@ async fn schema<S: ScimDomain>(
         .ok_or_else(|| ScimError::not_found(format!("Schema {id}")).into())
 }
 
-async fn list_users<S: ScimDomain>(
+async fn list<S: ScimDomain>(
     State(scim): State<Scim<S>>,
     who: Authed,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Params>, QueryRejection>,
 ) -> Answer {
     let params = params(query)?;
     let list = scim
         .auth
         .scim()
-        .list_users(&who.directory, &params.list()?)
+        .list(scim.kind, &who.directory, &params.list()?)
         .await?;
-    Ok(listed(list, &params.projection()?, &USER_TYPE))
+    Ok(listed(
+        list,
+        &params.projection()?,
+        scim.kind.resource_type(),
+    ))
 }
 
-async fn search_users<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    body: Bytes,
-) -> Answer {
+async fn search<S: ScimDomain>(State(scim): State<Scim<S>>, who: Authed, body: Bytes) -> Answer {
     let (list, projection) = SearchRequest::parse(&body)?;
-    let list = scim.auth.scim().list_users(&who.directory, &list).await?;
-    Ok(listed(list, &projection, &USER_TYPE))
+    let list = scim
+        .auth
+        .scim()
+        .list(scim.kind, &who.directory, &list)
+        .await?;
+    Ok(listed(list, &projection, scim.kind.resource_type()))
 }
 
-async fn create_user<S: ScimDomain>(
+async fn create<S: ScimDomain>(
     State(scim): State<Scim<S>>,
     who: Authed,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Params>, QueryRejection>,
     body: Bytes,
 ) -> Answer {
     let projection = params(query)?.projection()?;
     let created = scim
         .auth
         .scim()
-        .create_user(&who.directory, &json_body(&body)?, &who.meta)
+        .create(scim.kind, &who.directory, &json_body(&body)?, &who.meta)
         .await?;
     Ok(ScimJson::resource(
         StatusCode::CREATED,
         created,
         &projection,
-        &USER_TYPE,
+        scim.kind.resource_type(),
     ))
 }
 
-async fn get_user<S: ScimDomain>(
+async fn get_one<S: ScimDomain>(
     State(scim): State<Scim<S>>,
     who: Authed,
     Path(id): Path<String>,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Params>, QueryRejection>,
 ) -> Answer {
     let projection = params(query)?.projection()?;
-    let user = scim.auth.scim().get_user(&who.directory, &id).await?;
+    let found = scim.auth.scim().get(scim.kind, &who.directory, &id).await?;
     Ok(ScimJson::resource(
         StatusCode::OK,
-        user,
+        found,
         &projection,
-        &USER_TYPE,
+        scim.kind.resource_type(),
     ))
 }
 
-async fn replace_user<S: ScimDomain>(
+async fn replace<S: ScimDomain>(
     State(scim): State<Scim<S>>,
     who: Authed,
     Path(id): Path<String>,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
     let projection = params(query)?.projection()?;
-    let user = scim
+    let body = json_body(&body)?;
+    let replaced = scim
         .auth
         .scim()
-        .replace_user(
+        .replace(
+            scim.kind,
             &who.directory,
             &id,
-            &json_body(&body)?,
+            &body,
             if_match(&headers),
             &who.meta,
         )
         .await?;
     Ok(ScimJson::resource(
         StatusCode::OK,
-        user,
+        replaced,
         &projection,
-        &USER_TYPE,
+        scim.kind.resource_type(),
     ))
 }
 
-async fn patch_user<S: ScimDomain>(
+async fn patch<S: ScimDomain>(
     State(scim): State<Scim<S>>,
     who: Authed,
     Path(id): Path<String>,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
+    query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Answer {
     let projection = params(query)?.projection()?;
-    let user = scim
+    let body = json_body(&body)?;
+    let patched = scim
         .auth
         .scim()
-        .patch_user(
+        .patch(
+            scim.kind,
             &who.directory,
             &id,
-            &json_body(&body)?,
+            &body,
             if_match(&headers),
             &who.meta,
         )
         .await?;
     Ok(ScimJson::resource(
         StatusCode::OK,
-        user,
+        patched,
         &projection,
-        &USER_TYPE,
+        scim.kind.resource_type(),
     ))
 }
 
-async fn delete_user<S: ScimDomain>(
+async fn delete<S: ScimDomain>(
     State(scim): State<Scim<S>>,
     who: Authed,
     Path(id): Path<String>,
@@ -491,136 +505,13 @@ async fn delete_user<S: ScimDomain>(
 ) -> Result<StatusCode, ScimFailure> {
     scim.auth
         .scim()
-        .delete_user(&who.directory, &id, if_match(&headers), &who.meta)
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn list_groups<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
-) -> Answer {
-    let params = params(query)?;
-    let list = scim
-        .auth
-        .scim()
-        .list_groups(&who.directory, &params.list()?)
-        .await?;
-    Ok(listed(list, &params.projection()?, &GROUP_TYPE))
-}
-
-async fn search_groups<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    body: Bytes,
-) -> Answer {
-    let (list, projection) = SearchRequest::parse(&body)?;
-    let list = scim.auth.scim().list_groups(&who.directory, &list).await?;
-    Ok(listed(list, &projection, &GROUP_TYPE))
-}
-
-async fn create_group<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
-    body: Bytes,
-) -> Answer {
-    let projection = params(query)?.projection()?;
-    let created = scim
-        .auth
-        .scim()
-        .create_group(&who.directory, &json_body(&body)?, &who.meta)
-        .await?;
-    Ok(ScimJson::resource(
-        StatusCode::CREATED,
-        created,
-        &projection,
-        &GROUP_TYPE,
-    ))
-}
-
-async fn get_group<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
-) -> Answer {
-    let projection = params(query)?.projection()?;
-    let group = scim.auth.scim().get_group(&who.directory, &id).await?;
-    Ok(ScimJson::resource(
-        StatusCode::OK,
-        group,
-        &projection,
-        &GROUP_TYPE,
-    ))
-}
-
-async fn replace_group<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let projection = params(query)?.projection()?;
-    let group = scim
-        .auth
-        .scim()
-        .replace_group(
+        .delete(
+            scim.kind,
             &who.directory,
             &id,
-            &json_body(&body)?,
             if_match(&headers),
             &who.meta,
         )
-        .await?;
-    Ok(ScimJson::resource(
-        StatusCode::OK,
-        group,
-        &projection,
-        &GROUP_TYPE,
-    ))
-}
-
-async fn patch_group<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    Path(id): Path<String>,
-    query: Result<Query<Params>, axum::extract::rejection::QueryRejection>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Answer {
-    let projection = params(query)?.projection()?;
-    let group = scim
-        .auth
-        .scim()
-        .patch_group(
-            &who.directory,
-            &id,
-            &json_body(&body)?,
-            if_match(&headers),
-            &who.meta,
-        )
-        .await?;
-    Ok(ScimJson::resource(
-        StatusCode::OK,
-        group,
-        &projection,
-        &GROUP_TYPE,
-    ))
-}
-
-async fn delete_group<S: ScimDomain>(
-    State(scim): State<Scim<S>>,
-    who: Authed,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Result<StatusCode, ScimFailure> {
-    scim.auth
-        .scim()
-        .delete_group(&who.directory, &id, if_match(&headers), &who.meta)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

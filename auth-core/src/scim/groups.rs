@@ -63,23 +63,7 @@ fn group_fields(doc: &mut Document) -> Result<GroupFields, ScimError> {
 
 impl<S: ScimDomain> Scim<'_, S> {
     /// `POST /Groups`.
-    pub async fn create_group(
-        &self,
-        directory: &Directory,
-        body: &Value,
-        meta: &RequestMeta,
-    ) -> Result<ScimResource, ScimError> {
-        let result = self.create_group_inner(directory, body, meta).await;
-        let subject = result
-            .as_ref()
-            .ok()
-            .map(|r| ("scim_group", r.id().to_owned()));
-        self.audit_directory(directory, "scim.group.create", subject, meta, &result)
-            .await;
-        result
-    }
-
-    async fn create_group_inner(
+    pub(super) async fn create_group(
         &self,
         directory: &Directory,
         body: &Value,
@@ -123,7 +107,7 @@ impl<S: ScimDomain> Scim<'_, S> {
     }
 
     /// `GET /Groups/{id}`.
-    pub async fn get_group(
+    pub(super) async fn get_group(
         &self,
         directory: &Directory,
         id: &str,
@@ -133,7 +117,7 @@ impl<S: ScimDomain> Scim<'_, S> {
     }
 
     /// `PUT /Groups/{id}`: replaces the attributes and the member list.
-    pub async fn replace_group(
+    pub(super) async fn replace_group(
         &self,
         directory: &Directory,
         id: &str,
@@ -141,27 +125,15 @@ impl<S: ScimDomain> Scim<'_, S> {
         if_match: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let result = async {
-            let old = self.load_group(directory, id).await?;
-            check_if_match(if_match, old.version)?;
-            let doc = normalize(&GROUP_TYPE, body)?;
-            let current = self.auth.store().scim_group_members(&old).await?;
-            self.change_group(directory, old, doc, &current, meta).await
-        }
-        .await;
-        self.audit_directory(
-            directory,
-            "scim.group.replace",
-            Some(("scim_group", id.to_owned())),
-            meta,
-            &result,
-        )
-        .await;
-        result
+        let old = self.load_group(directory, id).await?;
+        check_if_match(if_match, old.version)?;
+        let doc = normalize(&GROUP_TYPE, body)?;
+        let current = self.auth.store().scim_group_members(&old).await?;
+        self.change_group(directory, old, doc, &current, meta).await
     }
 
     /// `PATCH /Groups/{id}`: attribute changes and member additions and removals.
-    pub async fn patch_group(
+    pub(super) async fn patch_group(
         &self,
         directory: &Directory,
         id: &str,
@@ -169,65 +141,40 @@ impl<S: ScimDomain> Scim<'_, S> {
         if_match: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let result = async {
-            let operations = parse_request(body)?;
-            let old = self.load_group(directory, id).await?;
-            check_if_match(if_match, old.version)?;
-            let current = self.auth.store().scim_group_members(&old).await?;
-            let mut doc = old.attributes.clone();
-            if !current.is_empty() {
-                let members: Vec<Value> = current
-                    .iter()
-                    .map(|m| json!({ "value": m.id.to_string() }))
-                    .collect();
-                doc.insert("members".into(), Value::Array(members));
-            }
-            apply(&GROUP_TYPE, &mut doc, &operations)?;
-            self.change_group(directory, old, doc, &current, meta).await
+        let operations = parse_request(body)?;
+        let old = self.load_group(directory, id).await?;
+        check_if_match(if_match, old.version)?;
+        let current = self.auth.store().scim_group_members(&old).await?;
+        let mut doc = old.attributes.clone();
+        if !current.is_empty() {
+            let members: Vec<Value> = current
+                .iter()
+                .map(|m| json!({ "value": m.id.to_string() }))
+                .collect();
+            doc.insert("members".into(), Value::Array(members));
         }
-        .await;
-        self.audit_directory(
-            directory,
-            "scim.group.patch",
-            Some(("scim_group", id.to_owned())),
-            meta,
-            &result,
-        )
-        .await;
-        result
+        apply(&GROUP_TYPE, &mut doc, &operations)?;
+        self.change_group(directory, old, doc, &current, meta).await
     }
 
     /// `DELETE /Groups/{id}`: deletes the library group with its memberships.
-    pub async fn delete_group(
+    pub(super) async fn delete_group(
         &self,
         directory: &Directory,
         id: &str,
         if_match: Option<&str>,
-        meta: &RequestMeta,
     ) -> Result<(), ScimError> {
-        let result = async {
-            let old = self.load_group(directory, id).await?;
-            check_if_match(if_match, old.version)?;
-            self.auth
-                .store()
-                .delete_scim_group(directory.connection(), old.id)
-                .await?;
-            Ok(())
-        }
-        .await;
-        self.audit_directory(
-            directory,
-            "scim.group.delete",
-            Some(("scim_group", id.to_owned())),
-            meta,
-            &result,
-        )
-        .await;
-        result
+        let old = self.load_group(directory, id).await?;
+        check_if_match(if_match, old.version)?;
+        self.auth
+            .store()
+            .delete_scim_group(directory.connection(), old.id)
+            .await?;
+        Ok(())
     }
 
     /// `GET /Groups` (or `POST /Groups/.search`).
-    pub async fn list_groups(
+    pub(super) async fn list_groups(
         &self,
         directory: &Directory,
         params: &ListParams,

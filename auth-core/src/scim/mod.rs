@@ -25,6 +25,7 @@ mod model;
 pub mod patch;
 pub mod query;
 pub mod render;
+mod resources;
 pub mod schema;
 mod service;
 mod store;
@@ -35,6 +36,7 @@ pub use filter::{AttrPath, CompareOp, CompareValue, Filter, FilterError, PatchPa
 pub use groups::SCIM_GROUP_KIND;
 pub use model::{DeprovisionMode, ScimConfig, ScimGroup, ScimMember, ScimPage, ScimUser};
 pub use render::{Projection, ScimResource};
+pub use resources::ResourceKind;
 pub use service::{Directory, Scim, ScimConfigView, ScimSettings};
 pub use store::ScimStore;
 pub use users::ScimList;

@@ -140,23 +140,7 @@ pub(super) fn check_if_match(if_match: Option<&str>, version: u32) -> Result<(),
 
 impl<S: ScimDomain> Scim<'_, S> {
     /// `POST /Users`.
-    pub async fn create_user(
-        &self,
-        directory: &Directory,
-        body: &Value,
-        meta: &RequestMeta,
-    ) -> Result<ScimResource, ScimError> {
-        let result = self.create_user_inner(directory, body, meta).await;
-        let subject = result
-            .as_ref()
-            .ok()
-            .map(|r| ("scim_user", r.id().to_owned()));
-        self.audit_directory(directory, "scim.user.create", subject, meta, &result)
-            .await;
-        result
-    }
-
-    async fn create_user_inner(
+    pub(super) async fn create_user(
         &self,
         directory: &Directory,
         body: &Value,
@@ -248,7 +232,7 @@ impl<S: ScimDomain> Scim<'_, S> {
     }
 
     /// `GET /Users/{id}`.
-    pub async fn get_user(
+    pub(super) async fn get_user(
         &self,
         directory: &Directory,
         id: &str,
@@ -258,7 +242,7 @@ impl<S: ScimDomain> Scim<'_, S> {
     }
 
     /// `PUT /Users/{id}`: replaces every attribute.
-    pub async fn replace_user(
+    pub(super) async fn replace_user(
         &self,
         directory: &Directory,
         id: &str,
@@ -266,26 +250,14 @@ impl<S: ScimDomain> Scim<'_, S> {
         if_match: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let result = async {
-            let old = self.load_user(directory, id).await?;
-            check_if_match(if_match, old.version)?;
-            let doc = normalize(&USER_TYPE, body)?;
-            self.change_user(directory, old, doc, meta).await
-        }
-        .await;
-        self.audit_directory(
-            directory,
-            "scim.user.replace",
-            Some(("scim_user", id.to_owned())),
-            meta,
-            &result,
-        )
-        .await;
-        result
+        let old = self.load_user(directory, id).await?;
+        check_if_match(if_match, old.version)?;
+        let doc = normalize(&USER_TYPE, body)?;
+        self.change_user(directory, old, doc, meta).await
     }
 
     /// `PATCH /Users/{id}`.
-    pub async fn patch_user(
+    pub(super) async fn patch_user(
         &self,
         directory: &Directory,
         id: &str,
@@ -293,66 +265,42 @@ impl<S: ScimDomain> Scim<'_, S> {
         if_match: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let result = async {
-            let operations = parse_request(body)?;
-            let old = self.load_user(directory, id).await?;
-            check_if_match(if_match, old.version)?;
-            let mut doc = old.attributes.clone();
-            apply(&USER_TYPE, &mut doc, &operations)?;
-            self.change_user(directory, old, doc, meta).await
-        }
-        .await;
-        self.audit_directory(
-            directory,
-            "scim.user.patch",
-            Some(("scim_user", id.to_owned())),
-            meta,
-            &result,
-        )
-        .await;
-        result
+        let operations = parse_request(body)?;
+        let old = self.load_user(directory, id).await?;
+        check_if_match(if_match, old.version)?;
+        let mut doc = old.attributes.clone();
+        apply(&USER_TYPE, &mut doc, &operations)?;
+        self.change_user(directory, old, doc, meta).await
     }
 
     /// `DELETE /Users/{id}`: deprovisions the user and forgets the directory's record.
-    pub async fn delete_user(
+    pub(super) async fn delete_user(
         &self,
         directory: &Directory,
         id: &str,
         if_match: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<(), ScimError> {
-        let result = async {
-            let old = self.load_user(directory, id).await?;
-            check_if_match(if_match, old.version)?;
-            self.deprovision(directory, old.user_id, meta).await?;
-            let store = self.auth.store();
-            if directory.config.deprovision == DeprovisionMode::Hard
-                && !self.member_elsewhere(directory, old.user_id).await?
-            {
-                self.auth
-                    .users()
-                    .delete(&Caller::System, old.user_id, true, meta)
-                    .await?;
-            }
-            store
-                .delete_scim_user(directory.connection(), old.id)
+        let old = self.load_user(directory, id).await?;
+        check_if_match(if_match, old.version)?;
+        self.deprovision(directory, old.user_id, meta).await?;
+        let store = self.auth.store();
+        if directory.config.deprovision == DeprovisionMode::Hard
+            && !self.member_elsewhere(directory, old.user_id).await?
+        {
+            self.auth
+                .users()
+                .delete(&Caller::System, old.user_id, true, meta)
                 .await?;
-            Ok(())
         }
-        .await;
-        self.audit_directory(
-            directory,
-            "scim.user.delete",
-            Some(("scim_user", id.to_owned())),
-            meta,
-            &result,
-        )
-        .await;
-        result
+        store
+            .delete_scim_user(directory.connection(), old.id)
+            .await?;
+        Ok(())
     }
 
     /// `GET /Users` (or `POST /Users/.search`).
-    pub async fn list_users(
+    pub(super) async fn list_users(
         &self,
         directory: &Directory,
         params: &ListParams,

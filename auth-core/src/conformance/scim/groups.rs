@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::conformance::scim::{directory, library_user, patch, provision};
 use crate::conformance::{Env, Harness, meta};
-use crate::scim::{DeprovisionMode, SCIM_GROUP_KIND, ScimResource};
+use crate::scim::{DeprovisionMode, ResourceKind, SCIM_GROUP_KIND, ScimResource};
 use crate::{GroupId, ScimDomain, ScimGroupId};
 
 fn member_ids(resource: &ScimResource) -> Vec<String> {
@@ -54,7 +54,10 @@ pub async fn a_group_is_a_child_group_with_memberships<S: ScimDomain + Clone>(h:
         "externalId": "eng",
         "members": [{"value": ann.id()}, {"value": bob.id(), "display": "ignored"}]
     });
-    let group = scim.create_group(&directory, &body, &meta()).await.unwrap();
+    let group = scim
+        .create(ResourceKind::Group, &directory, &body, &meta())
+        .await
+        .unwrap();
     assert_eq!(group.body["displayName"], "Engineering");
     assert_eq!(member_ids(&group), sorted(&[&ann, &bob]));
     let library = library_group(&env, &directory, &group).await.unwrap();
@@ -70,13 +73,16 @@ pub async fn a_group_is_a_child_group_with_memberships<S: ScimDomain + Clone>(h:
             .unwrap()
             .is_some()
     );
-    let ann_read = scim.get_user(&directory, ann.id()).await.unwrap();
+    let ann_read = scim
+        .get(ResourceKind::User, &directory, ann.id())
+        .await
+        .unwrap();
     assert_eq!(ann_read.body["groups"][0]["value"], Value::from(group.id()));
     assert_eq!(ann_read.body["groups"][0]["display"], "Engineering");
     let stranger =
         json!({"displayName": "X", "members": [{"value": "00000000-0000-0000-0000-000000000001"}]});
     assert_eq!(
-        scim.create_group(&directory, &stranger, &meta())
+        scim.create(ResourceKind::Group, &directory, &stranger, &meta())
             .await
             .unwrap_err()
             .status,
@@ -96,7 +102,12 @@ pub async fn member_changes_in_both_dialects_reach_the_memberships<S: ScimDomain
     let b = provision(&env, &directory, "b", "mem.example.org").await;
     let c = provision(&env, &directory, "c", "mem.example.org").await;
     let group = scim
-        .create_group(&directory, &json!({"displayName": "Ops"}), &meta())
+        .create(
+            ResourceKind::Group,
+            &directory,
+            &json!({"displayName": "Ops"}),
+            &meta(),
+        )
         .await
         .unwrap();
     let okta = patch(json!([
@@ -104,7 +115,14 @@ pub async fn member_changes_in_both_dialects_reach_the_memberships<S: ScimDomain
         {"op": "replace", "value": {"id": group.id(), "displayName": "Operations"}}
     ]));
     let after = scim
-        .patch_group(&directory, group.id(), &okta, None, &meta())
+        .patch(
+            ResourceKind::Group,
+            &directory,
+            group.id(),
+            &okta,
+            None,
+            &meta(),
+        )
         .await
         .unwrap();
     assert_eq!(member_ids(&after), sorted(&[&a, &b]));
@@ -119,7 +137,14 @@ pub async fn member_changes_in_both_dialects_reach_the_memberships<S: ScimDomain
         {"op": "Add", "path": "members", "value": [{"$ref": null, "value": c.id()}]}
     ]));
     let after = scim
-        .patch_group(&directory, group.id(), &entra, None, &meta())
+        .patch(
+            ResourceKind::Group,
+            &directory,
+            group.id(),
+            &entra,
+            None,
+            &meta(),
+        )
         .await
         .unwrap();
     assert_eq!(member_ids(&after), sorted(&[&b, &c]));
@@ -135,13 +160,27 @@ pub async fn member_changes_in_both_dialects_reach_the_memberships<S: ScimDomain
         {"op": "remove", "path": format!("members[value eq \"{}\"]", b.id())}
     ]));
     let after = scim
-        .patch_group(&directory, group.id(), &okta_remove, None, &meta())
+        .patch(
+            ResourceKind::Group,
+            &directory,
+            group.id(),
+            &okta_remove,
+            None,
+            &meta(),
+        )
         .await
         .unwrap();
     assert_eq!(member_ids(&after), sorted(&[&c]));
     let put = json!({"displayName": "Operations", "members": [{"value": a.id()}]});
     let after = scim
-        .replace_group(&directory, group.id(), &put, Some(&after.etag()), &meta())
+        .replace(
+            ResourceKind::Group,
+            &directory,
+            group.id(),
+            &put,
+            Some(&after.etag()),
+            &meta(),
+        )
         .await
         .unwrap();
     assert_eq!(member_ids(&after), sorted(&[&a]));
@@ -154,7 +193,8 @@ pub async fn deleting_a_group_removes_the_library_group<S: ScimDomain + Clone>(h
     let scim = env.auth.scim();
     let a = provision(&env, &directory, "a", "gdl.example.org").await;
     let group = scim
-        .create_group(
+        .create(
+            ResourceKind::Group,
             &directory,
             &json!({"displayName": "Temp", "members": [{"value": a.id()}]}),
             &meta(),
@@ -162,12 +202,12 @@ pub async fn deleting_a_group_removes_the_library_group<S: ScimDomain + Clone>(h
         .await
         .unwrap();
     let library = library_group(&env, &directory, &group).await.unwrap();
-    scim.delete_group(&directory, group.id(), None, &meta())
+    scim.delete(ResourceKind::Group, &directory, group.id(), None, &meta())
         .await
         .unwrap();
     assert!(env.store().get_group(library).await.unwrap().is_none());
     assert_eq!(
-        scim.get_group(&directory, group.id())
+        scim.get(ResourceKind::Group, &directory, group.id())
             .await
             .unwrap_err()
             .status,
@@ -175,7 +215,7 @@ pub async fn deleting_a_group_removes_the_library_group<S: ScimDomain + Clone>(h
     );
     assert!(library_user(&env, &directory, &a).await.is_some());
     assert!(
-        scim.get_user(&directory, a.id())
+        scim.get(ResourceKind::User, &directory, a.id())
             .await
             .unwrap()
             .body

@@ -5,8 +5,8 @@ use serde_json::json;
 
 use crate::conformance::scim::{directory, library_user, patch, provision};
 use crate::conformance::{Env, Harness, meta};
-use crate::scim::DeprovisionMode;
 use crate::scim::query::ListParams;
+use crate::scim::{DeprovisionMode, ResourceKind};
 use crate::{ScimDomain, ScimUserId};
 
 fn filter(text: &str) -> ListParams {
@@ -25,7 +25,7 @@ async fn names<S: ScimDomain + Clone>(
     let list = env
         .auth
         .scim()
-        .list_users(directory, &params)
+        .list(ResourceKind::User, directory, &params)
         .await
         .unwrap();
     let names = list
@@ -47,14 +47,18 @@ pub async fn user_filters_answer_the_same_on_every_store<S: ScimDomain + Clone>(
     let bob = env
         .auth
         .scim()
-        .list_users(&directory, &filter(r#"userName eq "BOB""#))
+        .list(
+            ResourceKind::User,
+            &directory,
+            &filter(r#"userName eq "BOB""#),
+        )
         .await
         .unwrap();
     let bob_id = bob.resources[0].id().to_owned();
     let off = patch(json!([{"op": "replace", "path": "active", "value": false}]));
     env.auth
         .scim()
-        .patch_user(&directory, &bob_id, &off, None, &meta())
+        .patch(ResourceKind::User, &directory, &bob_id, &off, None, &meta())
         .await
         .unwrap();
     let cases: &[(&str, &[&str])] = &[
@@ -89,7 +93,7 @@ pub async fn user_filters_answer_the_same_on_every_store<S: ScimDomain + Clone>(
     let modified = env
         .auth
         .scim()
-        .get_user(&directory, &bob_id)
+        .get(ResourceKind::User, &directory, &bob_id)
         .await
         .unwrap()
         .body["meta"]["lastModified"]
@@ -106,7 +110,7 @@ pub async fn user_filters_answer_the_same_on_every_store<S: ScimDomain + Clone>(
     let refused = env
         .auth
         .scim()
-        .list_users(&directory, &filter(r#"title eq "x""#))
+        .list(ResourceKind::User, &directory, &filter(r#"title eq "x""#))
         .await
         .unwrap_err();
     assert_eq!(refused.scim_type.map(|t| t.as_str()), Some("invalidFilter"));
@@ -137,7 +141,7 @@ pub async fn lists_sort_and_page<S: ScimDomain + Clone>(h: Harness<S>) {
     let list = env
         .auth
         .scim()
-        .list_users(&directory, &sorted)
+        .list(ResourceKind::User, &directory, &sorted)
         .await
         .unwrap();
     assert_eq!((list.total, list.start_index), (5, 2));
@@ -163,7 +167,8 @@ pub async fn group_filters_find_by_name_and_member<S: ScimDomain + Clone>(h: Har
     let a = provision(&env, &directory, "a", "gfl.example.org").await;
     for (name, members) in [("Eng", vec![a.id()]), ("Ops", vec![])] {
         let members: Vec<_> = members.iter().map(|m| json!({"value": m})).collect();
-        scim.create_group(
+        scim.create(
+            ResourceKind::Group,
             &directory,
             &json!({"displayName": name, "members": members}),
             &meta(),
@@ -176,7 +181,10 @@ pub async fn group_filters_find_by_name_and_member<S: ScimDomain + Clone>(h: Har
         (format!(r#"members[value eq "{}"]"#, a.id()), vec!["Eng"]),
         ("not (members pr)".to_owned(), vec!["Ops"]),
     ] {
-        let list = scim.list_groups(&directory, &filter(&text)).await.unwrap();
+        let list = scim
+            .list(ResourceKind::Group, &directory, &filter(&text))
+            .await
+            .unwrap();
         let found: Vec<&str> = list
             .resources
             .iter()

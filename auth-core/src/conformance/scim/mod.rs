@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::conformance::sso::{Org, connection, oidc, org, verified_domain};
 use crate::conformance::{Env, meta};
-use crate::scim::{DeprovisionMode, Directory, ScimResource, ScimSettings};
+use crate::scim::{DeprovisionMode, Directory, ResourceKind, ScimResource, ScimSettings};
 use crate::{ScimDomain, Secret};
 
 /// The base URL resources are served under in the suite.
@@ -72,7 +72,8 @@ pub(crate) async fn provision<S: ScimDomain + Clone>(
 ) -> ScimResource {
     env.auth
         .scim()
-        .create_user(
+        .create(
+            ResourceKind::User,
             directory,
             &person(name, &format!("{name}@{domain}")),
             &meta(),

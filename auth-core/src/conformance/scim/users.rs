@@ -5,8 +5,8 @@ use serde_json::json;
 use crate::conformance::scim::{directory, library_user, patch, person, provision};
 use crate::conformance::{Env, Harness, meta};
 use crate::members::MemberStatus;
-use crate::scim::DeprovisionMode;
 use crate::scim::query::ListParams;
+use crate::scim::{DeprovisionMode, ResourceKind};
 use crate::{ScimDomain, ScimUserId};
 
 /// A new user becomes a library user (address verified on the verified domain) and a
@@ -38,7 +38,7 @@ pub async fn a_new_user_becomes_a_member_of_the_organization<S: ScimDomain + Clo
     let read = env
         .auth
         .scim()
-        .get_user(&directory, created.id())
+        .get(ResourceKind::User, &directory, created.id())
         .await
         .unwrap();
     assert_eq!(read, created);
@@ -58,7 +58,12 @@ pub async fn user_names_are_unique_per_connection_and_connections_are_apart<
     let scim = env.auth.scim();
     let ada = provision(&env, &first, "ada", "una.example.org").await;
     let taken = scim
-        .create_user(&first, &person("ADA", "ada2@una.example.org"), &meta())
+        .create(
+            ResourceKind::User,
+            &first,
+            &person("ADA", "ada2@una.example.org"),
+            &meta(),
+        )
         .await
         .unwrap_err();
     assert_eq!(
@@ -67,17 +72,23 @@ pub async fn user_names_are_unique_per_connection_and_connections_are_apart<
     );
     provision(&env, &second, "ada", "unb.example.org").await;
     assert_eq!(
-        scim.get_user(&second, ada.id()).await.unwrap_err().status,
+        scim.get(ResourceKind::User, &second, ada.id())
+            .await
+            .unwrap_err()
+            .status,
         404
     );
     let listed = scim
-        .list_users(&second, &ListParams::default())
+        .list(ResourceKind::User, &second, &ListParams::default())
         .await
         .unwrap();
     assert_eq!(listed.total, 1);
     assert_ne!(listed.resources[0].id(), ada.id());
     assert_eq!(
-        scim.get_user(&first, "not-an-id").await.unwrap_err().status,
+        scim.get(ResourceKind::User, &first, "not-an-id")
+            .await
+            .unwrap_err()
+            .status,
         404
     );
 }
@@ -95,7 +106,8 @@ pub async fn existing_accounts_link_only_on_verified_domains<S: ScimDomain + Clo
     let refused = env
         .auth
         .scim()
-        .create_user(
+        .create(
+            ResourceKind::User,
             &directory,
             &person("dave", "dave@elsewhere.example.com"),
             &meta(),
@@ -113,7 +125,8 @@ pub async fn existing_accounts_link_only_on_verified_domains<S: ScimDomain + Clo
     let again = env
         .auth
         .scim()
-        .create_user(
+        .create(
+            ResourceKind::User,
             &directory,
             &person("carol2", "carol@lnk.example.org"),
             &meta(),
@@ -135,7 +148,14 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     let mut body = person("erin", "erin.new@chg.example.org");
     body["displayName"] = json!("Erin N.");
     let replaced = scim
-        .replace_user(&directory, created.id(), &body, Some("W/\"1\""), &meta())
+        .replace(
+            ResourceKind::User,
+            &directory,
+            created.id(),
+            &body,
+            Some("W/\"1\""),
+            &meta(),
+        )
         .await
         .unwrap();
     assert_eq!(replaced.version, 2);
@@ -143,7 +163,8 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     assert_eq!(user.email.as_str(), "erin.new@chg.example.org");
     assert_eq!(user.name.as_deref(), Some("Erin N."));
     let stale = scim
-        .patch_user(
+        .patch(
+            ResourceKind::User,
             &directory,
             created.id(),
             &patch(json!([{"op": "replace", "path": "title", "value": "CTO"}])),
@@ -154,7 +175,7 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
         .unwrap_err();
     assert_eq!(stale.status, 412);
     let patched = scim
-        .patch_user(
+        .patch(ResourceKind::User,
             &directory,
             created.id(),
             &patch(json!([
@@ -171,7 +192,8 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     let user = library_user(&env, &directory, &created).await.unwrap();
     assert_eq!(user.email.as_str(), "erin@chg.example.org");
     let bad = scim
-        .replace_user(
+        .replace(
+            ResourceKind::User,
             &directory,
             created.id(),
             &json!({"userName": "erin"}),
@@ -182,7 +204,7 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
         .unwrap_err();
     assert_eq!(bad.status, 400);
     assert_eq!(
-        scim.get_user(&directory, created.id())
+        scim.get(ResourceKind::User, &directory, created.id())
             .await
             .unwrap()
             .version,
@@ -205,7 +227,14 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
     assert_eq!(user.id, signed_in.user.id);
     let off = patch(json!([{"op": "replace", "value": {"active": "False"}}]));
     let patched = scim
-        .patch_user(&directory, created.id(), &off, None, &meta())
+        .patch(
+            ResourceKind::User,
+            &directory,
+            created.id(),
+            &off,
+            None,
+            &meta(),
+        )
         .await
         .unwrap();
     assert_eq!(patched.body["active"], false);
@@ -225,9 +254,16 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
         "the session ended"
     );
     let on = patch(json!([{"op": "replace", "path": "active", "value": true}]));
-    scim.patch_user(&directory, created.id(), &on, None, &meta())
-        .await
-        .unwrap();
+    scim.patch(
+        ResourceKind::User,
+        &directory,
+        created.id(),
+        &on,
+        None,
+        &meta(),
+    )
+    .await
+    .unwrap();
     let member = env
         .store()
         .get_member_by_user(org.group, user.id)
@@ -245,11 +281,14 @@ pub async fn deletion_deprovisions_by_the_configured_mode<S: ScimDomain + Clone>
     let scim = env.auth.scim();
     let kept = provision(&env, &soft, "gina", "dls.example.org").await;
     let user = library_user(&env, &soft, &kept).await.unwrap();
-    scim.delete_user(&soft, kept.id(), None, &meta())
+    scim.delete(ResourceKind::User, &soft, kept.id(), None, &meta())
         .await
         .unwrap();
     assert_eq!(
-        scim.get_user(&soft, kept.id()).await.unwrap_err().status,
+        scim.get(ResourceKind::User, &soft, kept.id())
+            .await
+            .unwrap_err()
+            .status,
         404
     );
     assert!(env.store().get_user(user.id).await.unwrap().is_some());
@@ -261,7 +300,7 @@ pub async fn deletion_deprovisions_by_the_configured_mode<S: ScimDomain + Clone>
         .unwrap();
     assert_eq!(member.status, MemberStatus::Suspended);
     assert_eq!(
-        scim.delete_user(&soft, kept.id(), None, &meta())
+        scim.delete(ResourceKind::User, &soft, kept.id(), None, &meta())
             .await
             .unwrap_err()
             .status,
@@ -271,7 +310,7 @@ pub async fn deletion_deprovisions_by_the_configured_mode<S: ScimDomain + Clone>
     let (_, hard, _) = directory(&env, "dlh", DeprovisionMode::Hard).await;
     let gone = provision(&env, &hard, "hank", "dlh.example.org").await;
     let gone_user = library_user(&env, &hard, &gone).await.unwrap();
-    scim.delete_user(&hard, gone.id(), None, &meta())
+    scim.delete(ResourceKind::User, &hard, gone.id(), None, &meta())
         .await
         .unwrap();
     assert!(env.store().get_user(gone_user.id).await.unwrap().is_none());
@@ -294,7 +333,7 @@ pub async fn deletion_deprovisions_by_the_configured_mode<S: ScimDomain + Clone>
         )
         .await
         .unwrap();
-    scim.delete_user(&hard, stays.id(), None, &meta())
+    scim.delete(ResourceKind::User, &hard, stays.id(), None, &meta())
         .await
         .unwrap();
     assert!(env.store().get_user(stays_user.id).await.unwrap().is_some());
