@@ -92,6 +92,8 @@ const GREATEST: &str = "GREATEST";
 const MOVE_LOCK: Option<&str> = Some("SELECT pg_advisory_xact_lock(7022647185815598693)");
 /// The 1-based position of a substring (`strpos(haystack, needle)`), 0 when absent.
 const POSITION: &str = "strpos";
+/// The statement that shows a query's plan, and the column of its rows that describes it.
+const EXPLAIN: (&str, &str) = ("EXPLAIN ANALYZE", "QUERY PLAN");
 /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
 const GROUP_TAGS: &str = "(SELECT COALESCE(jsonb_object_agg(t.key, t.value), '{}') \
      FROM group_tags t WHERE t.group_id = g.id)";

@@ -99,6 +99,8 @@ const GREATEST: &str = "MAX";
 const MOVE_LOCK: Option<&str> = None;
 /// The 1-based position of a substring (`instr(haystack, needle)`), 0 when absent.
 const POSITION: &str = "instr";
+/// The statement that shows a query's plan, and the column of its rows that describes it.
+const EXPLAIN: (&str, &str) = ("EXPLAIN QUERY PLAN", "detail");
 /// The tags of the group aliased `g` as one JSON object (`{}` when it has none).
 const GROUP_TAGS: &str = "(SELECT json_group_object(t.key, t.value) FROM group_tags t \
      WHERE t.group_id = g.id)";

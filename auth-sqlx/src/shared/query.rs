@@ -4,7 +4,9 @@
 // the imports and helpers every store module uses; each store module (the files next to
 // this one) takes them with `use super::*`.
 
-use super::{Backend, Connection, Db, FOR_UPDATE, GREATEST, GROUP_TAGS, MOVE_LOCK, POSITION};
+use super::{
+    Backend, Connection, Db, EXPLAIN, FOR_UPDATE, GREATEST, GROUP_TAGS, MOVE_LOCK, POSITION,
+};
 
 use auth_core::pagination::{Direction, PageRequest, SortField, SortValue};
 use auth_core::{StoreError, TokenHash};
