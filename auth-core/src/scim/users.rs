@@ -6,7 +6,8 @@
 //! domain). An account has it: it is linked only when the organization verified the
 //! address's domain (the directory then speaks for it), else the request is refused as
 //! `uniqueness`. `active: false` suspends the user's memberships in the organization (and
-//! the groups below it) and ends their sessions; `active: true` restores the memberships.
+//! the groups below it), ends their sessions and revokes their own API keys; `active:
+//! true` restores the memberships.
 //! DELETE deprovisions the same way and forgets the directory's record; with
 //! [`DeprovisionMode::Hard`] it deletes the user when they belong to no other
 //! organization.
@@ -22,6 +23,7 @@ use super::query::{ListParams, UserField};
 use super::render::{Meta, ScimResource, if_match_admits, resource};
 use super::schema::USER_TYPE;
 use super::service::{Directory, Scim};
+use crate::api_keys::{ApiKeyFilter, ApiKeyOrder, KeyOwner};
 use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Conflict, StoreError};
@@ -389,8 +391,8 @@ impl<S: ScimDomain> Scim<'_, S> {
         self.render_user(directory, &record).await
     }
 
-    /// Suspends the user's memberships in the organization and below, and ends their
-    /// sessions.
+    /// Suspends the user's memberships in the organization and below, ends their
+    /// sessions and revokes their own API keys (which act as the user).
     async fn deprovision(
         &self,
         directory: &Directory,
@@ -403,6 +405,28 @@ impl<S: ScimDomain> Scim<'_, S> {
             .sessions()
             .revoke_all(&Caller::System, user_id, meta)
             .await?;
+        let request = PageRequest {
+            filter: ApiKeyFilter {
+                owner: Some(KeyOwner::User(user_id)),
+                revoked: Some(false),
+                ..ApiKeyFilter::default()
+            },
+            order: ApiKeyOrder::default(),
+            direction: Direction::Asc,
+            limit: 1000,
+            after: None,
+        };
+        let keys = self
+            .auth
+            .store()
+            .list_api_keys(&request, self.auth.now())
+            .await?;
+        for key in keys {
+            self.auth
+                .api_keys()
+                .revoke(&Caller::System, key.id, meta)
+                .await?;
+        }
         Ok(())
     }
 

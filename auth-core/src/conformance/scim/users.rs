@@ -213,7 +213,8 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     );
 }
 
-/// `active: false` suspends the memberships and ends the sessions; `true` restores them.
+/// `active: false` suspends the memberships, ends the sessions and revokes the user's own
+/// API keys; `true` restores the memberships.
 pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain + Clone>(
     h: Harness<S>,
 ) {
@@ -225,6 +226,24 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
     let created = provision(&env, &directory, "frank", "dea.example.org").await;
     let user = library_user(&env, &directory, &created).await.unwrap();
     assert_eq!(user.id, signed_in.user.id);
+    let key = env
+        .auth
+        .api_keys()
+        .create(
+            &crate::Caller::System,
+            crate::api_keys::NewApiKey {
+                owner: crate::api_keys::KeyOwner::User(user.id),
+                name: "cli".into(),
+                scopes: Vec::new(),
+                expires_at: None,
+                rate_limit: None,
+                quota: None,
+                metadata: None,
+            },
+            &meta(),
+        )
+        .await
+        .unwrap();
     let off = patch(json!([{"op": "replace", "value": {"active": "False"}}]));
     let patched = scim
         .patch(
@@ -252,6 +271,11 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
             .await
             .is_err(),
         "the session ended"
+    );
+    let key = env.store().get_api_key(key.key.id).await.unwrap().unwrap();
+    assert!(
+        key.revoked_at.is_some(),
+        "the user's own API key is revoked"
     );
     let on = patch(json!([{"op": "replace", "path": "active", "value": true}]));
     scim.patch(
