@@ -3,7 +3,7 @@
 //! send; answers are `application/scim+json` with ETags, errors SCIM error messages.
 
 use auth_axum::AuthState;
-use auth_core::SecretKey;
+use auth_core::{SecretKey, UserStore};
 use auth_sqlx::SqliteStore;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -64,13 +64,17 @@ async fn call(
 }
 
 /// The demo app, and the SCIM token of a connection of the organization `Acme`.
-async fn provisioned() -> (axum::Router, String) {
+async fn provisioned() -> (axum::Router, String, auth_core::Auth<SqliteStore>) {
     let store = SqliteStore::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let auth = auth_builder(store, SecretKey::generate(), ORIGIN)
         .build()
         .unwrap();
-    let app = app(AuthState::new(auth, http_config(ORIGIN, &[]).unwrap())).unwrap();
+    let app = app(AuthState::new(
+        auth.clone(),
+        http_config(ORIGIN, &[]).unwrap(),
+    ))
+    .unwrap();
     let json_call = |method: &'static str, path: String, bearer: String, body: Value| {
         let app = app.clone();
         async move {
@@ -131,12 +135,12 @@ async fn provisioned() -> (axum::Router, String) {
     let (status, again) = json_call("PUT", scim_path, session, json!({ "enabled": true })).await;
     assert_eq!(status, StatusCode::OK);
     assert!(again.get("token").is_none(), "the token is shown once");
-    (app, token)
+    (app, token, auth)
 }
 
 #[tokio::test]
 async fn a_directory_provisions_users_and_groups_over_scim() {
-    let (app, token) = provisioned().await;
+    let (app, token, _) = provisioned().await;
     let spc = call(
         &app,
         "GET",
@@ -274,7 +278,7 @@ async fn a_directory_provisions_users_and_groups_over_scim() {
 
 #[tokio::test]
 async fn bad_tokens_bodies_and_paths_get_scim_errors() {
-    let (app, token) = provisioned().await;
+    let (app, token, _) = provisioned().await;
     let anonymous = call(&app, "GET", "/scim/v2/Users", "wrong", &[], None).await;
     assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
     assert_eq!(anonymous.content_type, "application/scim+json");
@@ -319,4 +323,215 @@ async fn bad_tokens_bodies_and_paths_get_scim_errors() {
     assert_eq!(no_email.body["scimType"], "invalidValue");
     let bulk = call(&app, "POST", "/scim/v2/Bulk", &token, &[], Some(json!({}))).await;
     assert_eq!(bulk.status, StatusCode::NOT_IMPLEMENTED);
+}
+
+/// The body of a PatchOp request.
+fn patch_op(operations: Value) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": operations
+    })
+}
+
+/// How many of the organization's memberships have `status`.
+async fn memberships(
+    auth: &auth_core::Auth<SqliteStore>,
+    group: auth_core::GroupId,
+    status: auth_core::members::MemberStatus,
+) -> usize {
+    let filter = auth_core::members::MemberFilter {
+        group_id: Some(group),
+        status: Some(status),
+        ..Default::default()
+    };
+    let mut query = auth_core::ListQuery::new(filter, auth_core::members::MemberOrder::CreatedAt);
+    query.limit = Some(1000);
+    let mut count = 0;
+    loop {
+        let page = auth
+            .members()
+            .list(&auth_core::Caller::System, query.clone())
+            .await
+            .unwrap();
+        count += page.items.len();
+        match page.next_cursor {
+            Some(cursor) => query.cursor = Some(cursor),
+            None => return count,
+        }
+    }
+}
+
+/// What an enterprise directory does over a working day: 1,000 users and 20 groups of 50,
+/// then profile updates, membership moves in Okta's batches, 50 deactivations and 50
+/// deletions; afterwards the library's users and memberships are exactly as expected.
+/// `--nocapture` prints how long it took (recorded in docs/benchmarks.md).
+#[tokio::test]
+async fn a_directory_provisions_a_thousand_users_and_twenty_groups() {
+    let (app, token, auth) = provisioned().await;
+    let started = std::time::Instant::now();
+    let mut ids = Vec::new();
+    for i in 0..1000 {
+        let user = json!({
+            "userName": format!("user-{i}@acme.example"),
+            "externalId": format!("e-{i}"),
+            "name": {"givenName": "User", "familyName": format!("{i}")},
+            "emails": [{"value": format!("user-{i}@acme.example"), "type": "work", "primary": true}],
+            "active": true
+        });
+        let created = call(&app, "POST", "/scim/v2/Users", &token, &[], Some(user)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        ids.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    let mut groups = Vec::new();
+    for g in 0..20 {
+        let members: Vec<Value> = ids[g * 50..g * 50 + 50]
+            .iter()
+            .map(|id| json!({"value": id}))
+            .collect();
+        let group = json!({"displayName": format!("Team {g}"), "members": members});
+        let created = call(&app, "POST", "/scim/v2/Groups", &token, &[], Some(group)).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        groups.push(created.body["id"].as_str().unwrap().to_owned());
+    }
+    let provisioned_in = started.elapsed();
+    for id in &ids[..100] {
+        let rename =
+            patch_op(json!([{"op": "Replace", "path": "displayName", "value": "Renamed"}]));
+        let patched = call(
+            &app,
+            "PATCH",
+            &format!("/scim/v2/Users/{id}"),
+            &token,
+            &[],
+            Some(rename),
+        )
+        .await;
+        assert_eq!(patched.status, StatusCode::OK);
+    }
+    // Okta moves 10 people from Team 0 to Team 1: removals and additions in batches.
+    let moved = &ids[..10];
+    let removals: Vec<Value> = moved
+        .iter()
+        .map(|id| json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}))
+        .collect();
+    let additions: Vec<Value> = moved.iter().map(|id| json!({"value": id})).collect();
+    for (group, body) in [
+        (&groups[0], patch_op(Value::Array(removals))),
+        (
+            &groups[1],
+            patch_op(json!([{"op": "add", "path": "members", "value": additions}])),
+        ),
+    ] {
+        let patched = call(
+            &app,
+            "PATCH",
+            &format!("/scim/v2/Groups/{group}"),
+            &token,
+            &[],
+            Some(body),
+        )
+        .await;
+        assert_eq!(patched.status, StatusCode::OK, "{}", patched.body);
+    }
+    for id in &ids[900..950] {
+        let off = patch_op(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+        let patched = call(
+            &app,
+            "PATCH",
+            &format!("/scim/v2/Users/{id}"),
+            &token,
+            &[],
+            Some(off),
+        )
+        .await;
+        assert_eq!(patched.status, StatusCode::OK);
+    }
+    for id in &ids[950..] {
+        let deleted = call(
+            &app,
+            "DELETE",
+            &format!("/scim/v2/Users/{id}"),
+            &token,
+            &[],
+            None,
+        )
+        .await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+    }
+    let total = started.elapsed();
+    println!(
+        "provisioned 1,000 users and 20 groups in {provisioned_in:?}; the whole day in {total:?}"
+    );
+
+    let count = |filter: &str| {
+        let path = format!(
+            "/scim/v2/Users?count=0&filter={}",
+            filter.replace(' ', "%20").replace('"', "%22")
+        );
+        let app = app.clone();
+        let token = token.clone();
+        async move { call(&app, "GET", &path, &token, &[], None).await.body["totalResults"].clone() }
+    };
+    assert_eq!(count("active eq true").await, 900);
+    assert_eq!(count("active eq false").await, 50);
+    assert_eq!(count(r#"displayName eq "renamed""#).await, 100);
+    let team = |g: usize| {
+        let path = format!("/scim/v2/Groups/{}", groups[g]);
+        let app = app.clone();
+        let token = token.clone();
+        async move {
+            call(&app, "GET", &path, &token, &[], None).await.body["members"]
+                .as_array()
+                .map_or(0, Vec::len)
+        }
+    };
+    // Team 18's people are deactivated (still members, suspended); Team 19's were deleted,
+    // so the directory no longer has them.
+    assert_eq!(
+        (team(0).await, team(1).await, team(18).await, team(19).await),
+        (40, 60, 50, 0)
+    );
+
+    // The library: the admin and 900 active members; 100 suspended (deactivated or
+    // deleted by the directory, soft); every provisioned account still exists.
+    let org = auth
+        .store()
+        .get_user_by_email(&auth_core::Email::parse("user-0@acme.example").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let org_group = auth
+        .members()
+        .groups_of(
+            &auth_core::Caller::System,
+            org.id,
+            auth_core::ListQuery::new((), auth_core::members::MemberOrder::CreatedAt),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|m| m.group.parent_id.is_none())
+        .unwrap()
+        .group
+        .id;
+    use auth_core::members::MemberStatus;
+    assert_eq!(
+        memberships(&auth, org_group, MemberStatus::Active).await,
+        901
+    );
+    assert_eq!(
+        memberships(&auth, org_group, MemberStatus::Suspended).await,
+        100
+    );
+    for i in [0, 949, 999] {
+        let email = auth_core::Email::parse(&format!("user-{i}@acme.example")).unwrap();
+        assert!(
+            auth.store()
+                .get_user_by_email(&email)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
 }
