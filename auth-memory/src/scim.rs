@@ -126,6 +126,12 @@ impl ScimStore for MemoryStore {
         if t.scim_user_name_taken(user) {
             return Err(StoreError::Conflict(Conflict::ScimUserName));
         }
+        if t.scim_users
+            .values()
+            .any(|u| u.connection_id == user.connection_id && u.user_id == user.user_id)
+        {
+            return Err(StoreError::Conflict(Conflict::Id));
+        }
         if let Some(new_user) = new_user {
             t.check_new_user(new_user, &[])?;
         } else if !t.users.contains_key(&user.user_id) {

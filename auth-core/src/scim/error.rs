@@ -156,6 +156,9 @@ impl From<AuthError> for ScimError {
                 Self::invalid_value(format!("the email address is invalid: {reason}"))
             }
             AuthError::InvalidInput { .. } => Self::invalid_value(error.to_string()),
+            AuthError::LastOwner => Self::invalid_value(
+                "the change would leave a group without an owner; the app must change that",
+            ),
             AuthError::Store(StoreError::Unavailable(_)) => {
                 tracing::warn!(%error, "SCIM request: the store is unavailable");
                 Self::status(503, None, "the server is unavailable; retry later")

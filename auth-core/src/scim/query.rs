@@ -366,6 +366,13 @@ fn comparison<F: Field>(
             ))),
         };
     }
+    if let CompareValue::Str(s) = value
+        && s.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "a filter's string has control characters; no stored value has them".into(),
+        ));
+    }
     let kind = field.kind();
     let ordering = matches!(
         op,

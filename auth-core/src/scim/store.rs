@@ -45,7 +45,8 @@ pub trait ScimStore: Send + Sync {
     /// Inserts a provisioned user; with `new_user`, creates that library user first; with
     /// `member`, adds that membership; all or nothing. Refuses with
     /// [`Conflict::ScimUserName`](crate::Conflict::ScimUserName) when the connection has
-    /// a user with the same `userName` (compared lowercased),
+    /// a user with the same `userName` (compared lowercased), [`Conflict::Id`](crate::Conflict::Id)
+    /// when it has a record of `user_id` already,
     /// [`Conflict::UserEmail`](crate::Conflict::UserEmail) when `new_user`'s address is
     /// taken, and [`StoreError::MissingReference`] when the connection or `user_id` does
     /// not exist.

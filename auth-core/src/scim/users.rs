@@ -6,11 +6,12 @@
 //! domain). An account has it: it is linked only when the organization verified the
 //! address's domain (the directory then speaks for it), else the request is refused as
 //! `uniqueness`. `active: false` suspends the user's memberships in the organization (and
-//! the groups below it), ends their sessions and revokes their own API keys; `active:
-//! true` restores the memberships.
+//! the groups below it) and, for an account on a verified domain, ends their sessions and
+//! revokes their own API keys; `active: true` restores the memberships. The account's
+//! address follows the directory only between verified domains.
 //! DELETE deprovisions the same way and forgets the directory's record; with
-//! [`DeprovisionMode::Hard`] it deletes the user when they belong to no other
-//! organization.
+//! [`DeprovisionMode::Hard`] it deletes the user when the account is on a verified domain
+//! and belongs to no other organization.
 
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -288,6 +289,7 @@ impl<S: ScimDomain> Scim<'_, S> {
         self.deprovision(directory, old.user_id, meta).await?;
         let store = self.auth.store();
         if directory.config.deprovision == DeprovisionMode::Hard
+            && self.speaks_for(directory, old.user_id).await?
             && !self.member_elsewhere(directory, old.user_id).await?
         {
             self.auth
@@ -346,9 +348,14 @@ impl<S: ScimDomain> Scim<'_, S> {
         let fields = user_fields(&doc)?;
         let org = directory.config.group_id;
         let mut patch = UserPatch::default();
-        if fields.email.as_str() != old.email {
+        // The account's address follows the directory only between the organization's
+        // verified domains: elsewhere the directory does not speak for either address.
+        if fields.email.as_str() != old.email
+            && self.speaks_for(directory, old.user_id).await?
+            && self.domain_verified(org, fields.email.domain()).await?
+        {
             patch.email = Some(fields.email.clone());
-            patch.email_verified = Some(self.domain_verified(org, fields.email.domain()).await?);
+            patch.email_verified = Some(true);
         }
         let old_fields = user_fields(&old.attributes)?;
         if fields.name != old_fields.name {
@@ -391,8 +398,9 @@ impl<S: ScimDomain> Scim<'_, S> {
         self.render_user(directory, &record).await
     }
 
-    /// Suspends the user's memberships in the organization and below, ends their
-    /// sessions and revokes their own API keys (which act as the user).
+    /// Suspends the user's memberships in the organization and below; when the
+    /// organization speaks for the account ([`Self::speaks_for`]), also ends their sessions
+    /// and revokes their own API keys (which act as the user, in any organization).
     async fn deprovision(
         &self,
         directory: &Directory,
@@ -401,6 +409,10 @@ impl<S: ScimDomain> Scim<'_, S> {
     ) -> Result<(), ScimError> {
         self.set_memberships(directory, user_id, MemberStatus::Suspended, meta)
             .await?;
+        if !self.speaks_for(directory, user_id).await? {
+            // Sessions and the user's own keys are not the organization's to end.
+            return Ok(());
+        }
         self.auth
             .sessions()
             .revoke_all(&Caller::System, user_id, meta)
@@ -506,6 +518,19 @@ impl<S: ScimDomain> Scim<'_, S> {
         Ok((inside, outside.len()))
     }
 
+    /// Whether the organization speaks for the library user `user_id`: it verified the
+    /// domain of the account's address. Only then does the directory end the user's
+    /// sessions and keys, change their address, or delete them.
+    async fn speaks_for(&self, directory: &Directory, user_id: UserId) -> Result<bool, ScimError> {
+        match self.auth.store().get_user(user_id).await? {
+            Some(user) => {
+                self.domain_verified(directory.config.group_id, user.email.domain())
+                    .await
+            }
+            None => Ok(false),
+        }
+    }
+
     /// Whether the organization verified `domain`.
     pub(super) async fn domain_verified(
         &self,
@@ -578,6 +603,10 @@ pub(super) fn conflict(error: StoreError) -> ScimError {
         StoreError::Conflict(Conflict::UserEmail) => {
             ScimError::uniqueness("another account uses this email address")
         }
+        // Two requests linking the same account at once: one wins.
+        StoreError::Conflict(Conflict::Id | Conflict::Membership) => ScimError::uniqueness(
+            "the directory provisioned the account with this email address already",
+        ),
         other => other.into(),
     }
 }

@@ -132,12 +132,12 @@ fn push_filter<F: SqlField>(
                 CompareOp::Ne => (CompareOp::Eq, !negated),
                 op => (*op, negated),
             };
-            if field.push_special(query, Some(value), negated) {
+            if let FieldValue::Id(None) = value {
+                // An id this server never issued equals nothing (a member's too).
+                query.push(if negated { "1 = 1" } else { "1 = 0" });
                 return;
             }
-            if let FieldValue::Id(None) = value {
-                // An id this server never issued equals nothing.
-                query.push(if negated { "1 = 1" } else { "1 = 0" });
+            if field.push_special(query, Some(value), negated) {
                 return;
             }
             let column = field.column();

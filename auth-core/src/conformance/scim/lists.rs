@@ -180,6 +180,11 @@ pub async fn group_filters_find_by_name_and_member<S: ScimDomain + Clone>(h: Har
         (r#"displayName eq "eng""#.to_owned(), vec!["Eng"]),
         (format!(r#"members[value eq "{}"]"#, a.id()), vec!["Eng"]),
         ("not (members pr)".to_owned(), vec!["Ops"]),
+        (r#"members[value eq "not-an-id"]"#.to_owned(), vec![]),
+        (
+            r#"not (members[value eq "not-an-id"])"#.to_owned(),
+            vec!["Eng", "Ops"],
+        ),
     ] {
         let list = scim
             .list(ResourceKind::Group, &directory, &filter(&text))

@@ -191,6 +191,25 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     assert_eq!(patched.body["title"], "CTO");
     let user = library_user(&env, &directory, &created).await.unwrap();
     assert_eq!(user.email.as_str(), "erin@chg.example.org");
+    // Off the verified domains the directory does not speak for the address: the record
+    // changes, the account keeps its address.
+    let moved = scim
+        .patch(
+            ResourceKind::User,
+            &directory,
+            created.id(),
+            &patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "erin@elsewhere.example.com", "primary": true}]}])),
+            None,
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        moved.body["emails"][0]["value"],
+        "erin@elsewhere.example.com"
+    );
+    let user = library_user(&env, &directory, &created).await.unwrap();
+    assert_eq!(user.email.as_str(), "erin@chg.example.org");
     let bad = scim
         .replace(
             ResourceKind::User,
@@ -208,7 +227,7 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
             .await
             .unwrap()
             .version,
-        3,
+        4,
         "a refused change changes nothing"
     );
 }
@@ -298,7 +317,8 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
 }
 
 /// DELETE forgets the record and suspends the membership (soft); hard deletes the user
-/// unless they belong to another organization.
+/// unless they belong to another organization or their address is off the organization's
+/// verified domains.
 pub async fn deletion_deprovisions_by_the_configured_mode<S: ScimDomain + Clone>(h: Harness<S>) {
     let env = Env::new(h.store);
     let (org, soft, _) = directory(&env, "dls", DeprovisionMode::Soft).await;
@@ -338,6 +358,30 @@ pub async fn deletion_deprovisions_by_the_configured_mode<S: ScimDomain + Clone>
         .await
         .unwrap();
     assert!(env.store().get_user(gone_user.id).await.unwrap().is_none());
+
+    // An account off the organization's verified domains is not the directory's to delete.
+    let outside = env
+        .auth
+        .scim()
+        .create(
+            ResourceKind::User,
+            &hard,
+            &person("zed", "zed@unverified.example.com"),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let outside_user = library_user(&env, &hard, &outside).await.unwrap();
+    scim.delete(ResourceKind::User, &hard, outside.id(), None, &meta())
+        .await
+        .unwrap();
+    assert!(
+        env.store()
+            .get_user(outside_user.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     // A member of another organization stays.
     let stays = provision(&env, &hard, "ivy", "dlh.example.org").await;

@@ -83,6 +83,7 @@ fn what_is_not_indexed_or_not_comparable_is_an_invalid_filter() {
         r#"meta.created gt "yesterday""#,
         r#"userName gt null"#,
         r#"emails[value co 1]"#,
+        "externalId eq \"\\u0000\"",
     ] {
         let err = users(refused).unwrap_err();
         assert_eq!(err.scim_type, Some(ScimType::InvalidFilter), "{refused}");
