@@ -20,6 +20,7 @@ use crate::context::RequestMeta;
 use crate::error::AuthError;
 use crate::groups::Group;
 use crate::ids::{GroupId, ScimGroupId, ScimUserId};
+use crate::invalidation::Invalidation;
 use crate::members::{MemberStatus, NewMember};
 use crate::store::ScimDomain;
 
@@ -170,6 +171,8 @@ impl<S: ScimDomain> Scim<'_, S> {
             .store()
             .delete_scim_group(directory.connection(), old.id)
             .await?;
+        // The library group took its (and its subgroups') API keys with it.
+        self.auth.invalidate(&[Invalidation::AllApiKeys]).await;
         Ok(())
     }
 
