@@ -101,8 +101,11 @@ impl<S: ScimDomain> Scim<'_, S> {
             .store()
             .create_scim_group(&record, &library)
             .await?;
-        for user in &members {
-            self.add_member(directory, &record, user, meta).await?;
+        if !members.is_empty() {
+            let role = self.default_role(directory).await?;
+            for user in &members {
+                self.add_member(&record, user, &role, meta).await?;
+            }
         }
         self.render_group(directory, &record).await
     }
@@ -270,8 +273,11 @@ impl<S: ScimDomain> Scim<'_, S> {
         if !store.update_scim_group(&record, old.version).await? {
             return Err(ScimError::version_mismatch());
         }
-        for user in &added {
-            self.add_member(directory, &record, user, meta).await?;
+        if !added.is_empty() {
+            let role = self.default_role(directory).await?;
+            for user in &added {
+                self.add_member(&record, user, &role, meta).await?;
+            }
         }
         for id in removed {
             if let Some(user) = store.get_scim_user(directory.connection(), id).await?
@@ -293,19 +299,19 @@ impl<S: ScimDomain> Scim<'_, S> {
         self.render_group(directory, &record).await
     }
 
-    /// Makes `user` a member of the group (suspended while the user is inactive); a
-    /// membership that exists already stays.
+    /// Makes `user` a member of the group with `role` (suspended while the user is
+    /// inactive); a membership that exists already stays.
     async fn add_member(
         &self,
-        directory: &Directory,
         group: &ScimGroup,
         user: &ScimUser,
+        role: &str,
         meta: &RequestMeta,
     ) -> Result<(), ScimError> {
         let input = NewMember {
             group_id: group.group_id,
             user_id: user.user_id,
-            role: Some(self.default_role(directory).await?),
+            role: Some(role.to_owned()),
             status: Some(if user.active {
                 MemberStatus::Active
             } else {

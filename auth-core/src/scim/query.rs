@@ -245,6 +245,9 @@ fn ordered(ordering: Ordering, op: CompareOp) -> bool {
 
 /// The field an attribute path names, for one resource kind.
 pub trait Resolve: Field {
+    /// The attribute paths that name a field, for the error that refuses another.
+    const FILTERABLE: &'static str;
+
     /// The field `path` names (`emails.value`, `meta.created`, ...), if filterable.
     fn resolve(path: &AttrPath) -> Option<Self>;
 }
@@ -265,6 +268,8 @@ fn dotted(path: &AttrPath, core: &str) -> Option<String> {
 }
 
 impl Resolve for UserField {
+    const FILTERABLE: &'static str = "id, userName, externalId, displayName, emails.value, active, meta.created, meta.lastModified";
+
     fn resolve(path: &AttrPath) -> Option<Self> {
         Some(match dotted(path, USER_SCHEMA)?.as_str() {
             "id" => UserField::Id,
@@ -281,6 +286,9 @@ impl Resolve for UserField {
 }
 
 impl Resolve for GroupField {
+    const FILTERABLE: &'static str =
+        "id, displayName, externalId, members.value, meta.created, meta.lastModified";
+
     fn resolve(path: &AttrPath) -> Option<Self> {
         Some(match dotted(path, GROUP_SCHEMA)?.as_str() {
             "id" => GroupField::Id,
@@ -291,21 +299,6 @@ impl Resolve for GroupField {
             "meta.lastmodified" => GroupField::LastModified,
             _ => return None,
         })
-    }
-}
-
-/// The attributes a filter may name, for the error that refuses another.
-fn filterable<F: Resolve>() -> &'static str {
-    if F::resolve(&AttrPath {
-        uri: None,
-        name: "userName".into(),
-        sub: None,
-    })
-    .is_some()
-    {
-        "id, userName, externalId, displayName, emails.value, active, meta.created, meta.lastModified"
-    } else {
-        "id, displayName, externalId, members.value, meta.created, meta.lastModified"
     }
 }
 
@@ -339,7 +332,7 @@ fn field<F: Resolve>(path: &AttrPath) -> Result<F, ScimError> {
             ScimType::InvalidFilter,
             format!(
                 "{path} cannot be filtered on; the filterable attributes are {}",
-                filterable::<F>()
+                F::FILTERABLE
             ),
         )
     })
@@ -416,6 +409,8 @@ impl Field for ValueOnly {
 }
 
 impl Resolve for ValueOnly {
+    const FILTERABLE: &'static str = "value";
+
     fn resolve(path: &AttrPath) -> Option<Self> {
         (path.uri.is_none() && path.sub.is_none() && path.name.eq_ignore_ascii_case("value"))
             .then_some(ValueOnly)
