@@ -4,8 +4,9 @@
 # (ServiceProviderConfig, ResourceTypes, Schemas), then for Users and Groups creation,
 # reading, attribute projection, replacement, PATCH add/replace/remove of each attribute
 # the published schemas describe, and deletion. Any check that errors fails the script;
-# checks skipped because the server does not claim the feature (Bulk, cross-type
-# /.search) are listed.
+# checks skipped because the server does not claim the feature (a /.search across
+# resource types) are listed. (scim2-tester has no /Bulk checks: /Bulk is proven by
+# examples/server/tests/scim.rs.)
 #
 # Over HTTP first: an admin signs up, creates an organization and an OIDC connection, and
 # turns SCIM on for it (PUT .../scim), which returns the bearer token the checker uses.

@@ -12,7 +12,7 @@ use auth_core::{Auth, RequestMeta, ScimDomain};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -23,8 +23,8 @@ use serde_json::Value;
 use crate::meta::request_meta;
 use crate::state::AuthState;
 
-/// Largest SCIM request body (a group's whole member list fits).
-pub const SCIM_BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Largest SCIM request body (a group's whole member list, or a bulk request, fits).
+pub const SCIM_BODY_LIMIT: usize = auth_core::scim::bulk::MAX_PAYLOAD_SIZE;
 
 /// The SCIM media type.
 const SCIM_JSON: &str = "application/scim+json";
@@ -67,7 +67,7 @@ pub(crate) fn router<S: ScimDomain>(state: &AuthState) -> Option<Router> {
         .route("/Schemas", get(schemas::<S>))
         .route("/Schemas/{id}", get(schema::<S>))
         .route("/.search", post(not_implemented))
-        .route("/Bulk", post(not_implemented))
+        .route("/Bulk", post(bulk::<S>))
         .with_state(scim.clone())
         .merge(resources(scim.clone()))
         .merge(resources(Scim {
@@ -276,7 +276,30 @@ fn params(query: Result<Query<Params>, QueryRejection>) -> Result<Params, ScimEr
         .map_err(|_| ScimError::invalid_syntax("the query string is malformed"))
 }
 
-/// A JSON request body (any JSON media type).
+/// A JSON request body (any JSON media type); a SCIM 413 beyond [`SCIM_BODY_LIMIT`].
+struct ScimBody(Value);
+
+impl<S: Send + Sync> FromRequest<S> for ScimBody {
+    type Rejection = ScimFailure;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ScimFailure> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ScimError::status(
+                        413,
+                        None,
+                        format!("a SCIM request body is at most {SCIM_BODY_LIMIT} bytes"),
+                    )
+                } else {
+                    ScimError::invalid_syntax("the body could not be read")
+                }
+            })?;
+        Ok(Self(json_body(&bytes)?))
+    }
+}
+
 fn json_body(body: &Bytes) -> Result<Value, ScimError> {
     serde_json::from_slice(body).map_err(|e| {
         ScimError::invalid_syntax(format!(
@@ -305,8 +328,8 @@ struct SearchRequest {
 }
 
 impl SearchRequest {
-    fn parse(body: &Bytes) -> Result<(ListParams, Projection), ScimError> {
-        let request: SearchRequest = serde_json::from_value(json_body(body)?).map_err(|e| {
+    fn parse(body: Value) -> Result<(ListParams, Projection), ScimError> {
+        let request: SearchRequest = serde_json::from_value(body).map_err(|e| {
             ScimError::invalid_syntax(format!("the search request is malformed: {e}"))
         })?;
         let projection = Projection::parse(
@@ -391,8 +414,12 @@ async fn list<S: ScimDomain>(
     ))
 }
 
-async fn search<S: ScimDomain>(State(scim): State<Scim<S>>, who: Authed, body: Bytes) -> Answer {
-    let (list, projection) = SearchRequest::parse(&body)?;
+async fn search<S: ScimDomain>(
+    State(scim): State<Scim<S>>,
+    who: Authed,
+    ScimBody(body): ScimBody,
+) -> Answer {
+    let (list, projection) = SearchRequest::parse(body)?;
     let list = scim
         .auth
         .scim()
@@ -405,13 +432,13 @@ async fn create<S: ScimDomain>(
     State(scim): State<Scim<S>>,
     who: Authed,
     query: Result<Query<Params>, QueryRejection>,
-    body: Bytes,
+    ScimBody(body): ScimBody,
 ) -> Answer {
     let projection = params(query)?.projection()?;
     let created = scim
         .auth
         .scim()
-        .create(scim.kind, &who.directory, &json_body(&body)?, &who.meta)
+        .create(scim.kind, &who.directory, &body, &who.meta)
         .await?;
     Ok(ScimJson::resource(
         StatusCode::CREATED,
@@ -443,10 +470,9 @@ async fn replace<S: ScimDomain>(
     Path(id): Path<String>,
     query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    ScimBody(body): ScimBody,
 ) -> Answer {
     let projection = params(query)?.projection()?;
-    let body = json_body(&body)?;
     let replaced = scim
         .auth
         .scim()
@@ -473,10 +499,9 @@ async fn patch<S: ScimDomain>(
     Path(id): Path<String>,
     query: Result<Query<Params>, QueryRejection>,
     headers: HeaderMap,
-    body: Bytes,
+    ScimBody(body): ScimBody,
 ) -> Answer {
     let projection = params(query)?.projection()?;
-    let body = json_body(&body)?;
     let patched = scim
         .auth
         .scim()
@@ -514,6 +539,19 @@ async fn delete<S: ScimDomain>(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn bulk<S: ScimDomain>(
+    State(scim): State<Scim<S>>,
+    who: Authed,
+    ScimBody(body): ScimBody,
+) -> Answer {
+    let answer = scim
+        .auth
+        .scim()
+        .bulk(&who.directory, &body, &who.meta)
+        .await?;
+    Ok(ScimJson::ok(answer))
 }
 
 async fn not_implemented() -> ScimFailure {

@@ -231,6 +231,36 @@ impl<F, O: SortField> PageRequest<F, O> {
     }
 }
 
+impl<F: Clone, O: SortField> PageRequest<F, O> {
+    /// Every row `fetch` (a store's list method) returns for this request, page after
+    /// page: for work that must reach every row, never only the first page's.
+    pub(crate) async fn fetch_all<T, Fut>(
+        mut self,
+        mut fetch: impl FnMut(Self) -> Fut,
+    ) -> Result<Vec<T>, crate::error::StoreError>
+    where
+        T: Sortable<O>,
+        Fut: Future<Output = Result<Vec<T>, crate::error::StoreError>>,
+    {
+        let mut all = Vec::new();
+        loop {
+            let mut page = fetch(self.clone()).await?;
+            let more = page.len() > self.limit;
+            page.truncate(self.limit);
+            if let Some(last) = page.last() {
+                self.after = Some(Position {
+                    value: last.sort_key(self.order),
+                    id: last.sort_id(),
+                });
+            }
+            all.extend(page);
+            if !more {
+                return Ok(all);
+            }
+        }
+    }
+}
+
 /// One page of results.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

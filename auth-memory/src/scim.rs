@@ -4,10 +4,13 @@ use async_trait::async_trait;
 use auth_core::groups::Group;
 use auth_core::members::Member;
 use auth_core::scim::query::{Field, FieldData, FieldFilter, GroupField, ListQuery, UserField};
-use auth_core::scim::{ScimConfig, ScimGroup, ScimMember, ScimPage, ScimStore, ScimUser};
+use auth_core::scim::{
+    ScimConfig, ScimGroup, ScimMember, ScimPage, ScimSettings, ScimStore, ScimUser,
+};
 use auth_core::{
     Conflict, Entity, ScimGroupId, ScimUserId, SsoConnectionId, StoreError, TokenHash, User, UserId,
 };
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::MemoryStore;
@@ -82,13 +85,47 @@ fn page<T, F: Field>(
 
 #[async_trait]
 impl ScimStore for MemoryStore {
-    async fn put_scim_config(&self, config: &ScimConfig) -> Result<(), StoreError> {
+    async fn create_scim_config(&self, config: &ScimConfig) -> Result<bool, StoreError> {
         let mut t = self.write();
         if !t.sso_connections.contains_key(&config.connection_id) {
             return Err(StoreError::MissingReference(Entity::SsoConnection));
         }
+        if t.scim_configs.contains_key(&config.connection_id) {
+            return Ok(false);
+        }
         t.scim_configs.insert(config.connection_id, config.clone());
-        Ok(())
+        Ok(true)
+    }
+
+    async fn update_scim_settings(
+        &self,
+        connection: SsoConnectionId,
+        settings: ScimSettings,
+        at: OffsetDateTime,
+    ) -> Result<Option<ScimConfig>, StoreError> {
+        Ok(self.write().scim_configs.get_mut(&connection).map(|c| {
+            c.enabled = settings.enabled;
+            c.deprovision = settings.deprovision;
+            c.updated_at = at;
+            c.clone()
+        }))
+    }
+
+    async fn replace_scim_token(
+        &self,
+        connection: SsoConnectionId,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        Ok(match self.write().scim_configs.get_mut(&connection) {
+            Some(c) => {
+                c.token_hash = *hash;
+                c.token_created_at = at;
+                c.updated_at = at;
+                true
+            }
+            None => false,
+        })
     }
 
     async fn get_scim_config(

@@ -14,7 +14,7 @@ use super::query::{GroupField, ListParams};
 use super::render::{Meta, ScimResource, resource};
 use super::schema::GROUP_TYPE;
 use super::service::{Directory, Scim};
-use super::users::{ScimList, check_if_match, parse_id};
+use super::users::{ScimList, check_if_match, mark_suspended, parse_id};
 use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::AuthError;
@@ -23,6 +23,7 @@ use crate::ids::{GroupId, ScimGroupId, ScimUserId};
 use crate::invalidation::Invalidation;
 use crate::members::{MemberStatus, NewMember};
 use crate::store::ScimDomain;
+use crate::validate;
 
 /// Longest group name, in characters.
 const MAX_GROUP_NAME: usize = 256;
@@ -38,15 +39,12 @@ struct GroupFields {
 
 /// Takes `members` out of `doc` (members are memberships, not stored attributes).
 fn group_fields(doc: &mut Document) -> Result<GroupFields, ScimError> {
-    let display_name = text(doc, "displayName")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    if display_name.is_empty() || display_name.chars().count() > MAX_GROUP_NAME {
-        return Err(ScimError::invalid_value(format!(
-            "displayName is 1 to {MAX_GROUP_NAME} characters"
-        )));
-    }
+    let display_name = validate::text(
+        "displayName",
+        text(doc, "displayName").unwrap_or_default(),
+        MAX_GROUP_NAME,
+    )
+    .map_err(|e| ScimError::invalid_value(e.to_string()))?;
     let members = match doc.remove("members") {
         Some(Value::Array(items)) => items
             .iter()
@@ -97,15 +95,15 @@ impl<S: ScimDomain> Scim<'_, S> {
             created_at: now,
             updated_at: now,
         };
-        self.auth
-            .store()
-            .create_scim_group(&record, &library)
-            .await?;
-        if !members.is_empty() {
-            let role = self.default_role(directory).await?;
-            for user in &members {
-                self.add_member(&record, user, &role, meta).await?;
-            }
+        let store = self.auth.store();
+        store.create_scim_group(&record, &library).await?;
+        if let Err(error) = self.add_members(directory, &record, &members, meta).await {
+            // All or nothing: the directory retries a failed POST, which must not leave
+            // a half-made group behind to be duplicated.
+            store
+                .delete_scim_group(directory.connection(), record.id)
+                .await?;
+            return Err(error);
         }
         self.render_group(directory, &record).await
     }
@@ -273,12 +271,7 @@ impl<S: ScimDomain> Scim<'_, S> {
         if !store.update_scim_group(&record, old.version).await? {
             return Err(ScimError::version_mismatch());
         }
-        if !added.is_empty() {
-            let role = self.default_role(directory).await?;
-            for user in &added {
-                self.add_member(&record, user, &role, meta).await?;
-            }
-        }
+        self.add_members(directory, &record, &added, meta).await?;
         for id in removed {
             if let Some(user) = store.get_scim_user(directory.connection(), id).await?
                 && let Some(member) = store
@@ -299,30 +292,39 @@ impl<S: ScimDomain> Scim<'_, S> {
         self.render_group(directory, &record).await
     }
 
-    /// Makes `user` a member of the group with `role` (suspended while the user is
-    /// inactive); a membership that exists already stays.
-    async fn add_member(
+    /// Makes `users` members of the group with the connection's default role (suspended,
+    /// and marked so, while a user is inactive); a membership that exists already stays.
+    async fn add_members(
         &self,
+        directory: &Directory,
         group: &ScimGroup,
-        user: &ScimUser,
-        role: &str,
+        users: &[ScimUser],
         meta: &RequestMeta,
     ) -> Result<(), ScimError> {
-        let input = NewMember {
-            group_id: group.group_id,
-            user_id: user.user_id,
-            role: Some(role.to_owned()),
-            status: Some(if user.active {
-                MemberStatus::Active
-            } else {
-                MemberStatus::Suspended
-            }),
-            extend: None,
-        };
-        match self.auth.members().add(&Caller::System, input, meta).await {
-            Ok(_) | Err(AuthError::DuplicateMembership) => Ok(()),
-            Err(other) => Err(other.into()),
+        if users.is_empty() {
+            return Ok(());
         }
+        let role = self.default_role(directory).await?;
+        for user in users {
+            let (status, extend) = if user.active {
+                (MemberStatus::Active, None)
+            } else {
+                let marked = mark_suspended(&json!({}), directory.connection());
+                (MemberStatus::Suspended, Some(marked))
+            };
+            let input = NewMember {
+                group_id: group.group_id,
+                user_id: user.user_id,
+                role: Some(role.clone()),
+                status: Some(status),
+                extend,
+            };
+            match self.auth.members().add(&Caller::System, input, meta).await {
+                Ok(_) | Err(AuthError::DuplicateMembership) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(())
     }
 
     async fn render_group(

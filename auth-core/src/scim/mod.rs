@@ -11,11 +11,13 @@
 //! - [`eval`]: a filter evaluated against a resource or a multi-valued attribute's value.
 //! - [`error`]: SCIM error responses.
 //! - [`render`]: resources as served, and the `attributes` projection.
+//! - [`bulk`]: `/Bulk` requests, many operations with `bulkId` references.
 //!
 //! On top of them, [`Scim`] (`auth.scim()`) serves a connection's directory: `/Users`
 //! become library users and members of the connection's organization, `/Groups` child
 //! groups of it; [`ScimStore`] is the optional store domain it needs.
 
+pub mod bulk;
 pub mod document;
 pub mod error;
 pub mod eval;
@@ -34,9 +36,11 @@ mod users;
 pub use error::{ScimError, ScimType};
 pub use filter::{AttrPath, CompareOp, CompareValue, Filter, FilterError, PatchPath};
 pub use groups::SCIM_GROUP_KIND;
-pub use model::{DeprovisionMode, ScimConfig, ScimGroup, ScimMember, ScimPage, ScimUser};
+pub use model::{
+    DeprovisionMode, ScimConfig, ScimGroup, ScimMember, ScimPage, ScimSettings, ScimUser,
+};
 pub use render::{Projection, ScimResource};
 pub use resources::ResourceKind;
-pub use service::{Directory, Scim, ScimConfigView, ScimSettings};
+pub use service::{Directory, Scim, ScimConfigView};
 pub use store::ScimStore;
 pub use users::ScimList;

@@ -41,6 +41,15 @@ impl DeprovisionMode {
     }
 }
 
+/// How a connection's directory provisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScimSettings {
+    /// Whether the directory's requests are accepted.
+    pub enabled: bool,
+    /// What deprovisioning does.
+    pub deprovision: DeprovisionMode,
+}
+
 /// A connection's SCIM set-up: whether its directory may provision, how it deprovisions,
 /// and the bearer token it presents (stored hashed).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -107,7 +107,11 @@ pub fn service_provider_config(base_url: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "patch": {"supported": true},
-        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "bulk": {
+            "supported": true,
+            "maxOperations": super::bulk::MAX_OPERATIONS,
+            "maxPayloadSize": super::bulk::MAX_PAYLOAD_SIZE,
+        },
         "filter": {"supported": true, "maxResults": super::query::MAX_COUNT},
         "changePassword": {"supported": false},
         "sort": {"supported": true},

@@ -49,6 +49,40 @@ impl ResourceKind {
     }
 }
 
+/// How many times a change is tried when other changes to the same resource keep
+/// winning the race.
+const ATTEMPTS: usize = 8;
+
+/// Runs `attempt`, and again when it lost a race with another change to the resource
+/// (a 412) while the client named no version: without `If-Match` the client asked for
+/// its change on whatever is current (two PATCHes adding members to one group at once
+/// both succeed).
+async fn retrying_races<T, Fut>(
+    if_match: Option<&str>,
+    mut attempt: impl FnMut() -> Fut,
+) -> Result<T, ScimError>
+where
+    Fut: Future<Output = Result<T, ScimError>>,
+{
+    let mut tries = 1;
+    loop {
+        match attempt().await {
+            Err(error) if error.status == 412 && if_match.is_none() => {
+                if tries == ATTEMPTS {
+                    // No precondition of the client's failed: say what happened.
+                    return Err(ScimError::status(
+                        409,
+                        None,
+                        "the resource kept changing while this request ran; retry it",
+                    ));
+                }
+                tries += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 impl<S: ScimDomain> Scim<'_, S> {
     /// `POST /Users`, `POST /Groups`.
     pub async fn create(
@@ -92,13 +126,16 @@ impl<S: ScimDomain> Scim<'_, S> {
         if_match: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let result = match kind {
-            ResourceKind::User => self.replace_user(directory, id, body, if_match, meta).await,
-            ResourceKind::Group => {
-                self.replace_group(directory, id, body, if_match, meta)
-                    .await
+        let result = retrying_races(if_match, || async move {
+            match kind {
+                ResourceKind::User => self.replace_user(directory, id, body, if_match, meta).await,
+                ResourceKind::Group => {
+                    self.replace_group(directory, id, body, if_match, meta)
+                        .await
+                }
             }
-        };
+        })
+        .await;
         self.audit_directory(
             directory,
             &kind.action("replace"),
@@ -120,10 +157,13 @@ impl<S: ScimDomain> Scim<'_, S> {
         if_match: Option<&str>,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let result = match kind {
-            ResourceKind::User => self.patch_user(directory, id, body, if_match, meta).await,
-            ResourceKind::Group => self.patch_group(directory, id, body, if_match, meta).await,
-        };
+        let result = retrying_races(if_match, || async move {
+            match kind {
+                ResourceKind::User => self.patch_user(directory, id, body, if_match, meta).await,
+                ResourceKind::Group => self.patch_group(directory, id, body, if_match, meta).await,
+            }
+        })
+        .await;
         self.audit_directory(
             directory,
             &kind.action("patch"),
@@ -171,5 +211,39 @@ impl<S: ScimDomain> Scim<'_, S> {
             ResourceKind::User => self.list_users(directory, params).await,
             ResourceKind::Group => self.list_groups(directory, params).await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    /// An attempt that loses `losses` races, then succeeds.
+    async fn run(losses: usize, if_match: Option<&str>) -> (Result<(), ScimError>, usize) {
+        let tries = Cell::new(0);
+        let result = retrying_races(if_match, || {
+            tries.set(tries.get() + 1);
+            let lost = tries.get() <= losses;
+            async move {
+                if lost {
+                    Err(ScimError::version_mismatch())
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .await;
+        (result, tries.get())
+    }
+
+    #[tokio::test]
+    async fn a_lost_race_is_run_again_only_without_if_match() {
+        assert_eq!(run(2, None).await, (Ok(()), 3));
+        assert_eq!(run(ATTEMPTS, None).await.1, ATTEMPTS);
+        assert_eq!(run(ATTEMPTS, None).await.0.unwrap_err().status, 409);
+        let (result, tries) = run(1, Some("W/\"1\"")).await;
+        assert_eq!((result.unwrap_err().status, tries), (412, 1));
     }
 }

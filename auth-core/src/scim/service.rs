@@ -5,7 +5,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use super::error::ScimError;
-use super::model::{DeprovisionMode, ScimConfig};
+use super::model::{DeprovisionMode, ScimConfig, ScimSettings};
 use crate::audit::{Actor, AuditEvent};
 use crate::auth::Auth;
 use crate::caller::Caller;
@@ -32,15 +32,6 @@ impl<S: ScimDomain> Auth<S> {
     pub fn scim(&self) -> Scim<'_, S> {
         Scim { auth: self }
     }
-}
-
-/// How a connection's directory provisions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScimSettings {
-    /// Whether the directory's requests are accepted.
-    pub enabled: bool,
-    /// What deprovisioning does.
-    pub deprovision: DeprovisionMode,
 }
 
 /// A connection's SCIM set-up as its admins see it (never the token).
@@ -131,33 +122,33 @@ impl<S: ScimDomain> Scim<'_, S> {
             .await?;
         let store = self.auth.store();
         let now = self.auth.now();
-        let (config, token) = match store.get_scim_config(connection_id).await? {
-            Some(existing) => (
-                ScimConfig {
-                    enabled: settings.enabled,
-                    deprovision: settings.deprovision,
-                    updated_at: now,
-                    ..existing
-                },
-                None,
-            ),
-            None => {
-                let token = generate_token(self.auth.inner().random.as_ref());
-                let config = ScimConfig {
-                    connection_id,
-                    group_id,
-                    enabled: settings.enabled,
-                    deprovision: settings.deprovision,
-                    token_hash: TokenHash::of(token.expose()),
-                    token_created_at: now,
-                    created_at: now,
-                    updated_at: now,
-                };
-                (config, Some(token))
-            }
+        // Only the settings change: a token rotated meanwhile stays rotated.
+        if let Some(config) = store
+            .update_scim_settings(connection_id, settings, now)
+            .await?
+        {
+            return Ok((config.view(), None));
+        }
+        let token = generate_token(self.auth.inner().random.as_ref());
+        let config = ScimConfig {
+            connection_id,
+            group_id,
+            enabled: settings.enabled,
+            deprovision: settings.deprovision,
+            token_hash: TokenHash::of(token.expose()),
+            token_created_at: now,
+            created_at: now,
+            updated_at: now,
         };
-        store.put_scim_config(&config).await?;
-        Ok((config.view(), token))
+        if store.create_scim_config(&config).await? {
+            return Ok((config.view(), Some(token)));
+        }
+        // Another request set SCIM up first: its token stands, these settings apply.
+        let config = store
+            .update_scim_settings(connection_id, settings, now)
+            .await?
+            .ok_or(AuthError::NotFound(Entity::SsoConnection))?;
+        Ok((config.view(), None))
     }
 
     /// Issues a new bearer token for the connection (the old one stops working at once)
@@ -172,20 +163,19 @@ impl<S: ScimDomain> Scim<'_, S> {
         let result = async {
             self.require_connection(caller, group_id, connection_id)
                 .await?;
-            let store = self.auth.store();
-            let existing = store
-                .get_scim_config(connection_id)
-                .await?
-                .ok_or(AuthError::NotFound(Entity::SsoConnection))?;
             let token = generate_token(self.auth.inner().random.as_ref());
-            let now = self.auth.now();
-            let config = ScimConfig {
-                token_hash: TokenHash::of(token.expose()),
-                token_created_at: now,
-                updated_at: now,
-                ..existing
-            };
-            store.put_scim_config(&config).await?;
+            let replaced = self
+                .auth
+                .store()
+                .replace_scim_token(
+                    connection_id,
+                    &TokenHash::of(token.expose()),
+                    self.auth.now(),
+                )
+                .await?;
+            if !replaced {
+                return Err(AuthError::NotFound(Entity::SsoConnection));
+            }
             Ok(token)
         }
         .await;

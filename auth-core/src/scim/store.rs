@@ -1,6 +1,8 @@
 use async_trait::async_trait;
 
-use super::model::{ScimConfig, ScimGroup, ScimMember, ScimPage, ScimUser};
+use time::OffsetDateTime;
+
+use super::model::{ScimConfig, ScimGroup, ScimMember, ScimPage, ScimSettings, ScimUser};
 use super::query::{GroupField, ListQuery, UserField};
 use crate::error::StoreError;
 use crate::groups::Group;
@@ -25,10 +27,28 @@ use crate::users::User;
 /// answer them from indexes on `(connection, field)`.
 #[async_trait]
 pub trait ScimStore: Send + Sync {
-    /// Inserts or replaces the connection's set-up. Fails with
-    /// [`StoreError::MissingReference`]`(Entity::SsoConnection)` if the connection does
-    /// not exist.
-    async fn put_scim_config(&self, config: &ScimConfig) -> Result<(), StoreError>;
+    /// Inserts the connection's set-up unless it has one; `false` if it had one (left as
+    /// it was). Fails with [`StoreError::MissingReference`]`(Entity::SsoConnection)` if
+    /// the connection does not exist.
+    async fn create_scim_config(&self, config: &ScimConfig) -> Result<bool, StoreError>;
+
+    /// Sets the connection's `enabled` and `deprovision` (and `updated_at` to `at`),
+    /// leaving its token as it is; the set-up after the change, `None` if it has none.
+    async fn update_scim_settings(
+        &self,
+        connection: SsoConnectionId,
+        settings: ScimSettings,
+        at: OffsetDateTime,
+    ) -> Result<Option<ScimConfig>, StoreError>;
+
+    /// Replaces the connection's token hash by `hash` issued `at` (also `updated_at`);
+    /// `false` if it has no set-up.
+    async fn replace_scim_token(
+        &self,
+        connection: SsoConnectionId,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
 
     /// The connection's set-up.
     async fn get_scim_config(

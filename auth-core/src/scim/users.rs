@@ -28,21 +28,21 @@ use crate::api_keys::{ApiKeyFilter, ApiKeyOrder, KeyOwner};
 use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Conflict, StoreError};
-use crate::ids::{GroupId, MemberId, ScimUserId, UserId};
+use crate::ids::{GroupId, MemberId, ScimUserId, SsoConnectionId, UserId};
 use crate::members::{Member, MemberFilter, MemberOrder, MemberPatch, MemberStatus};
 use crate::pagination::{Direction, PageRequest};
 use crate::store::ScimDomain;
 use crate::users::{User, UserPatch};
-use crate::validate::Email;
+use crate::validate::{self, Email, EmailPolicy};
 
 /// Longest `userName`, in characters.
 const MAX_USER_NAME: usize = 256;
-/// Longest name kept on the library user, in characters.
-const MAX_NAME: usize = 256;
 /// Deepest organization tree searched for a user's memberships.
 const MAX_DEPTH: u32 = 32;
-/// Most groups below an organization searched for a user's memberships.
-const MAX_SUBTREE: u32 = 10_000;
+/// The key, in a membership's `extend`, naming the connection whose directory suspended
+/// it: deactivation suspends active memberships and marks them; reactivation restores
+/// only those, never a membership an admin suspended.
+pub const SUSPENDED_BY: &str = "scim_suspended_by";
 
 /// A page of resources, as `ListResponse` serves it.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,20 +83,27 @@ struct UserFields {
     external_id: Option<String>,
     display_name: Option<String>,
     email: Email,
-    active: bool,
+    /// `active`, when the document has it.
+    active: Option<bool>,
     /// The name kept on the library user.
     name: Option<String>,
 }
 
-fn user_fields(doc: &Document) -> Result<UserFields, ScimError> {
-    let user_name = text(doc, "userName").unwrap_or_default().trim().to_owned();
-    if user_name.is_empty() || user_name.chars().count() > MAX_USER_NAME {
-        return Err(ScimError::invalid_value(format!(
-            "userName is 1 to {MAX_USER_NAME} characters"
-        )));
-    }
+fn invalid(error: AuthError) -> ScimError {
+    ScimError::invalid_value(error.to_string())
+}
+
+/// The document's fields, checked as the library checks its own input (`policy` for the
+/// address).
+fn user_fields(doc: &Document, policy: &EmailPolicy) -> Result<UserFields, ScimError> {
+    let user_name = validate::text(
+        "userName",
+        text(doc, "userName").unwrap_or_default(),
+        MAX_USER_NAME,
+    )
+    .map_err(invalid)?;
     let address = primary_value(doc, "emails").unwrap_or_default();
-    let email = Email::parse(address).map_err(|e| {
+    let email = Email::parse_with(address, policy).map_err(|e| {
         ScimError::invalid_value(format!("the primary email is not a valid address: {e}"))
     })?;
     let display_name = text(doc, "displayName").map(str::to_owned);
@@ -115,16 +122,35 @@ fn user_fields(doc: &Document) -> Result<UserFields, ScimError> {
                     (!parts.is_empty()).then(|| parts.join(" "))
                 })
         })
-        .map(|n| n.trim().chars().take(MAX_NAME).collect::<String>())
-        .filter(|n| !n.is_empty());
+        // Directories send long names: the library keeps the first characters.
+        .map(|n| n.chars().take(validate::MAX_NAME_CHARS).collect::<String>())
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| validate::name(&n))
+        .transpose()
+        .map_err(invalid)?;
     Ok(UserFields {
         user_name,
         external_id: text(doc, "externalId").map(str::to_owned),
         display_name,
         email,
-        active: doc.get("active").and_then(Value::as_bool).unwrap_or(true),
+        active: doc.get("active").and_then(Value::as_bool),
         name,
     })
+}
+
+/// `extend` marked as suspended by `connection`'s directory ([`SUSPENDED_BY`]).
+pub(super) fn mark_suspended(extend: &Value, connection: SsoConnectionId) -> Value {
+    let mut marked = match extend {
+        Value::Object(map) => map.clone(),
+        _ => Map::new(),
+    };
+    marked.insert(SUSPENDED_BY.into(), json!(connection.to_string()));
+    Value::Object(marked)
+}
+
+/// Whether `connection`'s directory suspended the membership with this `extend`.
+fn suspended_by(extend: &Value, connection: SsoConnectionId) -> bool {
+    extend.get(SUSPENDED_BY).and_then(Value::as_str) == Some(connection.to_string().as_str())
 }
 
 /// A path segment as the id of a resource; `None` for anything this server never
@@ -150,16 +176,18 @@ impl<S: ScimDomain> Scim<'_, S> {
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
         let doc = normalize(&USER_TYPE, body)?;
-        let fields = user_fields(&doc)?;
+        let fields = user_fields(&doc, &self.auth.config().email_policy)?;
+        let active = fields.active.unwrap_or(true);
         let store = self.auth.store();
         let org = directory.config.group_id;
         let now = self.auth.now();
         let verified = self.domain_verified(org, fields.email.domain()).await?;
         let role = self.default_role(directory).await?;
-        let status = if fields.active {
-            MemberStatus::Active
+        let (status, extend) = if active {
+            (MemberStatus::Active, json!({}))
         } else {
-            MemberStatus::Suspended
+            let extend = mark_suspended(&json!({}), directory.connection());
+            (MemberStatus::Suspended, extend)
         };
         let membership = |user_id| Member {
             id: MemberId::new(),
@@ -167,7 +195,7 @@ impl<S: ScimDomain> Scim<'_, S> {
             user_id,
             role: role.clone(),
             status,
-            extend: json!({}),
+            extend: extend.clone(),
             created_at: now,
             updated_at: now,
         };
@@ -217,7 +245,7 @@ impl<S: ScimDomain> Scim<'_, S> {
             external_id: fields.external_id,
             display_name: fields.display_name,
             email: fields.email.as_str().to_owned(),
-            active: fields.active,
+            active,
             attributes: doc,
             version: 1,
             created_at: now,
@@ -227,7 +255,7 @@ impl<S: ScimDomain> Scim<'_, S> {
             .create_scim_user(&record, new_user.as_ref(), member.as_ref())
             .await
             .map_err(conflict)?;
-        if new_user.is_none() && !fields.active {
+        if new_user.is_none() && !active {
             // A linked account the directory provisions as inactive.
             self.deprovision(directory, user_id, meta).await?;
         }
@@ -255,7 +283,9 @@ impl<S: ScimDomain> Scim<'_, S> {
     ) -> Result<ScimResource, ScimError> {
         let old = self.load_user(directory, id).await?;
         check_if_match(if_match, old.version)?;
-        let doc = normalize(&USER_TYPE, body)?;
+        let mut doc = normalize(&USER_TYPE, body)?;
+        // A replacement that leaves `active` out does not (re)activate anyone.
+        doc.entry("active").or_insert(Value::Bool(old.active));
         self.change_user(directory, old, doc, meta).await
     }
 
@@ -338,6 +368,8 @@ impl<S: ScimDomain> Scim<'_, S> {
 
     /// Stores `doc` as the user's new attributes and carries the change to the library:
     /// the address and name of the user, and their memberships when `active` changed.
+    /// The library's checks run before anything is written; a version that changed
+    /// meanwhile is a 412.
     async fn change_user(
         &self,
         directory: &Directory,
@@ -345,7 +377,9 @@ impl<S: ScimDomain> Scim<'_, S> {
         doc: Document,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let fields = user_fields(&doc)?;
+        let policy = &self.auth.config().email_policy;
+        let fields = user_fields(&doc, policy)?;
+        let active = fields.active.unwrap_or(old.active);
         let org = directory.config.group_id;
         let mut patch = UserPatch::default();
         // The account's address follows the directory only between the organization's
@@ -357,9 +391,17 @@ impl<S: ScimDomain> Scim<'_, S> {
             patch.email = Some(fields.email.clone());
             patch.email_verified = Some(true);
         }
-        let old_fields = user_fields(&old.attributes)?;
+        let old_fields = user_fields(&old.attributes, policy)?;
         if fields.name != old_fields.name {
             patch.name = Some(fields.name.clone());
+        }
+        if !patch.is_empty() {
+            // First: the library refuses an address in use or a bad name before the
+            // directory's record says otherwise.
+            self.auth
+                .users()
+                .update(&Caller::System, old.user_id, patch, meta)
+                .await?;
         }
         let now = self.auth.now();
         let record = ScimUser {
@@ -367,7 +409,7 @@ impl<S: ScimDomain> Scim<'_, S> {
             external_id: fields.external_id,
             display_name: fields.display_name,
             email: fields.email.as_str().to_owned(),
-            active: fields.active,
+            active,
             attributes: doc,
             version: old.version.wrapping_add(1),
             updated_at: now,
@@ -381,18 +423,9 @@ impl<S: ScimDomain> Scim<'_, S> {
         {
             return Err(ScimError::version_mismatch());
         }
-        if !patch.is_empty() {
-            self.auth
-                .users()
-                .update(&Caller::System, old.user_id, patch, meta)
-                .await?;
-        }
         match (old.active, record.active) {
             (true, false) => self.deprovision(directory, old.user_id, meta).await?,
-            (false, true) => {
-                self.set_memberships(directory, old.user_id, MemberStatus::Active, meta)
-                    .await?
-            }
+            (false, true) => self.reactivate(directory, old.user_id, meta).await?,
             _ => {}
         }
         self.render_user(directory, &record).await
@@ -407,8 +440,18 @@ impl<S: ScimDomain> Scim<'_, S> {
         user_id: UserId,
         meta: &RequestMeta,
     ) -> Result<(), ScimError> {
-        self.set_memberships(directory, user_id, MemberStatus::Suspended, meta)
-            .await?;
+        let (inside, _) = self.memberships(directory, user_id).await?;
+        for member in inside
+            .into_iter()
+            .filter(|m| m.status == MemberStatus::Active)
+        {
+            let patch = MemberPatch {
+                status: Some(MemberStatus::Suspended),
+                extend: Some(mark_suspended(&member.extend, directory.connection())),
+                ..MemberPatch::default()
+            };
+            self.update_membership(&member, patch, meta).await?;
+        }
         if !self.speaks_for(directory, user_id).await? {
             // Sessions and the user's own keys are not the organization's to end.
             return Ok(());
@@ -428,10 +471,10 @@ impl<S: ScimDomain> Scim<'_, S> {
             limit: 1000,
             after: None,
         };
-        let keys = self
-            .auth
-            .store()
-            .list_api_keys(&request, self.auth.now())
+        let store = self.auth.store();
+        let now = self.auth.now();
+        let keys = request
+            .fetch_all(|page| async move { store.list_api_keys(&page, now).await })
             .await?;
         for key in keys {
             self.auth
@@ -442,38 +485,51 @@ impl<S: ScimDomain> Scim<'_, S> {
         Ok(())
     }
 
-    /// Sets the status of the user's memberships in the organization and the groups
-    /// below it.
-    async fn set_memberships(
+    /// Restores the memberships in the organization and below that this directory
+    /// suspended (and no other).
+    async fn reactivate(
         &self,
         directory: &Directory,
         user_id: UserId,
-        status: MemberStatus,
         meta: &RequestMeta,
     ) -> Result<(), ScimError> {
         let (inside, _) = self.memberships(directory, user_id).await?;
-        for member in inside.into_iter().filter(|m| m.status != status) {
+        for member in inside.into_iter().filter(|m| {
+            m.status == MemberStatus::Suspended && suspended_by(&m.extend, directory.connection())
+        }) {
+            let mut extend = member.extend.clone();
+            if let Some(map) = extend.as_object_mut() {
+                map.remove(SUSPENDED_BY);
+            }
             let patch = MemberPatch {
-                status: Some(status),
+                status: Some(MemberStatus::Active),
+                extend: Some(extend),
                 ..MemberPatch::default()
             };
-            match self
-                .auth
-                .members()
-                .update(&Caller::System, member.group_id, member.id, patch, meta)
-                .await
-            {
-                Ok(_) => {}
-                Err(AuthError::LastOwner) => {
-                    return Err(ScimError::invalid_value(
-                        "the user is the last owner of the organization or one of its groups; \
-                         the directory cannot deactivate them",
-                    ));
-                }
-                Err(other) => return Err(other.into()),
-            }
+            self.update_membership(&member, patch, meta).await?;
         }
         Ok(())
+    }
+
+    async fn update_membership(
+        &self,
+        member: &Member,
+        patch: MemberPatch,
+        meta: &RequestMeta,
+    ) -> Result<(), ScimError> {
+        match self
+            .auth
+            .members()
+            .update(&Caller::System, member.group_id, member.id, patch, meta)
+            .await
+        {
+            Ok(_) | Err(AuthError::NotFound(_)) => Ok(()),
+            Err(AuthError::LastOwner) => Err(ScimError::invalid_value(
+                "the user is the last owner of the organization or one of its groups; \
+                 the directory cannot deactivate them",
+            )),
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Whether the user belongs to a group outside the connection's organization.
@@ -494,12 +550,6 @@ impl<S: ScimDomain> Scim<'_, S> {
         user_id: UserId,
     ) -> Result<(Vec<Member>, usize), ScimError> {
         let store = self.auth.store();
-        let tree: Vec<GroupId> = store
-            .group_subtree(directory.config.group_id, MAX_DEPTH, MAX_SUBTREE)
-            .await?
-            .into_iter()
-            .map(|link| link.group.id)
-            .collect();
         let request = PageRequest {
             filter: MemberFilter {
                 user_id: Some(user_id),
@@ -510,12 +560,21 @@ impl<S: ScimDomain> Scim<'_, S> {
             limit: 1000,
             after: None,
         };
-        let (inside, outside): (Vec<Member>, Vec<Member>) = store
-            .list_members(&request)
-            .await?
-            .into_iter()
-            .partition(|m| tree.contains(&m.group_id));
-        Ok((inside, outside.len()))
+        let all = request
+            .fetch_all(|page| async move { store.list_members(&page).await })
+            .await?;
+        let org = directory.config.group_id;
+        let mut inside = Vec::new();
+        let mut outside = 0;
+        for member in all {
+            let chain = store.group_chain(member.group_id, MAX_DEPTH).await?;
+            if chain.iter().any(|link| link.group.id == org) {
+                inside.push(member);
+            } else {
+                outside += 1;
+            }
+        }
+        Ok((inside, outside))
     }
 
     /// Whether the organization speaks for the library user `user_id`: it verified the

@@ -14,7 +14,7 @@ use auth_core::scim::query::{
     Field, FieldFilter, FieldKind, FieldValue, GroupField, ListQuery, UserField,
 };
 use auth_core::scim::{
-    CompareOp, ScimConfig, ScimGroup, ScimMember, ScimPage, ScimStore, ScimUser,
+    CompareOp, ScimConfig, ScimGroup, ScimMember, ScimPage, ScimSettings, ScimStore, ScimUser,
 };
 use auth_core::{Conflict, Entity, ScimGroupId, ScimUserId, SsoConnectionId, User, UserId};
 
@@ -357,16 +357,14 @@ fn version(v: u32) -> i64 {
 
 #[async_trait::async_trait]
 impl ScimStore for Backend {
-    async fn put_scim_config(&self, config: &ScimConfig) -> Result<(), StoreError> {
+    async fn create_scim_config(&self, config: &ScimConfig) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         if !connection_exists(&mut tx, config.connection_id).await? {
             return Err(StoreError::MissingReference(Entity::SsoConnection));
         }
-        sqlx::query(&format!(
+        let inserted = sqlx::query(&format!(
             "INSERT INTO scim_configs ({CONFIG_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-             ON CONFLICT (connection_id) DO UPDATE SET enabled = excluded.enabled, \
-             deprovision = excluded.deprovision, token_hash = excluded.token_hash, \
-             token_created_at = excluded.token_created_at, updated_at = excluded.updated_at"
+             ON CONFLICT (connection_id) DO NOTHING"
         ))
         .bind(config.connection_id.as_uuid())
         .bind(config.group_id.as_uuid())
@@ -378,8 +376,50 @@ impl ScimStore for Backend {
         .bind(Ts(config.updated_at))
         .execute(&mut *tx)
         .await
+        .map_err(store_error)?
+        .rows_affected()
+            == 1;
+        tx.commit().await.map_err(store_error)?;
+        Ok(inserted)
+    }
+
+    async fn update_scim_settings(
+        &self,
+        connection: SsoConnectionId,
+        settings: ScimSettings,
+        at: OffsetDateTime,
+    ) -> Result<Option<ScimConfig>, StoreError> {
+        let row: Option<ScimConfigRow> = sqlx::query_as(&format!(
+            "UPDATE scim_configs SET enabled = $2, deprovision = $3, updated_at = $4 \
+             WHERE connection_id = $1 RETURNING {CONFIG_COLUMNS}"
+        ))
+        .bind(connection.as_uuid())
+        .bind(settings.enabled)
+        .bind(settings.deprovision.as_str())
+        .bind(Ts(at))
+        .fetch_optional(&self.pool)
+        .await
         .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)
+        row.map(ScimConfig::try_from).transpose()
+    }
+
+    async fn replace_scim_token(
+        &self,
+        connection: SsoConnectionId,
+        hash: &TokenHash,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE scim_configs SET token_hash = $2, token_created_at = $3, updated_at = $3 \
+             WHERE connection_id = $1",
+        )
+        .bind(connection.as_uuid())
+        .bind(hash.as_bytes().to_vec())
+        .bind(Ts(at))
+        .execute(&self.pool)
+        .await
+        .map_err(store_error)?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn get_scim_config(

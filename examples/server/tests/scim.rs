@@ -153,7 +153,8 @@ async fn a_directory_provisions_users_and_groups_over_scim() {
     assert_eq!(spc.status, StatusCode::OK);
     assert_eq!(spc.content_type, "application/scim+json");
     assert_eq!(spc.body["patch"]["supported"], true);
-    assert_eq!(spc.body["bulk"]["supported"], false);
+    assert_eq!(spc.body["bulk"]["supported"], true);
+    assert_eq!(spc.body["bulk"]["maxOperations"], 1000);
     let schemas = call(&app, "GET", "/scim/v2/Schemas", &token, &[], None).await;
     assert_eq!(schemas.body["totalResults"], 3);
 
@@ -321,8 +322,180 @@ async fn bad_tokens_bodies_and_paths_get_scim_errors() {
     .await;
     assert_eq!(no_email.status, StatusCode::BAD_REQUEST);
     assert_eq!(no_email.body["scimType"], "invalidValue");
+    // Names are checked as the library checks its own: no control characters.
+    for (path, body) in [
+        (
+            "/scim/v2/Users",
+            json!({"userName": "bell\u{7}", "emails": [{"value": "bell@acme.example"}]}),
+        ),
+        (
+            "/scim/v2/Users",
+            json!({"userName": "nina", "displayName": "Nina\u{1b}[31m",
+                   "emails": [{"value": "nina@acme.example"}]}),
+        ),
+        ("/scim/v2/Groups", json!({"displayName": "Ops\u{0}"})),
+    ] {
+        let refused = call(&app, "POST", path, &token, &[], Some(body)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert_eq!(refused.body["scimType"], "invalidValue");
+    }
     let bulk = call(&app, "POST", "/scim/v2/Bulk", &token, &[], Some(json!({}))).await;
-    assert_eq!(bulk.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(bulk.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bulk.body["scimType"], "invalidSyntax");
+    let too_large = Request::builder()
+        .method("POST")
+        .uri("/scim/v2/Bulk")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/scim+json")
+        .body(Body::from(vec![b' '; auth_axum::scim::SCIM_BODY_LIMIT + 1]))
+        .unwrap();
+    let response = app.clone().oneshot(too_large).await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let body: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["status"], "413");
+}
+
+/// A bulk request's operation creating the user `name`, as `bulkId` `name`.
+fn bulk_user(name: &str) -> Value {
+    json!({
+        "method": "POST", "path": "/Users", "bulkId": name,
+        "data": {"userName": name, "emails": [{"value": format!("{name}@acme.example"), "primary": true}]}
+    })
+}
+
+#[tokio::test]
+async fn a_bulk_request_creates_users_and_a_group_that_refers_to_them() {
+    let (app, token, auth) = provisioned().await;
+    // The group comes first but refers to users created after it: it runs after them.
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "team",
+             "data": {"displayName": "Team", "members": [{"value": "bulkId:ann"}, {"value": "bulkId:bob"}]}},
+            bulk_user("ann"),
+            bulk_user("bob"),
+            {"method": "PATCH", "path": "/Users/bulkId:bob", "data": patch_op(json!([
+                {"op": "replace", "path": "active", "value": false}]))},
+            bulk_user("ann2"),
+            {"method": "PATCH", "path": "/Users/bulkId:nobody", "data": patch_op(json!([]))},
+        ]
+    });
+    let answer = call(&app, "POST", "/scim/v2/Bulk", &token, &[], Some(request)).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    assert_eq!(
+        answer.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:BulkResponse"
+    );
+    let operations = answer.body["Operations"].as_array().unwrap();
+    let summary: Vec<(Option<&str>, &str, &str)> = operations
+        .iter()
+        .map(|o| {
+            (
+                o["bulkId"].as_str(),
+                o["method"].as_str().unwrap(),
+                o["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (Some("ann"), "POST", "201"),
+            (Some("bob"), "POST", "201"),
+            (Some("team"), "POST", "201"),
+            (None, "PATCH", "200"),
+            (Some("ann2"), "POST", "201"),
+            (None, "PATCH", "400"),
+        ]
+    );
+    let team = operations[2]["location"].as_str().unwrap();
+    let group = call(
+        &app,
+        "GET",
+        team.strip_prefix(ORIGIN).unwrap(),
+        &token,
+        &[],
+        None,
+    )
+    .await;
+    let members: Vec<&str> = group.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["value"].as_str().unwrap())
+        .collect();
+    let created_id = |i: usize| {
+        operations[i]["location"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+    };
+    let mut expected = vec![created_id(0), created_id(1)];
+    expected.sort_unstable();
+    let mut members = members;
+    members.sort_unstable();
+    assert_eq!(members, expected);
+    assert_eq!(operations[3]["version"], "W/\"2\"");
+    assert_eq!(
+        operations[5]["location"],
+        format!("{ORIGIN}/scim/v2/Users/bulkId:nobody")
+    );
+    assert_eq!(operations[5]["response"]["scimType"], "invalidValue");
+    let bob = auth
+        .store()
+        .get_user_by_email(&auth_core::Email::parse("bob@acme.example").unwrap())
+        .await
+        .unwrap()
+        .expect("bob was created");
+    let filter = auth_core::members::MemberFilter {
+        user_id: Some(bob.id),
+        ..Default::default()
+    };
+    let query = auth_core::ListQuery::new(filter, auth_core::members::MemberOrder::CreatedAt);
+    let held = auth
+        .members()
+        .list(&auth_core::Caller::System, query)
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(held.len(), 2, "the organization and the team");
+    assert!(
+        held.iter()
+            .all(|m| m.status == auth_core::members::MemberStatus::Suspended),
+        "{held:?}"
+    );
+
+    // failOnErrors: the request stops after the first failure; a cycle fails with 409.
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "failOnErrors": 1,
+        "Operations": [bulk_user("ann"), bulk_user("cy")]
+    });
+    let answer = call(&app, "POST", "/scim/v2/Bulk", &token, &[], Some(request)).await;
+    let operations = answer.body["Operations"].as_array().unwrap();
+    assert_eq!(operations.len(), 1, "{}", answer.body);
+    assert_eq!(operations[0]["status"], "409");
+    assert!(operations[0].get("location").is_none());
+    let request = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "a",
+             "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "b",
+             "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}},
+        ]
+    });
+    let answer = call(&app, "POST", "/scim/v2/Bulk", &token, &[], Some(request)).await;
+    let statuses: Vec<&str> = answer.body["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, vec!["409", "409"]);
 }
 
 /// The body of a PatchOp request.

@@ -3,8 +3,8 @@
 use crate::conformance::scim::{BASE, directory};
 use crate::conformance::sso::{connection, oidc, org};
 use crate::conformance::{Env, Harness, assert_code, meta};
-use crate::scim::{DeprovisionMode, ScimSettings};
-use crate::{ErrorCode, ScimDomain};
+use crate::scim::{DeprovisionMode, ScimConfig, ScimSettings};
+use crate::{ErrorCode, ScimDomain, TokenHash};
 
 /// The token is shown once, works, and nothing else does; wrong tokens are audited.
 pub async fn the_token_is_issued_once_and_only_it_authenticates<S: ScimDomain + Clone>(
@@ -63,6 +63,36 @@ pub async fn rotation_ends_the_old_token_and_disabling_refuses_all<S: ScimDomain
             .status,
         401
     );
+    assert!(
+        scim.authenticate(Some(new.expose()), BASE, &meta())
+            .await
+            .is_ok()
+    );
+    // A set-up written by a request that read it before the rotation never brings the
+    // old token back: creating over an existing set-up changes nothing, and settings
+    // change without the token.
+    let store = env.auth.store();
+    let current = store
+        .get_scim_config(directory.connection())
+        .await
+        .unwrap()
+        .unwrap();
+    let stale = ScimConfig {
+        token_hash: TokenHash::of(old.expose()),
+        ..current.clone()
+    };
+    assert!(!store.create_scim_config(&stale).await.unwrap());
+    let hard = ScimSettings {
+        enabled: true,
+        deprovision: DeprovisionMode::Hard,
+    };
+    let changed = store
+        .update_scim_settings(directory.connection(), hard, current.updated_at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(changed.token_hash, current.token_hash);
+    assert_eq!(changed.deprovision, DeprovisionMode::Hard);
     assert!(
         scim.authenticate(Some(new.expose()), BASE, &meta())
             .await

@@ -2,9 +2,10 @@
 
 use serde_json::json;
 
+use crate::Caller;
 use crate::conformance::scim::{directory, library_user, patch, person, provision};
 use crate::conformance::{Env, Harness, meta};
-use crate::members::MemberStatus;
+use crate::members::{MemberPatch, MemberStatus};
 use crate::scim::query::ListParams;
 use crate::scim::{DeprovisionMode, ResourceKind};
 use crate::{ScimDomain, ScimUserId};
@@ -314,6 +315,148 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
         .unwrap()
         .unwrap();
     assert_eq!(member.status, MemberStatus::Active);
+}
+
+/// Reactivation restores only the memberships the directory suspended: one an admin
+/// suspended stays suspended; a PUT that leaves `active` out changes nothing of it.
+pub async fn reactivation_restores_only_what_the_directory_suspended<S: ScimDomain + Clone>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let (org, directory, _) = directory(&env, "rea", DeprovisionMode::Soft).await;
+    let scim = env.auth.scim();
+    let created = provision(&env, &directory, "gail", "rea.example.org").await;
+    let user = library_user(&env, &directory, &created).await.unwrap();
+    let team = scim
+        .create(
+            ResourceKind::Group,
+            &directory,
+            &json!({"displayName": "Team", "members": [{"value": created.id()}]}),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let team = env
+        .store()
+        .get_scim_group(
+            directory.connection(),
+            crate::ScimGroupId::from_uuid(team.id().parse().unwrap()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let status = |group| {
+        let env = &env;
+        async move {
+            env.store()
+                .get_member_by_user(group, user.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .status
+        }
+    };
+    // An admin suspends the team membership, for reasons of their own.
+    let held = env
+        .store()
+        .get_member_by_user(team.group_id, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let suspend = MemberPatch {
+        status: Some(MemberStatus::Suspended),
+        ..MemberPatch::default()
+    };
+    env.auth
+        .members()
+        .update(&Caller::System, team.group_id, held.id, suspend, &meta())
+        .await
+        .unwrap();
+    let set_active =
+        |value: bool| patch(json!([{"op": "replace", "path": "active", "value": value}]));
+    scim.patch(
+        ResourceKind::User,
+        &directory,
+        created.id(),
+        &set_active(false),
+        None,
+        &meta(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(org.group).await, MemberStatus::Suspended);
+    // Okta's PUT of the whole user, here without `active`: the user stays inactive.
+    let mut whole = person("gail", "gail@rea.example.org");
+    whole.as_object_mut().unwrap().remove("active");
+    let replaced = scim
+        .replace(
+            ResourceKind::User,
+            &directory,
+            created.id(),
+            &whole,
+            None,
+            &meta(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(replaced.body["active"], false);
+    assert_eq!(status(org.group).await, MemberStatus::Suspended);
+    scim.patch(
+        ResourceKind::User,
+        &directory,
+        created.id(),
+        &set_active(true),
+        None,
+        &meta(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(org.group).await, MemberStatus::Active);
+    assert_eq!(
+        status(team.group_id).await,
+        MemberStatus::Suspended,
+        "the admin's suspension stands"
+    );
+}
+
+/// Changes sent at once without `If-Match` all land: a change that loses the race to
+/// another is applied again on the current version, not refused with 412.
+pub async fn concurrent_changes_without_if_match_all_land<S: ScimDomain + Clone + 'static>(
+    h: Harness<S>,
+) {
+    let env = Env::new(h.store);
+    let (_, directory, _) = directory(&env, "con", DeprovisionMode::Soft).await;
+    let scim = env.auth.scim();
+    let group = scim
+        .create(
+            ResourceKind::Group,
+            &directory,
+            &json!({"displayName": "Crowd"}),
+            &meta(),
+        )
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..4 {
+        let member = provision(&env, &directory, &format!("c{i}"), "con.example.org").await;
+        let add =
+            patch(json!([{"op": "add", "path": "members", "value": [{"value": member.id()}]}]));
+        let (auth, directory, id) = (env.auth.clone(), directory.clone(), group.id().to_owned());
+        tasks.push(tokio::spawn(async move {
+            auth.scim()
+                .patch(ResourceKind::Group, &directory, &id, &add, None, &meta())
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("every addition lands");
+    }
+    let read = scim
+        .get(ResourceKind::Group, &directory, group.id())
+        .await
+        .unwrap();
+    assert_eq!(read.body["members"].as_array().map(Vec::len), Some(4));
+    assert_eq!(read.version, 5);
 }
 
 /// DELETE forgets the record and suspends the membership (soft); hard deletes the user
