@@ -10,8 +10,9 @@
 # its credential and 200 with it.
 #
 # ROUNDS rounds go through every variant in turn (interleaved, so a disturbance hits all of
-# them alike); each run has a warm-up. Prints the medians: req/s, p50 and p99 latency, the
-# ratio to bare and to axum-login (memory), the time added per request, the median of the
+# them alike; each round starts one variant later, so none always runs first or last);
+# each run has a warm-up. Prints the medians: req/s, p50 and p99 latency, the ratio to
+# bare and to axum-login (memory), the time added per request, the median of the
 # per-round ratios (each round's run over the bare / axum-login run of that round), and the
 # server's CPU time per request (user + system, from /proc) with the ratios it implies
 # (bare's CPU per request over the variant's: what a CPU-bound server would serve).
@@ -102,8 +103,12 @@ to_us() { # a wrk latency (850.00us, 1.20ms, 2.00s) in microseconds
 }
 
 : >"$work/results"
+# Each round starts one variant further along the list, so no variant always runs in the
+# same place of a round (first after a pause, or last).
+read -ra variant_list <<<"$VARIANTS"
 for round in $(seq 1 "$ROUNDS"); do
-  for variant in $VARIANTS; do
+  for ((k = 0; k < ${#variant_list[@]}; k++)); do
+    variant=${variant_list[$(((k + round - 1) % ${#variant_list[@]}))]}
     start "$variant"
     check "$variant"
     [ "$WARMUP" = 0 ] || run_wrk "$WARMUP" >/dev/null

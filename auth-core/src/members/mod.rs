@@ -9,8 +9,8 @@ mod store;
 
 pub use access::Access;
 pub use model::{
-    KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
-    MembershipLink, NewMember, Permissions, Resolution,
+    DIRECTORY_SUSPENSION, KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch,
+    MemberStatus, MembershipLink, NewMember, Permissions, Resolution,
 };
 pub use service::{EffectiveMember, EffectiveMembers, MAX_EFFECTIVE_MEMBERS, Members, Membership};
 pub use store::MemberStore;

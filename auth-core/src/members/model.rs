@@ -89,6 +89,12 @@ pub struct NewMember {
     pub extend: Option<Value>,
 }
 
+/// The key, in a membership's `extend`, naming the SSO connection whose directory (SCIM)
+/// suspended it: deactivation marks the memberships it suspends, reactivation restores
+/// only those. Any other status change clears it (unless it sets `extend` itself), so a
+/// membership an admin reactivated and later suspended again stays suspended.
+pub const DIRECTORY_SUSPENSION: &str = "scim_suspended_by";
+
 /// A change to a membership.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

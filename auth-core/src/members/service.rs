@@ -3,8 +3,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::{
-    Access, KeepRole, Member, MemberChange, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
-    MembershipLink, NewMember, Permissions, Resolution,
+    Access, DIRECTORY_SUSPENSION, KeepRole, Member, MemberChange, MemberFilter, MemberOrder,
+    MemberPatch, MemberStatus, MembershipLink, NewMember, Permissions, Resolution,
 };
 use crate::api_keys::KeyOwner;
 use crate::audit::AuditEvent;
@@ -410,6 +410,7 @@ impl<S: OrganizationStore> Members<'_, S> {
         if let Some(extend) = &patch.extend {
             validate::extend("extend", extend)?;
         }
+        let patch = clear_directory_suspension(patch, &current);
         let change = self
             .auth
             .store()
@@ -721,4 +722,19 @@ fn changed(change: MemberChange) -> Result<Member, AuthError> {
 
 fn parse_all(permissions: &[&str]) -> Result<Vec<Permission>, AuthError> {
     permissions.iter().map(|p| Permission::parse(p)).collect()
+}
+
+/// `patch`, clearing a directory's suspension mark ([`DIRECTORY_SUSPENSION`]) from
+/// `current` when the patch changes the status without setting `extend` itself.
+fn clear_directory_suspension(mut patch: MemberPatch, current: &Member) -> MemberPatch {
+    if patch.status.is_some()
+        && patch.extend.is_none()
+        && let Some(map) = current.extend.as_object()
+        && map.contains_key(DIRECTORY_SUSPENSION)
+    {
+        let mut cleared = map.clone();
+        cleared.remove(DIRECTORY_SUSPENSION);
+        patch.extend = Some(serde_json::Value::Object(cleared));
+    }
+    patch
 }

@@ -5,11 +5,12 @@
 //! and later operations refer to it as `bulkId:<id>`, in their path or anywhere in their
 //! data (a group's `members[].value`). An operation that refers to a resource created
 //! further down runs after it; one whose reference failed, or that is part of a cycle,
-//! fails with 409. `failOnErrors` stops the request after that many failures. At most
+//! fails with 409; a reference to no `POST` of the request fails with 400. `failOnErrors` stops the request after that many failures. At most
 //! [`MAX_OPERATIONS`] operations and [`MAX_PAYLOAD_SIZE`] bytes, as
 //! `/ServiceProviderConfig` advertises.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
 
@@ -73,6 +74,95 @@ struct Entry {
     /// `path`, as sent: where a failed operation's answer says it was.
     path: Option<String>,
     plan: Result<Planned, ScimError>,
+}
+
+impl Entry {
+    /// The `bulkId` this operation creates a resource for: a `POST`'s.
+    fn creates(&self) -> Option<&str> {
+        self.bulk_id
+            .as_deref()
+            .filter(|_| self.method.eq_ignore_ascii_case("POST"))
+    }
+}
+
+/// The order operations run in: the request's, except that an operation waits for the
+/// `POST`s whose `bulkId`s it refers to (Kahn's algorithm over those references, so a
+/// request costs time in proportion to its operations and references).
+struct Schedule {
+    /// How many of the operations each one refers to have not run yet.
+    waiting_on: Vec<usize>,
+    /// The operations that refer to each one.
+    dependents: Vec<Vec<usize>>,
+    /// Operations waiting for nothing, lowest index first.
+    ready: BinaryHeap<Reverse<usize>>,
+    /// Operations not run yet.
+    pending: BTreeSet<usize>,
+}
+
+impl Schedule {
+    fn new(entries: &[Entry]) -> Self {
+        let creators: HashMap<&str, usize> = entries
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| Some((e.creates()?, i)))
+            .collect();
+        let mut waiting_on = vec![0; entries.len()];
+        let mut dependents = vec![Vec::new(); entries.len()];
+        for (i, entry) in entries.iter().enumerate() {
+            let Ok(plan) = &entry.plan else { continue };
+            for creator in plan
+                .refers_to
+                .iter()
+                .filter_map(|r| creators.get(r.as_str()))
+            {
+                if let (Some(count), Some(list)) =
+                    (waiting_on.get_mut(i), dependents.get_mut(*creator))
+                {
+                    *count += 1;
+                    list.push(i);
+                }
+            }
+        }
+        let ready = (0..entries.len())
+            .filter(|i| waiting_on.get(*i) == Some(&0))
+            .map(Reverse)
+            .collect();
+        Self {
+            waiting_on,
+            dependents,
+            ready,
+            pending: (0..entries.len()).collect(),
+        }
+    }
+
+    /// The next operation to run, and whether it only comes up because the ones left
+    /// all wait on each other (a cycle); `None` when all ran.
+    fn next(&mut self) -> Option<(usize, bool)> {
+        while let Some(Reverse(i)) = self.ready.pop() {
+            if self.pending.contains(&i) {
+                return Some((i, false));
+            }
+        }
+        self.pending.first().map(|i| (*i, true))
+    }
+
+    /// Marks `index` run, freeing what waited on it.
+    fn done(&mut self, index: usize) {
+        self.pending.remove(&index);
+        let dependents = self
+            .dependents
+            .get_mut(index)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        for dependent in dependents {
+            if let Some(count) = self.waiting_on.get_mut(dependent) {
+                *count = count.saturating_sub(1);
+                if *count == 0 && self.pending.contains(&dependent) {
+                    self.ready.push(Reverse(dependent));
+                }
+            }
+        }
+    }
 }
 
 /// A bulk request, checked as a whole.
@@ -243,7 +333,7 @@ fn resolve(text: &str, created: &Created) -> Result<String, ScimError> {
             format!("bulkId {target} names an operation that failed"),
         )),
         None => Err(ScimError::invalid_value(format!(
-            "bulkId {target} names no operation of this request"
+            "bulkId {target} names no POST of this request"
         ))),
     }
 }
@@ -326,43 +416,31 @@ impl<S: ScimDomain> Scim<'_, S> {
         meta: &RequestMeta,
     ) -> Result<Value, ScimError> {
         let request = parse_request(body)?;
-        let defined: HashSet<&str> = request
-            .entries
-            .iter()
-            .filter_map(|e| e.bulk_id.as_deref())
-            .collect();
-        // An operation is ready once every operation it refers to has run (a reference
-        // to no operation of the request fails when it runs).
-        let ready = |entry: &Entry, created: &Created| {
-            entry.plan.as_ref().map_or(true, |plan| {
-                plan.refers_to
-                    .iter()
-                    .all(|r| created.contains_key(r) || !defined.contains(r.as_str()))
-            })
-        };
-        let mut pending: Vec<&Entry> = request.entries.iter().collect();
+        let mut order = Schedule::new(&request.entries);
         let mut created = Created::new();
-        let mut answers = Vec::with_capacity(pending.len());
+        let mut answers = Vec::with_capacity(request.entries.len());
         let mut errors = 0;
-        while !pending.is_empty() && request.fail_on_errors.is_none_or(|max| errors < max) {
-            let (entry, outcome) = match pending.iter().position(|e| ready(e, &created)) {
-                Some(position) => {
-                    let entry = pending.remove(position);
-                    (entry, self.run(directory, entry, &created, meta).await)
-                }
+        while request.fail_on_errors.is_none_or(|max| errors < max) {
+            let Some((index, cycle)) = order.next() else {
+                break;
+            };
+            let Some(entry) = request.entries.get(index) else {
+                break;
+            };
+            let outcome = if cycle {
                 // Every operation left waits for another: a cycle. The first fails,
                 // which frees the rest.
-                None => {
-                    let cycle = ScimError::status(
-                        409,
-                        None,
-                        "the operation's bulkId references form a cycle",
-                    );
-                    (pending.remove(0), Outcome::failed(cycle))
-                }
+                Outcome::failed(ScimError::status(
+                    409,
+                    None,
+                    "the operation's bulkId references form a cycle",
+                ))
+            } else {
+                self.run(directory, entry, &created, meta).await
             };
-            if let Some(bulk_id) = &entry.bulk_id {
-                created.insert(bulk_id.clone(), outcome.created.clone());
+            order.done(index);
+            if let Some(bulk_id) = entry.creates() {
+                created.insert(bulk_id.to_owned(), outcome.created.clone());
             }
             if outcome.error.is_some() {
                 errors += 1;
@@ -526,6 +604,52 @@ mod tests {
         ] {
             assert_eq!(parse_request(&bad).unwrap_err().status, 400, "{bad}");
         }
+    }
+
+    /// The order `Schedule` runs the request's operations in, `!` marking a cycle's.
+    fn schedule(operations: Value) -> Vec<String> {
+        let parsed = parse_request(&request(operations)).unwrap();
+        let mut order = Schedule::new(&parsed.entries);
+        let mut ran = Vec::new();
+        while let Some((i, cycle)) = order.next() {
+            ran.push(format!("{i}{}", if cycle { "!" } else { "" }));
+            order.done(i);
+        }
+        ran
+    }
+
+    fn post(bulk_id: &str, refers_to: &[&str]) -> Value {
+        let members: Vec<Value> = refers_to
+            .iter()
+            .map(|r| json!({"value": format!("bulkId:{r}")}))
+            .collect();
+        json!({"method": "POST", "path": "/Groups", "bulkId": bulk_id,
+               "data": {"displayName": bulk_id, "members": members}})
+    }
+
+    #[test]
+    fn operations_wait_for_the_posts_they_refer_to() {
+        // 0 waits on 2, which waits on 3; 1 refers to nothing the request creates.
+        let order = schedule(json!([
+            post("a", &["c"]),
+            post("b", &["nowhere"]),
+            post("c", &["d"]),
+            post("d", &[]),
+        ]));
+        assert_eq!(order, ["1", "3", "2", "0"]);
+        // A cycle (and a self-reference): the first left fails, freeing the next.
+        let order = schedule(json!([
+            post("a", &["b"]),
+            post("b", &["a"]),
+            post("s", &["s"])
+        ]));
+        assert_eq!(order, ["0!", "1", "2!"]);
+        // A bulkId on anything but a POST creates nothing to wait for.
+        let order = schedule(json!([
+            post("a", &["p"]),
+            {"method": "PATCH", "path": "/Groups/x", "bulkId": "p", "data": {"Operations": []}},
+        ]));
+        assert_eq!(order, ["0", "1"]);
     }
 
     #[test]

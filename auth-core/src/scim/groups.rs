@@ -100,9 +100,12 @@ impl<S: ScimDomain> Scim<'_, S> {
         if let Err(error) = self.add_members(directory, &record, &members, meta).await {
             // All or nothing: the directory retries a failed POST, which must not leave
             // a half-made group behind to be duplicated.
-            store
+            if let Err(cleanup) = store
                 .delete_scim_group(directory.connection(), record.id)
-                .await?;
+                .await
+            {
+                tracing::error!(error = %cleanup, "SCIM: a half-made group could not be removed");
+            }
             return Err(error);
         }
         self.render_group(directory, &record).await

@@ -29,7 +29,9 @@ use crate::caller::Caller;
 use crate::context::RequestMeta;
 use crate::error::{AuthError, Conflict, StoreError};
 use crate::ids::{GroupId, MemberId, ScimUserId, SsoConnectionId, UserId};
-use crate::members::{Member, MemberFilter, MemberOrder, MemberPatch, MemberStatus};
+use crate::members::{
+    DIRECTORY_SUSPENSION, Member, MemberFilter, MemberOrder, MemberPatch, MemberStatus,
+};
 use crate::pagination::{Direction, PageRequest};
 use crate::store::ScimDomain;
 use crate::users::{User, UserPatch};
@@ -39,10 +41,6 @@ use crate::validate::{self, Email, EmailPolicy};
 const MAX_USER_NAME: usize = 256;
 /// Deepest organization tree searched for a user's memberships.
 const MAX_DEPTH: u32 = 32;
-/// The key, in a membership's `extend`, naming the connection whose directory suspended
-/// it: deactivation suspends active memberships and marks them; reactivation restores
-/// only those, never a membership an admin suspended.
-pub const SUSPENDED_BY: &str = "scim_suspended_by";
 
 /// A page of resources, as `ListResponse` serves it.
 #[derive(Debug, Clone, PartialEq)]
@@ -85,72 +83,92 @@ struct UserFields {
     email: Email,
     /// `active`, when the document has it.
     active: Option<bool>,
-    /// The name kept on the library user.
-    name: Option<String>,
+    /// The name for the library user: `None` when it is the previous record's,
+    /// `Some(name)` when it is new (checked).
+    new_name: Option<Option<String>>,
 }
 
 fn invalid(error: AuthError) -> ScimError {
     ScimError::invalid_value(error.to_string())
 }
 
-/// The document's fields, checked as the library checks its own input (`policy` for the
-/// address).
-fn user_fields(doc: &Document, policy: &EmailPolicy) -> Result<UserFields, ScimError> {
-    let user_name = validate::text(
-        "userName",
-        text(doc, "userName").unwrap_or_default(),
-        MAX_USER_NAME,
-    )
-    .map_err(invalid)?;
-    let address = primary_value(doc, "emails").unwrap_or_default();
-    let email = Email::parse_with(address, policy).map_err(|e| {
-        ScimError::invalid_value(format!("the primary email is not a valid address: {e}"))
+/// The name a document gives the library user, as sent (cut to the longest name kept):
+/// `displayName`, else `name.formatted`, else the given and family names.
+fn name_of(doc: &Document) -> Option<String> {
+    let name = text(doc, "displayName").map(str::to_owned).or_else(|| {
+        let name = doc.get("name")?;
+        name.get("formatted")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .or_else(|| {
+                let parts: Vec<&str> = ["givenName", "familyName"]
+                    .iter()
+                    .filter_map(|p| name.get(*p).and_then(Value::as_str))
+                    .collect();
+                (!parts.is_empty()).then(|| parts.join(" "))
+            })
     })?;
-    let display_name = text(doc, "displayName").map(str::to_owned);
-    let name = display_name
-        .clone()
-        .or_else(|| {
-            let name = doc.get("name")?;
-            name.get("formatted")
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-                .or_else(|| {
-                    let parts: Vec<&str> = ["givenName", "familyName"]
-                        .iter()
-                        .filter_map(|p| name.get(*p).and_then(Value::as_str))
-                        .collect();
-                    (!parts.is_empty()).then(|| parts.join(" "))
-                })
-        })
-        // Directories send long names: the library keeps the first characters.
-        .map(|n| n.chars().take(validate::MAX_NAME_CHARS).collect::<String>())
-        .filter(|n| !n.trim().is_empty())
-        .map(|n| validate::name(&n))
-        .transpose()
-        .map_err(invalid)?;
+    // Directories send long names: the library keeps the first characters.
+    let name: String = name.chars().take(validate::MAX_NAME_CHARS).collect();
+    (!name.trim().is_empty()).then_some(name)
+}
+
+/// The document's fields. What differs from the `previous` record (everything, for a new
+/// user) is checked as the library checks its own input (`policy` for the address); what
+/// the previous record holds already passes as it is, so a record stored under older
+/// rules can still be changed (and deactivated).
+fn user_fields(
+    doc: &Document,
+    policy: &EmailPolicy,
+    previous: Option<&ScimUser>,
+) -> Result<UserFields, ScimError> {
+    let user_name = text(doc, "userName").unwrap_or_default().trim();
+    let user_name = if previous.is_some_and(|p| p.user_name == user_name) {
+        user_name.to_owned()
+    } else {
+        validate::text("userName", user_name, MAX_USER_NAME).map_err(invalid)?
+    };
+    let address = primary_value(doc, "emails").unwrap_or_default();
+    let email = match Email::parse(address) {
+        Ok(email) if previous.is_some_and(|p| p.email == email.as_str()) => email,
+        _ => Email::parse_with(address, policy).map_err(|e| {
+            ScimError::invalid_value(format!("the primary email is not a valid address: {e}"))
+        })?,
+    };
+    let name = name_of(doc);
+    let new_name = if previous.is_some_and(|p| name_of(&p.attributes) == name) {
+        None
+    } else {
+        Some(
+            name.map(|n| validate::name(&n))
+                .transpose()
+                .map_err(invalid)?,
+        )
+    };
     Ok(UserFields {
         user_name,
         external_id: text(doc, "externalId").map(str::to_owned),
-        display_name,
+        display_name: text(doc, "displayName").map(str::to_owned),
         email,
         active: doc.get("active").and_then(Value::as_bool),
-        name,
+        new_name,
     })
 }
 
-/// `extend` marked as suspended by `connection`'s directory ([`SUSPENDED_BY`]).
+/// `extend` marked as suspended by `connection`'s directory ([`DIRECTORY_SUSPENSION`]).
 pub(super) fn mark_suspended(extend: &Value, connection: SsoConnectionId) -> Value {
     let mut marked = match extend {
         Value::Object(map) => map.clone(),
         _ => Map::new(),
     };
-    marked.insert(SUSPENDED_BY.into(), json!(connection.to_string()));
+    marked.insert(DIRECTORY_SUSPENSION.into(), json!(connection.to_string()));
     Value::Object(marked)
 }
 
 /// Whether `connection`'s directory suspended the membership with this `extend`.
 fn suspended_by(extend: &Value, connection: SsoConnectionId) -> bool {
-    extend.get(SUSPENDED_BY).and_then(Value::as_str) == Some(connection.to_string().as_str())
+    extend.get(DIRECTORY_SUSPENSION).and_then(Value::as_str)
+        == Some(connection.to_string().as_str())
 }
 
 /// A path segment as the id of a resource; `None` for anything this server never
@@ -176,7 +194,7 @@ impl<S: ScimDomain> Scim<'_, S> {
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
         let doc = normalize(&USER_TYPE, body)?;
-        let fields = user_fields(&doc, &self.auth.config().email_policy)?;
+        let fields = user_fields(&doc, &self.auth.config().email_policy, None)?;
         let active = fields.active.unwrap_or(true);
         let store = self.auth.store();
         let org = directory.config.group_id;
@@ -227,7 +245,7 @@ impl<S: ScimDomain> Scim<'_, S> {
                     id: UserId::new(),
                     email: fields.email.clone(),
                     email_verified: verified,
-                    name: fields.name.clone(),
+                    name: fields.new_name.clone().flatten(),
                     image: None,
                     extend: json!({}),
                     created_at: now,
@@ -255,9 +273,14 @@ impl<S: ScimDomain> Scim<'_, S> {
             .create_scim_user(&record, new_user.as_ref(), member.as_ref())
             .await
             .map_err(conflict)?;
-        if new_user.is_none() && !active {
-            // A linked account the directory provisions as inactive.
-            self.deprovision(directory, user_id, meta).await?;
+        if new_user.is_none() {
+            // A linked account: its memberships follow `active` (one a former record of
+            // this directory left suspended is restored).
+            if active {
+                self.reactivate(directory, user_id, meta).await?;
+            } else {
+                self.deprovision(directory, user_id, meta).await?;
+            }
         }
         self.render_user(directory, &record).await
     }
@@ -368,8 +391,9 @@ impl<S: ScimDomain> Scim<'_, S> {
 
     /// Stores `doc` as the user's new attributes and carries the change to the library:
     /// the address and name of the user, and their memberships when `active` changed.
-    /// The library's checks run before anything is written; a version that changed
-    /// meanwhile is a 412.
+    /// The record is written first, compared with its version (a 412 when it changed
+    /// meanwhile), so a lost race changes nothing; when the library then refuses the
+    /// user's change (an address in use), the record is put back as it was.
     async fn change_user(
         &self,
         directory: &Directory,
@@ -377,8 +401,7 @@ impl<S: ScimDomain> Scim<'_, S> {
         doc: Document,
         meta: &RequestMeta,
     ) -> Result<ScimResource, ScimError> {
-        let policy = &self.auth.config().email_policy;
-        let fields = user_fields(&doc, policy)?;
+        let fields = user_fields(&doc, &self.auth.config().email_policy, Some(&old))?;
         let active = fields.active.unwrap_or(old.active);
         let org = directory.config.group_id;
         let mut patch = UserPatch::default();
@@ -391,17 +414,8 @@ impl<S: ScimDomain> Scim<'_, S> {
             patch.email = Some(fields.email.clone());
             patch.email_verified = Some(true);
         }
-        let old_fields = user_fields(&old.attributes, policy)?;
-        if fields.name != old_fields.name {
-            patch.name = Some(fields.name.clone());
-        }
-        if !patch.is_empty() {
-            // First: the library refuses an address in use or a bad name before the
-            // directory's record says otherwise.
-            self.auth
-                .users()
-                .update(&Caller::System, old.user_id, patch, meta)
-                .await?;
+        if let Some(name) = fields.new_name {
+            patch.name = Some(name);
         }
         let now = self.auth.now();
         let record = ScimUser {
@@ -423,10 +437,29 @@ impl<S: ScimDomain> Scim<'_, S> {
         {
             return Err(ScimError::version_mismatch());
         }
-        match (old.active, record.active) {
-            (true, false) => self.deprovision(directory, old.user_id, meta).await?,
-            (false, true) => self.reactivate(directory, old.user_id, meta).await?,
-            _ => {}
+        if !patch.is_empty()
+            && let Err(refused) = self
+                .auth
+                .users()
+                .update(&Caller::System, old.user_id, patch, meta)
+                .await
+        {
+            let restored = ScimUser {
+                version: record.version.wrapping_add(1),
+                updated_at: now,
+                ..old
+            };
+            if let Err(error) = store.update_scim_user(&restored, record.version).await {
+                tracing::error!(%error, "SCIM: a refused change's record could not be put back");
+            }
+            return Err(refused.into());
+        }
+        // Deactivation again on every change of an inactive user: it is idempotent, and
+        // finishes what a failed earlier attempt left undone.
+        if !record.active {
+            self.deprovision(directory, old.user_id, meta).await?;
+        } else if !old.active {
+            self.reactivate(directory, old.user_id, meta).await?;
         }
         self.render_user(directory, &record).await
     }
@@ -499,7 +532,7 @@ impl<S: ScimDomain> Scim<'_, S> {
         }) {
             let mut extend = member.extend.clone();
             if let Some(map) = extend.as_object_mut() {
-                map.remove(SUSPENDED_BY);
+                map.remove(DIRECTORY_SUSPENSION);
             }
             let patch = MemberPatch {
                 status: Some(MemberStatus::Active),

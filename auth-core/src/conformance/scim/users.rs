@@ -211,6 +211,30 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     );
     let user = library_user(&env, &directory, &created).await.unwrap();
     assert_eq!(user.email.as_str(), "erin@chg.example.org");
+    // An address another account uses: the library refuses, and the directory's record
+    // is put back as it was (with a new version).
+    env.user("taken@chg.example.org").await;
+    let taken = scim
+        .patch(
+            ResourceKind::User,
+            &directory,
+            created.id(),
+            &patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "taken@chg.example.org", "primary": true}]}])),
+            None,
+            &meta(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(taken.status, 409);
+    let read = scim
+        .get(ResourceKind::User, &directory, created.id())
+        .await
+        .unwrap();
+    assert_eq!(
+        read.body["emails"][0]["value"],
+        "erin@elsewhere.example.com"
+    );
+    assert_eq!(read.version, 6);
     let bad = scim
         .replace(
             ResourceKind::User,
@@ -228,7 +252,7 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
             .await
             .unwrap()
             .version,
-        4,
+        6,
         "a refused change changes nothing"
     );
 }
@@ -417,6 +441,46 @@ pub async fn reactivation_restores_only_what_the_directory_suspended<S: ScimDoma
         MemberStatus::Suspended,
         "the admin's suspension stands"
     );
+    // The directory suspends again; an admin reactivates the membership, then suspends it
+    // for reasons of their own: that suspension is the admin's, and stands too.
+    scim.patch(
+        ResourceKind::User,
+        &directory,
+        created.id(),
+        &set_active(false),
+        None,
+        &meta(),
+    )
+    .await
+    .unwrap();
+    let held = env
+        .store()
+        .get_member_by_user(org.group, user.id)
+        .await
+        .unwrap()
+        .unwrap();
+    for next in [MemberStatus::Active, MemberStatus::Suspended] {
+        let patch = MemberPatch {
+            status: Some(next),
+            ..MemberPatch::default()
+        };
+        env.auth
+            .members()
+            .update(&Caller::System, org.group, held.id, patch, &meta())
+            .await
+            .unwrap();
+    }
+    scim.patch(
+        ResourceKind::User,
+        &directory,
+        created.id(),
+        &set_active(true),
+        None,
+        &meta(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(org.group).await, MemberStatus::Suspended);
 }
 
 /// Changes sent at once without `If-Match` all land: a change that loses the race to
