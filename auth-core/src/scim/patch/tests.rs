@@ -1,4 +1,5 @@
-//! PATCH requests in the shapes Entra ID and Okta document, and RFC 7644's own cases.
+//! PATCH requests in the shapes Entra ID, Okta and JumpCloud send, and RFC 7644's own
+//! cases.
 
 use serde_json::{Value, json};
 
@@ -161,6 +162,22 @@ fn okta_batches_member_changes_and_renames_with_the_id_in_the_body() {
         "adding a member twice keeps one"
     );
     assert_eq!(doc["displayName"], "Engineering");
+}
+
+#[test]
+fn jumpcloud_adds_and_removes_members_by_value_lists_in_one_request() {
+    // JumpCloud, like Entra ID, names members by value lists rather than RFC filters, in
+    // lower case, and may send both changes in one request.
+    let doc = patched(
+        &GROUP_TYPE,
+        group(&["a", "b"]),
+        json!([
+            {"op": "add", "path": "members", "value": [{"value": "c"}]},
+            {"op": "remove", "path": "members", "value": [{"value": "a"}]}
+        ]),
+    )
+    .unwrap();
+    assert_eq!(members(&doc), ["b", "c"]);
 }
 
 #[test]
