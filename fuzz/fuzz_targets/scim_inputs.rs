@@ -54,33 +54,30 @@ fn check_patch(rt: &ResourceType, mut doc: Document, body: &Value) {
     }
 }
 
+/// Text that parses prints back to text that parses to the same tree.
+fn check_printed<T, E>(bytes: &[u8], parse: fn(&str) -> Result<T, E>)
+where
+    T: std::fmt::Display + std::fmt::Debug + PartialEq,
+    E: std::fmt::Display,
+{
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return;
+    };
+    if let Ok(tree) = parse(text) {
+        let printed = tree.to_string();
+        let again = parse(&printed)
+            .unwrap_or_else(|e| panic!("{text:?} prints as {printed:?}, refused: {e}"));
+        assert_eq!(again, tree, "{text:?} prints as {printed:?}");
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&which, rest)) = data.split_first() else {
         return;
     };
     match which % 5 {
-        0 => {
-            let Ok(text) = std::str::from_utf8(rest) else {
-                return;
-            };
-            if let Ok(filter) = Filter::parse(text) {
-                let printed = filter.to_string();
-                let again = Filter::parse(&printed)
-                    .unwrap_or_else(|e| panic!("{text:?} prints as {printed:?}, refused: {e}"));
-                assert_eq!(again, filter, "{text:?} prints as {printed:?}");
-            }
-        }
-        1 => {
-            let Ok(text) = std::str::from_utf8(rest) else {
-                return;
-            };
-            if let Ok(path) = PatchPath::parse(text) {
-                let printed = path.to_string();
-                let again = PatchPath::parse(&printed)
-                    .unwrap_or_else(|e| panic!("{text:?} prints as {printed:?}, refused: {e}"));
-                assert_eq!(again, path, "{text:?} prints as {printed:?}");
-            }
-        }
+        0 => check_printed(rest, Filter::parse),
+        1 => check_printed(rest, PatchPath::parse),
         choice => {
             let Ok(body) = serde_json::from_slice::<Value>(rest) else {
                 return;

@@ -90,6 +90,19 @@ pub(crate) fn patch(operations: Value) -> Value {
     })
 }
 
+/// PATCHes the user `id` with `body`, without `If-Match`.
+pub(crate) async fn patch_user<S: ScimDomain + Clone>(
+    env: &Env<S>,
+    directory: &Directory,
+    id: &str,
+    body: &Value,
+) -> Result<ScimResource, crate::scim::ScimError> {
+    env.auth
+        .scim()
+        .patch(ResourceKind::User, directory, id, body, None, &meta())
+        .await
+}
+
 /// The library user behind a provisioned user's resource.
 pub(crate) async fn library_user<S: ScimDomain + Clone>(
     env: &Env<S>,

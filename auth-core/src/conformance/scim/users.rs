@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::Caller;
-use crate::conformance::scim::{directory, library_user, patch, person, provision};
+use crate::conformance::scim::{directory, library_user, patch, patch_user, person, provision};
 use crate::conformance::{Env, Harness, meta};
 use crate::members::{MemberPatch, MemberStatus};
 use crate::scim::query::ListParams;
@@ -194,16 +194,7 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     assert_eq!(user.email.as_str(), "erin@chg.example.org");
     // Off the verified domains the directory does not speak for the address: the record
     // changes, the account keeps its address.
-    let moved = scim
-        .patch(
-            ResourceKind::User,
-            &directory,
-            created.id(),
-            &patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "erin@elsewhere.example.com", "primary": true}]}])),
-            None,
-            &meta(),
-        )
-        .await
+    let moved = patch_user(&env, &directory, created.id(), &patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "erin@elsewhere.example.com", "primary": true}]}]))).await
         .unwrap();
     assert_eq!(
         moved.body["emails"][0]["value"],
@@ -214,16 +205,7 @@ pub async fn changes_reach_the_library_user_and_if_match_guards_them<S: ScimDoma
     // An address another account uses: the library refuses, and the directory's record
     // is put back as it was (with a new version).
     env.user("taken@chg.example.org").await;
-    let taken = scim
-        .patch(
-            ResourceKind::User,
-            &directory,
-            created.id(),
-            &patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "taken@chg.example.org", "primary": true}]}])),
-            None,
-            &meta(),
-        )
-        .await
+    let taken = patch_user(&env, &directory, created.id(), &patch(json!([{"op": "replace", "path": "emails", "value": [{"value": "taken@chg.example.org", "primary": true}]}]))).await
         .unwrap_err();
     assert_eq!(taken.status, 409);
     let read = scim
@@ -264,7 +246,6 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
 ) {
     let env = Env::new(h.store);
     let (org, directory, _) = directory(&env, "dea", DeprovisionMode::Soft).await;
-    let scim = env.auth.scim();
     // An account of the verified domain, signed in, that the directory then links.
     let signed_in = env.user("frank@dea.example.org").await;
     let created = provision(&env, &directory, "frank", "dea.example.org").await;
@@ -289,15 +270,7 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
         .await
         .unwrap();
     let off = patch(json!([{"op": "replace", "value": {"active": "False"}}]));
-    let patched = scim
-        .patch(
-            ResourceKind::User,
-            &directory,
-            created.id(),
-            &off,
-            None,
-            &meta(),
-        )
+    let patched = patch_user(&env, &directory, created.id(), &off)
         .await
         .unwrap();
     assert_eq!(patched.body["active"], false);
@@ -322,16 +295,9 @@ pub async fn deactivation_suspends_memberships_and_ends_sessions<S: ScimDomain +
         "the user's own API key is revoked"
     );
     let on = patch(json!([{"op": "replace", "path": "active", "value": true}]));
-    scim.patch(
-        ResourceKind::User,
-        &directory,
-        created.id(),
-        &on,
-        None,
-        &meta(),
-    )
-    .await
-    .unwrap();
+    patch_user(&env, &directory, created.id(), &on)
+        .await
+        .unwrap();
     let member = env
         .store()
         .get_member_by_user(org.group, user.id)
@@ -398,16 +364,9 @@ pub async fn reactivation_restores_only_what_the_directory_suspended<S: ScimDoma
         .unwrap();
     let set_active =
         |value: bool| patch(json!([{"op": "replace", "path": "active", "value": value}]));
-    scim.patch(
-        ResourceKind::User,
-        &directory,
-        created.id(),
-        &set_active(false),
-        None,
-        &meta(),
-    )
-    .await
-    .unwrap();
+    patch_user(&env, &directory, created.id(), &set_active(false))
+        .await
+        .unwrap();
     assert_eq!(status(org.group).await, MemberStatus::Suspended);
     // Okta's PUT of the whole user, here without `active`: the user stays inactive.
     let mut whole = person("gail", "gail@rea.example.org");
@@ -425,16 +384,9 @@ pub async fn reactivation_restores_only_what_the_directory_suspended<S: ScimDoma
         .unwrap();
     assert_eq!(replaced.body["active"], false);
     assert_eq!(status(org.group).await, MemberStatus::Suspended);
-    scim.patch(
-        ResourceKind::User,
-        &directory,
-        created.id(),
-        &set_active(true),
-        None,
-        &meta(),
-    )
-    .await
-    .unwrap();
+    patch_user(&env, &directory, created.id(), &set_active(true))
+        .await
+        .unwrap();
     assert_eq!(status(org.group).await, MemberStatus::Active);
     assert_eq!(
         status(team.group_id).await,
@@ -443,16 +395,9 @@ pub async fn reactivation_restores_only_what_the_directory_suspended<S: ScimDoma
     );
     // The directory suspends again; an admin reactivates the membership, then suspends it
     // for reasons of their own: that suspension is the admin's, and stands too.
-    scim.patch(
-        ResourceKind::User,
-        &directory,
-        created.id(),
-        &set_active(false),
-        None,
-        &meta(),
-    )
-    .await
-    .unwrap();
+    patch_user(&env, &directory, created.id(), &set_active(false))
+        .await
+        .unwrap();
     let held = env
         .store()
         .get_member_by_user(org.group, user.id)
@@ -470,16 +415,9 @@ pub async fn reactivation_restores_only_what_the_directory_suspended<S: ScimDoma
             .await
             .unwrap();
     }
-    scim.patch(
-        ResourceKind::User,
-        &directory,
-        created.id(),
-        &set_active(true),
-        None,
-        &meta(),
-    )
-    .await
-    .unwrap();
+    patch_user(&env, &directory, created.id(), &set_active(true))
+        .await
+        .unwrap();
     assert_eq!(status(org.group).await, MemberStatus::Suspended);
 }
 
