@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::error::{AuthError, ConfigError};
-use crate::secret::{Random, Secret};
+use crate::secret::{Random, Secret, is_token};
 
 const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 /// Random characters in a key.
@@ -116,10 +116,12 @@ impl KeyFormat {
         Ok(())
     }
 
-    /// Whether `text` starts like a key of this format (to tell an API key from a session
-    /// token in an `Authorization` header).
+    /// Whether `text` starts like a key of this format and is not shaped as a session
+    /// token (to tell an API key from a session token in an `Authorization` header). A
+    /// session token is 43 base64url characters, which may start `sk_` too (one in
+    /// 262,144 does); a key is always longer.
     pub fn looks_like_key(&self, text: &str) -> bool {
-        text.starts_with(&self.head)
+        text.starts_with(&self.head) && !is_token(text)
     }
 }
 
@@ -163,6 +165,20 @@ mod tests {
         assert_eq!(start, key[..14]);
         format.check(key).unwrap();
         assert!(format.looks_like_key(key));
+    }
+
+    #[test]
+    fn a_session_token_that_starts_like_a_key_is_no_key() {
+        // Such a token sent as `Bearer` used to be taken for a malformed key (a 401
+        // API_KEY_INVALID for a valid session): the one way a cross-node test's session
+        // request got that answer.
+        let token = "sk_JSnjJVi0twffXiP6D9xZ2ere9q0daJOGMd7coJ7D";
+        assert_eq!(token.len(), 43);
+        assert!(!KeyFormat::default().looks_like_key(token));
+        assert!(
+            KeyFormat::default().looks_like_key("sk_short"),
+            "a malformed key is one"
+        );
     }
 
     #[test]
